@@ -1,0 +1,5 @@
+"""`python -m osteocheck`."""
+
+from osteocheck.cli import main
+
+main()

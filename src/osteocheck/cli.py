@@ -1,0 +1,220 @@
+"""The command line: a thin client of the engine. Exit codes live only here.
+
+Each command: options -> load -> evaluate -> render -> write. Data goes to
+stdout, diagnostics to stderr; 1 = a file could not be read, written or
+trusted, 2 = usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from osteocheck import __version__
+from osteocheck import knowledge as knowledge_module
+from osteocheck import profile as profile_module
+from osteocheck.engine import evaluate
+from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
+from osteocheck.model import Knowledge, Plan
+from osteocheck.options import FORMATS, ClientArgs, Format, Rules, client_options
+from osteocheck.schemacheck import suggest
+
+app = typer.Typer(
+    name="osteocheck",
+    help="Contraindication checker for massage therapy with clients who live with osteoporosis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks with locals would print client data
+    add_completion=True,
+    rich_markup_mode=None,
+)
+
+
+def _stderr(message: str) -> None:
+    from osteocheck.render.escape import plain  # noqa: PLC0415 - keeps start-up light
+
+    sys.stderr.write(plain(message).rstrip("\n") + "\n")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    _stderr(message)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn osteocheck's own errors into a message on stderr and the contract's exit code."""
+    try:
+        yield
+    except KnowledgeError as exc:
+        lines = [str(p) for p in exc.problems]
+        fail("\n".join(["osteocheck: the knowledge file is invalid; no plan was made.", *lines]), 1)
+    except ProfileError as exc:
+        fail("\n".join(f"osteocheck: {m}" for m in exc.messages), 2 if exc.usage else 1)
+    except OutputError as exc:
+        fail(f"osteocheck: {exc}", 1)
+    except OsteocheckError as exc:
+        fail(f"osteocheck: {exc}", 1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"osteocheck {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Contraindication checker for massage therapy with clients who live with osteoporosis."""
+
+
+def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    if value not in allowed:
+        fail(f"osteocheck: --format: '{value}' is not a format{suggest(value, allowed)}; allowed: {', '.join(allowed)}", 2)
+    return value
+
+
+def load_knowledge(rules: Path | None) -> Knowledge:
+    return knowledge_module.load(knowledge_module.resolve_path(str(rules) if rules else None))
+
+
+def client_plan(rules: Path | None, client: ClientArgs) -> tuple[Plan, Knowledge]:
+    """Load the knowledge, build the profile from file and flags, and evaluate it."""
+    knowledge = load_knowledge(rules)
+    raw: dict[str, object] = {}
+    if client.profile_file is not None:
+        from osteocheck import profilefile  # noqa: PLC0415 - only when a file is given
+
+        raw = profilefile.read(client.profile_file)
+        # The file alone first: its problems are file problems (exit 1) and name the file.
+        profile_module.build(raw, knowledge, usage=False, origin=str(client.profile_file))
+    merged = profile_module.merge(raw, client.flags, origin=str(client.profile_file))
+    profile = profile_module.build(merged, knowledge, usage=True)
+    return evaluate(profile, knowledge), knowledge
+
+
+def emit(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def show(renderable: object) -> None:
+    from rich.console import Console  # noqa: PLC0415 - Rich only where something is drawn
+
+    Console(soft_wrap=False, highlight=False).print(renderable)
+
+
+@app.command()
+@client_options
+def plan(client: ClientArgs, rules: Rules = None, output_format: Format = "table") -> None:
+    """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+
+        emit(dumps(plan_dict(result, knowledge)))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
+
+        emit(plan_markdown(result, knowledge))
+    else:
+        from osteocheck.render.terminal import plan_view  # noqa: PLC0415
+
+        show(plan_view(result, knowledge))
+
+
+@app.command()
+@client_options
+def excluded(client: ClientArgs, rules: Rules = None, output_format: Format = "table") -> None:
+    """Only the techniques that must not be used, each with its reason and source."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+
+        data = plan_dict(result, knowledge)
+        data["techniques"] = [t for t in data["techniques"] if t["status"] == "excluded"]
+        emit(dumps({k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "techniques")}
+                   | {"untreatable_sites": [s["site"] for s in data["sites"] if s["no_treatment"]]}))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import excluded_markdown  # noqa: PLC0415
+
+        emit(excluded_markdown(result))
+    else:
+        from osteocheck.render.terminal import excluded_view  # noqa: PLC0415
+
+        show(excluded_view(result))
+
+
+@app.command()
+def techniques(rules: Rules = None, output_format: Format = "table") -> None:
+    """The technique catalogue, with categories, nominal pressure and descriptions."""
+    check_format(output_format)
+    with reported():
+        knowledge = load_knowledge(rules)
+    if output_format == "json":
+        from osteocheck.render.jsonout import catalogue_dict, dumps  # noqa: PLC0415
+
+        emit(dumps(catalogue_dict(knowledge)))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import catalogue_markdown  # noqa: PLC0415
+
+        emit(catalogue_markdown(knowledge))
+    else:
+        from osteocheck.render.terminal import catalogue_view  # noqa: PLC0415
+
+        show(catalogue_view(knowledge))
+
+
+@app.command()
+@client_options
+def explain(
+    technique: Annotated[str, typer.Argument(help="Technique id, as `osteocheck techniques` lists them.")],
+    client: ClientArgs,
+    rules: Rules = None,
+    output_format: Format = "table",
+) -> None:
+    """Why a technique got its verdict for this client: rules, triggering facts, source text."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if technique not in knowledge.technique_ids:
+        ids = knowledge.technique_ids
+        fail(f"osteocheck: unknown technique '{technique}'{suggest(technique, ids)}; allowed: {', '.join(ids)}", 2)
+    verdict = result.verdict(technique)
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+
+        data = plan_dict(result, knowledge)
+        chosen = next(t for t in data["techniques"] if t["id"] == technique)
+        emit(dumps({k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "sites")} | {"technique": chosen}))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
+
+        emit(explain_markdown(verdict, result))
+    else:
+        from osteocheck.render.terminal import explain_view  # noqa: PLC0415
+
+        show(explain_view(verdict, result, knowledge))
+
+
+def main() -> None:
+    """Entry point: never a traceback, which could print client data."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _stderr("osteocheck: interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence; details stay out of sight
+        _stderr(f"osteocheck: internal error ({type(exc).__name__}); nothing was written. Please report it.")
+        sys.exit(1)

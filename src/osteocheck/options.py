@@ -1,0 +1,125 @@
+"""Command-line options shared by the commands, defined once.
+
+`client_options` adds the contract's profile flags to a command, so every
+command that evaluates a client takes exactly the same ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from osteocheck import knowledge as knowledge_module
+from osteocheck.model import BOOL_FACTS, STAGES
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "markdown")
+
+
+def _complete_sites(incomplete: str) -> list[str]:
+    try:
+        sites = knowledge_module.load(knowledge_module.resolve_path(None)).site_ids
+    except Exception:  # noqa: BLE001 - completion must never crash the shell
+        return []
+    return [s for s in sites if s.startswith(incomplete)]
+
+
+def _complete(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    return lambda incomplete: [c for c in choices if c.startswith(incomplete)]
+
+
+Rules = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        envvar=knowledge_module.ENV_VAR,
+        help="Knowledge file to use instead of the shipped one (also $OSTEOCHECK_RULES).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option("--format", "-f", help="Output: table, json or markdown.", autocompletion=_complete(FORMATS)),
+]
+ProfileFile = Annotated[
+    Path | None,
+    typer.Option("--profile", "-p", help="Client profile file (YAML or JSON); flags add to it.", dir_okay=False),
+]
+
+
+def _site_option(flag: str, help_text: str) -> Any:
+    return Annotated[
+        list[str] | None,
+        typer.Option(flag, metavar="SITE", help=help_text, autocompletion=_complete_sites, show_default=False),
+    ]
+
+
+_BOOL_HELP = {
+    "fracture_history": "Has had fragility fractures.",
+    "anticoagulants": "Takes blood thinners.",
+    "corticosteroids": "Takes corticosteroids.",
+    "fragile_skin": "Has fragile skin.",
+    "kyphosis": "Rounded upper back.",
+    "height_loss": "Has lost height.",
+    "balance_issues": "Reduced balance / fall risk.",
+}
+_CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "stage",
+        Annotated[
+            str | None,
+            typer.Option("--stage", help="osteopenia, osteoporosis or severe (default: osteoporosis, stated as assumed).",
+                         autocompletion=_complete(STAGES), show_default=False),
+        ],
+        None,
+    ),
+    ("t_score", Annotated[float | None, typer.Option("--t-score", help="Bone density T-score; sets the stage (WHO).", show_default=False)], None),
+    ("fresh_fractures", _site_option("--fresh-fracture", "Unhealed fracture at SITE (repeatable)."), None),
+    ("open_wounds", _site_option("--open-wound", "Open wound at SITE (repeatable)."), None),
+    ("active_infections", _site_option("--active-infection", "Active infection at SITE (repeatable)."), None),
+    ("post_surgical", _site_option("--post-surgical", "Post-surgical site (repeatable)."), None),
+    ("cleared", _site_option("--cleared", "Physician has cleared treatment over SITE (repeatable)."), None),
+    *(
+        (fact, Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=_BOOL_HELP[fact])], False)
+        for fact in BOOL_FACTS
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ClientArgs:
+    """The profile as given on the command line: only the flags actually used."""
+
+    flags: dict[str, object]
+    profile_file: Path | None
+
+
+def client_options(func: F) -> F:
+    """Give `func` the contract's profile flags; it receives them as `client: ClientArgs`."""
+    names = [name for name, _, _ in _CLIENT_PARAMS]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given: dict[str, object] = {}
+        for name in names:
+            value = kwargs.pop(name)
+            if value not in (None, False, []):
+                given[name] = value
+        profile_file = kwargs.pop("profile_file")
+        return func(*args, client=ClientArgs(given, profile_file), **kwargs)
+
+    own = [p for p in inspect.signature(func).parameters.values() if p.name != "client"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, annotation, default in [*_CLIENT_PARAMS, ("profile_file", ProfileFile, None)]
+    ]
+    wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+    return wrapper  # type: ignore[return-value]

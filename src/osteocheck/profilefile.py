@@ -1,0 +1,55 @@
+"""Read a client profile file (YAML or JSON) into plain data, strictly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from osteocheck import strictyaml
+from osteocheck.errors import KnowledgeError, ProfileError
+
+MAX_BYTES = 1024 * 1024
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key '{key}'")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read(path: Path) -> dict[str, object]:
+    """The file's mapping; ProfileError (exit 1) naming the file and place on any problem."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError((f"{path}: cannot read profile file: {exc.strerror or type(exc).__name__}",), usage=False) from None
+    if len(raw) > MAX_BYTES:
+        raise ProfileError((f"{path}: profile file is larger than {MAX_BYTES:,} bytes",), usage=False)
+    is_json = path.suffix.lower() == ".json" or raw.lstrip()[:1] in (b"{", b"[")
+    data: object
+    if is_json:
+        try:
+            text = strictyaml.decode(raw, str(path))
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        except KnowledgeError as exc:
+            raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
+        except json.JSONDecodeError as exc:
+            raise ProfileError((f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",), usage=False) from None
+        except (ValueError, RecursionError) as exc:
+            raise ProfileError((f"{path}: not a valid profile: {exc}",), usage=False) from None
+    else:
+        try:
+            data = strictyaml.load(raw, str(path)).data
+        except KnowledgeError as exc:
+            raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
+    if not isinstance(data, dict):
+        raise ProfileError((f"{path}: a profile must be a mapping of keys (stage, fracture_history, ...)",), usage=False)
+    return data

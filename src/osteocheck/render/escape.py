@@ -1,0 +1,32 @@
+"""Escaping of untrusted text (profiles, names, knowledge files) for each output format."""
+
+from __future__ import annotations
+
+import html
+import re
+
+# C0 controls except tab and newline, DEL, and the C1 range (which holds CSI, OSC, ...).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode bidi overrides and isolates can reorder what a reader sees.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&])")
+# Characters that start a list or heading only at the beginning of a line.
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
+
+
+def plain(text: str) -> str:
+    """Text with terminal control codes and bidi overrides removed.
+
+    On a terminal this goes into `rich.text.Text`, never into markup, so brackets stay literal.
+    """
+    return _BIDI.sub("", _CONTROL.sub("", text))
+
+
+def markdown(text: str) -> str:
+    """Safe as Markdown inline text: every special character backslash-escaped, no raw HTML."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(plain(text).split()))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" if m.group(2).isdigit() else m.group(1) + "\\" + m.group(2), escaped)
+
+
+def html_text(text: str) -> str:
+    return html.escape(plain(text), quote=True)

@@ -1,0 +1,125 @@
+"""The plan as JSON: the contract's `osteocheck.plan/1` object. Imports no Rich."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from osteocheck import __version__
+from osteocheck.model import Basis, Knowledge, Plan, Profile, Reason, Recommended
+from osteocheck.profile import PROFILE_KEYS
+
+SCHEMA_NAME = "osteocheck.plan/1"
+
+
+def basis_dict(basis: Basis) -> dict[str, Any]:
+    return {
+        "source": basis.source.quote,
+        "citation": basis.source.title,
+        "basis": "inferred" if basis.inference else "source",
+        "rationale": basis.inference,
+    }
+
+
+def reason_dict(reason: Reason) -> dict[str, Any]:
+    b = basis_dict(reason.basis)
+    return {
+        "rule": reason.rule,
+        "text": reason.text,
+        "source": b["source"],
+        "severity": reason.severity.value,
+        "facts": list(reason.facts),
+        "citation": b["citation"],
+        "basis": b["basis"],
+        "rationale": b["rationale"],
+    }
+
+
+def profile_dict(profile: Profile) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in PROFILE_KEYS:
+        value = getattr(profile, key)
+        if key in ("name", "id") and value is None:
+            continue
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _recommended(items: tuple[Recommended, ...], *, name_key: str) -> list[dict[str, Any]]:
+    return [
+        {"id": r.id, name_key: r.text, "pressing": r.pressing, "reasons": [reason_dict(x) for x in r.reasons]}
+        for r in items
+    ]
+
+
+def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_NAME,
+        "tool": {"name": "osteocheck", "version": __version__},
+        "knowledge": {"id": knowledge.id, "version": knowledge.version, "sha256": knowledge.sha256},
+        "profile": profile_dict(plan.profile),
+        "stage": plan.stage,
+        "assumptions": list(plan.assumptions),
+        "clearance_required": [
+            {
+                "rule": c.reason.rule,
+                "reason": c.reason.text,
+                "sites": list(c.sites),
+                "source": c.reason.basis.source.quote,
+                "severity": c.reason.severity.value,
+                "facts": list(c.reason.facts),
+            }
+            for c in plan.clearance_required
+        ],
+        "max_pressure": {
+            "level": plan.max_pressure,
+            "label": plan.max_pressure_label,
+            "reasons": [reason_dict(r) for r in plan.max_pressure_reasons],
+        },
+        "sites": [
+            {
+                "site": s.site,
+                "max_pressure": s.max_pressure,
+                "no_treatment": s.no_treatment,
+                "reasons": [reason_dict(r) for r in s.reasons],
+            }
+            for s in plan.sites
+        ],
+        "techniques": [
+            {
+                "id": v.technique.id,
+                "name": v.technique.name,
+                "status": v.status.value,
+                "modifications": list(v.modifications),
+                "reasons": [reason_dict(r) for r in v.reasons],
+            }
+            for v in plan.techniques
+        ],
+        "positioning": _recommended(plan.positioning, name_key="name"),
+        "assessment": _recommended(plan.assessment, name_key="text"),
+        "self_care": _recommended(plan.self_care, name_key="text"),
+        "cleared": [{"site": x.site, "rule": x.reason.rule, "text": x.reason.text} for x in plan.lifted],
+    }
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:
+    return {
+        "schema": "osteocheck.techniques/1",
+        "knowledge": {"id": knowledge.id, "version": knowledge.version, "sha256": knowledge.sha256},
+        "pressure_scale": [{"level": p.level, "label": p.label, "feel": p.feel} for p in knowledge.pressure_scale],
+        "techniques": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "category": t.category,
+                "description": t.description,
+                "pressure": t.pressure,
+                **basis_dict(t.basis),
+            }
+            for t in knowledge.techniques
+        ],
+    }

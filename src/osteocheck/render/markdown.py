@@ -1,0 +1,102 @@
+"""The plan as Markdown: headings and lists only, every piece of text escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from osteocheck.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.render.escape import markdown as md
+
+DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
+
+
+def _rules(reasons: Iterable[Reason]) -> str:
+    ids = ", ".join(f"`{r.rule}`" for r in dict.fromkeys(reasons) if "`" not in r.rule)
+    return f" ({ids})" if ids else ""
+
+
+def reason_lines(reasons: Iterable[Reason]) -> list[str]:
+    lines = []
+    for r in dict.fromkeys(reasons):
+        lines.append(f"- **{md(r.rule)}** ({r.severity.value}): {md(r.text)}")
+        if r.facts:
+            lines.append(f"  - triggered by: {md('; '.join(r.facts))}")
+        lines.append(f"  - source: “{md(r.basis.source.quote)}” — {md(r.basis.source.title)}")
+        if r.basis.inference:
+            lines.append(f"  - inferred: {md(r.basis.inference)}")
+    return lines
+
+
+def _recommended(title: str, items: tuple[Recommended, ...]) -> list[str]:
+    lines = [f"## {title}", ""]
+    for r in items:
+        mark = "**Pressing:** " if r.pressing else ""
+        lines.append(f"- {mark}{md(r.text)}{_rules(r.reasons)}")
+    return [*lines, ""]
+
+
+def _verdict_line(v: Verdict) -> str:
+    if v.status is Status.MODIFY:
+        return f"- **{md(v.technique.name)}**: {md(' '.join(v.modifications))}{_rules(v.reasons)}"
+    if v.status is Status.EXCLUDED:
+        return f"- **{md(v.technique.name)}**: {md(v.reasons[0].text)}{_rules(v.reasons)}"
+    return f"- {md(v.technique.name)}"
+
+
+def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
+    out = ["# Massage plan", ""]
+    if plan.profile.name:
+        out += [f"Client: {md(plan.profile.name)}", ""]
+    out += [f"Stage: **{plan.stage}** · knowledge: {md(knowledge.title)} {md(knowledge.version)}", ""]
+    out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
+    out += [f"- Cleared by physician: {md(x.site)}{_rules([x.reason])}" for x in plan.lifted]
+    out += ["", "## Physician clearance", ""]
+    if plan.clearance_required:
+        for c in plan.clearance_required:
+            where = ", ".join(c.sites) if c.sites else "treatment as a whole"
+            out.append(f"- **Required before treating {md(where)}**: {md(c.reason.text)}{_rules([c.reason])}")
+    else:
+        out.append("- Not required by any rule.")
+    out += ["", "## Pressure", ""]
+    out.append(f"- Highest pressure overall: **{plan.max_pressure}** ({md(plan.max_pressure_label)}){_rules(plan.max_pressure_reasons)}")
+    for s in plan.sites:
+        level = "**do not treat**" if s.no_treatment else f"at most {s.max_pressure} ({md(knowledge.pressure_label(s.max_pressure))})"
+        out.append(f"- {md(s.site)}: {level}{_rules(s.reasons)}")
+    for status, title in ((Status.EXCLUDED, "Excluded techniques"), (Status.MODIFY, "Techniques to modify"), (Status.SAFE, "Safe techniques")):
+        out += ["", f"## {title}", ""]
+        chosen = [_verdict_line(v) for v in plan.techniques if v.status is status]
+        out += chosen or ["- none"]
+    out.append("")
+    out += _recommended("Positioning", plan.positioning)
+    out += _recommended("Assessment", plan.assessment)
+    out += _recommended("Self-care", plan.self_care)
+    out += ["## Sources", "", *reason_lines(plan.all_reasons()), "", f"*{DISCLAIMER}*", ""]
+    return "\n".join(out)
+
+
+def excluded_markdown(plan: Plan) -> str:
+    excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
+    out = ["# Excluded techniques", "", *(_verdict_line(v) for v in excluded)]
+    untreated = [s.site for s in plan.sites if s.no_treatment]
+    if untreated:
+        out += ["", f"Sites not to be treated: {md(', '.join(untreated))}"]
+    out += ["", "## Sources", "", *reason_lines(r for v in excluded for r in v.reasons), ""]
+    return "\n".join(out)
+
+
+def explain_markdown(verdict: Verdict, plan: Plan) -> str:
+    tech = verdict.technique
+    out = [f"# {md(tech.name)}: {verdict.status.value}", "", md(tech.description), "", f"Stage: **{plan.stage}**", ""]
+    out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
+    out += [f"- Modify: {md(m)}" for m in verdict.modifications]
+    out += ["", "## Rules", ""]
+    out += reason_lines(verdict.reasons) or ["- No rule restricts this technique for this client."]
+    return "\n".join([*out, ""])
+
+
+def catalogue_markdown(knowledge: Knowledge) -> str:
+    out = [f"# Techniques: {md(knowledge.title)}", ""]
+    for t in knowledge.techniques:
+        level = f"{t.pressure} ({md(knowledge.pressure_label(t.pressure))})"
+        out.append(f"- **{md(t.name)}** (`{t.id}`, {md(t.category)}, pressure {level}): {md(t.description)}")
+    return "\n".join([*out, ""])

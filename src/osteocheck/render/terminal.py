@@ -1,0 +1,205 @@
+"""The plan on a terminal (Rich). Untrusted text only ever enters as `Text`, never as markup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from osteocheck.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.render.escape import plain
+
+_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+_STATUS_STYLE = {Status.EXCLUDED: "bold red", Status.MODIFY: "yellow", Status.SAFE: "green"}
+DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."
+
+
+def t(text: str, style: str = "") -> Text:
+    return Text(plain(text), style=style)
+
+
+def _rules(reasons: Iterable[Reason]) -> Text:
+    return Text(", ".join(plain(r.rule) for r in dict.fromkeys(reasons)), style="dim")
+
+
+def _heading(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def clearance_panel(plan: Plan) -> RenderableType:
+    if not plan.clearance_required:
+        return Text("Physician clearance: not required by any rule.", style="green")
+    lines = Text()
+    for c in plan.clearance_required:
+        where = ", ".join(c.sites) if c.sites else "treatment as a whole"
+        lines.append(Text.assemble(("• ", "bold red"), (plain(where), "bold"), ": ", t(c.reason.text), " ", _rules([c.reason])))
+        lines.append("\n")
+    lines.rstrip()
+    return Panel(lines, title="PHYSICIAN CLEARANCE REQUIRED BEFORE TREATING", title_align="left", border_style="bold red")
+
+
+def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
+    head = Text.assemble(
+        ("Highest pressure overall: ", "bold"),
+        (f"{plan.max_pressure} ({plain(plan.max_pressure_label)})", "bold"),
+        f" on the 1–{knowledge.top_pressure} scale  ",
+        _rules(plan.max_pressure_reasons),
+    )
+    if not plan.sites:
+        return head
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("site")
+    table.add_column("max pressure")
+    table.add_column("rules", overflow="fold")
+    for s in plan.sites:
+        if s.no_treatment:
+            level = Text("DO NOT TREAT", style="bold red")
+        else:
+            level = Text(f"{s.max_pressure} ({plain(knowledge.pressure_label(s.max_pressure))})", style="yellow")
+        table.add_row(t(s.site, "bold"), level, _rules(s.reasons))
+    return Group(head, table)
+
+
+def techniques_view(plan: Plan) -> RenderableType:
+    """Excluded techniques grouped by their reasons (one row a reason), then modify, then safe."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("status")
+    table.add_column("technique")
+    table.add_column("how / why", overflow="fold")
+    table.add_column("rules", overflow="fold")
+    groups: dict[tuple[Reason, ...], list[str]] = {}
+    for v in plan.techniques:
+        if v.status is Status.EXCLUDED:
+            groups.setdefault(v.reasons, []).append(v.technique.name)
+    for reasons, names in groups.items():
+        why = " ".join(dict.fromkeys(r.text for r in reasons))
+        table.add_row(Text("excluded", style=_STATUS_STYLE[Status.EXCLUDED]), t("\n".join(names)), t(why), _rules(reasons))
+    for status in (Status.MODIFY, Status.SAFE):
+        for v in plan.techniques:
+            if v.status is status:
+                table.add_row(Text(status.value, style=_STATUS_STYLE[status]), t(v.technique.name), _how(v), _rules(v.reasons))
+    return table
+
+
+def _how(v: Verdict) -> Text:
+    if v.status is Status.MODIFY:
+        return t(" ".join(v.modifications))
+    return t(v.technique.description, "dim")
+
+
+def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
+    body = Text()
+    for r in items:
+        body.append(Text.assemble(("! " if r.pressing else "• ", "bold yellow" if r.pressing else ""), t(r.text)))
+        if r.reasons:
+            body.append(" ")
+            body.append(_rules(r.reasons))
+        body.append("\n")
+    body.rstrip()
+    return Group(_heading(title), body if items else Text("none", style="dim"))
+
+
+def sources_view(reasons: Iterable[Reason]) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("rule")
+    table.add_column("source sentence", overflow="fold")
+    for r in dict.fromkeys(reasons):
+        quote = Text.assemble(("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim"))
+        if r.basis.inference:
+            quote.append(Text.assemble("\n", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
+        table.add_row(Text.assemble(t(r.rule, "bold"), "\n", (r.severity.value, _SEVERITY_STYLE[r.severity.value])), quote)
+    return table
+
+
+def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
+    head = Text.assemble(("osteocheck plan", "bold"), "  stage: ", (plan.stage, "bold"))
+    if plan.profile.name:
+        head.append_text(Text.assemble("  client: ", t(plan.profile.name, "bold")))
+    parts: list[RenderableType] = [head]
+    parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
+    parts += [Text.assemble(("cleared by physician: ", "green"), t(f"{x.site} ({x.reason.rule})")) for x in plan.lifted]
+    parts += [
+        clearance_panel(plan),
+        pressure_view(plan, knowledge),
+        _heading("Techniques"),
+        techniques_view(plan),
+        Text(""),
+        _recommended("Positioning", plan.positioning),
+        Text(""),
+        _recommended("Assessment (! = pressing for this client)", plan.assessment),
+        Text(""),
+        _recommended("Self-care to hand over (! = pressing for this client)", plan.self_care),
+        _heading("Sources"),
+        sources_view(plan.all_reasons()),
+        Text(DISCLAIMER, style="dim italic"),
+    ]
+    return Group(*_spaced(parts))
+
+
+def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
+    """A blank line before each section heading and panel, so the eye finds them."""
+    out: list[RenderableType] = []
+    for part in parts:
+        if isinstance(part, Panel) or (isinstance(part, Text) and part.style == "bold underline"):
+            out.append(Text(""))
+        out.append(part)
+    return out
+
+
+def excluded_view(plan: Plan) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Excluded techniques", title_justify="left")
+    table.add_column("technique")
+    table.add_column("reason", overflow="fold")
+    table.add_column("rules")
+    excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
+    for v in excluded:
+        table.add_row(t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons))
+    untreated = [s.site for s in plan.sites if s.no_treatment]
+    parts: list[RenderableType] = [table]
+    if untreated:
+        parts.append(Text.assemble(("Sites not to be treated: ", "bold red"), t(", ".join(untreated))))
+    parts += [_heading("Sources"), sources_view(r for v in excluded for r in v.reasons)]
+    return Group(*parts)
+
+
+def catalogue_view(knowledge: Knowledge) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("id", "technique", "category", "pressure", "description"):
+        table.add_column(name, overflow="fold")
+    for tech in knowledge.techniques:
+        level = f"{tech.pressure} ({knowledge.pressure_label(tech.pressure)})"
+        table.add_row(t(tech.id, "bold"), t(tech.name), t(tech.category), t(level), t(tech.description))
+    return table
+
+
+def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> RenderableType:
+    tech = verdict.technique
+    head = Text.assemble(
+        t(tech.name, "bold"), f" ({plain(tech.id)}): ", (verdict.status.value.upper(), _STATUS_STYLE[verdict.status]),
+        f"   stage: {plan.stage}",
+    )
+    parts: list[RenderableType] = [head, t(tech.description, "dim")]
+    parts.append(Text(f"Nominal pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)}); "
+                      f"highest allowed for this client {plan.max_pressure} ({plan.max_pressure_label})."))
+    parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
+    for m in verdict.modifications:
+        parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
+    if not verdict.reasons:
+        parts.append(Text("No rule restricts this technique for this client.", style="green"))
+    for r in verdict.reasons:
+        parts.append(Text.assemble(("rule ", "dim"), t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "]"))
+        parts.append(Text.assemble("  ", t(r.text)))
+        parts.append(Text.assemble(("  triggered by: ", "dim"), t("; ".join(r.facts) or "always")))
+        parts.append(Text.assemble(("  source: “", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")))
+        if r.basis.inference:
+            parts.append(Text.assemble(("  inferred: ", "magenta"), t(r.basis.inference)))
+    restricted = [s for s in plan.sites]
+    if restricted:
+        parts.append(_heading("Where it may be used"))
+        parts.append(pressure_view(plan, knowledge))
+    parts.append(Text(DISCLAIMER, style="dim italic"))
+    return Group(*parts)
