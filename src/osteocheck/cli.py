@@ -78,7 +78,10 @@ def main_options(
 
 def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
     if value not in allowed:
-        fail(f"osteocheck: --format: '{value}' is not a format{suggest(value, allowed)}; allowed: {', '.join(allowed)}", 2)
+        fail(
+            f"osteocheck: --format: '{value}' is not a format{suggest(value, allowed)}; allowed: {', '.join(allowed)}",
+            2,
+        )
     return value
 
 
@@ -144,8 +147,12 @@ def excluded(client: ClientArgs, rules: Rules = None, output_format: Format = "t
 
         data = plan_dict(result, knowledge)
         data["techniques"] = [t for t in data["techniques"] if t["status"] == "excluded"]
-        emit(dumps({k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "techniques")}
-                   | {"untreatable_sites": [s["site"] for s in data["sites"] if s["no_treatment"]]}))
+        emit(
+            dumps(
+                {k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "techniques")}
+                | {"untreatable_sites": [s["site"] for s in data["sites"] if s["no_treatment"]]}
+            )
+        )
     elif output_format == "markdown":
         from osteocheck.render.markdown import excluded_markdown  # noqa: PLC0415
 
@@ -197,7 +204,12 @@ def explain(
 
         data = plan_dict(result, knowledge)
         chosen = next(t for t in data["techniques"] if t["id"] == technique)
-        emit(dumps({k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "sites")} | {"technique": chosen}))
+        emit(
+            dumps(
+                {k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "sites")}
+                | {"technique": chosen}
+            )
+        )
     elif output_format == "markdown":
         from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
 

@@ -7,8 +7,8 @@ the engine's monotonicity rests on that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from osteocheck.model import STAGES, Profile

@@ -76,9 +76,7 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
         profile=profile,
         stage=stage,
         assumptions=tuple(notes),
-        clearance_required=tuple(
-            Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance
-        ),
+        clearance_required=tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance),
         max_pressure=cap,
         max_pressure_label=knowledge.pressure_label(cap),
         max_pressure_reasons=cap_reasons,
@@ -116,7 +114,9 @@ def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple
     return tuple(plans)
 
 
-def _verdicts(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_reasons: tuple[Reason, ...]) -> tuple[Verdict, ...]:
+def _verdicts(
+    firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_reasons: tuple[Reason, ...]
+) -> tuple[Verdict, ...]:
     verdicts = []
     for t in knowledge.techniques:
         excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
@@ -129,7 +129,9 @@ def _verdicts(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_r
             mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
         if mods:
             verdicts.append(
-                Verdict(t, Status.MODIFY, tuple(dict.fromkeys(m for _, m in mods)), tuple(dict.fromkeys(r for r, _ in mods)))
+                Verdict(
+                    t, Status.MODIFY, tuple(dict.fromkeys(m for _, m in mods)), tuple(dict.fromkeys(r for r, _ in mods))
+                )
             )
         else:
             verdicts.append(Verdict(t, Status.SAFE, (), ()))
@@ -137,10 +139,15 @@ def _verdicts(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_r
 
 
 def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str) -> tuple[Recommended, ...]:
-    """Every standing item plus the ones rules add; those a rule makes pressing come first."""
+    """Every standing item plus the ones rules add. Pressing ones come first, in the order the
+    firing rules name them (so an author can say which matters most); the rest in file order."""
+    named: dict[str, int] = {}
+    for f in firings:
+        for item_id in getattr(f.rule.effects, effect):
+            named.setdefault(item_id, len(named))
     out = []
     for item in items:
         reasons = tuple(f.reason for f in firings if item.id in getattr(f.rule.effects, effect))
         if item.always or reasons:
             out.append(Recommended(item.id, item.text, item.basis, reasons))
-    return tuple(sorted(out, key=lambda r: not r.pressing))
+    return tuple(sorted(out, key=lambda r: named.get(r.id, len(named))))

@@ -49,7 +49,9 @@ _FULL_SECTIONS = (
     "sources", "summary", "signs", "pressure_scale", "bone_density", "sites",
     "techniques", "positioning", "assessment", "self_care", "rules",
 )  # fmt: skip
-_LIST_SECTIONS = ("sources", "summary", "goals", "signs", "sites", "techniques", "positioning", "assessment", "self_care", "rules")  # fmt: skip
+_LIST_SECTIONS = (
+    "sources", "summary", "goals", "signs", "sites", "techniques", "positioning", "assessment", "self_care", "rules",
+)  # fmt: skip
 
 
 def shipped_path() -> Path:
@@ -95,7 +97,6 @@ def check(path: Path) -> tuple[Knowledge | None, tuple[Problem, ...]]:
     if any(p.is_error for p in problems):
         return None, _sorted(problems)
     data: dict[str, Any] = doc.data  # type: ignore[assignment]
-    docs = {id(doc): doc}
     if "extends" in data:
         base_path = shipped_path() if data["extends"] == "shipped" else (path.parent / data["extends"])
         if base_path.resolve() == path.resolve():
@@ -256,7 +257,10 @@ class _Builder:
         src = entry["source"]
         meta = self.sources.get(src["ref"])
         if meta is None:
-            self.error((*path, "source", "ref"), f"unknown source '{src['ref']}'{schemacheck.suggest(src['ref'], list(self.sources))}")
+            self.error(
+                (*path, "source", "ref"),
+                f"unknown source '{src['ref']}'{schemacheck.suggest(src['ref'], list(self.sources))}",
+            )
             meta = {"title": src["ref"]}
         else:
             self.used_sources.add(src["ref"])
@@ -265,7 +269,11 @@ class _Builder:
         inferred = entry.get("basis") == "inferred"
         rationale = entry.get("rationale")
         if inferred and not rationale:
-            self.error((*path, "basis"), "an inferred entry needs a 'rationale' saying why it follows from its source", "warning")
+            self.error(
+                (*path, "basis"),
+                "an inferred entry needs a 'rationale' saying why it follows from its source",
+                "warning",
+            )
         if rationale and not inferred:
             self.error((*path, "rationale"), "a rationale is given but 'basis' is not 'inferred'", "warning")
         return Basis(source=source, inference=(rationale or "inferred") if inferred else None)
@@ -313,7 +321,9 @@ class _Builder:
         out = []
         for i, e in self._unique("techniques"):
             if levels and e["pressure"] not in levels:
-                self.error(("techniques", i, "pressure"), f"pressure {e['pressure']} is not a level of the pressure scale")
+                self.error(
+                    ("techniques", i, "pressure"), f"pressure {e['pressure']} is not a level of the pressure scale"
+                )
             basis = self._basis(e, ("techniques", i))
             out.append(Technique(e["id"], e["name"], e["category"], e["description"], e["pressure"], basis))
         ids = {t.id for t in out}
@@ -350,7 +360,12 @@ class _Builder:
         when = self._condition(e.get("when", "always"), (*path, "when"), refs["site"])
         fx = e["effects"]
         fpath = (*path, "effects")
-        for key, kind in (("exclude", "technique"), ("positioning", "positioning"), ("assessment", "assessment"), ("self_care", "self_care")):
+        for key, kind in (
+            ("exclude", "technique"),
+            ("positioning", "positioning"),
+            ("assessment", "assessment"),
+            ("self_care", "self_care"),
+        ):
             for j, ref in enumerate(fx.get(key, [])):
                 self._ref(ref, kind, refs, (*fpath, key, j))
         for ref in fx.get("modify", {}):
@@ -368,11 +383,19 @@ class _Builder:
                 self.error((*fpath, key), f"'{key}' needs the rule to name its sites ('sites' or 'for_each')")
         if e.get("unless_cleared"):
             if not sited:
-                self.error((*path, "unless_cleared"), "'unless_cleared' needs a rule about sites ('sites' or 'for_each')")
+                self.error(
+                    (*path, "unless_cleared"), "'unless_cleared' needs a rule about sites ('sites' or 'for_each')"
+                )
             if not (fx.get("no_treatment") or fx.get("clearance")):
-                self.error((*path, "unless_cleared"), "'unless_cleared' only makes sense with 'no_treatment' or 'clearance'")
+                self.error(
+                    (*path, "unless_cleared"), "'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"
+                )
         if fx.get("no_treatment") and not e.get("unless_cleared") and fx.get("clearance"):
-            self.error((*fpath, "clearance"), "clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it", "warning")
+            self.error(
+                (*fpath, "clearance"),
+                "clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it",
+                "warning",
+            )
         modify = tuple((k, v) for k, v in fx.get("modify", {}).items())
         effects = Effects(
             exclude=tuple(fx.get("exclude", ())),
@@ -419,19 +442,31 @@ class _Builder:
             self.error((*path, "site"), f"unknown site '{raw['site']}'{hint}: this condition could never be true")
         return SiteIn(raw["site"], raw["in"])
 
-    def _coverage(self, rules: tuple[Rule, ...], techniques: tuple[Technique, ...], positioning: tuple[Positioning, ...], self_care: tuple[Item, ...]) -> None:
+    def _coverage(
+        self,
+        rules: tuple[Rule, ...],
+        techniques: tuple[Technique, ...],
+        positioning: tuple[Positioning, ...],
+        self_care: tuple[Item, ...],
+    ) -> None:
         named = {t for r in rules for t in (*r.effects.exclude, *(m[0] for m in r.effects.modify))}
         recommended = {p for r in rules for p in r.effects.positioning}
         added = {s for r in rules for s in r.effects.self_care}
         for i, t in enumerate(self.data.get("techniques", [])):
             if t["id"] not in named:
-                self.error(("techniques", i, "id"), f"technique '{t['id']}' is named by no rule: it can only ever be 'safe'", "warning")
+                self.error(
+                    ("techniques", i, "id"),
+                    f"technique '{t['id']}' is named by no rule: it can only ever be 'safe'",
+                    "warning",
+                )
         for i, p in enumerate(self.data.get("positioning", [])):
             if p["id"] not in recommended:
                 self.error(("positioning", i, "id"), f"positioning '{p['id']}' is recommended by no rule")
         for i, s in enumerate(self.data.get("self_care", [])):
             if not s.get("always", True) and s["id"] not in added:
-                self.error(("self_care", i, "id"), f"self-care point '{s['id']}' has 'always: false' but no rule adds it")
+                self.error(
+                    ("self_care", i, "id"), f"self-care point '{s['id']}' has 'always: false' but no rule adds it"
+                )
 
     def _unused_sources(self) -> None:
         for i, s in enumerate(self.data.get("sources", [])):

@@ -211,8 +211,7 @@ class Profile:
     id: str | None = None
 
     def sites_of(self, fact: str) -> tuple[str, ...]:
-        value = getattr(self, fact)
-        assert isinstance(value, tuple)
+        value: tuple[str, ...] = getattr(self, fact)
         return value
 
 

@@ -75,12 +75,23 @@ _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
         "stage",
         Annotated[
             str | None,
-            typer.Option("--stage", help="osteopenia, osteoporosis or severe (default: osteoporosis, stated as assumed).",
-                         autocompletion=_complete(STAGES), show_default=False),
+            typer.Option(
+                "--stage",
+                help="osteopenia, osteoporosis or severe (default: osteoporosis, stated as assumed).",
+                autocompletion=_complete(STAGES),
+                show_default=False,
+            ),
         ],
         None,
     ),
-    ("t_score", Annotated[float | None, typer.Option("--t-score", help="Bone density T-score; sets the stage (WHO).", show_default=False)], None),
+    (
+        "t_score",
+        Annotated[
+            float | None,
+            typer.Option("--t-score", help="Bone density T-score; sets the stage (WHO).", show_default=False),
+        ],
+        None,
+    ),
     ("fresh_fractures", _site_option("--fresh-fracture", "Unhealed fracture at SITE (repeatable)."), None),
     ("open_wounds", _site_option("--open-wound", "Open wound at SITE (repeatable)."), None),
     ("active_infections", _site_option("--active-infection", "Active infection at SITE (repeatable)."), None),
@@ -115,7 +126,7 @@ def client_options(func: F) -> F:
         profile_file = kwargs.pop("profile_file")
         return func(*args, client=ClientArgs(given, profile_file), **kwargs)
 
-    own = [p for p in inspect.signature(func).parameters.values() if p.name != "client"]
+    own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "client"]
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         for name, annotation, default in [*_CLIENT_PARAMS, ("profile_file", ProfileFile, None)]

@@ -46,7 +46,9 @@ def merge(base: Raw, extra: Raw, *, origin: str) -> dict[str, object]:
             # a set flag stays set; a wrong type in the file is kept so that build() reports it
             merged[key] = value if base.get(key) in (None, False) else base[key]
         elif key in base and base[key] != value:
-            errors.append(f"{label(key, usage=True)} {value} contradicts {key}: {base[key]} in {origin}; change one of them")
+            errors.append(
+                f"{label(key, usage=True)} {value} contradicts {key}: {base[key]} in {origin}; change one of them"
+            )
         else:
             merged[key] = value
     if errors:
@@ -62,7 +64,9 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     sites = knowledge.site_ids
     for key, value in raw.items():
         if key not in PROFILE_KEYS:
-            errors.append(f"{where}unknown profile key '{key}'{suggest(key, PROFILE_KEYS)}; allowed: {', '.join(PROFILE_KEYS)}")
+            errors.append(
+                f"{where}unknown profile key '{key}'{suggest(key, PROFILE_KEYS)}; allowed: {', '.join(PROFILE_KEYS)}"
+            )
             continue
         name = label(key, usage=usage)
         if key == "stage":

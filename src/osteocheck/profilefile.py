@@ -30,7 +30,9 @@ def read(path: Path) -> dict[str, object]:
         with path.open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ProfileError((f"{path}: cannot read profile file: {exc.strerror or type(exc).__name__}",), usage=False) from None
+        raise ProfileError(
+            (f"{path}: cannot read profile file: {exc.strerror or type(exc).__name__}",), usage=False
+        ) from None
     if len(raw) > MAX_BYTES:
         raise ProfileError((f"{path}: profile file is larger than {MAX_BYTES:,} bytes",), usage=False)
     is_json = path.suffix.lower() == ".json" or raw.lstrip()[:1] in (b"{", b"[")
@@ -51,5 +53,7 @@ def read(path: Path) -> dict[str, object]:
         except KnowledgeError as exc:
             raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
     if not isinstance(data, dict):
-        raise ProfileError((f"{path}: a profile must be a mapping of keys (stage, fracture_history, ...)",), usage=False)
+        raise ProfileError(
+            (f"{path}: a profile must be a mapping of keys (stage, fracture_history, ...)",), usage=False
+        )
     return data

@@ -37,7 +37,7 @@ def _type_ok(value: object, name: str) -> bool:
 def _describe(value: object) -> str:
     if value is None:
         return "nothing"
-    for name, types in _TYPES.items():
+    for name in _TYPES:
         if _type_ok(value, name):
             return {"object": "a mapping", "array": "a list", "string": "text"}.get(name, f"a {name}")
     return type(value).__name__
@@ -81,7 +81,9 @@ def check(value: object, schema: dict[str, Any], root: dict[str, Any], path: Pat
         yield from _check_object(value, schema, root, path)
 
 
-def _check_object(value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
+def _check_object(
+    value: dict[str, Any], schema: dict[str, Any], root: dict[str, Any], path: Path
+) -> Iterator[tuple[Path, str]]:
     props: dict[str, Any] = schema.get("properties", {})
     for key in schema.get("required", []):
         if key not in value:
@@ -98,7 +100,9 @@ def _check_object(value: dict[str, Any], schema: dict[str, Any], root: dict[str,
             yield from check(item, extra, root, (*path, key))
 
 
-def _check_any(value: object, options: list[dict[str, Any]], root: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
+def _check_any(
+    value: object, options: list[dict[str, Any]], root: dict[str, Any], path: Path
+) -> Iterator[tuple[Path, str]]:
     """Pick the branch the value's shape selects (type, then required keys) and report its problems."""
     fitting = [o for o in options if _type_ok(value, o.get("type", "object"))]
     if isinstance(value, dict):

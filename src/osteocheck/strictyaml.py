@@ -86,12 +86,13 @@ def load(raw: bytes, file: str) -> Document:
 
 
 class _Frame:
-    __slots__ = ("container", "path", "key")
+    __slots__ = ("container", "key", "key_at", "path")
 
     def __init__(self, container: dict[str, object] | list[object], path: Path) -> None:
         self.container = container
         self.path = path
         self.key: str | None = None
+        self.key_at = (1, 1)
 
 
 def _build(loader: yaml.SafeLoader, file: str) -> Document:
@@ -101,7 +102,7 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
     documents = 0
 
     def pos(event: yaml.Event) -> tuple[int, int]:
-        return event.start_mark.line + 1, event.start_mark.column + 1
+        return _at(event)
 
     def place(value: object, event: yaml.Event) -> Path | None:
         """Put a value into the innermost container; return its path (None for a key)."""
@@ -119,16 +120,20 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
             if value in frame.container:
                 raise _fail(file, *pos(event), f"duplicate key '{value}'")
             frame.key = value
+            frame.key_at = pos(event)
             return None
         else:
+            # A mapping entry is located at its key, where editors and readers look.
             path = (*frame.path, frame.key)
             frame.container[frame.key] = value
             frame.key = None
+            doc.marks[path] = frame.key_at
+            return path
         doc.marks[path] = pos(event)
         return path
 
     while True:
-        event = loader.get_event()
+        event = loader.get_event()  # type: ignore[no-untyped-call]
         if event is None or isinstance(event, yaml.StreamEndEvent):
             break
         if isinstance(event, yaml.DocumentStartEvent):
@@ -143,9 +148,7 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
             _check_collection_tag(event, file)
             if len(stack) >= MAX_DEPTH:
                 raise _fail(file, *pos(event), f"nesting deeper than {MAX_DEPTH} levels")
-            container: dict[str, object] | list[object] = (
-                [] if isinstance(event, yaml.SequenceStartEvent) else {}
-            )
+            container: dict[str, object] | list[object] = [] if isinstance(event, yaml.SequenceStartEvent) else {}
             path = place(container, event)
             if path is None:
                 raise _fail(file, *pos(event), "mapping keys must be text")
@@ -158,21 +161,27 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
     return doc
 
 
+def _at(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
 def _check_collection_tag(event: yaml.CollectionStartEvent, file: str) -> None:
     allowed = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!", None)
     if event.tag not in allowed:
-        line, column = event.start_mark.line + 1, event.start_mark.column + 1
-        raise _fail(file, line, column, f"tag '{event.tag}' is not allowed")
+        raise _fail(file, *_at(event), f"tag '{event.tag}' is not allowed")
 
 
 def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent, file: str) -> object:
     tag = event.tag
     if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-    line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    line, column = _at(event)
     if tag == "tag:yaml.org,2002:merge":
         raise _fail(file, line, column, "merge keys (<<) are not allowed")
+    if tag == "tag:yaml.org,2002:timestamp":
+        raise _fail(file, line, column, f"'{event.value}' reads as a date; put it in quotes to make it text")
     if tag not in _SCALAR_TAGS:
         raise _fail(file, line, column, f"tag '{tag}' is not allowed")
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    node = yaml.ScalarNode(tag, event.value, None, None, event.style)
     return loader.construct_object(node)

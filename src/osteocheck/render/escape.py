@@ -22,10 +22,17 @@ def plain(text: str) -> str:
     return _BIDI.sub("", _CONTROL.sub("", text))
 
 
-def markdown(text: str) -> str:
-    """Safe as Markdown inline text: every special character backslash-escaped, no raw HTML."""
+def markdown(text: str, *, line_start: bool = False) -> str:
+    """Safe as Markdown inline text: every special character backslash-escaped, no raw HTML.
+
+    `line_start`: the text begins a line, where `-`, `+` or `1.` would start a list.
+    """
     escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(plain(text).split()))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" if m.group(2).isdigit() else m.group(1) + "\\" + m.group(2), escaped)
+    if not line_start:
+        return escaped
+    return _MD_LINE_START.sub(
+        lambda m: m.group(1) + m.group(2) + "\\" if m.group(2).isdigit() else m.group(1) + "\\" + m.group(2), escaped
+    )
 
 
 def html_text(text: str) -> str:

@@ -58,11 +58,20 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
     else:
         out.append("- Not required by any rule.")
     out += ["", "## Pressure", ""]
-    out.append(f"- Highest pressure overall: **{plan.max_pressure}** ({md(plan.max_pressure_label)}){_rules(plan.max_pressure_reasons)}")
+    overall = f"**{plan.max_pressure}** ({md(plan.max_pressure_label)})"
+    out.append(f"- Highest pressure overall: {overall}{_rules(plan.max_pressure_reasons)}")
     for s in plan.sites:
-        level = "**do not treat**" if s.no_treatment else f"at most {s.max_pressure} ({md(knowledge.pressure_label(s.max_pressure))})"
+        level = (
+            "**do not treat**"
+            if s.no_treatment
+            else f"at most {s.max_pressure} ({md(knowledge.pressure_label(s.max_pressure))})"
+        )
         out.append(f"- {md(s.site)}: {level}{_rules(s.reasons)}")
-    for status, title in ((Status.EXCLUDED, "Excluded techniques"), (Status.MODIFY, "Techniques to modify"), (Status.SAFE, "Safe techniques")):
+    for status, title in (
+        (Status.EXCLUDED, "Excluded techniques"),
+        (Status.MODIFY, "Techniques to modify"),
+        (Status.SAFE, "Safe techniques"),
+    ):
         out += ["", f"## {title}", ""]
         chosen = [_verdict_line(v) for v in plan.techniques if v.status is status]
         out += chosen or ["- none"]
@@ -86,7 +95,14 @@ def excluded_markdown(plan: Plan) -> str:
 
 def explain_markdown(verdict: Verdict, plan: Plan) -> str:
     tech = verdict.technique
-    out = [f"# {md(tech.name)}: {verdict.status.value}", "", md(tech.description), "", f"Stage: **{plan.stage}**", ""]
+    out = [
+        f"# {md(tech.name)}: {verdict.status.value}",
+        "",
+        md(tech.description, line_start=True),
+        "",
+        f"Stage: **{plan.stage}**",
+        "",
+    ]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]
     out += ["", "## Rules", ""]

@@ -36,10 +36,14 @@ def clearance_panel(plan: Plan) -> RenderableType:
     lines = Text()
     for c in plan.clearance_required:
         where = ", ".join(c.sites) if c.sites else "treatment as a whole"
-        lines.append(Text.assemble(("• ", "bold red"), (plain(where), "bold"), ": ", t(c.reason.text), " ", _rules([c.reason])))
+        lines.append(
+            Text.assemble(("• ", "bold red"), (plain(where), "bold"), ": ", t(c.reason.text), " ", _rules([c.reason]))
+        )
         lines.append("\n")
     lines.rstrip()
-    return Panel(lines, title="PHYSICIAN CLEARANCE REQUIRED BEFORE TREATING", title_align="left", border_style="bold red")
+    return Panel(
+        lines, title="PHYSICIAN CLEARANCE REQUIRED BEFORE TREATING", title_align="left", border_style="bold red"
+    )
 
 
 def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
@@ -77,11 +81,15 @@ def techniques_view(plan: Plan) -> RenderableType:
             groups.setdefault(v.reasons, []).append(v.technique.name)
     for reasons, names in groups.items():
         why = " ".join(dict.fromkeys(r.text for r in reasons))
-        table.add_row(Text("excluded", style=_STATUS_STYLE[Status.EXCLUDED]), t("\n".join(names)), t(why), _rules(reasons))
+        table.add_row(
+            Text("excluded", style=_STATUS_STYLE[Status.EXCLUDED]), t("\n".join(names)), t(why), _rules(reasons)
+        )
     for status in (Status.MODIFY, Status.SAFE):
         for v in plan.techniques:
             if v.status is status:
-                table.add_row(Text(status.value, style=_STATUS_STYLE[status]), t(v.technique.name), _how(v), _rules(v.reasons))
+                table.add_row(
+                    Text(status.value, style=_STATUS_STYLE[status]), t(v.technique.name), _how(v), _rules(v.reasons)
+                )
     return table
 
 
@@ -108,10 +116,14 @@ def sources_view(reasons: Iterable[Reason]) -> RenderableType:
     table.add_column("rule")
     table.add_column("source sentence", overflow="fold")
     for r in dict.fromkeys(reasons):
-        quote = Text.assemble(("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim"))
+        quote = Text.assemble(
+            ("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")
+        )
         if r.basis.inference:
             quote.append(Text.assemble("\n", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
-        table.add_row(Text.assemble(t(r.rule, "bold"), "\n", (r.severity.value, _SEVERITY_STYLE[r.severity.value])), quote)
+        table.add_row(
+            Text.assemble(t(r.rule, "bold"), "\n", (r.severity.value, _SEVERITY_STYLE[r.severity.value])), quote
+        )
     return table
 
 
@@ -151,13 +163,17 @@ def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
 
 
 def excluded_view(plan: Plan) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Excluded techniques", title_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Excluded techniques", title_justify="left"
+    )
     table.add_column("technique")
     table.add_column("reason", overflow="fold")
     table.add_column("rules")
     excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
     for v in excluded:
-        table.add_row(t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons))
+        table.add_row(
+            t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons)
+        )
     untreated = [s.site for s in plan.sites if s.no_treatment]
     parts: list[RenderableType] = [table]
     if untreated:
@@ -168,7 +184,8 @@ def excluded_view(plan: Plan) -> RenderableType:
 
 def catalogue_view(knowledge: Knowledge) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("id", "technique", "category", "pressure", "description"):
+    table.add_column("id", no_wrap=True)
+    for name in ("technique", "category", "pressure", "description"):
         table.add_column(name, overflow="fold")
     for tech in knowledge.techniques:
         level = f"{tech.pressure} ({knowledge.pressure_label(tech.pressure)})"
@@ -179,22 +196,39 @@ def catalogue_view(knowledge: Knowledge) -> RenderableType:
 def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> RenderableType:
     tech = verdict.technique
     head = Text.assemble(
-        t(tech.name, "bold"), f" ({plain(tech.id)}): ", (verdict.status.value.upper(), _STATUS_STYLE[verdict.status]),
+        t(tech.name, "bold"),
+        f" ({plain(tech.id)}): ",
+        (verdict.status.value.upper(), _STATUS_STYLE[verdict.status]),
         f"   stage: {plan.stage}",
     )
     parts: list[RenderableType] = [head, t(tech.description, "dim")]
-    parts.append(Text(f"Nominal pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)}); "
-                      f"highest allowed for this client {plan.max_pressure} ({plan.max_pressure_label})."))
+    parts.append(
+        Text(
+            f"Nominal pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)}); "
+            f"highest allowed for this client {plan.max_pressure} ({plan.max_pressure_label})."
+        )
+    )
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     for m in verdict.modifications:
         parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
     if not verdict.reasons:
         parts.append(Text("No rule restricts this technique for this client.", style="green"))
     for r in verdict.reasons:
-        parts.append(Text.assemble(("rule ", "dim"), t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "]"))
+        parts.append(
+            Text.assemble(
+                ("rule ", "dim"), t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "]"
+            )
+        )
         parts.append(Text.assemble("  ", t(r.text)))
         parts.append(Text.assemble(("  triggered by: ", "dim"), t("; ".join(r.facts) or "always")))
-        parts.append(Text.assemble(("  source: “", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")))
+        parts.append(
+            Text.assemble(
+                ("  source: “", "dim"),
+                t(r.basis.source.quote, "italic"),
+                ("” — ", "dim"),
+                t(r.basis.source.title, "dim"),
+            )
+        )
         if r.basis.inference:
             parts.append(Text.assemble(("  inferred: ", "magenta"), t(r.basis.inference)))
     restricted = [s for s in plan.sites]

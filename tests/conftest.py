@@ -1,0 +1,41 @@
+"""Shared fixtures: the shipped knowledge, a pinned terminal, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from osteocheck import knowledge as knowledge_module
+from osteocheck.model import Knowledge, Profile
+from osteocheck.profile import build
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "data" / "osteoporosis.yaml"
+SOURCE_TEXT = ROOT / "data" / "sources" / "000_360acb9329b9f714.txt"
+
+# Rich output is pinned: no colour, fixed width, no terminal detection.
+os.environ.update({"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"})
+os.environ.pop("OSTEOCHECK_RULES", None)
+os.environ.pop("FORCE_COLOR", None)
+
+
+@pytest.fixture(scope="session")
+def kb() -> Knowledge:
+    return knowledge_module.load(SHIPPED)
+
+
+def profile(kb: Knowledge, **raw: object) -> Profile:
+    return build(raw, kb, usage=True)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def as_raw(p: Mapping[str, object]) -> dict[str, object]:
+    return dict(p)

@@ -1,0 +1,88 @@
+"""The shipped knowledge file: loads clean, encodes and cites the whole source text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import ROOT, SHIPPED, SOURCE_TEXT
+from osteocheck import knowledge as knowledge_module
+from osteocheck.model import CONDITION_FACTS, Knowledge
+
+HEADINGS = {"Osteoporosis Massage", "Signs & Symptoms", "Contraindications", "Assessment", "Treatment", "Self Care"}
+
+
+def statements(text: str) -> list[str]:
+    """The source split into its statements: each bullet, and each sentence of the summary."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line == "-" or line in HEADINGS:
+            continue
+        out.extend(s.strip() for s in re.split(r"(?<=\.)\s+(?=[A-Z])", line) if s.strip())
+    return out
+
+
+def all_quotes(kb: Knowledge) -> set[str]:
+    entries = [*kb.summary, *kb.goals, *kb.signs, *kb.assessment, *kb.self_care]
+    bases = [e.basis for e in entries]
+    bases += [t.basis for t in kb.techniques] + [p.basis for p in kb.positioning]
+    bases += [r.basis for r in kb.rules] + [p.basis for p in kb.pressure_scale] + [kb.bone_density.basis]
+    return {b.source.quote for b in bases}
+
+
+def test_shipped_file_loads_with_zero_problems() -> None:
+    knowledge, problems = knowledge_module.check(SHIPPED)
+    assert knowledge is not None
+    assert problems == ()
+
+
+def test_every_statement_of_the_source_is_cited(kb: Knowledge) -> None:
+    found = statements(SOURCE_TEXT.read_text(encoding="utf-8"))
+    assert len(found) == 26  # 2 summary sentences + 5 signs + 4 + 4 + 5 + 6 bullets
+    quotes = all_quotes(kb)
+    missing = [s for s in found if s not in quotes]
+    assert missing == []
+
+
+def test_source_copies_match_the_shared_originals() -> None:
+    shared = ROOT.parent / "shared" / "source"
+    for name in ("000_360acb9329b9f714.txt", "REFERENCES.md"):
+        original = shared / name
+        if original.exists():  # the shared folder sits beside a checkout, not inside a wheel
+            assert (ROOT / "data" / "sources" / name).read_bytes() == original.read_bytes()
+
+
+def test_every_risk_factor_has_a_rule(kb: Knowledge) -> None:
+    named: set[str] = set()
+    for rule in kb.rules:
+        named.update(re.findall(r"[a-z_]+", rule.when.describe()))
+        if rule.for_each:
+            named.add(rule.for_each)
+    assert set(CONDITION_FACTS) <= named
+    stages = {r.when.describe() for r in kb.rules}
+    assert {"stage at least osteoporosis", "stage at least severe"} <= stages
+
+
+def test_inferences_carry_a_rationale(kb: Knowledge) -> None:
+    for rule in kb.rules:
+        if rule.basis.inference:
+            assert len(rule.basis.inference) > 30, rule.id
+
+
+def test_contract_vocabulary_is_present(kb: Knowledge) -> None:
+    assert set(knowledge_module.REQUIRED_SITES) <= set(kb.site_ids)
+    assert set(knowledge_module.REQUIRED_TECHNIQUES) <= set(kb.technique_ids)
+    assert {s.id for s in kb.sites if s.at_risk} == {"spine", "hips", "wrists"}
+    assert [p.level for p in kb.pressure_scale] == [1, 2, 3, 4, 5]
+
+
+def test_quote_not_in_source_is_an_error(tmp_path: Path) -> None:
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        'quote: "Generalized bone pain or tenderness"', 'quote: "Generalised bone pain"'
+    )
+    bad = tmp_path / "k.yaml"
+    bad.write_text(text, encoding="utf-8")
+    (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
+    _, problems = knowledge_module.check(bad)
+    assert [p.message for p in problems] == ["quote not found in source file sources/000_360acb9329b9f714.txt"]

@@ -1,0 +1,110 @@
+"""The strict loader: hostile and broken knowledge files end in located errors, never a plan."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SHIPPED
+from osteocheck import knowledge as knowledge_module
+from osteocheck.errors import KnowledgeError
+
+TEXT = SHIPPED.read_text(encoding="utf-8")
+
+
+def problems_of(tmp_path: Path, content: str | bytes) -> list[str]:
+    path = tmp_path / "k.yaml"
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    if not (tmp_path / "sources").exists():
+        (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
+    knowledge, problems = knowledge_module.check(path)
+    assert knowledge is None
+    return [f"{p.line}:{p.column}: {p.severity}: {p.message}" for p in problems]
+
+
+def line_of(needle: str) -> int:
+    return TEXT[: TEXT.index(needle)].count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", ["1:1: error: file is empty"]),
+        (b"\x00\x01binary", ["1:1: error: file holds a NUL byte: it is binary, not YAML"]),
+        (b"id: \xff\n", ["1:5: error: file is not UTF-8 text"]),
+        (b"a: 1\na: 2\n", ["2:1: error: duplicate key 'a'"]),
+        (b"a: &x [1]\nb: *x\n", ["2:4: error: aliases (*name) are not allowed"]),
+        (
+            b"!!python/object/apply:os.system ['true']\n",
+            ["1:1: error: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"],
+        ),
+        (b"[" * 100_000, ["1:33: error: nesting deeper than 32 levels"]),
+        (b"- " * 100_000 + b"x", ["1:65: error: nesting deeper than 32 levels"]),
+        (b"- 1\n", ["1:1: error: a knowledge file must be a mapping of sections (id, version, title, rules, ...)"]),
+        (
+            b"id: x\nversion: '1'\ntitle: t\ncolour: red\n",
+            [
+                "4:1: error: unknown key 'colour'; allowed: id, version, title, extends, sources, summary, goals, signs, pressure_scale, bone_density, sites, at_risk_source, techniques, positioning, assessment, self_care, rules"
+            ],
+        ),
+        (
+            b"id: x\nversion: '1'\ntitle: t\n",
+            ["1:1: error: missing section 'assessment' (a file without 'extends' must be complete)"],
+        ),
+        (b"id: [x\n", ["2:1: error: not valid YAML: did not find expected ',' or ']'"]),
+    ],
+)
+def test_hostile_and_broken_files(tmp_path: Path, content: bytes, expected: list[str]) -> None:
+    assert problems_of(tmp_path, content)[: len(expected)] == expected
+
+
+def test_oversized_file_is_refused_quickly(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    found = problems_of(tmp_path, b"#" * (5 * 1024 * 1024))
+    assert found == ["1:1: error: file is 4,194,305 bytes; the limit is 4,194,304 bytes"]
+    assert time.perf_counter() - start < 5
+
+
+def test_unknown_key_is_located_and_suggests(tmp_path: Path) -> None:
+    text = TEXT.replace(
+        '    severity: critical\n    text: "Deep kneading',
+        '    severity: critical\n    sevrity: info\n    text: "Deep kneading',
+        1,
+    )
+    found = problems_of(tmp_path, text)
+    line = line_of('    severity: critical\n    text: "Deep kneading') + 1
+    assert found[0].startswith(f"{line}:5: error: unknown key 'sevrity' (did you mean 'severity'?)")
+
+
+def test_all_semantic_problems_reported_together(tmp_path: Path) -> None:
+    text = (
+        TEXT.replace("exclude: [deep_kneading,", "exclude: [deep_kneeding,")
+        .replace("  - id: no_deep_pressure", "  - id: support_positioning")
+        .replace("sites: [spine]\n", "sites: [spin]\n")
+    )
+    found = problems_of(tmp_path, text)
+    messages = [f.split(": ", 2)[2] for f in found]
+    assert "unknown technique 'deep_kneeding' (did you mean 'deep_kneading'?)" in messages
+    assert "duplicate rule id 'support_positioning'" in messages
+    assert "unknown site 'spin' (did you mean 'spine'?)" in messages
+
+
+def test_restriction_without_source_is_an_error(tmp_path: Path) -> None:
+    text = TEXT.replace(
+        '    source: {ref: text, quote: "Exclude techniques such as deep kneading, muscle stripping, friction, joint mobilization, or forceful stretching"}\n    effects:',
+        "    effects:",
+    )
+    found = problems_of(tmp_path, text)
+    assert any("missing required key 'source'" in f for f in found)
+
+
+def test_load_raises_with_every_error(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_text("a: 1\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        knowledge_module.load(path)
+    assert str(err.value).startswith(f"{path}:1:1: error: missing required key 'id'")

@@ -1,0 +1,114 @@
+"""Safety properties over generated profiles (Hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SHIPPED
+from osteocheck import knowledge as knowledge_module
+from osteocheck.engine import evaluate
+from osteocheck.model import BOOL_FACTS, SITE_FACTS, STAGES, Knowledge, Plan, Profile, Status
+from osteocheck.profile import build
+
+KB = knowledge_module.load(SHIPPED)
+SITES = KB.site_ids
+site_sets = st.lists(st.sampled_from(SITES), max_size=3, unique=True)
+
+profiles = st.fixed_dictionaries(
+    {},
+    optional={
+        "stage": st.sampled_from(STAGES),
+        **{fact: st.booleans() for fact in BOOL_FACTS},
+        **{fact: site_sets for fact in SITE_FACTS},
+        "cleared": site_sets,
+    },
+)
+
+
+def plan_of(raw: dict[str, object]) -> Plan:
+    return evaluate(build(raw, KB, usage=True), KB)
+
+
+def at_least_as_strict(stricter: Plan, looser: Plan, kb: Knowledge) -> list[str]:
+    """Every way `stricter` is looser than `looser` (empty when monotone)."""
+    problems = []
+    for a, b in zip(stricter.techniques, looser.techniques, strict=True):
+        if a.status.rank < b.status.rank:
+            problems.append(f"{a.technique.id}: {b.status.value} -> {a.status.value}")
+    if stricter.max_pressure > looser.max_pressure:
+        problems.append("overall pressure rose")
+    for site in kb.site_ids:
+        s, loose = stricter.site(site), looser.site(site)
+        cap_s = s.max_pressure if s else stricter.max_pressure
+        cap_l = loose.max_pressure if loose else looser.max_pressure
+        if cap_s > cap_l:
+            problems.append(f"{site} pressure rose")
+    need_l = {(c.reason.rule, site) for c in looser.clearance_required for site in c.sites}
+    need_s = {(c.reason.rule, site) for c in stricter.clearance_required for site in c.sites}
+    if not need_l <= need_s:
+        problems.append("clearance dropped")
+    for name in ("positioning", "assessment", "self_care"):
+        if not {r.id for r in getattr(looser, name)} <= {r.id for r in getattr(stricter, name)}:
+            problems.append(f"{name} dropped")
+    return problems
+
+
+@settings(max_examples=150, deadline=None)
+@given(profiles)
+def test_every_technique_has_exactly_one_status_and_non_safe_has_sourced_reasons(raw: dict[str, object]) -> None:
+    plan = plan_of(raw)
+    assert [v.technique.id for v in plan.techniques] == list(KB.technique_ids)
+    for v in plan.techniques:
+        if v.status is not Status.SAFE:
+            assert v.reasons and all(r.basis.source.quote and r.rule for r in v.reasons)
+        if v.status is Status.MODIFY:
+            assert v.modifications
+    for s in plan.sites:
+        assert s.reasons
+    for c in plan.clearance_required:
+        assert c.reason.basis.source.quote
+
+
+@settings(max_examples=150, deadline=None)
+@given(profiles, st.sampled_from([*BOOL_FACTS, *SITE_FACTS, "stage"]), st.sampled_from(SITES))
+def test_adding_a_risk_factor_never_loosens(raw: dict[str, object], fact: str, site: str) -> None:
+    more = dict(raw)
+    if fact in BOOL_FACTS:
+        more[fact] = True
+    elif fact == "stage":
+        order = list(STAGES)
+        current = raw.get("stage", "osteoporosis")
+        more["stage"] = order[min(order.index(str(current)) + 1, len(order) - 1)]
+    else:
+        more[fact] = sorted({*raw.get(fact, []), site})  # type: ignore[misc]
+    assert at_least_as_strict(plan_of(more), plan_of(raw), KB) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(profiles, st.sampled_from(SITES))
+def test_clearance_lifts_only_unless_cleared_rules_at_its_own_site(raw: dict[str, object], site: str) -> None:
+    before = plan_of(raw)
+    after = plan_of({**raw, "cleared": sorted({*raw.get("cleared", []), site})})  # type: ignore[misc]
+    assert [v.status for v in after.techniques] == [v.status for v in before.techniques]
+    assert after.max_pressure == before.max_pressure
+    for other in KB.site_ids:
+        b, a = before.site(other), after.site(other)
+        if other != site:
+            assert a == b
+        elif b is not None:
+            kept = {r.rule for r in b.reasons} - {r.rule for r in a.reasons} if a else {r.rule for r in b.reasons}
+            lifted_rules = {r.id for r in KB.rules if r.unless_cleared}
+            assert kept <= lifted_rules
+    assert {(c.reason.rule, s) for c in after.clearance_required for s in c.sites} == {
+        (c.reason.rule, s) for c in before.clearance_required for s in c.sites if s != site
+    }
+
+
+def test_profile_is_frozen() -> None:
+    p = Profile()
+    try:
+        p.kyphosis = True  # type: ignore[misc]
+    except AttributeError:
+        return
+    raise AssertionError("Profile must be frozen")
