@@ -220,6 +220,44 @@ def explain(
         show(explain_view(verdict, result, knowledge))
 
 
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Knowledge files to check (default: the one in use).", show_default=False),
+    ] = None,
+    rules: Rules = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: text or json.")] = "text",
+) -> None:
+    """Check knowledge files: every problem, as file:line:column: severity: message. Exit 1 on any error."""
+    check_format(output_format, ("text", "json"))
+    paths = files or [knowledge_module.resolve_path(str(rules) if rules else None)]
+    found = [p for path in paths for p in knowledge_module.check(path)[1]]
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+        problems = [
+            {"file": p.file, "line": p.line, "column": p.column, "severity": p.severity, "message": p.message}
+            for p in found
+        ]
+        emit(dumps({"files": [str(p) for p in paths], "problems": problems, "errors": sum(p.is_error for p in found)}))
+    else:
+        emit("".join(f"{p}\n" for p in found))
+    errors = sum(p.is_error for p in found)
+    _stderr(f"{len(paths)} file(s) checked: {errors} error(s), {len(found) - errors} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the knowledge file, for editors."""
+    from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+    from osteocheck.schema import SCHEMA  # noqa: PLC0415
+
+    emit(dumps(SCHEMA))
+
+
 def main() -> None:
     """Entry point: never a traceback, which could print client data."""
     try:

@@ -181,6 +181,7 @@ class _Builder:
         self.sha256 = sha256
         self.problems: list[Problem] = []
         self.sources: dict[str, dict[str, Any]] = {}
+        self.source_dirs: dict[str, Path] = {}  # a source's file is relative to the file declaring it
         self.cited: list[tuple[Document, tuple[str | int, ...], Source]] = []
         self.used_sources: set[str] = set()
 
@@ -208,6 +209,7 @@ class _Builder:
             if s["id"] in self.sources:
                 self.error(("sources", i, "id"), f"duplicate source id '{s['id']}'")
             self.sources[s["id"]] = s
+            self.source_dirs[s["id"]] = Path(self._locate(("sources", i))[0].file).parent
         summary = self._items("summary")
         goals = self._items("goals")
         signs = self._items("signs")
@@ -489,7 +491,7 @@ def _check_quotes(builder: _Builder) -> list[Problem]:
         meta = builder.sources.get(source.ref)
         if not meta or "file" not in meta:
             continue
-        file = Path(doc.file).parent / meta["file"]
+        file = builder.source_dirs[source.ref] / meta["file"]
         if file not in texts:
             try:
                 texts[file] = _fold(file.read_text(encoding="utf-8"))
