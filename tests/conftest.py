@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,8 @@ SOURCE_TEXT = ROOT / "data" / "sources" / "000_360acb9329b9f714.txt"
 # Rich output is pinned: no colour, fixed width, no terminal detection.
 os.environ.update({"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"})
 os.environ.pop("OSTEOCHECK_RULES", None)
+os.environ.pop("OSTEOCHECK_NO_CACHE", None)
+os.environ["OSTEOCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="osteocheck-test-cache-")
 os.environ.pop("FORCE_COLOR", None)
 
 

@@ -1,5 +1,5 @@
 """`python -m osteocheck`."""
 
-from osteocheck.cli import main
+from osteocheck.entry import main
 
 main()

@@ -22,6 +22,7 @@ from osteocheck.engine import evaluate
 from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
 from osteocheck.model import Knowledge, Plan
 from osteocheck.options import FORMATS, ClientArgs, Format, Rules, client_options
+from osteocheck.output import emit, print_plan, show
 from osteocheck.schemacheck import suggest
 
 app = typer.Typer(
@@ -104,16 +105,6 @@ def client_plan(rules: Path | None, client: ClientArgs) -> tuple[Plan, Knowledge
     return evaluate(profile, knowledge), knowledge
 
 
-def emit(text: str) -> None:
-    sys.stdout.write(text)
-
-
-def show(renderable: object) -> None:
-    from rich.console import Console  # noqa: PLC0415 - Rich only where something is drawn
-
-    Console(soft_wrap=False, highlight=False).print(renderable)
-
-
 @app.command()
 @client_options
 def plan(client: ClientArgs, rules: Rules = None, output_format: Format = "table") -> None:
@@ -121,18 +112,7 @@ def plan(client: ClientArgs, rules: Rules = None, output_format: Format = "table
     check_format(output_format)
     with reported():
         result, knowledge = client_plan(rules, client)
-    if output_format == "json":
-        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
-
-        emit(dumps(plan_dict(result, knowledge)))
-    elif output_format == "markdown":
-        from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
-
-        emit(plan_markdown(result, knowledge))
-    else:
-        from osteocheck.render.terminal import plan_view  # noqa: PLC0415
-
-        show(plan_view(result, knowledge))
+    print_plan(result, knowledge, output_format)
 
 
 @app.command()

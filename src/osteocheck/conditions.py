@@ -8,14 +8,12 @@ the engine's monotonicity rests on that.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from osteocheck.model import STAGES, Profile
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What a condition sees: the profile and the stage the engine settled on."""
 
     profile: Profile
@@ -32,8 +30,7 @@ class Condition(Protocol):
     def describe(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class Always:
+class Always(NamedTuple):
     def holds(self, facts: Facts) -> bool:
         return True
 
@@ -44,8 +41,7 @@ class Always:
         return "always"
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
     """A boolean risk factor is set, or a site list is not empty."""
 
     name: str
@@ -65,8 +61,7 @@ class Fact:
         return self.name
 
 
-@dataclass(frozen=True)
-class SiteIn:
+class SiteIn(NamedTuple):
     """A given site is listed under a site fact."""
 
     site: str
@@ -82,8 +77,7 @@ class SiteIn:
         return f"{self.site} in {self.fact}"
 
 
-@dataclass(frozen=True)
-class StageAtLeast:
+class StageAtLeast(NamedTuple):
     stage: str
 
     def holds(self, facts: Facts) -> bool:
@@ -96,8 +90,7 @@ class StageAtLeast:
         return f"stage at least {self.stage}"
 
 
-@dataclass(frozen=True)
-class AllOf:
+class AllOf(NamedTuple):
     parts: tuple[Condition, ...]
 
     def holds(self, facts: Facts) -> bool:
@@ -112,8 +105,7 @@ class AllOf:
         return "all of (" + ", ".join(p.describe() for p in self.parts) + ")"
 
 
-@dataclass(frozen=True)
-class AnyOf:
+class AnyOf(NamedTuple):
     parts: tuple[Condition, ...]
 
     def holds(self, facts: Facts) -> bool:

@@ -8,7 +8,7 @@ Output follows knowledge-file order. No I/O; imports nothing outside the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from osteocheck.conditions import Facts
 from osteocheck.model import (
@@ -28,8 +28,7 @@ from osteocheck.model import (
 from osteocheck.profile import stage_of
 
 
-@dataclass(frozen=True)
-class Firing:
+class Firing(NamedTuple):
     """A rule that applies to this client, at these sites (empty: the whole body)."""
 
     rule: Rule

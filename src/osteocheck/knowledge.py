@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from osteocheck import schemacheck, strictyaml
+from osteocheck import cache, schemacheck
 from osteocheck.conditions import AllOf, Always, AnyOf, Condition, Fact, SiteIn, StageAtLeast
+from osteocheck.document import MAX_BYTES, Document
 from osteocheck.errors import KnowledgeError, Problem
 from osteocheck.model import (
     Basis,
@@ -31,7 +32,6 @@ from osteocheck.model import (
     Technique,
 )
 from osteocheck.schema import SCHEMA
-from osteocheck.strictyaml import Document
 
 ENV_VAR = "OSTEOCHECK_RULES"
 REQUIRED_SITES = (
@@ -70,11 +70,24 @@ def resolve_path(explicit: str | None) -> Path:
 def read_bytes(path: Path) -> bytes:
     try:
         with path.open("rb") as handle:
-            raw = handle.read(strictyaml.MAX_BYTES + 1)
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise KnowledgeError((Problem(str(path), 1, 1, "error", f"cannot read knowledge file: {reason}"),)) from None
     return raw
+
+
+def parse(raw: bytes, file: str, digest: str, *, use_cache: bool = True) -> Document:
+    """Bytes -> plain data, from the cache when this exact content was parsed before."""
+    if use_cache:
+        cached = cache.get(digest, file)
+        if cached is not None:
+            return cached
+    from osteocheck import strictyaml  # noqa: PLC0415 - YAML is imported only when a file is parsed
+
+    doc = strictyaml.load(raw, file)
+    cache.put(digest, doc)
+    return doc
 
 
 def load(path: Path) -> Knowledge:
@@ -85,14 +98,25 @@ def load(path: Path) -> Knowledge:
     return knowledge
 
 
-def check(path: Path) -> tuple[Knowledge | None, tuple[Problem, ...]]:
-    """Every problem in the file (and any file it extends), and the Knowledge if there are no errors."""
+def check(path: Path, *, use_cache: bool = True) -> tuple[Knowledge | None, tuple[Problem, ...]]:
+    """Every problem in the file (and any file it extends), and the Knowledge if there are no errors.
+
+    A cached parse that shows any problem is parsed afresh, so the cache can never change a verdict
+    or a message: it only saves time on files that are clean.
+    """
+    knowledge, problems = _check(path, use_cache=use_cache)
+    if use_cache and problems:
+        return _check(path, use_cache=False)
+    return knowledge, problems
+
+
+def _check(path: Path, *, use_cache: bool) -> tuple[Knowledge | None, tuple[Problem, ...]]:
     raw = read_bytes(path)
+    digest = hashlib.sha256(raw)
     try:
-        doc = strictyaml.load(raw, str(path))
+        doc = parse(raw, str(path), digest.hexdigest(), use_cache=use_cache)
     except KnowledgeError as exc:
         return None, exc.problems
-    digest = hashlib.sha256(raw)
     problems = list(_structure(doc))
     if any(p.is_error for p in problems):
         return None, _sorted(problems)
@@ -103,7 +127,7 @@ def check(path: Path) -> tuple[Knowledge | None, tuple[Problem, ...]]:
             return None, (doc.problem(("extends",), "a knowledge file cannot extend itself"),)
         base_raw = read_bytes(base_path)
         try:
-            base_doc = strictyaml.load(base_raw, str(base_path))
+            base_doc = parse(base_raw, str(base_path), hashlib.sha256(base_raw).hexdigest(), use_cache=use_cache)
         except KnowledgeError as exc:
             return None, exc.problems
         base_problems = list(_structure(base_doc))

@@ -6,8 +6,7 @@ Nothing here does I/O or imports a third-party library, so every layer can use i
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from osteocheck.conditions import Condition
@@ -49,23 +48,20 @@ CONDITION_FACTS: tuple[str, ...] = BOOL_FACTS + SITE_FACTS
 T_SCORE_RANGE: tuple[float, float] = (-10.0, 10.0)
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     ref: str
     title: str
     quote: str
 
 
-@dataclass(frozen=True)
-class Basis:
+class Basis(NamedTuple):
     """Where a statement comes from: quoted from a source, or inferred from it."""
 
     source: Source
     inference: str | None = None
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """A cited statement: summary, goal, sign, assessment step or self-care point."""
 
     id: str
@@ -76,23 +72,20 @@ class Item:
     facts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class PressureLevel:
+class PressureLevel(NamedTuple):
     level: int
     label: str
     feel: str
     basis: Basis
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     id: str
     name: str
     at_risk: bool = False
 
 
-@dataclass(frozen=True)
-class Technique:
+class Technique(NamedTuple):
     id: str
     name: str
     category: str
@@ -101,24 +94,21 @@ class Technique:
     basis: Basis
 
 
-@dataclass(frozen=True)
-class Positioning:
+class Positioning(NamedTuple):
     id: str
     name: str
     fits: str
     basis: Basis
 
 
-@dataclass(frozen=True)
-class BoneDensity:
+class BoneDensity(NamedTuple):
     convention: str
     normal_at_or_above: float
     osteoporosis_at_or_below: float
     basis: Basis
 
 
-@dataclass(frozen=True)
-class Effects:
+class Effects(NamedTuple):
     exclude: tuple[str, ...] = ()
     modify: tuple[tuple[str, str], ...] = ()
     max_pressure: int | None = None
@@ -130,8 +120,7 @@ class Effects:
     self_care: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     when: Condition
     severity: Severity
@@ -143,8 +132,7 @@ class Rule:
     unless_cleared: bool = False
 
 
-@dataclass(frozen=True)
-class Knowledge:
+class Knowledge(NamedTuple):
     id: str
     version: str
     title: str
@@ -189,8 +177,7 @@ class Knowledge:
         return max(p.level for p in self.pressure_scale)
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """A client as the therapist described them; validated, sites in vocabulary order."""
 
     stage: str | None = None
@@ -215,8 +202,7 @@ class Profile:
         return value
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     rule: str
     text: str
     severity: Severity
@@ -224,30 +210,26 @@ class Reason:
     facts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Clearance:
+class Clearance(NamedTuple):
     reason: Reason
     sites: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class SitePlan:
+class SitePlan(NamedTuple):
     site: str
     max_pressure: int
     no_treatment: bool
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     technique: Technique
     status: Status
     modifications: tuple[str, ...]
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
-class Recommended:
+class Recommended(NamedTuple):
     """A positioning option, assessment step or self-care point in a plan."""
 
     id: str
@@ -260,16 +242,14 @@ class Recommended:
         return bool(self.reasons)
 
 
-@dataclass(frozen=True)
-class Lifted:
+class Lifted(NamedTuple):
     """A rule that physician clearance lifted for a site."""
 
     reason: Reason
     site: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     profile: Profile
     stage: str
     assumptions: tuple[str, ...]
@@ -282,7 +262,7 @@ class Plan:
     positioning: tuple[Recommended, ...]
     assessment: tuple[Recommended, ...]
     self_care: tuple[Recommended, ...]
-    lifted: tuple[Lifted, ...] = field(default=())
+    lifted: tuple[Lifted, ...] = ()
 
     def verdict(self, technique_id: str) -> Verdict:
         for v in self.techniques:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import typer
 
@@ -104,8 +103,7 @@ _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
 ]
 
 
-@dataclass(frozen=True)
-class ClientArgs:
+class ClientArgs(NamedTuple):
     """The profile as given on the command line: only the flags actually used."""
 
     flags: dict[str, object]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from osteocheck import strictyaml
+from osteocheck.document import decode
 from osteocheck.errors import KnowledgeError, ProfileError
 
 MAX_BYTES = 1024 * 1024
@@ -39,7 +40,7 @@ def read(path: Path) -> dict[str, object]:
     data: object
     if is_json:
         try:
-            text = strictyaml.decode(raw, str(path))
+            text = decode(raw, str(path))
             data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
         except KnowledgeError as exc:
             raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None

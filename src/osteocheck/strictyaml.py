@@ -8,13 +8,10 @@ beyond plain scalars, lists and mappings are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import yaml
 
-from osteocheck.errors import KnowledgeError, Problem
+from osteocheck.document import Document, Path, decode, fail
 
-MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {
@@ -24,49 +21,6 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
-Path = tuple[str | int, ...]
-
-
-@dataclass
-class Document:
-    """Plain data and where each part of it stands (1-based line and column)."""
-
-    data: object
-    file: str
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-
-    def where(self, path: Path) -> tuple[int, int]:
-        """The position of `path`, or of its nearest ancestor that has one."""
-        while path:
-            if path in self.marks:
-                return self.marks[path]
-            path = path[:-1]
-        return self.marks.get((), (1, 1))
-
-    def problem(self, path: Path, message: str, severity: str = "error") -> Problem:
-        line, column = self.where(path)
-        return Problem(self.file, line, column, severity, message)
-
-
-def _fail(file: str, line: int, column: int, message: str) -> KnowledgeError:
-    return KnowledgeError((Problem(file, line, column, "error", message),))
-
-
-def decode(raw: bytes, file: str) -> str:
-    """Bytes to text, refusing what is too large, binary or not UTF-8."""
-    if len(raw) > MAX_BYTES:
-        raise _fail(file, 1, 1, f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _fail(file, line, column, "file is not UTF-8 text") from None
-    nul = text.find("\0")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        raise _fail(file, line, 1, "file holds a NUL byte: it is binary, not YAML") from None
-    return text
 
 
 def load(raw: bytes, file: str) -> Document:
@@ -78,9 +32,9 @@ def load(raw: bytes, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise _fail(file, line, column, f"not valid YAML: {exc.problem or exc.context}") from None
+        raise fail(file, line, column, f"not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise _fail(file, 1, 1, f"not valid YAML: {exc}") from None
+        raise fail(file, 1, 1, f"not valid YAML: {exc}") from None
     finally:
         loader.dispose()
 
@@ -116,9 +70,9 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
             frame.container.append(value)
         elif frame.key is None:
             if not isinstance(value, str):
-                raise _fail(file, *pos(event), "mapping keys must be text")
+                raise fail(file, *pos(event), "mapping keys must be text")
             if value in frame.container:
-                raise _fail(file, *pos(event), f"duplicate key '{value}'")
+                raise fail(file, *pos(event), f"duplicate key '{value}'")
             frame.key = value
             frame.key_at = pos(event)
             return None
@@ -139,24 +93,24 @@ def _build(loader: yaml.SafeLoader, file: str) -> Document:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise _fail(file, *pos(event), "only one YAML document is allowed")
+                raise fail(file, *pos(event), "only one YAML document is allowed")
         elif isinstance(event, yaml.AliasEvent):
-            raise _fail(file, *pos(event), "aliases (*name) are not allowed")
+            raise fail(file, *pos(event), "aliases (*name) are not allowed")
         elif isinstance(event, yaml.ScalarEvent):
             place(_scalar(loader, event, file), event)
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             _check_collection_tag(event, file)
             if len(stack) >= MAX_DEPTH:
-                raise _fail(file, *pos(event), f"nesting deeper than {MAX_DEPTH} levels")
+                raise fail(file, *pos(event), f"nesting deeper than {MAX_DEPTH} levels")
             container: dict[str, object] | list[object] = [] if isinstance(event, yaml.SequenceStartEvent) else {}
             path = place(container, event)
             if path is None:
-                raise _fail(file, *pos(event), "mapping keys must be text")
+                raise fail(file, *pos(event), "mapping keys must be text")
             stack.append(_Frame(container, path))
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             stack.pop()
     if not root:
-        raise _fail(file, 1, 1, "file is empty")
+        raise fail(file, 1, 1, "file is empty")
     doc.data = root[0]
     return doc
 
@@ -169,7 +123,7 @@ def _at(event: yaml.Event) -> tuple[int, int]:
 def _check_collection_tag(event: yaml.CollectionStartEvent, file: str) -> None:
     allowed = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!", None)
     if event.tag not in allowed:
-        raise _fail(file, *_at(event), f"tag '{event.tag}' is not allowed")
+        raise fail(file, *_at(event), f"tag '{event.tag}' is not allowed")
 
 
 def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent, file: str) -> object:
@@ -178,10 +132,10 @@ def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent, file: str) -> obje
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     line, column = _at(event)
     if tag == "tag:yaml.org,2002:merge":
-        raise _fail(file, line, column, "merge keys (<<) are not allowed")
+        raise fail(file, line, column, "merge keys (<<) are not allowed")
     if tag == "tag:yaml.org,2002:timestamp":
-        raise _fail(file, line, column, f"'{event.value}' reads as a date; put it in quotes to make it text")
+        raise fail(file, line, column, f"'{event.value}' reads as a date; put it in quotes to make it text")
     if tag not in _SCALAR_TAGS:
-        raise _fail(file, line, column, f"tag '{tag}' is not allowed")
+        raise fail(file, line, column, f"tag '{tag}' is not allowed")
     node = yaml.ScalarNode(tag, event.value, None, None, event.style)
     return loader.construct_object(node)

@@ -112,19 +112,16 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
 
 
 def sources_view(reasons: Iterable[Reason]) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("rule")
-    table.add_column("source sentence", overflow="fold")
+    """Each rule once: its severity, the source sentence it rests on, and any inference."""
+    body = Text()
     for r in dict.fromkeys(reasons):
-        quote = Text.assemble(
-            ("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")
-        )
+        body.append(Text.assemble(t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "] "))
+        body.append(Text.assemble(("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")))
         if r.basis.inference:
-            quote.append(Text.assemble("\n", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
-        table.add_row(
-            Text.assemble(t(r.rule, "bold"), "\n", (r.severity.value, _SEVERITY_STYLE[r.severity.value])), quote
-        )
-    return table
+            body.append(Text.assemble("\n  ", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
+        body.append("\n")
+    body.rstrip()
+    return body
 
 
 def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
