@@ -85,7 +85,7 @@ def main() -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("OSTEOCHECK_NO_CACHE", None)
     print(f"python: {PYTHON}\nosteocheck: {EXE}\nruns per command: {args.runs}\n")
-    print(f"| what | target | median | range | python -c pass (median) |\n|---|---|---|---|---|")
+    print("| what | target | median | range | python -c pass (median) |\n|---|---|---|---|---|")
     for label, cmd, target in CASES:
         base, r = ratios(cmd, args.runs, env)
         verdict = "ok" if statistics.median(r) <= target else "MISSED"
@@ -96,7 +96,9 @@ def main() -> None:
     if args.batch:
         rate, elapsed = batch_rate(args.batch, env)
         verdict = "ok" if rate >= 50_000 else "MISSED"
-        print(f"| `batch` of {args.batch:,} JSONL profiles | ≥ 50,000/s | {rate:,.0f}/s {verdict} | {elapsed:.2f} s | |")
+        print(
+            f"| `batch` of {args.batch:,} JSONL profiles | ≥ 50,000/s | {rate:,.0f}/s {verdict} | {elapsed:.2f} s | |"
+        )
     mem = peak_memory_mib([EXE, *PLAN], env)
     print(f"| peak memory of `plan` | ≤ 40 MiB | {mem:.1f} MiB {'ok' if mem <= 40 else 'MISSED'} | | |")
 

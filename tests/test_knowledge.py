@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import ROOT, SHIPPED, SOURCE_TEXT
 from osteocheck import knowledge as knowledge_module
-from osteocheck.model import CONDITION_FACTS, Knowledge
+from osteocheck.facts import CONDITION_FACTS
+from osteocheck.model import Knowledge
 
 HEADINGS = {"Osteoporosis Massage", "Signs & Symptoms", "Contraindications", "Assessment", "Treatment", "Self Care"}
 

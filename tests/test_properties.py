@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from conftest import SHIPPED
 from osteocheck import knowledge as knowledge_module
 from osteocheck.engine import evaluate
-from osteocheck.model import BOOL_FACTS, SITE_FACTS, STAGES, Knowledge, Plan, Profile, Status
+from osteocheck.facts import BOOL_FACTS, SITE_FACTS, STAGES
+from osteocheck.model import Knowledge, Plan, Profile, Status
 from osteocheck.profile import build
 
 KB = knowledge_module.load(SHIPPED)

@@ -11,16 +11,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+if TYPE_CHECKING:
+    from osteocheck.model import Knowledge, Plan
+
 from osteocheck import __version__
-from osteocheck import knowledge as knowledge_module
-from osteocheck import profile as profile_module
-from osteocheck.engine import evaluate
 from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
-from osteocheck.model import Knowledge, Plan
 from osteocheck.options import FORMATS, ClientArgs, Format, Rules, client_options
 from osteocheck.output import emit, print_plan, show
 from osteocheck.schemacheck import suggest
@@ -87,11 +86,16 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
 
 
 def load_knowledge(rules: Path | None) -> Knowledge:
+    from osteocheck import knowledge as knowledge_module  # noqa: PLC0415 - not needed for --help
+
     return knowledge_module.load(knowledge_module.resolve_path(str(rules) if rules else None))
 
 
 def client_plan(rules: Path | None, client: ClientArgs) -> tuple[Plan, Knowledge]:
     """Load the knowledge, build the profile from file and flags, and evaluate it."""
+    from osteocheck import profile as profile_module  # noqa: PLC0415 - not needed for --help
+    from osteocheck.engine import evaluate  # noqa: PLC0415
+
     knowledge = load_knowledge(rules)
     raw: dict[str, object] = {}
     if client.profile_file is not None:
@@ -210,6 +214,8 @@ def validate(
     output_format: Annotated[str, typer.Option("--format", "-f", help="Output: text or json.")] = "text",
 ) -> None:
     """Check knowledge files: every problem, as file:line:column: severity: message. Exit 1 on any error."""
+    from osteocheck import knowledge as knowledge_module  # noqa: PLC0415
+
     check_format(output_format, ("text", "json"))
     paths = files or [knowledge_module.resolve_path(str(rules) if rules else None)]
     found = [p for path in paths for p in knowledge_module.check(path)[1]]
@@ -236,6 +242,48 @@ def schema() -> None:
     from osteocheck.schema import SCHEMA  # noqa: PLC0415
 
     emit(dumps(SCHEMA))
+
+
+@app.command()
+def batch(
+    source: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Profiles: a .jsonl or .csv file, or - for standard input.")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Where to write; - (default) is standard output.")
+    ] = "-",
+    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: jsonl or csv.")] = "jsonl",
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="jsonl or csv (default: from the file's extension).", show_default=False),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Each line the whole plan object, plus the row's id.")] = False,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first row that cannot be evaluated.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
+    rules: Rules = None,
+) -> None:
+    """Screen many profiles (JSONL or CSV): one line per row, in input order. Exit 1 if any row failed."""
+    check_format(output_format, ("jsonl", "csv"))
+    if input_format is None:
+        input_format = "csv" if source.lower().endswith(".csv") else "jsonl"
+    check_format(input_format, ("jsonl", "csv"))
+    if full and output_format != "jsonl":
+        fail("osteocheck: --full needs --format jsonl", 2)
+    from osteocheck.screening import run_batch  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+        summary = run_batch(
+            source, output, knowledge, input_format=input_format, output_format=output_format,
+            full=full, fail_fast=fail_fast, force=force,
+        )  # fmt: skip
+    for line in summary.problems:
+        _stderr(line)
+    _stderr(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
-from osteocheck.model import STAGES, Profile
+from osteocheck.facts import STAGES
+from osteocheck.model import Profile
 
 
 class Facts(NamedTuple):

@@ -12,16 +12,17 @@ def main() -> None:
 
         sys.stdout.write(f"osteocheck {__version__}\n")
         return
-    try:
-        from osteocheck.fastpath import run  # noqa: PLC0415
+    if argv[:1] == ["plan"]:
+        try:
+            from osteocheck.fastpath import run  # noqa: PLC0415
 
-        if run(argv):
-            sys.stdout.flush()
-            return
-    except BrokenPipeError:
-        sys.exit(0)
-    except Exception:  # noqa: BLE001, S110 - the full command line below reports any problem properly
-        pass
+            if run(argv):
+                sys.stdout.flush()
+                return
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception:  # noqa: BLE001, S110 - the full command line below reports any problem properly
+            pass
     from osteocheck.cli import main as full  # noqa: PLC0415
 
     full()

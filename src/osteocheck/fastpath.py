@@ -8,9 +8,7 @@ still comes from one place. A test checks both paths print the same.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from osteocheck.model import BOOL_FACTS
+from osteocheck.facts import BOOL_FACTS
 
 _BOOL = {"--" + fact.replace("_", "-"): fact for fact in BOOL_FACTS}
 _LISTS = {
@@ -74,7 +72,7 @@ def run(argv: list[str]) -> bool:
     from osteocheck.profile import build  # noqa: PLC0415
 
     try:
-        knowledge = knowledge_module.load(knowledge_module.resolve_path(str(Path(rules)) if rules else None))
+        knowledge = knowledge_module.load(knowledge_module.resolve_path(rules))
         plan = evaluate(build(flags, knowledge, usage=True), knowledge)
     except OsteocheckError:
         return False

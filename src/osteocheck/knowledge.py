@@ -17,6 +17,7 @@ from osteocheck import cache, schemacheck
 from osteocheck.conditions import AllOf, Always, AnyOf, Condition, Fact, SiteIn, StageAtLeast
 from osteocheck.document import MAX_BYTES, Document
 from osteocheck.errors import KnowledgeError, Problem
+from osteocheck.facts import ENV_VAR
 from osteocheck.model import (
     Basis,
     BoneDensity,
@@ -33,7 +34,6 @@ from osteocheck.model import (
 )
 from osteocheck.schema import SCHEMA
 
-ENV_VAR = "OSTEOCHECK_RULES"
 REQUIRED_SITES = (
     "spine", "hips", "wrists", "ribs", "neck", "shoulders", "arms", "hands",
     "pelvis", "legs", "knees", "ankles", "feet", "abdomen", "head",

@@ -14,16 +14,17 @@ from typing import Annotated, Any, NamedTuple, TypeVar
 
 import typer
 
-from osteocheck import knowledge as knowledge_module
-from osteocheck.model import BOOL_FACTS, STAGES
+from osteocheck.facts import BOOL_FACTS, ENV_VAR, STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
 
 
 def _complete_sites(incomplete: str) -> list[str]:
+    from osteocheck import knowledge  # noqa: PLC0415 - only when the shell asks for completions
+
     try:
-        sites = knowledge_module.load(knowledge_module.resolve_path(None)).site_ids
+        sites = knowledge.load(knowledge.resolve_path(None)).site_ids
     except Exception:  # noqa: BLE001 - completion must never crash the shell
         return []
     return [s for s in sites if s.startswith(incomplete)]
@@ -37,7 +38,7 @@ Rules = Annotated[
     Path | None,
     typer.Option(
         "--rules",
-        envvar=knowledge_module.ENV_VAR,
+        envvar=ENV_VAR,
         help="Knowledge file to use instead of the shipped one (also $OSTEOCHECK_RULES).",
         show_default=False,
         dir_okay=False,
@@ -47,6 +48,10 @@ Format = Annotated[
     str,
     typer.Option("--format", "-f", help="Output: table, json or markdown.", autocompletion=_complete(FORMATS)),
 ]
+Output = Annotated[
+    str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
+]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
 ProfileFile = Annotated[
     Path | None,
     typer.Option("--profile", "-p", help="Client profile file (YAML or JSON); flags add to it.", dir_okay=False),

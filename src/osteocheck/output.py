@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from osteocheck.model import Knowledge, Plan
+if TYPE_CHECKING:
+    from osteocheck.model import Knowledge, Plan
 
 
 def emit(text: str) -> None:

@@ -11,7 +11,8 @@ import math
 from collections.abc import Mapping
 
 from osteocheck.errors import ProfileError
-from osteocheck.model import BOOL_FACTS, SITE_FACTS, STAGES, T_SCORE_RANGE, Knowledge, Profile
+from osteocheck.facts import BOOL_FACTS, SITE_FACTS, STAGES, T_SCORE_RANGE
+from osteocheck.model import Knowledge, Profile
 from osteocheck.schemacheck import suggest
 
 LIST_KEYS: tuple[str, ...] = (*SITE_FACTS, "cleared")

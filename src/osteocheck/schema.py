@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteocheck.model import CONDITION_FACTS, SITE_FACTS, STAGES
+from osteocheck.facts import CONDITION_FACTS, SITE_FACTS, STAGES
 
 SCHEMA_ID = "https://osteocheck.invalid/schema/knowledge-1.json"
 

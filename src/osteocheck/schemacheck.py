@@ -6,7 +6,6 @@ once with file:line:column. Unknown keys get the closest valid key suggested.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or nothing."""
+    import difflib  # noqa: PLC0415 - only when there is an error to report
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

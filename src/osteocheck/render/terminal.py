@@ -116,7 +116,11 @@ def sources_view(reasons: Iterable[Reason]) -> RenderableType:
     body = Text()
     for r in dict.fromkeys(reasons):
         body.append(Text.assemble(t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "] "))
-        body.append(Text.assemble(("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")))
+        body.append(
+            Text.assemble(
+                ("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")
+            )
+        )
         if r.basis.inference:
             body.append(Text.assemble("\n  ", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
         body.append("\n")

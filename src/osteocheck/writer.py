@@ -1,0 +1,86 @@
+"""Writing exports: never over an existing file without `force`, always atomically.
+
+The content goes to a temporary file in the target's folder, then into place:
+with `force` by rename; without it by a hard link, which fails if the name
+exists, so two exports racing for the same new path cannot both win. A failed
+or interrupted export leaves no partial file, no temporary file, and any old
+file intact.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from osteocheck.errors import OutputError
+
+
+def _preflight(path: Path, *, force: bool) -> Path:
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
+    if path.exists() and not force:
+        raise OutputError(f"{path} already exists; use --force to overwrite it")
+    return folder
+
+
+@contextmanager
+def output(target: str, *, force: bool, binary: bool = False) -> Iterator[IO[Any]]:
+    """A handle to write to; `-` is standard output. The file appears only if the block succeeds."""
+    if target == "-":
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    import tempfile  # noqa: PLC0415 - only when a file is written
+
+    path = Path(target)
+    folder = _preflight(path, force=force)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write in {folder}: {exc.strerror}") from None
+    try:
+        handle: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        _place(tmp, path, force=force)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _place(tmp: str, path: Path, *, force: bool) -> None:
+    try:
+        if force:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise OutputError(f"{path} already exists; use --force to overwrite it") from None
+        except OSError:
+            # A file system without hard links: check, then rename (a narrow race remains).
+            if path.exists():
+                raise OutputError(f"{path} already exists; use --force to overwrite it") from None
+            os.rename(tmp, path)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def write_text(target: str, text: str, *, force: bool) -> None:
+    with output(target, force=force) as handle:
+        handle.write(text)
+
+
+def write_bytes(target: str, data: bytes, *, force: bool) -> None:
+    with output(target, force=force, binary=True) as handle:
+        handle.write(data)
