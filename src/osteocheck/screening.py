@@ -43,7 +43,7 @@ def _count_rows(source: str) -> int | None:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _progress(total: int | None) -> Any:
+def _progress() -> Any:
     if not sys.stderr.isatty():
         return nullcontext(None)
     from rich.console import Console  # noqa: PLC0415 - Rich only on a terminal
@@ -74,7 +74,7 @@ def run_batch(
     problems: list[str] = []
     stopped = False
     try:
-        with output(target, force=force) as out, _progress(_count_rows(source)) as bar:
+        with output(target, force=force) as out, _progress() as bar:
             task = bar.add_task("screening", total=_count_rows(source), rate="-") if bar else None
             write = out.write
             write(screener.header())

@@ -1,0 +1,114 @@
+"""The short cuts taken for speed change nothing: fast path, knowledge cache, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from conftest import SHIPPED
+from osteocheck import cache, fastpath
+from osteocheck import knowledge as knowledge_module
+from osteocheck.cli import app
+
+FLAG_TOKENS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [["--fracture-history"], ["--anticoagulants"], ["--kyphosis"], ["--balance-issues"], ["--fragile-skin"]]
+        ),
+        st.tuples(
+            st.sampled_from(["--open-wound", "--fresh-fracture", "--cleared", "--post-surgical"]),
+            st.sampled_from(["legs", "spine", "wrists", "wirst"]),
+        ).map(list),
+        st.tuples(st.just("--stage"), st.sampled_from(["osteopenia", "severe", "sever"])).map(list),
+        st.tuples(st.just("--t-score"), st.sampled_from(["-2.7", "-1.2", "0.5", "x", "-11"])).map(list),
+        st.sampled_from([["--format=json"], ["-f", "markdown"], ["--format", "table"], ["--bogus"], ["--help"]]),
+    ),
+    max_size=5,
+).map(lambda groups: [token for group in groups for token in group])
+
+
+@settings(max_examples=60, deadline=None)
+@given(FLAG_TOKENS)
+def test_fast_path_prints_exactly_what_the_full_command_prints(tokens: list[str]) -> None:
+    argv = ["plan", *tokens]
+    full = CliRunner().invoke(app, argv)
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        took = fastpath.run(argv)
+    if took:
+        assert full.exit_code == 0
+        assert buffer.getvalue() == full.stdout
+    else:
+        assert buffer.getvalue() == ""
+
+
+def test_fast_path_declines_what_it_does_not_know() -> None:
+    for argv in (
+        ["plan", "--profile", "x.yaml"],
+        ["plan", "--help"],
+        ["excluded"],
+        ["plan", "--kyphosis=yes"],
+        ["plan", "--stage"],
+    ):
+        assert fastpath.parse(argv) is None
+
+
+def test_version_is_answered_without_typer() -> None:
+    code = "import sys; sys.argv=['osteocheck','--version']; from osteocheck.entry import main; main(); print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0].startswith("osteocheck ") and out[1] == "[]"
+
+
+def test_json_plan_loads_no_yaml_typer_or_rich_when_cached() -> None:
+    knowledge_module.load(SHIPPED)  # fills the cache
+    code = (
+        "import sys; sys.argv=['osteocheck','plan','--kyphosis','--format','json'];"
+        "from osteocheck.entry import main; main();"
+        "print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout)["profile"]["kyphosis"] is True
+    assert result.stderr.strip() == "[]"
+
+
+def test_cache_gives_the_same_knowledge_and_never_a_different_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSTEOCHECK_CACHE_DIR", str(tmp_path))
+    fresh = knowledge_module.load(SHIPPED)
+    entries = list(tmp_path.glob("knowledge-*.json"))
+    assert len(entries) == 1
+    assert knowledge_module.load(SHIPPED) == fresh
+    # A corrupt entry is ignored.
+    entries[0].write_text("{not json", encoding="utf-8")
+    assert knowledge_module.load(SHIPPED) == fresh
+    # A tampered entry that fails any check is re-parsed from the file itself.
+    stored = json.loads(entries[0].read_text(encoding="utf-8"))
+    stored["data"]["rules"][0]["effects"]["exclude"] = ["no_such_technique"]
+    entries[0].write_text(json.dumps(stored), encoding="utf-8")
+    assert knowledge_module.load(SHIPPED) == fresh
+
+
+def test_cache_can_be_switched_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSTEOCHECK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("OSTEOCHECK_NO_CACHE", "1")
+    knowledge_module.load(SHIPPED)
+    assert cache.directory() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("OSTEOCHECK_CACHE_DIR", str(blocker / "sub"))
+    assert knowledge_module.load(SHIPPED).id == "osteoporosis"
