@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from osteocheck.model import Knowledge, Plan
 
 from osteocheck import __version__
+from osteocheck.client import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
-from osteocheck.options import FORMATS, ClientArgs, Format, Rules, client_options
+from osteocheck.options import FORMATS, Force, Format, Rules, client_options
 from osteocheck.output import emit, print_plan, show
 from osteocheck.schemacheck import suggest
 
@@ -91,27 +92,19 @@ def load_knowledge(rules: Path | None) -> Knowledge:
     return knowledge_module.load(knowledge_module.resolve_path(str(rules) if rules else None))
 
 
-def client_plan(rules: Path | None, client: ClientArgs) -> tuple[Plan, Knowledge]:
-    """Load the knowledge, build the profile from file and flags, and evaluate it."""
-    from osteocheck import profile as profile_module  # noqa: PLC0415 - not needed for --help
+def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowledge]:
+    """Load the knowledge, gather the profile from its sources, and evaluate it."""
+    from osteocheck.client import gather  # noqa: PLC0415 - not needed for --help
     from osteocheck.engine import evaluate  # noqa: PLC0415
 
     knowledge = load_knowledge(rules)
-    raw: dict[str, object] = {}
-    if client.profile_file is not None:
-        from osteocheck import profilefile  # noqa: PLC0415 - only when a file is given
-
-        raw = profilefile.read(client.profile_file)
-        # The file alone first: its problems are file problems (exit 1) and name the file.
-        profile_module.build(raw, knowledge, usage=False, origin=str(client.profile_file))
-    merged = profile_module.merge(raw, client.flags, origin=str(client.profile_file))
-    profile = profile_module.build(merged, knowledge, usage=True)
-    return evaluate(profile, knowledge), knowledge
+    profile, record = gather(client, knowledge)
+    return evaluate(profile, knowledge)._replace(record=record), knowledge
 
 
 @app.command()
 @client_options
-def plan(client: ClientArgs, rules: Rules = None, output_format: Format = "table") -> None:
+def plan(client: ClientSources, rules: Rules = None, output_format: Format = "table") -> None:
     """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
     check_format(output_format)
     with reported():
@@ -121,7 +114,7 @@ def plan(client: ClientArgs, rules: Rules = None, output_format: Format = "table
 
 @app.command()
 @client_options
-def excluded(client: ClientArgs, rules: Rules = None, output_format: Format = "table") -> None:
+def excluded(client: ClientSources, rules: Rules = None, output_format: Format = "table") -> None:
     """Only the techniques that must not be used, each with its reason and source."""
     check_format(output_format)
     with reported():
@@ -171,7 +164,7 @@ def techniques(rules: Rules = None, output_format: Format = "table") -> None:
 @client_options
 def explain(
     technique: Annotated[str, typer.Argument(help="Technique id, as `osteocheck techniques` lists them.")],
-    client: ClientArgs,
+    client: ClientSources,
     rules: Rules = None,
     output_format: Format = "table",
 ) -> None:
@@ -284,6 +277,79 @@ def batch(
     _stderr(summary.line())
     if summary.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def intake(
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write (.yaml or .json).")
+    ],
+    force: Force = False,
+    start: Annotated[
+        Path | None, typer.Option("--from", help="Start from this profile file, to update it.", dir_okay=False)
+    ] = None,
+    rules: Rules = None,
+) -> None:
+    """Ask the profile questions one at a time and write a profile file (answers from stdin when not a terminal)."""
+    from osteocheck import intake as interview  # noqa: PLC0415
+    from osteocheck import profile as profile_module  # noqa: PLC0415
+    from osteocheck.writer import write_text  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+        begin: dict[str, object] = {}
+        if start is not None:
+            from osteocheck import profilefile  # noqa: PLC0415
+
+            begin = profilefile.read(start)
+            profile_module.build(begin, knowledge, usage=False, origin=str(start))
+    tty = sys.stdin.isatty()
+
+    def ask(prompt: str) -> str:
+        if tty:
+            return input(prompt)
+        sys.stderr.write(prompt)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        sys.stderr.write(line if line.endswith("\n") else line + "\n")
+        return line.rstrip("\r\n")
+
+    def say(text: str) -> None:
+        sys.stderr.write(text + "\n")
+
+    try:
+        answers = interview.interview(ask, say, knowledge.site_ids, begin)
+    except EOFError:
+        fail("osteocheck: input ended before the intake was complete; nothing was written", 1)
+    except KeyboardInterrupt:
+        fail("\nosteocheck: intake interrupted; nothing was written", 130)
+    except interview.IntakeAborted as exc:
+        fail(f"osteocheck: intake ended ({exc}); nothing was written", 1)
+    with reported():
+        profile_module.build(answers, knowledge, usage=False, origin="the answers")
+        if output.lower().endswith(".json"):
+            from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+            text = dumps(answers)
+        else:
+            text = interview.to_yaml(answers)
+        write_text(output, text, force=force)
+    import shlex  # noqa: PLC0415
+
+    shown = " " + shlex.quote(output) if output != "-" else " FILE"
+    _stderr(f"Profile written to {output}. Plan with:\n  osteocheck plan --profile{shown}")
+
+
+@app.command("profile-schema")
+def profile_schema_command(rules: Rules = None) -> None:
+    """Print the JSON Schema (draft 2020-12) of a client profile file."""
+    from osteocheck.profileschema import profile_schema  # noqa: PLC0415
+    from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+    emit(dumps(profile_schema(knowledge.site_ids)))
 
 
 def main() -> None:

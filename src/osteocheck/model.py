@@ -234,6 +234,16 @@ class Lifted(NamedTuple):
     site: str
 
 
+class Record(NamedTuple):
+    """Where a profile came from, when it was read from a clinical record (FHIR)."""
+
+    file: str
+    used: tuple[str, ...]
+    set_aside: tuple[str, ...]
+    unrecognised: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
 class Plan(NamedTuple):
     profile: Profile
     stage: str
@@ -248,6 +258,7 @@ class Plan(NamedTuple):
     assessment: tuple[Recommended, ...]
     self_care: tuple[Recommended, ...]
     lifted: tuple[Lifted, ...] = ()
+    record: Record | None = None
 
     def verdict(self, technique_id: str) -> Verdict:
         for v in self.techniques:

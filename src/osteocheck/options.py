@@ -10,10 +10,11 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from osteocheck.client import ClientSources
 from osteocheck.facts import BOOL_FACTS, ENV_VAR, STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +53,10 @@ Output = Annotated[
     str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
 ]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
+Fhir = Annotated[
+    Path | None,
+    typer.Option("--fhir", metavar="BUNDLE", help="FHIR R4 Bundle (JSON) to derive the profile from.", dir_okay=False),
+]
 ProfileFile = Annotated[
     Path | None,
     typer.Option("--profile", "-p", help="Client profile file (YAML or JSON); flags add to it.", dir_okay=False),
@@ -108,15 +113,8 @@ _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
 ]
 
 
-class ClientArgs(NamedTuple):
-    """The profile as given on the command line: only the flags actually used."""
-
-    flags: dict[str, object]
-    profile_file: Path | None
-
-
 def client_options(func: F) -> F:
-    """Give `func` the contract's profile flags; it receives them as `client: ClientArgs`."""
+    """Give `func` the contract's profile flags; it receives them as `client: ClientSources`."""
     names = [name for name, _, _ in _CLIENT_PARAMS]
 
     @functools.wraps(func)
@@ -126,13 +124,17 @@ def client_options(func: F) -> F:
             value = kwargs.pop(name)
             if value not in (None, False, []):
                 given[name] = value
-        profile_file = kwargs.pop("profile_file")
-        return func(*args, client=ClientArgs(given, profile_file), **kwargs)
+        files = {"profile_file": kwargs.pop("profile_file"), "fhir_file": kwargs.pop("fhir_file")}
+        return func(*args, client=ClientSources(given, **files), **kwargs)
 
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "client"]
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-        for name, annotation, default in [*_CLIENT_PARAMS, ("profile_file", ProfileFile, None)]
+        for name, annotation, default in [
+            *_CLIENT_PARAMS,
+            ("profile_file", ProfileFile, None),
+            ("fhir_file", Fhir, None),
+        ]
     ]
     wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}

@@ -35,8 +35,11 @@ def label(key: str, *, usage: bool) -> str:
     return FLAGS.get(key, key) if usage else f"'{key}'"
 
 
-def merge(base: Raw, extra: Raw, *, origin: str) -> dict[str, object]:
-    """`extra` (flags) added to `base` (a file): lists joined, flags set; a contradiction is an error."""
+def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: str = "") -> dict[str, object]:
+    """`extra` (flags, or `incoming` file) added to `base` (a file): lists joined, flags set.
+
+    A value that contradicts the base is an error, never a silent override.
+    """
     merged = dict(base)
     errors = []
     for key, value in extra.items():
@@ -53,7 +56,7 @@ def merge(base: Raw, extra: Raw, *, origin: str) -> dict[str, object]:
         else:
             merged[key] = value
     if errors:
-        raise ProfileError(tuple(errors), usage=True)
+        raise ProfileError(tuple(errors), usage=usage)
     return merged
 
 

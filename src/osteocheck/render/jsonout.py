@@ -99,6 +99,15 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         "assessment": _recommended(plan.assessment, name_key="text"),
         "self_care": _recommended(plan.self_care, name_key="text"),
         "cleared": [{"site": x.site, "rule": x.reason.rule, "text": x.reason.text} for x in plan.lifted],
+        "record": None
+        if plan.record is None
+        else {
+            "file": plan.record.file,
+            "used": list(plan.record.used),
+            "set_aside": list(plan.record.set_aside),
+            "not_recognised": list(plan.record.unrecognised),
+            "notes": list(plan.record.notes),
+        },
     }
 
 

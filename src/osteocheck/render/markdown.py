@@ -50,6 +50,16 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
     out += [f"Stage: **{plan.stage}** · knowledge: {md(knowledge.title)} {md(knowledge.version)}", ""]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Cleared by physician: {md(x.site)}{_rules([x.reason])}" for x in plan.lifted]
+    if plan.record is not None:
+        rec = plan.record
+        out += ["", f"## From the record {md(rec.file)}", ""]
+        for title, lines in (
+            ("Used", rec.used),
+            ("Note", rec.notes),
+            ("Set aside", rec.set_aside),
+            ("Not recognised", rec.unrecognised),
+        ):
+            out += [f"- {title}: {md(line)}" for line in lines]
     out += ["", "## Physician clearance", ""]
     if plan.clearance_required:
         for c in plan.clearance_required:

@@ -128,6 +128,24 @@ def sources_view(reasons: Iterable[Reason]) -> RenderableType:
     return body
 
 
+def record_view(plan: Plan) -> list[RenderableType]:
+    """What the clinical record held: used, set aside, and not recognised (so nothing is hidden)."""
+    if plan.record is None:
+        return []
+    rec = plan.record
+    body = Text()
+    for title, lines, style in (
+        ("used", rec.used, "green"),
+        ("note", rec.notes, "magenta"),
+        ("set aside", rec.set_aside, "dim"),
+        ("not recognised", rec.unrecognised, "yellow"),
+    ):
+        for line in lines:
+            body.append(Text.assemble((f"{title}: ", style), t(line), "\n"))
+    body.rstrip()
+    return [_heading(f"From the record {plain(rec.file)}"), body]
+
+
 def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     head = Text.assemble(("osteocheck plan", "bold"), "  stage: ", (plan.stage, "bold"))
     if plan.profile.name:
@@ -135,6 +153,7 @@ def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     parts: list[RenderableType] = [head]
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     parts += [Text.assemble(("cleared by physician: ", "green"), t(f"{x.site} ({x.reason.rule})")) for x in plan.lifted]
+    parts += record_view(plan)
     parts += [
         clearance_panel(plan),
         pressure_view(plan, knowledge),
