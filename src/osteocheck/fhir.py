@@ -25,6 +25,7 @@ _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _REFUTED = {"refuted", "entered-in-error"}
 _ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 _DONE_PROCEDURE = {"completed", "in-progress"}
+_SECTIONS = ("conditions", "medications", "observations", "body_sites")
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
 
@@ -76,8 +77,21 @@ def load_code_map(path: Path | None = None) -> CodeMap:
         raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
     if not isinstance(data, dict):
         raise ProfileError((f"{path}: the FHIR code map must be a mapping",), usage=False)
-    systems = data.get("systems", {})
-    sections = {k: data.get(k, []) for k in ("conditions", "medications", "observations", "body_sites")}
+    allowed = {
+        "systems",
+        "fresh_fracture_days",
+        "recent_surgery_days",
+        "conditions",
+        "medications",
+        "observations",
+        "body_sites",
+    }
+    unknown = sorted(set(data) - allowed)
+    if unknown or not isinstance(data.get("systems"), dict):
+        what = f"unknown key(s) {', '.join(unknown)}" if unknown else "no 'systems' mapping"
+        raise ProfileError((f"{path}: not a FHIR code map: {what}",), usage=False)
+    systems = data["systems"]
+    sections = {k: data.get(k, []) for k in _SECTIONS}
     for name, entries in sections.items():
         for i, entry in enumerate(entries):
             if (

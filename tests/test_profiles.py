@@ -1,0 +1,231 @@
+"""Profile files, the intake interview (stdin and a real pseudo-terminal), profile-schema, FHIR import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pty
+import select
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from conftest import ROOT
+from osteocheck import fhir
+from osteocheck.cli import app
+from osteocheck.errors import ProfileError
+from osteocheck.intake import QUESTIONS
+from osteocheck.model import Knowledge
+
+EXAMPLES = ROOT / "examples"
+# name, stage, T-score, fracture history, fresh fractures (a typo, then right), four site questions,
+# anticoagulants, corticosteroids, fragile skin, kyphosis, height loss, balance, and the confirmation
+ANSWERS = ["Ann Lee", "osteoporosis", "-2.7", "y", "wirst", "wrists", "", "", "", "", "y", "n", "", "y", "", "", ""]
+
+
+def test_intake_from_stdin_writes_a_valid_profile(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "ann.yaml"
+    result = runner.invoke(app, ["intake", "--output", str(target)], input="\n".join(ANSWERS) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "unknown site 'wirst' (did you mean 'wrists'?)" in result.stderr
+    assert f"osteocheck plan --profile {target}" in result.stderr
+    data = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert data == {"name": "Ann Lee", "stage": "osteoporosis", "t_score": -2.7, "fracture_history": True,
+                    "fresh_fractures": ["wrists"], "anticoagulants": True, "kyphosis": True}  # fmt: skip
+    plan = runner.invoke(app, ["plan", "--profile", str(target), "--format", "json"])
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["stage"] == "severe"
+
+
+def test_intake_updates_from_an_existing_profile(runner: CliRunner, tmp_path: Path) -> None:
+    start = tmp_path / "old.yaml"
+    start.write_text("name: Bo\nkyphosis: true\nopen_wounds: [legs]\n", encoding="utf-8")
+    target = tmp_path / "new.json"
+    answers = [""] * (len(QUESTIONS) + 1)
+    answers[QUESTIONS.index(next(q for q in QUESTIONS if q.key == "open_wounds"))] = "none"
+    result = runner.invoke(app, ["intake", "--from", str(start), "-o", str(target)], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(target.read_text(encoding="utf-8")) == {"name": "Bo", "kyphosis": True}
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [(ANSWERS[:5], "input ended before the intake was complete"), ([*ANSWERS[:-1], "n"], "not confirmed")],
+)
+def test_intake_that_does_not_finish_writes_nothing(
+    runner: CliRunner, tmp_path: Path, answers: list[str], message: str
+) -> None:
+    target = tmp_path / "p.yaml"
+    result = runner.invoke(app, ["intake", "-o", str(target)], input="\n".join(answers) + "\n")
+    assert result.exit_code == 1
+    assert message in result.stderr and "nothing was written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_intake_refuses_to_clobber(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "p.yaml"
+    target.write_text("kyphosis: true\n", encoding="utf-8")
+    result = runner.invoke(app, ["intake", "-o", str(target)], input="\n".join(ANSWERS) + "\n")
+    assert result.exit_code == 1 and "use --force" in result.stderr
+    assert target.read_text(encoding="utf-8") == "kyphosis: true\n"
+
+
+def _pty_session(argv: list[str], replies: list[str], *, interrupt_after: int | None = None) -> tuple[int, str]:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "osteocheck", *argv], {**os.environ, "TERM": "xterm"})
+    seen, sent, deadline = b"", 0, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if seen.rstrip().endswith(b":") and sent < seen.count(b"]: "):
+            if interrupt_after is not None and sent == interrupt_after:
+                os.write(fd, b"\x03")
+                interrupt_after = None
+                continue
+            if sent < len(replies):
+                os.write(fd, replies[sent].encode() + b"\r")
+                sent += 1
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+
+
+def test_intake_in_a_real_terminal(tmp_path: Path) -> None:
+    target = tmp_path / "tty.yaml"
+    code, screen = _pty_session(["intake", "-o", str(target)], ANSWERS)
+    assert code == 0, screen
+    assert "Client's name []:" in screen and "Summary:" in screen
+    assert yaml.safe_load(target.read_text(encoding="utf-8"))["fresh_fractures"] == ["wrists"]
+
+
+def test_ctrl_c_in_a_terminal_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "tty.yaml"
+    code, screen = _pty_session(["intake", "-o", str(target)], ANSWERS, interrupt_after=3)
+    assert code == 130, screen
+    assert "nothing was written" in screen
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_profile_schema_accepts_the_examples_and_rejects_typos(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["profile-schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(yaml.safe_load((EXAMPLES / "profiles" / "client.yaml").read_text(encoding="utf-8")))
+    validator.validate(json.loads((EXAMPLES / "profiles" / "client.json").read_text(encoding="utf-8")))
+    assert not validator.is_valid({"fractur_history": True})
+    assert not validator.is_valid({"open_wounds": ["wirst"]})
+
+
+@pytest.mark.parametrize("name", ["client.yaml", "client.json"])
+def test_example_profiles_plan(runner: CliRunner, name: str) -> None:
+    result = runner.invoke(app, ["plan", "--profile", str(EXAMPLES / "profiles" / name)])
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"kyphosis": true, "kyphosis": false}', "duplicate key 'kyphosis'"),
+        ('{"t_score": NaN}', "not a number JSON allows"),
+        ("[1, 2]", "a profile must be a mapping"),
+        ('{"kyphosis": true', "not valid JSON"),
+        ('{"stage": "osteopenia", "t_score": -3.0}', "contradicts 'stage' osteopenia"),
+    ],
+)
+def test_bad_json_profiles_exit_1(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "p.json"
+    f.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["plan", "--profile", str(f)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert message in result.stderr
+
+
+def test_fhir_examples(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["plan", "--fhir", str(EXAMPLES / "fhir" / "vertebral-fracture-on-warfarin.json"), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["stage"] == "severe"
+    assert (
+        data["profile"]["fresh_fractures"] == ["spine"]
+        and data["profile"]["anticoagulants"]
+        and data["profile"]["kyphosis"]
+    )
+    assert data["profile"]["t_score"] == -3.1 and not data["profile"]["corticosteroids"]
+    assert data["clearance_required"][0]["sites"] == ["spine"]
+    assert data["record"]["not_recognised"] == ["Observation/o2 (Blood pressure panel)"]
+    assert data["record"]["set_aside"] == ["MedicationStatement/m2 (prednisone): status completed"]
+    table = runner.invoke(app, ["plan", "--fhir", str(EXAMPLES / "fhir" / "osteopenia-after-knee-surgery.json")])
+    assert "not recognised: AllergyIntolerance/a1 (Allergy to penicillin)" in table.stdout
+    assert "used: MedicationRequest/mr1 (apixaban): anticoagulants" in table.stdout
+
+
+def test_fhir_old_fracture_and_conflicting_t_score(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["plan", "--fhir", str(EXAMPLES / "fhir" / "old-fracture-and-falls.json"), "--format", "json"]
+    )
+    data = json.loads(result.stdout)
+    assert data["profile"]["fracture_history"] and data["profile"]["fresh_fractures"] == []
+    assert data["profile"]["balance_issues"] and data["profile"]["t_score"] is None
+    assert any("left out" in n for n in data["record"]["notes"])
+    assert data["record"]["set_aside"] == ["Condition/c3 (Infectious disease): verification status refuted"]
+
+
+def test_fhir_and_flags_combine(runner: CliRunner) -> None:
+    bundle = str(EXAMPLES / "fhir" / "osteopenia-after-knee-surgery.json")
+    result = runner.invoke(app, ["plan", "--fhir", bundle, "--fragile-skin", "--format", "json"])
+    assert json.loads(result.stdout)["profile"]["fragile_skin"]
+    result = runner.invoke(app, ["plan", "--fhir", bundle, "--stage", "severe"])
+    assert result.exit_code == 2 and "contradicts stage: osteopenia" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"resourceType": "Patient"}', "not a FHIR Bundle (resourceType is 'Patient', expected 'Bundle')"),
+        ("[]", "not a FHIR Bundle"),
+        ('{"resourceType": "Bundle", "entry": {}}', "Bundle.entry must be a list"),
+        ("{", "not valid JSON"),
+    ],
+)
+def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "b.json"
+    f.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["plan", "--fhir", str(f)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert message in result.stderr
+
+
+def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:
+    codes = fhir.load_code_map()
+    fracture = {"resourceType": "Condition", "id": "f", "clinicalStatus": {"coding": [{"code": "active"}]},
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "125605004"}]}, "onsetDateTime": "2026-01-01"}  # fmt: skip
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": fracture}]}
+    recent = fhir.derive(bundle, codes, kb, today=dt.date(2026, 2, 1))
+    assert recent.data == {"fracture_history": True}
+    assert any("without a recognised body site" in n for n in recent.notes)
+    old = fhir.derive(bundle, codes, kb, today=dt.date(2026, 12, 1))
+    assert old.data == {"fracture_history": True} and not old.notes
+
+
+def test_code_map_entries_are_complete() -> None:
+    codes = fhir.load_code_map()
+    for section, entries in codes.sections.items():
+        for entry in entries:
+            assert entry["display"], (section, entry)
+    with pytest.raises(ProfileError):
+        fhir.load_code_map(ROOT / "data" / "osteoporosis.yaml")
