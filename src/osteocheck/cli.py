@@ -16,12 +16,25 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from osteocheck.documents import Document, People
     from osteocheck.model import Knowledge, Plan
 
 from osteocheck import __version__
 from osteocheck.client import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
-from osteocheck.options import FORMATS, Force, Format, Rules, client_options
+from osteocheck.options import (
+    FORMATS,
+    Client,
+    DocFormat,
+    Force,
+    Format,
+    Output,
+    Physician,
+    Rules,
+    Therapist,
+    When,
+    client_options,
+)
 from osteocheck.output import emit, print_plan, show
 from osteocheck.schemacheck import suggest
 
@@ -104,11 +117,24 @@ def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowle
 
 @app.command()
 @client_options
-def plan(client: ClientSources, rules: Rules = None, output_format: Format = "table") -> None:
+def plan(
+    client: ClientSources,
+    rules: Rules = None,
+    output_format: Format = "table",
+    output: Output = "-",
+    force: Force = False,
+) -> None:
     """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
     check_format(output_format)
     with reported():
         result, knowledge = client_plan(rules, client)
+        if output != "-":
+            from osteocheck.output import plan_file_text  # noqa: PLC0415
+            from osteocheck.writer import write_text  # noqa: PLC0415
+
+            write_text(output, plan_file_text(result, knowledge, output_format), force=force)
+            _stderr(f"Plan written to {output}.")
+            return
     print_plan(result, knowledge, output_format)
 
 
@@ -195,6 +221,117 @@ def explain(
         from osteocheck.render.terminal import explain_view  # noqa: PLC0415
 
         show(explain_view(verdict, result, knowledge))
+
+
+def _people(client_name: str | None, therapist: str | None, physician: str | None, when: str | None) -> People:
+    import datetime as dt  # noqa: PLC0415
+
+    from osteocheck.documents import People  # noqa: PLC0415
+
+    day = None
+    if when is not None:
+        try:
+            day = dt.date.fromisoformat(when)
+        except ValueError:
+            fail(f"osteocheck: --date: '{when}' is not a date; use YYYY-MM-DD", 2)
+    return People(client_name, therapist, physician, day)
+
+
+def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:
+    """Render a document in the chosen format and write it (or print it, for `-`)."""
+    from osteocheck.render.documents import FORMATS as DOC_FORMATS  # noqa: PLC0415
+    from osteocheck.render.documents import pick_format, render  # noqa: PLC0415
+    from osteocheck.writer import write_bytes, write_text  # noqa: PLC0415
+
+    if explicit is not None:
+        check_format(explicit, DOC_FORMATS)
+    chosen = pick_format(explicit, output)
+    if chosen == "pdf" and output == "-" and sys.stdout.isatty():
+        fail("osteocheck: a PDF is not for the terminal; give --output FILE.pdf", 2)
+    with reported():
+        content = render(document, chosen)
+        if isinstance(content, bytes):
+            write_bytes(output, content, force=force)
+        else:
+            write_text(output, content, force=force)
+    if output != "-":
+        _stderr(f"Written to {output} ({chosen}).")
+
+
+@app.command()
+@client_options
+def selfcare(
+    client: ClientSources,
+    rules: Rules = None,
+    output: Output = "-",
+    output_format: DocFormat = None,
+    client_name: Client = None,
+    therapist: Therapist = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """The client's self-care sheet (Markdown, HTML or PDF), the points that matter most for them first."""
+    from osteocheck.documents import self_care_sheet  # noqa: PLC0415
+
+    people = _people(client_name, therapist, None, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    _export(self_care_sheet(result, knowledge, people), output, output_format, force)
+
+
+@app.command()
+@client_options
+def assess(
+    client: ClientSources,
+    rules: Rules = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown, html or pdf.")] = "table",
+    output: Output = "-",
+    client_name: Client = None,
+    therapist: Therapist = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """The assessment checklist for this client, the pressing steps first, with room for notes."""
+    from osteocheck.documents import assessment_checklist  # noqa: PLC0415
+
+    check_format(output_format, ("table", "json", "markdown", "html", "pdf"))
+    people = _people(client_name, therapist, None, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if output_format == "table":
+        from osteocheck.render.terminal import assessment_view  # noqa: PLC0415
+
+        show(assessment_view(result))
+    elif output_format == "json":
+        from osteocheck.render.jsonout import assessment_dict, dumps  # noqa: PLC0415
+        from osteocheck.writer import write_text  # noqa: PLC0415
+
+        with reported():
+            write_text(output, dumps(assessment_dict(result, knowledge)), force=force)
+    else:
+        _export(assessment_checklist(result, knowledge, people), output, output_format, force)
+
+
+@app.command()
+@client_options
+def letter(
+    client: ClientSources,
+    rules: Rules = None,
+    output: Output = "-",
+    output_format: DocFormat = None,
+    client_name: Client = None,
+    therapist: Therapist = None,
+    physician: Physician = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """A letter to the client's physician: facts, planned approach, questions, and a place to reply."""
+    from osteocheck.documents import physician_letter  # noqa: PLC0415
+
+    people = _people(client_name, therapist, physician, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    _export(physician_letter(result, knowledge, people), output, output_format, force)
 
 
 @app.command()

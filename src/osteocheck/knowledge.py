@@ -444,6 +444,7 @@ class _Builder:
             sites=tuple(e.get("sites", ())),
             for_each=e.get("for_each"),
             unless_cleared=bool(e.get("unless_cleared", False)),
+            client_reason=e.get("client_reason", ""),
         )
 
     def _ref(self, ref: str, kind: str, refs: dict[str, set[str]], path: tuple[str | int, ...]) -> None:

@@ -115,6 +115,7 @@ class Rule(NamedTuple):
     sites: tuple[str, ...] = ()
     for_each: str | None = None
     unless_cleared: bool = False
+    client_reason: str = ""
 
 
 class Knowledge(NamedTuple):

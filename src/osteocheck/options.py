@@ -57,6 +57,22 @@ Fhir = Annotated[
     Path | None,
     typer.Option("--fhir", metavar="BUNDLE", help="FHIR R4 Bundle (JSON) to derive the profile from.", dir_okay=False),
 ]
+Client = Annotated[str | None, typer.Option("--client", help="Client's name for the document.", show_default=False)]
+Therapist = Annotated[str | None, typer.Option("--therapist", help="Your name for the document.", show_default=False)]
+Physician = Annotated[str | None, typer.Option("--physician", help="The physician's name.", show_default=False)]
+When = Annotated[
+    str | None,
+    typer.Option("--date", metavar="YYYY-MM-DD", help="Date on the document (default: today).", show_default=False),
+]
+DocFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="markdown, html or pdf (default: by the file's extension, else markdown).",
+        show_default=False,
+    ),
+]
 ProfileFile = Annotated[
     Path | None,
     typer.Option("--profile", "-p", help="Client profile file (YAML or JSON); flags add to it.", dir_okay=False),

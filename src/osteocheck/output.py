@@ -37,3 +37,20 @@ def print_plan(plan: Plan, knowledge: Knowledge, output_format: str) -> None:
         show(plan_view(plan, knowledge))
     else:
         emit(plan_text(plan, knowledge, output_format))
+
+
+def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
+    """The plan for a file: JSON or Markdown as printed, the table as plain text without colour."""
+    if output_format != "table":
+        return plan_text(plan, knowledge, output_format)
+    import io  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from osteocheck.render.terminal import plan_view  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=100, color_system=None, soft_wrap=False, highlight=False).print(
+        plan_view(plan, knowledge)
+    )
+    return buffer.getvalue()

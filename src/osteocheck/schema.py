@@ -119,6 +119,7 @@ _RULE = _entry(
         "unless_cleared": {"type": "boolean", "description": "physician clearance of a site lifts this rule there"},
         "severity": {"enum": ["info", "warning", "critical"]},
         "text": _TEXT,
+        "client_reason": {**_TEXT, "description": "why the rule matters, told to the client (self-care sheet)"},
         "effects": {"$ref": "#/$defs/effects"},
     },
     ["id", "severity", "text", "effects"],

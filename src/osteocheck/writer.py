@@ -50,10 +50,21 @@ def output(target: str, *, force: bool, binary: bool = False) -> Iterator[IO[Any
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(path))
         _place(tmp, path, force=force)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _mode_for(path: Path) -> int:
+    """An existing file's mode, else what the umask gives a new file (mkstemp makes it 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _place(tmp: str, path: Path, *, force: bool) -> None:

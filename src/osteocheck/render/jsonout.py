@@ -132,3 +132,9 @@ def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:
             for t in knowledge.techniques
         ],
     }
+
+
+def assessment_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
+    data = plan_dict(plan, knowledge)
+    keep = ("tool", "knowledge", "profile", "stage", "assumptions", "assessment")
+    return {"schema": "osteocheck.assessment/1", **{k: data[k] for k in keep}}

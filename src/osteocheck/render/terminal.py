@@ -257,3 +257,20 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
         parts.append(pressure_view(plan, knowledge))
     parts.append(Text(DISCLAIMER, style="dim italic"))
     return Group(*parts)
+
+
+def assessment_view(plan: Plan) -> RenderableType:
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Assessment checklist", title_justify="left"
+    )
+    table.add_column("")
+    table.add_column("step", overflow="fold")
+    table.add_column("why now", overflow="fold")
+    for step in plan.assessment:
+        why = Text(" ".join(dict.fromkeys(r.text for r in step.reasons)), style="yellow") if step.pressing else Text("")
+        table.add_row(Text("☐ !" if step.pressing else "☐"), t(step.text), why)
+    return Group(
+        Text.assemble("stage: ", (plan.stage, "bold")),
+        table,
+        sources_view(r for s in plan.assessment for r in s.reasons),
+    )
