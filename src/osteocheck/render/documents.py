@@ -143,7 +143,9 @@ def to_pdf(doc: Document) -> bytes:
                 pdf.ln(5)
                 y = pdf.get_y()
                 pdf.set_draw_color(150, 160, 170)
-                pdf.dashed_line(pdf.l_margin + 6, y, pdf.l_margin + width, y, 1, 1)
+                pdf.set_dash_pattern(dash=1, gap=1)
+                pdf.line(pdf.l_margin + 6, y, pdf.l_margin + width, y)
+                pdf.set_dash_pattern()
             pdf.ln(1.5)
     pdf.ln(4)
     for line in doc.closing.splitlines():

@@ -1,0 +1,174 @@
+"""Exports: self-care sheet, assessment checklist, physician letter, in Markdown, HTML and PDF."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from conftest import ROOT
+from osteocheck.cli import app
+from osteocheck.model import Knowledge
+
+GOLDEN = ROOT / "tests" / "golden"
+PEOPLE = ["--client", "Jean Example", "--therapist", "Sam Park", "--date", "2026-11-27"]
+PROFILES = {
+    "balance_fracture": ["--balance-issues", "--fracture-history", "--open-wound", "legs"],
+    "wrist_anticoagulants": ["--fresh-fracture", "wrists", "--anticoagulants", "--kyphosis", "--stage", "osteopenia"],
+}
+COMMANDS = {"selfcare": [], "assess": [], "letter": ["--physician", "Dr. Rivera"]}
+
+
+def export(
+    runner: CliRunner, command: str, profile: str, fmt: str, target: Path | None = None, *extra: str
+) -> str | bytes:
+    args = [command, *PROFILES[profile], *PEOPLE, *COMMANDS[command], "--format", fmt, *extra]
+    if target is not None:
+        args += ["--output", str(target)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    return target.read_bytes() if target is not None else result.stdout
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_documents_match_golden_files(runner: CliRunner, command: str, profile: str, fmt: str) -> None:
+    text = export(runner, command, profile, fmt)
+    assert isinstance(text, str)
+    golden = GOLDEN / f"{command}_{profile}.{'md' if fmt == 'markdown' else 'html'}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_pdf_is_real_and_holds_the_same_points(runner: CliRunner, tmp_path: Path, command: str, profile: str) -> None:
+    data = export(runner, command, profile, "pdf", tmp_path / "doc.pdf")
+    assert isinstance(data, bytes) and data.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(data))
+    assert 1 <= len(reader.pages) <= 2
+    text = pdf_text(data)
+    markdown = export(runner, command, profile, "markdown")
+    assert isinstance(markdown, str)
+    for line in markdown.splitlines():
+        if line.startswith("- ") and "Source:" not in line:
+            point = re.sub(r"\\(.)", r"\1", line[2:].removeprefix("[ ] "))
+            assert " ".join(point.split())[:60] in text, point
+
+
+def test_sheet_holds_every_self_care_point_of_the_source(runner: CliRunner, kb: Knowledge) -> None:
+    text = export(runner, "selfcare", "wrist_anticoagulants", "html")
+    for point in kb.self_care:
+        if point.always:
+            assert point.advice.replace("'", "&#39;") in text, point.id
+
+
+def test_sheet_puts_pressing_points_first_with_why(runner: CliRunner) -> None:
+    text = export(runner, "selfcare", "balance_fracture", "markdown")
+    assert isinstance(text, str)
+    first = text.split("## Most important for you")[1].split("## Every day")[0]
+    assert first.lstrip().startswith("- Make your home safe from falls")
+    assert "Why: Your balance is less steady" in first
+    assert "Source: Giangregorio et al." in first
+    assert "Not over your legs until your doctor says it is safe." in text
+
+
+def test_sheet_never_contradicts_the_plan(runner: CliRunner) -> None:
+    plan = json.loads(runner.invoke(app, ["plan", *PROFILES["balance_fracture"], "--format", "json"]).stdout)
+    sheet = export(runner, "selfcare", "balance_fracture", "markdown")
+    assert isinstance(sheet, str)
+    for site in (s["site"] for s in plan["sites"] if s["no_treatment"]):
+        assert f"Not over your {site}" in sheet
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "pdf"])
+def test_untrusted_names_are_escaped(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
+    name = "<script>alert(1)</script> *bold* [red]x[/red] \x1b[31m"
+    args = ["selfcare", "--client", name, "--format", fmt, "-o", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    data = (tmp_path / "out").read_bytes()
+    if fmt == "html":
+        text = data.decode()
+        assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    elif fmt == "markdown":
+        text = data.decode()
+        assert "\\<script\\>" in text and "\\*bold\\*" in text and "\\[red\\]" in text
+    else:
+        text = pdf_text(data)
+        assert "<script>alert(1)</script> *bold* [red]x[/red]" in text
+    assert "\x1b" not in text
+
+
+def test_pdf_refuses_characters_its_font_lacks(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["selfcare", "--client", "王小明", "-o", str(tmp_path / "s.pdf")])
+    assert result.exit_code == 1
+    assert "the PDF font cannot show some characters" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert runner.invoke(app, ["selfcare", "--client", "王小明", "-o", str(tmp_path / "s.html")]).exit_code == 0
+
+
+def test_exports_do_not_clobber_and_format_follows_extension(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "sheet.html"
+    assert runner.invoke(app, ["selfcare", "-o", str(target)]).exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    again = runner.invoke(app, ["selfcare", "-o", str(target)])
+    assert again.exit_code == 1 and "already exists; use --force to overwrite it" in again.stderr
+    assert runner.invoke(app, ["selfcare", "-o", str(target), "--force", "--format", "markdown"]).exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith("# Your self-care plan")
+    assert oct(target.stat().st_mode & 0o777) != "0o600"
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("missing/sheet.md", "the folder"), (".", "is a folder")],
+)
+def test_bad_export_targets(runner: CliRunner, tmp_path: Path, target: str, message: str) -> None:
+    result = runner.invoke(app, ["letter", "-o", str(tmp_path / target)])
+    assert result.exit_code == 1 and message in result.stderr
+
+
+def test_usage_errors_in_exports(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["selfcare", "--format", "docx"]).exit_code == 2
+    result = runner.invoke(app, ["letter", "--date", "27/11/2026"])
+    assert result.exit_code == 2 and "use YYYY-MM-DD" in result.stderr
+
+
+def test_assess_table_and_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["assess", "--kyphosis"])
+    assert result.exit_code == 0 and "☐ !" in result.stdout
+    data = json.loads(runner.invoke(app, ["assess", "--kyphosis", "--format", "json"]).stdout)
+    assert data["schema"] == "osteocheck.assessment/1"
+    assert data["assessment"][0]["id"] == "assess_mobility_posture" and data["assessment"][0]["pressing"]
+
+
+def test_letter_asks_for_each_blocked_site(runner: CliRunner) -> None:
+    text = export(runner, "letter", "wrist_anticoagulants", "markdown")
+    assert isinstance(text, str)
+    assert "- [ ] May I treat over the wrists?" in text
+    assert "Dear Dr. Rivera," in text and "## Your reply" in text
+
+
+@pytest.mark.parametrize(
+    ("fmt", "start"), [("json", "{"), ("markdown", "# Massage plan"), ("table", "osteocheck plan")]
+)
+def test_plan_output_file(runner: CliRunner, tmp_path: Path, fmt: str, start: str) -> None:
+    target = tmp_path / "plan.out"
+    result = runner.invoke(app, ["plan", "--kyphosis", "--format", fmt, "--output", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith(start) and "\x1b" not in text
+    assert runner.invoke(app, ["plan", "--output", str(target)]).exit_code == 1
