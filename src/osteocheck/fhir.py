@@ -119,6 +119,11 @@ def _status(concept: object) -> str | None:
     return None
 
 
+def _text(value: object) -> str | None:
+    """A field that should be a code string; anything else (a list, an object) counts as absent."""
+    return value if isinstance(value, str) else None
+
+
 def _label(resource: dict[str, Any], concept: object = None) -> str:
     kind = resource.get("resourceType", "?")
     ident = resource.get("id")
@@ -263,7 +268,7 @@ class _Deriver:
         if entry is None:
             self.unrecognised.append(label)
             return
-        status = r.get("status")
+        status = _text(r.get("status"))
         if status not in _ACTIVE_MEDICATION:
             self.set_aside.append(f"{label}: status {status}")
             return
@@ -272,7 +277,7 @@ class _Deriver:
 
     def procedure(self, r: dict[str, Any]) -> None:
         label = _label(r, r.get("code"))
-        if r.get("status") not in _DONE_PROCEDURE:
+        if _text(r.get("status")) not in _DONE_PROCEDURE:
             self.set_aside.append(f"{label}: status {r.get('status')}")
             return
         period = r.get("performedPeriod")
@@ -299,7 +304,11 @@ class _Deriver:
             return
         quantity = r.get("valueQuantity")
         value = quantity.get("value") if isinstance(quantity, dict) else None
-        if r.get("status") not in _FINAL_OBSERVATION or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if (
+            _text(r.get("status")) not in _FINAL_OBSERVATION
+            or isinstance(value, bool)
+            or not isinstance(value, (int, float))
+        ):
             self.set_aside.append(f"{label}: status {r.get('status')}, value {value!r}")
             return
         self.t_scores.append((float(value), label))

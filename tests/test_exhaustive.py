@@ -1,0 +1,144 @@
+"""Exhaustive properties: the whole lattice of boolean risk factors x stages x representative sites.
+
+Every plan is total and explained; every edge (one more risk factor) is monotone;
+clearance of each site lifts only that site's `unless_cleared` rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+from conftest import SHIPPED
+from osteocheck import knowledge as knowledge_module
+from osteocheck.engine import evaluate
+from osteocheck.facts import BOOL_FACTS, SITE_FACTS
+from osteocheck.model import Plan, Profile, Status
+
+KB = knowledge_module.load(SHIPPED)
+STAGE_CHOICES = (None, "osteopenia", "osteoporosis", "severe")
+SITE_SETS = ((), ("wrists",), ("spine", "legs"))
+UNLESS_CLEARED = {r.id for r in KB.rules if r.unless_cleared}
+
+Key = tuple[object, ...]
+
+
+def profile_of(key: Key) -> Profile:
+    stage, bools, sites = key
+    assert isinstance(bools, frozenset) and isinstance(sites, tuple)
+    return Profile(stage=stage, **{f: f in bools for f in BOOL_FACTS}, **dict(zip(SITE_FACTS, sites, strict=True)))  # type: ignore[arg-type]
+
+
+@cache
+def summary(key: Key) -> tuple[object, ...]:
+    plan = evaluate(profile_of(key), KB)
+    check_total(plan)
+    caps = tuple((s.site, s.max_pressure) for s in plan.sites)
+    site_cap = dict(caps)
+    return (
+        tuple(v.status.rank for v in plan.techniques),
+        plan.max_pressure,
+        tuple(site_cap.get(site, plan.max_pressure) for site in KB.site_ids),
+        frozenset((c.reason.rule, s) for c in plan.clearance_required for s in c.sites),
+        frozenset(p.id for p in plan.positioning),
+        frozenset(a.id for a in plan.assessment),
+        frozenset(s.id for s in plan.self_care),
+    )
+
+
+def check_total(plan: Plan) -> None:
+    assert [v.technique.id for v in plan.techniques] == list(KB.technique_ids)
+    for v in plan.techniques:
+        if v.status is not Status.SAFE:
+            assert v.reasons and all(r.basis.source.quote for r in v.reasons)
+        if v.status is Status.MODIFY:
+            assert v.modifications
+    for s in plan.sites:
+        assert s.reasons and 0 <= s.max_pressure <= plan.max_pressure
+        assert (s.max_pressure == 0) == s.no_treatment
+    for c in plan.clearance_required:
+        assert c.reason.basis.source.quote and c.sites
+
+
+def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
+    """How plan `a` (more risk factors) is looser than plan `b` (fewer)."""
+    out = []
+    if any(x < y for x, y in zip(a[0], b[0], strict=True)):  # type: ignore[call-overload]
+        out.append("a technique got a less restrictive status")
+    if a[1] > b[1]:  # type: ignore[operator]
+        out.append("overall pressure rose")
+    if any(x > y for x, y in zip(a[2], b[2], strict=True)):  # type: ignore[call-overload]
+        out.append("a site's pressure rose")
+    out += [
+        name
+        for name, i in (("clearance", 3), ("positioning", 4), ("assessment", 5), ("self-care", 6))
+        if not b[i] <= a[i]
+    ]  # type: ignore[operator]
+    return out
+
+
+SITE_COMBOS = [combo for combo in itertools.product(((), ("wrists",)), repeat=len(SITE_FACTS))]
+KEYS = [
+    (stage, frozenset(bools), combo)
+    for stage in STAGE_CHOICES
+    for n in range(len(BOOL_FACTS) + 1)
+    for bools in itertools.combinations(BOOL_FACTS, n)
+    for combo in SITE_COMBOS
+]
+
+
+def test_lattice_size() -> None:
+    assert len(KEYS) == 4 * 2 ** len(BOOL_FACTS) * 2 ** len(SITE_FACTS)
+
+
+def test_every_edge_of_the_lattice_is_monotone() -> None:
+    rank = {s: i for i, s in enumerate(("osteopenia", "osteoporosis", "severe"))}
+    edges = 0
+    for key in KEYS:
+        stage, bools, sites = key
+        assert isinstance(bools, frozenset) and isinstance(sites, tuple)
+        base = summary(key)
+        neighbours = [(stage, bools | {f}, sites) for f in BOOL_FACTS if f not in bools]
+        neighbours += [(stage, bools, (*sites[:i], ("wrists",), *sites[i + 1 :])) for i, s in enumerate(sites) if not s]
+        if stage is not None and rank[stage] < 2:
+            neighbours.append((("osteopenia", "osteoporosis", "severe")[rank[stage] + 1], bools, sites))
+        for other in neighbours:
+            edges += 1
+            assert looser(summary(other), base) == [], (key, other)
+    assert edges > 20_000
+
+
+def test_more_sites_under_a_fact_never_loosen() -> None:
+    for fact_index, bools in itertools.product(range(len(SITE_FACTS)), (frozenset(), frozenset(BOOL_FACTS))):
+        previous = None
+        for site_set in SITE_SETS:
+            sites = tuple(site_set if i == fact_index else () for i in range(len(SITE_FACTS)))
+            current = summary(("osteoporosis", bools, sites))
+            if previous is not None and set(SITE_SETS[SITE_SETS.index(site_set) - 1]) <= set(site_set):
+                assert looser(current, previous) == []
+            previous = current
+
+
+def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
+    for fact in SITE_FACTS:
+        for site in KB.site_ids:
+            for bools in (frozenset(), frozenset({"fracture_history", "kyphosis"})):
+                base = Profile(stage=None, **{f: f in bools for f in BOOL_FACTS}, **{fact: (site,)})  # type: ignore[arg-type]
+                before = evaluate(base, KB)
+                after = evaluate(base._replace(cleared=(site,)), KB)
+                assert [v.status for v in after.techniques] == [v.status for v in before.techniques]
+                assert after.max_pressure == before.max_pressure
+                assert after.clearance_required == ()
+                assert {x.site for x in after.lifted} == {site}
+                for s in KB.site_ids:
+                    b, a = before.site(s), after.site(s)
+                    if s != site:
+                        assert a == b
+                    else:
+                        assert b is not None and b.no_treatment
+                        removed = {r.rule for r in b.reasons} - ({r.rule for r in a.reasons} if a else set())
+                        assert removed and removed <= UNLESS_CLEARED
+                # clearing another site changes nothing
+                other = next(x for x in KB.site_ids if x != site)
+                unrelated = evaluate(base._replace(cleared=(other,)), KB)
+                assert unrelated._replace(assumptions=(), profile=base) == before._replace(assumptions=())

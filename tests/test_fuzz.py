@@ -1,0 +1,192 @@
+"""Fuzzing the readers of untrusted input: the only outcomes are a result or osteocheck's own error.
+
+The normal run uses a small budget; `make fuzz` sets OSTEOCHECK_FUZZ_EXAMPLES for a long one.
+Inputs that ever broke a reader are kept in tests/fuzz_corpus/ and replayed here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, SHIPPED
+from osteocheck import batch, fhir, knowledge, profilefile, strictyaml
+from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
+from osteocheck.profile import build
+
+KB = knowledge.load(SHIPPED)
+CODES = fhir.load_code_map()
+EXAMPLES = int(os.environ.get("OSTEOCHECK_FUZZ_EXAMPLES", "60"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
+CORPUS = sorted(p for p in (ROOT / "tests" / "fuzz_corpus").iterdir() if p.name != "README.md")
+
+yaml_like = st.text(alphabet=st.sampled_from(list("abc:-[]{}&*!|>'\"#\n\t ,?%@`0123456789.")), max_size=300)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def load_knowledge_bytes(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_bytes(data)
+    try:
+        kb, problems = knowledge.check(path, use_cache=False)
+    except KnowledgeError:
+        return
+    assert kb is not None or any(p.is_error for p in problems)
+
+
+@FUZZ
+@given(st.binary(max_size=400) | yaml_like.map(str.encode))
+def test_knowledge_loader_on_arbitrary_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    load_knowledge_bytes(tmp_path_factory.mktemp("k"), data)
+
+
+@FUZZ
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8))
+def test_knowledge_loader_on_mutated_shipped_file(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, edits: int
+) -> None:
+    rng = random.Random(seed)  # noqa: S311 - reproducible edits, not secrecy
+    text = list(SHIPPED_TEXT)
+    for _ in range(edits):
+        i = rng.randrange(len(text))
+        choice = rng.random()
+        if choice < 0.4:
+            del text[i]
+        elif choice < 0.8:
+            text.insert(i, rng.choice(":-[]{}\n #'\"&*!x1"))
+        else:
+            text[i] = rng.choice(":-[]{} \nx")
+    folder = tmp_path_factory.mktemp("k")
+    (folder / "sources").symlink_to(SHIPPED.parent / "sources")
+    load_knowledge_bytes(folder, "".join(text).encode())
+
+
+@FUZZ
+@given(st.binary(max_size=300) | yaml_like.map(str.encode), st.sampled_from([".yaml", ".json"]))
+def test_profile_file_reader(tmp_path_factory: pytest.TempPathFactory, data: bytes, suffix: str) -> None:
+    path = tmp_path_factory.mktemp("p") / f"p{suffix}"
+    path.write_bytes(data)
+    try:
+        raw = profilefile.read(path)
+        build(raw, KB, usage=False, origin=str(path))
+    except ProfileError as exc:
+        assert exc.messages and all(isinstance(m, str) and m for m in exc.messages)
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.sampled_from(["stage", "t_score", "kyphosis", "open_wounds", "cleared", "id", "x"]), json_values, max_size=5
+    )
+)
+def test_profile_builder_on_arbitrary_values(raw: dict[str, object]) -> None:
+    try:
+        build(raw, KB, usage=True)
+    except ProfileError as exc:
+        assert exc.messages
+
+
+resource = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(
+            [
+                "Condition",
+                "MedicationStatement",
+                "MedicationRequest",
+                "Procedure",
+                "Observation",
+                "Patient",
+                "Medication",
+                "Other",
+            ]
+        )
+    },
+    optional={
+        "id": json_values,
+        "code": json_values | st.just({"coding": [{"system": "http://snomed.info/sct", "code": "125605004"}]}),
+        "clinicalStatus": json_values,
+        "verificationStatus": json_values,
+        "status": json_values,
+        "bodySite": json_values,
+        "onsetDateTime": json_values | st.just("2026-01-01"),
+        "performedPeriod": json_values,
+        "valueQuantity": json_values,
+        "medicationCodeableConcept": json_values,
+        "medicationReference": json_values,
+        "name": json_values,
+        "contained": json_values,
+    },
+)
+
+
+@FUZZ
+@given(st.lists(st.one_of(resource.map(lambda r: {"resource": r}), json_values), max_size=6), json_values)
+def test_fhir_import_on_arbitrary_bundles(entries: list[object], timestamp: object) -> None:
+    bundle = {"resourceType": "Bundle", "entry": entries, "timestamp": timestamp}
+    imported = fhir.derive(bundle, CODES, KB)
+    try:
+        build(imported.data, KB, usage=False, origin="bundle")
+    except ProfileError as exc:
+        assert exc.messages
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_fhir_reader_on_arbitrary_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("f") / "b.json"
+    path.write_bytes(data)
+    try:
+        fhir.read_bundle(path)
+    except ProfileError as exc:
+        assert exc.messages
+
+
+@FUZZ
+@given(
+    st.lists(st.one_of(st.text(max_size=60), json_values.map(json.dumps)), max_size=8),
+    st.sampled_from(["jsonl", "csv"]),
+)
+def test_batch_reader_gives_one_line_per_row(lines: list[str], fmt: str) -> None:
+    text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n"
+    screener = batch.Screener(KB, output_format="jsonl")
+    rows = list(
+        batch.read_csv(text.splitlines(keepends=True))
+        if fmt == "csv"
+        else batch.read_jsonl(text.splitlines(keepends=True))
+    )
+    for row in rows:
+        result = screener.screen(row)
+        assert result.line.endswith("\n") and json.loads(result.line)["row"] == row.number
+    if fmt == "jsonl":
+        assert len(rows) == sum(1 for line in text.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_fuzz_corpus_stays_fixed(tmp_path: Path, path: Path) -> None:
+    data = path.read_bytes()
+    load_knowledge_bytes(tmp_path, data)
+    target = tmp_path / ("p.json" if path.suffix == ".json" else "p.yaml")
+    target.write_bytes(data)
+    with contextlib.suppress(OsteocheckError):
+        build(profilefile.read(target), KB, usage=False)
+    with contextlib.suppress(KnowledgeError):
+        strictyaml.load(data, "corpus")
+    if path.name.endswith(".fhir.json"):
+        with contextlib.suppress(ProfileError):
+            build(fhir.derive(fhir.read_bundle(path), CODES, KB).data, KB, usage=False)
