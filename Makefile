@@ -15,7 +15,7 @@ fuzz:
 mutation:
 	python3 -m venv .venv-mutation && .venv-mutation/bin/pip install -q -c constraints.txt '.[test]' 'mutmut==3.8.1'
 	.venv-mutation/bin/pip uninstall -q -y osteocheck
-	.venv-mutation/bin/mutmut run --max-children 2 || true
+	OSTEOCHECK_FUZZ_EXAMPLES=10 OSTEOCHECK_PROPERTY_EXAMPLES=25 .venv-mutation/bin/mutmut run --max-children 2 || true
 	.venv-mutation/bin/python tools/mutation_score.py
 
 audit:

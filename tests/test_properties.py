@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,8 @@ from osteocheck.model import Knowledge, Plan, Profile, Status
 from osteocheck.profile import build
 
 KB = knowledge_module.load(SHIPPED)
+# `make mutation` lowers this: every mutant reruns the tests, and a few examples already kill most.
+EXAMPLES = int(os.environ.get("OSTEOCHECK_PROPERTY_EXAMPLES", "150"))
 SITES = KB.site_ids
 site_sets = st.lists(st.sampled_from(SITES), max_size=3, unique=True)
 
@@ -55,7 +59,7 @@ def at_least_as_strict(stricter: Plan, looser: Plan, kb: Knowledge) -> list[str]
     return problems
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(profiles)
 def test_every_technique_has_exactly_one_status_and_non_safe_has_sourced_reasons(raw: dict[str, object]) -> None:
     plan = plan_of(raw)
@@ -71,7 +75,7 @@ def test_every_technique_has_exactly_one_status_and_non_safe_has_sourced_reasons
         assert c.reason.basis.source.quote
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(profiles, st.sampled_from([*BOOL_FACTS, *SITE_FACTS, "stage"]), st.sampled_from(SITES))
 def test_adding_a_risk_factor_never_loosens(raw: dict[str, object], fact: str, site: str) -> None:
     more = dict(raw)
@@ -86,7 +90,7 @@ def test_adding_a_risk_factor_never_loosens(raw: dict[str, object], fact: str, s
     assert at_least_as_strict(plan_of(more), plan_of(raw), KB) == []
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(profiles, st.sampled_from(SITES))
 def test_clearance_lifts_only_unless_cleared_rules_at_its_own_site(raw: dict[str, object], site: str) -> None:
     before = plan_of(raw)
