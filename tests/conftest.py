@@ -26,8 +26,9 @@ os.environ["OSTEOCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="osteocheck-test-ca
 os.environ.pop("FORCE_COLOR", None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def kb() -> Knowledge:
+    # Loaded in each test (a few ms with the parse cache), so a test exercises the loader it relies on.
     return knowledge_module.load(SHIPPED)
 
 

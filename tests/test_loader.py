@@ -108,3 +108,77 @@ def test_load_raises_with_every_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         knowledge_module.load(path)
     assert str(err.value).startswith(f"{path}:1:1: error: missing required key 'id'")
+
+
+def write_layer(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "clinic.yaml"
+    path.write_text('extends: shipped\nid: clinic\nversion: "7"\ntitle: Clinic\n' + body, encoding="utf-8")
+    return path
+
+
+QUOTE = '"Modify techniques if the client is on anticoagulants, corticosteroids, or has fragile skin."'
+
+
+def rule(
+    rule_id: str, extra: str = "", effects: str = "{max_pressure: 1}", source: str = f"{{ref: text, quote: {QUOTE}}}"
+) -> str:
+    return f"  - id: {rule_id}\n    when: anticoagulants\n    severity: warning\n    text: t\n{extra}    source: {source}\n    effects: {effects}\n"
+
+
+def messages(path: Path) -> list[str]:
+    return [f"{p.line}:{p.column}: {p.severity}: {p.message}" for p in knowledge_module.check(path)[1]]
+
+
+def test_layered_file_takes_its_own_identity_and_keeps_later_entries(tmp_path: Path) -> None:
+    path = write_layer(tmp_path, "rules:\n" + rule("stricter_on_anticoagulants"))
+    layered = knowledge_module.load(path)
+    assert (layered.id, layered.version, layered.title) == ("clinic", "7", "Clinic")
+    assert layered.rules[-1].id == "stricter_on_anticoagulants"
+    assert layered.path == str(path)
+
+
+def test_every_entry_after_a_redefinition_is_still_checked(tmp_path: Path) -> None:
+    body = "rules:\n" + rule("no_deep_pressure") + rule("bad_reference", effects="{exclude: [nothing]}")
+    assert messages(write_layer(tmp_path, body)) == [
+        f"6:5: error: 'no_deep_pressure' is already defined in {knowledge_module.shipped_path()}: a layered file may only add, never redefine, loosen or remove shipped knowledge",
+        "17:25: error: unknown technique 'nothing'",
+    ]
+
+
+def test_unknown_source_and_basis_warnings(tmp_path: Path) -> None:
+    body = (
+        "rules:\n"
+        + rule("a", source='{ref: txt, quote: "x"}')
+        + rule("b", extra="    basis: inferred\n")
+        + rule("c", extra="    rationale: because\n")
+    )
+    assert messages(write_layer(tmp_path, body)) == [
+        "10:14: error: unknown source 'txt' (did you mean 'text'?)",
+        "16:5: warning: an inferred entry needs a 'rationale' saying why it follows from its source",
+        "23:5: warning: a rationale is given but 'basis' is not 'inferred'",
+    ]
+
+
+def test_inference_is_recorded_only_for_inferred_entries(tmp_path: Path) -> None:
+    body = (
+        "rules:\n"
+        + rule("quoted")
+        + rule("inferred_bare", extra="    basis: inferred\n")
+        + rule("inferred", extra="    basis: inferred\n    rationale: why\n")
+    )
+    rules = {r.id: r for r in knowledge_module.load(write_layer(tmp_path, body)).rules}
+    assert rules["quoted"].basis.inference is None
+    assert rules["inferred_bare"].basis.inference == "inferred"
+    assert rules["inferred"].basis.inference == "why"
+    assert rules["quoted"].basis.source.title == "Osteoporosis Massage (primary clinical text)"
+
+
+def test_where_the_knowledge_comes_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OSTEOCHECK_RULES", raising=False)
+    assert knowledge_module.shipped_path().is_file()
+    assert knowledge_module.resolve_path(None) == knowledge_module.shipped_path()
+    monkeypatch.setenv("OSTEOCHECK_RULES", str(tmp_path / "env.yaml"))
+    assert knowledge_module.resolve_path(None) == tmp_path / "env.yaml"
+    assert knowledge_module.resolve_path(str(tmp_path / "flag.yaml")) == tmp_path / "flag.yaml"
+    monkeypatch.setenv("OSTEOCHECK_RULES", "")
+    assert knowledge_module.resolve_path(None) == knowledge_module.shipped_path()

@@ -52,3 +52,39 @@ def test_merge_adds_flags_and_rejects_contradictions() -> None:
     assert merged == {"open_wounds": ["arms", "legs"], "kyphosis": True}
     with pytest.raises(ProfileError, match="--stage severe contradicts stage: osteopenia in f"):
         merge({"stage": "osteopenia"}, {"stage": "severe"}, origin="f")
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [(-10, True), (10, True), (-10.01, False), (10.01, False), (float("inf"), False)]
+)
+def test_t_score_range_is_inclusive(kb: Knowledge, value: float, ok: bool) -> None:
+    if ok:
+        assert build({"t_score": value}, kb, usage=True).t_score == value
+    else:
+        with pytest.raises(ProfileError):
+            build({"t_score": value}, kb, usage=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "category"),
+    [(-1.0, "normal"), (-0.99, "normal"), (-1.01, "osteopenia"), (-2.49, "osteopenia"), (-2.5, "osteoporosis")],
+)
+def test_who_boundaries(kb: Knowledge, value: float, category: str) -> None:
+    from osteocheck.profile import classify
+
+    assert classify(value, kb) == category
+
+
+def test_merge_details() -> None:
+    assert merge({}, {"open_wounds": ["legs"]}, origin="f") == {"open_wounds": ["legs"]}
+    assert merge({"open_wounds": "legs"}, {"open_wounds": ["arms"]}, origin="f") == {"open_wounds": ["arms"]}
+    assert merge({"stage": "severe"}, {"stage": "severe"}, origin="f") == {"stage": "severe"}
+    assert merge({}, {"stage": "severe", "t_score": -3.0}, origin="f") == {"stage": "severe", "t_score": -3.0}
+    assert merge({"kyphosis": "yes"}, {"kyphosis": True}, origin="f") == {"kyphosis": "yes"}
+    with pytest.raises(ProfileError) as err:
+        merge({"t_score": -2.0}, {"t_score": -3.0}, origin="a.yaml", usage=False, incoming="b.json")
+    assert err.value.messages == ("t_score: -3.0 in b.json contradicts t_score: -2.0 in a.yaml; change one of them",)
+    assert err.value.usage is False
+    with pytest.raises(ProfileError) as err:
+        merge({"t_score": -2.0}, {"t_score": -3.0}, origin="a.yaml")
+    assert err.value.usage is True

@@ -215,8 +215,10 @@ def explain(
         )
     elif output_format == "markdown":
         from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
+        from osteocheck.render.terminal import condition_text  # noqa: PLC0415
 
-        emit(explain_markdown(verdict, result))
+        conditions = {r.rule: condition_text(r.rule, knowledge) for r in verdict.reasons}
+        emit(explain_markdown(verdict, result, conditions))
     else:
         from osteocheck.render.terminal import explain_view  # noqa: PLC0415
 

@@ -50,9 +50,8 @@ def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: s
             # a set flag stays set; a wrong type in the file is kept so that build() reports it
             merged[key] = value if base.get(key) in (None, False) else base[key]
         elif key in base and base[key] != value:
-            errors.append(
-                f"{label(key, usage=True)} {value} contradicts {key}: {base[key]} in {origin}; change one of them"
-            )
+            said = f"{key}: {value} in {incoming}" if incoming else f"{label(key, usage=True)} {value}"
+            errors.append(f"{said} contradicts {key}: {base[key]} in {origin}; change one of them")
         else:
             merged[key] = value
     if errors:

@@ -29,6 +29,9 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+_NAMES = {"object": "a mapping", "array": "a list", "string": "text"}
+
+
 def _type_ok(value: object, name: str) -> bool:
     if isinstance(value, bool) and name not in ("boolean",):
         return False
@@ -40,7 +43,7 @@ def _describe(value: object) -> str:
         return "nothing"
     for name in _TYPES:
         if _type_ok(value, name):
-            return {"object": "a mapping", "array": "a list", "string": "text"}.get(name, f"a {name}")
+            return _NAMES.get(name, f"a {name}")
     return type(value).__name__
 
 
@@ -60,7 +63,7 @@ def check(value: object, schema: dict[str, Any], root: dict[str, Any], path: Pat
         return
     kind = schema.get("type")
     if kind and not _type_ok(value, kind):
-        wanted = {"object": "a mapping", "array": "a list", "string": "text"}.get(kind, f"a {kind}")
+        wanted = _NAMES.get(kind, f"a {kind}")
         yield path, f"expected {wanted}, found {_describe(value)}"
         return
     if isinstance(value, str):

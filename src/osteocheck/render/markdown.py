@@ -15,10 +15,12 @@ def _rules(reasons: Iterable[Reason]) -> str:
     return f" ({ids})" if ids else ""
 
 
-def reason_lines(reasons: Iterable[Reason]) -> list[str]:
+def reason_lines(reasons: Iterable[Reason], conditions: dict[str, str] | None = None) -> list[str]:
     lines = []
     for r in dict.fromkeys(reasons):
         lines.append(f"- **{md(r.rule)}** ({r.severity.value}): {md(r.text)}")
+        if conditions and r.rule in conditions:
+            lines.append(f"  - when: {md(conditions[r.rule])}")
         if r.facts:
             lines.append(f"  - triggered by: {md('; '.join(r.facts))}")
         lines.append(f"  - source: “{md(r.basis.source.quote)}” — {md(r.basis.source.title)}")
@@ -103,7 +105,7 @@ def excluded_markdown(plan: Plan) -> str:
     return "\n".join(out)
 
 
-def explain_markdown(verdict: Verdict, plan: Plan) -> str:
+def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -> str:
     tech = verdict.technique
     out = [
         f"# {md(tech.name)}: {verdict.status.value}",
@@ -116,7 +118,7 @@ def explain_markdown(verdict: Verdict, plan: Plan) -> str:
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]
     out += ["", "## Rules", ""]
-    out += reason_lines(verdict.reasons) or ["- No rule restricts this technique for this client."]
+    out += reason_lines(verdict.reasons, conditions) or ["- No rule restricts this technique for this client."]
     return "\n".join([*out, ""])
 
 

@@ -213,6 +213,15 @@ def catalogue_view(knowledge: Knowledge) -> RenderableType:
     return table
 
 
+def condition_text(rule_id: str, knowledge: Knowledge) -> str:
+    """A rule's condition in words, as the knowledge file states it."""
+    rule = next(r for r in knowledge.rules if r.id == rule_id)
+    text = rule.when.describe()
+    if rule.for_each:
+        text = f"for each site in {rule.for_each}" + ("" if text == "always" else f", if {text}")
+    return text + (" (unless cleared by a physician)" if rule.unless_cleared else "")
+
+
 def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> RenderableType:
     tech = verdict.technique
     head = Text.assemble(
@@ -240,6 +249,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
             )
         )
         parts.append(Text.assemble("  ", t(r.text)))
+        parts.append(Text.assemble(("  when: ", "dim"), t(condition_text(r.rule, knowledge))))
         parts.append(Text.assemble(("  triggered by: ", "dim"), t("; ".join(r.facts) or "always")))
         parts.append(
             Text.assemble(
