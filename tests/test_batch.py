@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from conftest import run_in_terminal
 from osteocheck.cli import app
 
 ROWS = [
@@ -122,22 +121,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
         check=True,
     )
     assert "\x1b" not in piped.stderr and "rows/s" not in piped.stderr
-    pid, fd = pty.fork()
-    if pid == 0:  # child: stderr is the pseudo-terminal
-        env = {**os.environ, "TERM": "xterm"}  # a dumb terminal gets no live display, rightly
-        args = [sys.executable, "-m", "osteocheck", "batch", str(source), "-o", str(tmp_path / "t.jsonl")]
-        os.execve(sys.executable, args, env)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.waitpid(pid, 0)
-    seen = b"".join(chunks).decode("utf-8", "replace")
+    code, seen = run_in_terminal(["batch", str(source), "-o", str(tmp_path / "t.jsonl")], [])
+    assert code == 0
     assert "20000 row(s) screened" in seen
     assert "rows/s" in seen and "screening" in seen
     assert len((tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()) == 20000

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import pty
-import select
-import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, run_in_terminal
 from osteocheck import fhir
 from osteocheck.cli import app
 from osteocheck.errors import ProfileError
@@ -75,36 +70,9 @@ def test_intake_refuses_to_clobber(runner: CliRunner, tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == "kyphosis: true\n"
 
 
-def _pty_session(argv: list[str], replies: list[str], *, interrupt_after: int | None = None) -> tuple[int, str]:
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(sys.executable, [sys.executable, "-m", "osteocheck", *argv], {**os.environ, "TERM": "xterm"})
-    seen, sent, deadline = b"", 0, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if seen.rstrip().endswith(b":") and sent < seen.count(b"]: "):
-            if interrupt_after is not None and sent == interrupt_after:
-                os.write(fd, b"\x03")
-                interrupt_after = None
-                continue
-            if sent < len(replies):
-                os.write(fd, replies[sent].encode() + b"\r")
-                sent += 1
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
-
-
 def test_intake_in_a_real_terminal(tmp_path: Path) -> None:
     target = tmp_path / "tty.yaml"
-    code, screen = _pty_session(["intake", "-o", str(target)], ANSWERS)
+    code, screen = run_in_terminal(["intake", "-o", str(target)], ANSWERS)
     assert code == 0, screen
     assert "Client's name []:" in screen and "Summary:" in screen
     assert yaml.safe_load(target.read_text(encoding="utf-8"))["fresh_fractures"] == ["wrists"]
@@ -112,7 +80,7 @@ def test_intake_in_a_real_terminal(tmp_path: Path) -> None:
 
 def test_ctrl_c_in_a_terminal_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "tty.yaml"
-    code, screen = _pty_session(["intake", "-o", str(target)], ANSWERS, interrupt_after=3)
+    code, screen = run_in_terminal(["intake", "-o", str(target)], ANSWERS, interrupt_after=3)
     assert code == 130, screen
     assert "nothing was written" in screen
     assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ from osteocheck.errors import ProfileError
 from osteocheck.facts import BOOL_FACTS
 from osteocheck.model import Knowledge, Plan, Status
 from osteocheck.profile import LIST_KEYS, build
+from osteocheck.profilefile import no_duplicates
 
 CSV_COLUMNS = (
     "id", "row", "stage", "clearance_required", "clearance_sites", "max_pressure", "untreatable_sites",
@@ -42,22 +43,13 @@ class Result(NamedTuple):
     error: str | None
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key '{key}'")
-        out[key] = value
-    return out
-
-
 def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
     """One row per non-blank line; a line that is not a JSON object becomes an error row."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line, object_pairs_hook=_no_duplicates)
+            data = json.loads(line, object_pairs_hook=no_duplicates)
         except ValueError as exc:
             yield Row(number, None, None, f"not a valid JSON object: {exc}")
             continue

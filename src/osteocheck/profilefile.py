@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from osteocheck import strictyaml
 from osteocheck.document import decode
 from osteocheck.errors import KnowledgeError, ProfileError
 
 MAX_BYTES = 1024 * 1024
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A `json.loads` hook: JSON allows repeated keys and keeps the last; a profile must not."""
     out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
@@ -41,7 +41,7 @@ def read(path: Path) -> dict[str, object]:
     if is_json:
         try:
             text = decode(raw, str(path))
-            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+            data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=_reject_constant)
         except KnowledgeError as exc:
             raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
         except json.JSONDecodeError as exc:
@@ -49,6 +49,8 @@ def read(path: Path) -> dict[str, object]:
         except (ValueError, RecursionError) as exc:
             raise ProfileError((f"{path}: not a valid profile: {exc}",), usage=False) from None
     else:
+        from osteocheck import strictyaml  # noqa: PLC0415 - YAML only for YAML files
+
         try:
             data = strictyaml.load(raw, str(path)).data
         except KnowledgeError as exc:
