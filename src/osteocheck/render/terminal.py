@@ -69,28 +69,37 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
 
 
 def techniques_view(plan: Plan) -> RenderableType:
-    """Excluded techniques grouped by their reasons (one row a reason), then modify, then safe."""
+    """Excluded techniques grouped by their reasons (one row a reason), then modify, then safe.
+
+    The rule ids go under the text rather than in a column of their own, so the text keeps its width.
+    """
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("status")
-    table.add_column("technique")
-    table.add_column("how / why", overflow="fold")
-    table.add_column("rules", overflow="fold")
+    table.add_column("technique", no_wrap=True)
+    table.add_column("how / why (rules)", overflow="fold")
     groups: dict[tuple[Reason, ...], list[str]] = {}
     for v in plan.techniques:
         if v.status is Status.EXCLUDED:
             groups.setdefault(v.reasons, []).append(v.technique.name)
     for reasons, names in groups.items():
-        why = " ".join(dict.fromkeys(r.text for r in reasons))
+        why = t(" ".join(dict.fromkeys(r.text for r in reasons)))
         table.add_row(
-            Text("excluded", style=_STATUS_STYLE[Status.EXCLUDED]), t("\n".join(names)), t(why), _rules(reasons)
+            Text("excluded", style=_STATUS_STYLE[Status.EXCLUDED]), t("\n".join(names)), _with_rules(why, reasons)
         )
     for status in (Status.MODIFY, Status.SAFE):
         for v in plan.techniques:
             if v.status is status:
                 table.add_row(
-                    Text(status.value, style=_STATUS_STYLE[status]), t(v.technique.name), _how(v), _rules(v.reasons)
+                    Text(status.value, style=_STATUS_STYLE[status]),
+                    t(v.technique.name),
+                    _with_rules(_how(v), v.reasons),
                 )
     return table
+
+
+def _with_rules(text: Text, reasons: Iterable[Reason]) -> Text:
+    rules = _rules(reasons)
+    return Text.assemble(text, "\n", rules) if rules.plain else text
 
 
 def _how(v: Verdict) -> Text:
