@@ -1,0 +1,212 @@
+"""Semantic checks of a knowledge file: each mistake an author can make, its exact message and place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SHIPPED
+from osteocheck import knowledge
+
+TEXT = SHIPPED.read_text(encoding="utf-8")
+CASES = {
+    "duplicate_source": (
+        [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
+        False,
+        ["15:5: error: duplicate source id 'text'"],
+    ),
+    "duplicate_item_id": (
+        [("  - id: approach\n", "  - id: purpose\n")],
+        False,
+        ["33:5: error: duplicate id 'purpose' in summary"],
+    ),
+    "scale_out_of_order": (
+        [("  - level: 2\n", "  - level: 3\n")],
+        False,
+        [
+            "67:5: error: levels must run 1, 2, 3, ... in order; expected 2",
+            "119:5: error: pressure 2 is not a level of the pressure scale",
+            "125:5: error: pressure 2 is not a level of the pressure scale",
+            "131:5: error: pressure 2 is not a level of the pressure scale",
+            "137:5: error: pressure 2 is not a level of the pressure scale",
+            "155:5: error: pressure 2 is not a level of the pressure scale",
+            "314:7: error: pressure 2 is not a level of the pressure scale",
+            "324:7: error: pressure 2 is not a level of the pressure scale",
+            "365:7: error: pressure 2 is not a level of the pressure scale",
+            "466:7: error: pressure 2 is not a level of the pressure scale",
+            "481:7: error: pressure 2 is not a level of the pressure scale",
+        ],
+    ),
+    "missing_site": (
+        [("  - {id: head, name: head}\n", "")],
+        False,
+        ["90:1: error: the site vocabulary lacks required sites: head"],
+    ),
+    "technique_pressure_off_scale": (
+        [
+            (
+                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 1\n',
+                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 9\n',
+            )
+        ],
+        False,
+        ["113:5: error: pressure 9 is not a level of the pressure scale"],
+    ),
+    "missing_technique": (
+        [("  - id: vibration\n", "  - id: vibrations\n")],
+        False,
+        [
+            "108:1: error: the catalogue lacks required techniques: vibration",
+            "121:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
+            "471:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+        ],
+    ),
+    "missing_positioning": (
+        [("  - id: chair\n", "  - id: seated\n")],
+        False,
+        [
+            "200:1: error: positioning lacks required options: chair",
+            "201:5: error: positioning 'seated' is recommended by no rule",
+            "510:45: error: unknown positioning 'chair'",
+            "533:21: error: unknown positioning 'chair'",
+        ],
+    ),
+    "thresholds_reversed": (
+        [("normal_at_or_above: -1.0", "normal_at_or_above: -3.0")],
+        False,
+        ["84:1: error: osteoporosis_at_or_below must be lower than normal_at_or_above"],
+    ),
+    "duplicate_rule": (
+        [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
+        False,
+        ["295:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+    ),
+    "rule_without_condition": (
+        [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
+        False,
+        ["295:5: error: a rule needs 'when' (or 'for_each')"],
+    ),
+    "cap_off_scale": (
+        [("      max_pressure: 3\n", "      max_pressure: 7\n")],
+        False,
+        ["303:7: error: pressure 7 is not a level of the pressure scale"],
+    ),
+    "sites_and_for_each": (
+        [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
+        False,
+        ["427:5: error: a rule takes either 'sites' or 'for_each', not both"],
+    ),
+    "site_effect_without_sites": (
+        [
+            (
+                "  - id: care_at_at_risk_sites\n    when: always\n    sites: [spine, hips, wrists]\n",
+                "  - id: care_at_at_risk_sites\n    when: always\n",
+            )
+        ],
+        False,
+        ["313:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
+    ),
+    "unless_cleared_without_block": (
+        [
+            (
+                "  - id: care_at_at_risk_sites\n    when: always\n",
+                "  - id: care_at_at_risk_sites\n    when: always\n    unless_cleared: true\n",
+            )
+        ],
+        False,
+        ["307:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+    ),
+    "clearance_never_liftable": (
+        [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
+        True,
+        [
+            "432:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+        ],
+    ),
+    "unknown_site_in_condition": (
+        [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
+        False,
+        ["417:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+    ),
+    "unknown_refs": (
+        [
+            ("      positioning: [chair]\n", "      positioning: [chiar]\n"),
+            ("      assessment: [palpate_gently]\n", "      assessment: [palpate_gentle]\n"),
+            ("      self_care: [spine_sparing_movement]\n", "      self_care: [spine_sparing]\n"),
+            ("    sites: [spine]\n", "    sites: [spin]\n"),
+        ],
+        False,
+        [
+            "253:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
+            "375:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "393:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "515:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "533:21: error: unknown positioning 'chiar' (did you mean 'chair'?)",
+        ],
+    ),
+    "technique_named_by_no_rule": (
+        [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
+        True,
+        ["145:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
+    ),
+    "positioning_never_recommended": (
+        [
+            ("      positioning: [chair]\n", ""),
+            ("      positioning: [bolstering, side_lying, chair]\n", "      positioning: [bolstering, side_lying]\n"),
+        ],
+        False,
+        ["201:5: error: positioning 'chair' is recommended by no rule"],
+    ),
+    "self_care_never_added": (
+        [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
+        False,
+        [
+            "258:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+        ],
+    ),
+    "unused_source": (
+        [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],
+        True,
+        ["13:5: warning: source 'unused' is cited by no entry"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_semantic_problem(tmp_path: Path, name: str) -> None:
+    replacements, loads, expected = CASES[name]
+    text = TEXT
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
+    path = tmp_path / "k.yaml"
+    path.write_text(text, encoding="utf-8")
+    kb, problems = knowledge.check(path, use_cache=False)
+    assert (kb is not None) is loads
+    assert [f"{p.line}:{p.column}: {p.severity}: {p.message}" for p in problems] == expected
+    assert all(p.file == str(path) for p in problems)
+
+
+def test_a_file_without_extends_must_be_complete(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_text("id: x\nversion: '1'\ntitle: t\n", encoding="utf-8")
+    kb, problems = knowledge.check(path, use_cache=False)
+    assert kb is None
+    sections = (
+        "sources",
+        "summary",
+        "signs",
+        "pressure_scale",
+        "bone_density",
+        "sites",
+        "techniques",
+        "positioning",
+        "assessment",
+        "self_care",
+        "rules",
+    )
+    assert [p.message for p in problems] == sorted(
+        f"missing section '{s}' (a file without 'extends' must be complete)" for s in sections
+    )
