@@ -87,3 +87,39 @@ def test_quote_not_in_source_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
     _, problems = knowledge_module.check(bad)
     assert [p.message for p in problems] == ["quote not found in source file sources/000_360acb9329b9f714.txt"]
+
+
+def test_every_field_is_carried_into_the_typed_knowledge(kb: Knowledge) -> None:
+    items = {i.id: i for i in kb.self_care}
+    assert items["safe_home"].advice.startswith("Make your home safe from falls")
+    assert items["safe_home"].always is True and items["spine_sparing_movement"].always is False
+    assert {s.id: s.facts for s in kb.signs}["kyphosis_height_loss"] == ("kyphosis", "height_loss")
+    assert {s.id: s.facts for s in kb.signs}["bone_pain"] == ()
+    assert kb.technique("light_effleurage").category == "gentle Swedish"
+    assert kb.technique("light_effleurage").basis.source.title == "Osteoporosis Massage (primary clinical text)"
+    chair = kb.positioning[0]
+    assert (chair.id, chair.name) == ("chair", "Seated in a massage chair") and chair.fits.startswith(
+        "Clients who find"
+    )
+    sites = {s.id: s for s in kb.sites}
+    assert sites["head"].name == "head" and sites["head"].at_risk is False and sites["spine"].at_risk is True
+    assert kb.bone_density.convention.startswith("normal: T >= -1.0")
+    assert (kb.bone_density.normal_at_or_above, kb.bone_density.osteoporosis_at_or_below) == (-1.0, -2.5)
+    assert kb.pressure_scale[0].feel == "full-hand contact, the pressure of spreading lotion on sunburn"
+    rules = {r.id: r for r in kb.rules}
+    wound = rules["open_wound_no_treatment"]
+    assert (wound.unless_cleared, wound.effects.no_treatment, wound.effects.clearance, wound.for_each) == (
+        True,
+        True,
+        True,
+        "open_wounds",
+    )
+    gentle = rules["no_deep_pressure"]
+    assert (gentle.unless_cleared, gentle.effects.no_treatment, gentle.effects.clearance, gentle.client_reason) == (
+        False,
+        False,
+        False,
+        "",
+    )
+    assert rules["balance_safe_home"].client_reason.startswith("Your balance is less steady")
+    assert kb.summary[0].text.startswith("A gentle, cautious therapy") and kb.goals[0].id == "treatment_focus"

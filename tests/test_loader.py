@@ -9,6 +9,8 @@ import pytest
 
 from conftest import SHIPPED
 from osteocheck import knowledge as knowledge_module
+from osteocheck import strictyaml
+from osteocheck.document import Document
 from osteocheck.errors import KnowledgeError
 
 TEXT = SHIPPED.read_text(encoding="utf-8")
@@ -182,3 +184,69 @@ def test_where_the_knowledge_comes_from(tmp_path: Path, monkeypatch: pytest.Monk
     assert knowledge_module.resolve_path(str(tmp_path / "flag.yaml")) == tmp_path / "flag.yaml"
     monkeypatch.setenv("OSTEOCHECK_RULES", "")
     assert knowledge_module.resolve_path(None) == knowledge_module.shipped_path()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"base: &b {a: 1}\nx:\n  <<: *b\n", "3:3: error: merge keys (<<) are not allowed"),
+        (b"x:\n  <<: {a: 1}\n", "2:3: error: merge keys (<<) are not allowed"),
+        (b"when: 2024-01-01\n", "1:7: error: '2024-01-01' reads as a date; put it in quotes to make it text"),
+        (b"a: !!binary aGk=\n", "1:4: error: tag 'tag:yaml.org,2002:binary' is not allowed"),
+        (b"a: !!set {x: 1}\n", "1:4: error: tag 'tag:yaml.org,2002:set' is not allowed"),
+        (b"a: !custom 1\n", "1:4: error: tag '!custom' is not allowed"),
+    ],
+)
+def test_more_refused_yaml(tmp_path: Path, content: bytes, expected: str) -> None:
+    assert problems_of(tmp_path, content)[:1] == [expected]
+
+
+def test_scalars_keep_their_yaml_types() -> None:
+    doc = strictyaml.load(b"a: 1\nb: 1.5\nc: true\nd: null\ne: \"12\"\nf: ! 12\ng: 'x'\nh: [1, two]\n", "t.yaml")
+    assert doc.data == {"a": 1, "b": 1.5, "c": True, "d": None, "e": "12", "f": 12, "g": "x", "h": [1, "two"]}
+    assert doc.marks[("h", 1)] == (8, 8)
+    assert doc.where(("h", 1, "deeper")) == (8, 8)
+    assert doc.where(("missing",)) == (1, 1)
+    assert Document({}, "f").where(("x",)) == (1, 1)
+
+
+def test_layering_over_a_base_without_optional_sections(tmp_path: Path) -> None:
+    base = TEXT.replace(TEXT[TEXT.index("goals:\n") : TEXT.index("signs:\n")], "")
+    (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
+    (tmp_path / "base.yaml").write_text(base, encoding="utf-8")
+    top = tmp_path / "top.yaml"
+    top.write_text(
+        'extends: base.yaml\nid: top\nversion: "1"\ntitle: Top\nrules:\n'
+        + rule("both_needed", effects="{exclude: [light_effleurage]}").replace(
+            "when: anticoagulants", "when: {all: [anticoagulants, kyphosis]}"
+        ),
+        encoding="utf-8",
+    )
+    layered = knowledge_module.load(top)
+    assert layered.goals == ()
+    from osteocheck.engine import evaluate
+    from osteocheck.profile import build
+
+    def status(**raw: object) -> str:
+        return evaluate(build(raw, layered, usage=True), layered).verdict("light_effleurage").status.value
+
+    assert (status(anticoagulants=True), status(kyphosis=True), status(anticoagulants=True, kyphosis=True)) == (
+        "safe",
+        "safe",
+        "excluded",
+    )
+
+
+def test_unless_cleared_with_only_a_ban_is_valid(tmp_path: Path) -> None:
+    extra = "    for_each: open_wounds\n    unless_cleared: true\n"
+    path = write_layer(
+        tmp_path,
+        "rules:\n"
+        + rule("ban_only", extra=extra, effects="{no_treatment: true}").replace("    when: anticoagulants\n", ""),
+    )
+    assert messages(path) == []
+
+
+def test_positions_fall_back_to_the_document_start() -> None:
+    doc = strictyaml.load(b"# comment\n\na: 1\n", "t.yaml")
+    assert doc.where(("missing", 3)) == (3, 1)

@@ -88,3 +88,42 @@ def test_merge_details() -> None:
     with pytest.raises(ProfileError) as err:
         merge({"t_score": -2.0}, {"t_score": -3.0}, origin="a.yaml")
     assert err.value.usage is True
+
+
+def test_every_kind_of_problem_is_reported_together(kb: Knowledge) -> None:
+    raw = {
+        "stage": "sever",
+        "t_score": "x",
+        "kyphosis": 1,
+        "open_wounds": ["wirst"],
+        "id": True,
+        "name": ["a"],
+        "extra": 1,
+    }
+    with pytest.raises(ProfileError) as err:
+        build(raw, kb, usage=False, origin="c.yaml")
+    assert len(err.value.messages) == 7
+    assert all(m.startswith("c.yaml: ") for m in err.value.messages)
+    assert err.value.usage is False
+
+
+def test_empty_values_are_skipped_not_errors(kb: Knowledge) -> None:
+    p = build({"stage": None, "t_score": None, "name": None, "id": None, "kyphosis": True}, kb, usage=True)
+    assert (p.stage, p.t_score, p.name, p.id, p.kyphosis) == (None, None, None, None, True)
+    assert build({"id": 42, "name": "Ann"}, kb, usage=True)[-2:] == ("Ann", "42")
+    assert build({"open_wounds": "legs"}, kb, usage=True).open_wounds == ("legs",)
+
+
+def test_contradiction_from_a_file_is_not_a_usage_error(kb: Knowledge) -> None:
+    with pytest.raises(ProfileError) as err:
+        build({"stage": "osteopenia", "t_score": -3.0}, kb, usage=False)
+    assert err.value.usage is False
+    assert err.value.messages[0].startswith("'t_score' -3 means osteoporosis")
+
+
+def test_labels() -> None:
+    from osteocheck.profile import label
+
+    assert label("open_wounds", usage=True) == "--open-wound"
+    assert label("name", usage=True) == "name"
+    assert label("open_wounds", usage=False) == "'open_wounds'"

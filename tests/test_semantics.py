@@ -11,15 +11,118 @@ from osteocheck import knowledge
 
 TEXT = SHIPPED.read_text(encoding="utf-8")
 CASES = {
-    "duplicate_source": (
-        [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
+    "cap_off_scale": (
+        [("      max_pressure: 3\n", "      max_pressure: 7\n")],
         False,
-        ["15:5: error: duplicate source id 'text'"],
+        ["303:7: error: pressure 7 is not a level of the pressure scale"],
+    ),
+    "clearance_never_liftable": (
+        [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
+        True,
+        [
+            "432:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+        ],
     ),
     "duplicate_item_id": (
         [("  - id: approach\n", "  - id: purpose\n")],
         False,
         ["33:5: error: duplicate id 'purpose' in summary"],
+    ),
+    "duplicate_item_id_not_first": (
+        [
+            (
+                '  - id: approach\n    text: "Avoid deep pressure on fragile bones; customise techniques to protect the skeleton while supporting comfort."\n',
+                '  - text: "Avoid deep pressure on fragile bones; customise techniques to protect the skeleton while supporting comfort."\n    id: purpose\n',
+            )
+        ],
+        False,
+        ["34:5: error: duplicate id 'purpose' in summary"],
+    ),
+    "duplicate_rule": (
+        [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
+        False,
+        ["295:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+    ),
+    "duplicate_rule_id_not_first": (
+        [("  - id: no_deep_pressure\n    when: always\n", "  - when: always\n    id: exclude_forceful_techniques\n")],
+        False,
+        ["296:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+    ),
+    "duplicate_source": (
+        [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
+        False,
+        ["15:5: error: duplicate source id 'text'"],
+    ),
+    "duplicate_source_id_not_first": (
+        [("sources:\n", "sources:\n  - title: Again\n    id: text\n")],
+        False,
+        ["15:5: error: duplicate source id 'text'"],
+    ),
+    "missing_positioning": (
+        [("  - id: chair\n", "  - id: seated\n")],
+        False,
+        [
+            "200:1: error: positioning lacks required options: chair",
+            "201:5: error: positioning 'seated' is recommended by no rule",
+            "510:45: error: unknown positioning 'chair'",
+            "533:21: error: unknown positioning 'chair'",
+        ],
+    ),
+    "missing_site": (
+        [("  - {id: head, name: head}\n", "")],
+        False,
+        ["90:1: error: the site vocabulary lacks required sites: head"],
+    ),
+    "missing_technique": (
+        [("  - id: vibration\n", "  - id: vibrations\n")],
+        False,
+        [
+            "108:1: error: the catalogue lacks required techniques: vibration",
+            "121:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
+            "471:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+        ],
+    ),
+    "positioning_never_recommended": (
+        [
+            ("      positioning: [chair]\n", ""),
+            ("      positioning: [bolstering, side_lying, chair]\n", "      positioning: [bolstering, side_lying]\n"),
+        ],
+        False,
+        ["201:5: error: positioning 'chair' is recommended by no rule"],
+    ),
+    "positioning_unrecommended_name_first": (
+        [
+            (
+                "  - id: chair\n    name: Seated in a massage chair\n",
+                "  - name: Seated in a massage chair\n    id: chair\n",
+            ),
+            ("      positioning: [chair]\n", ""),
+            ("      positioning: [bolstering, side_lying, chair]\n", "      positioning: [bolstering, side_lying]\n"),
+        ],
+        False,
+        ["202:5: error: positioning 'chair' is recommended by no rule"],
+    ),
+    "rule_without_condition": (
+        [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
+        False,
+        ["295:5: error: a rule needs 'when' (or 'for_each')"],
+    ),
+    "scale_level_not_first": (
+        [("  - level: 2\n    label: heavy lotioning\n", "  - label: heavy lotioning\n    level: 3\n")],
+        False,
+        [
+            "68:5: error: levels must run 1, 2, 3, ... in order; expected 2",
+            "119:5: error: pressure 2 is not a level of the pressure scale",
+            "125:5: error: pressure 2 is not a level of the pressure scale",
+            "131:5: error: pressure 2 is not a level of the pressure scale",
+            "137:5: error: pressure 2 is not a level of the pressure scale",
+            "155:5: error: pressure 2 is not a level of the pressure scale",
+            "314:7: error: pressure 2 is not a level of the pressure scale",
+            "324:7: error: pressure 2 is not a level of the pressure scale",
+            "365:7: error: pressure 2 is not a level of the pressure scale",
+            "466:7: error: pressure 2 is not a level of the pressure scale",
+            "481:7: error: pressure 2 is not a level of the pressure scale",
+        ],
     ),
     "scale_out_of_order": (
         [("  - level: 2\n", "  - level: 3\n")],
@@ -38,64 +141,28 @@ CASES = {
             "481:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
-    "missing_site": (
-        [("  - {id: head, name: head}\n", "")],
+    "self_care_never_added": (
+        [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
         False,
-        ["90:1: error: the site vocabulary lacks required sites: head"],
+        [
+            "258:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+        ],
     ),
-    "technique_pressure_off_scale": (
+    "self_care_unadded_id_not_first": (
         [
             (
-                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 1\n',
-                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 9\n',
-            )
+                "  - id: physical_therapist_after_vertebral_fracture\n    always: false\n",
+                "  - always: false\n    id: physical_therapist_after_vertebral_fracture\n",
+            ),
+            (
+                "      self_care: [physical_therapist_after_vertebral_fracture]\n",
+                "      assessment: [review_history]\n",
+            ),
         ],
-        False,
-        ["113:5: error: pressure 9 is not a level of the pressure scale"],
-    ),
-    "missing_technique": (
-        [("  - id: vibration\n", "  - id: vibrations\n")],
         False,
         [
-            "108:1: error: the catalogue lacks required techniques: vibration",
-            "121:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "471:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "259:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
-    ),
-    "missing_positioning": (
-        [("  - id: chair\n", "  - id: seated\n")],
-        False,
-        [
-            "200:1: error: positioning lacks required options: chair",
-            "201:5: error: positioning 'seated' is recommended by no rule",
-            "510:45: error: unknown positioning 'chair'",
-            "533:21: error: unknown positioning 'chair'",
-        ],
-    ),
-    "thresholds_reversed": (
-        [("normal_at_or_above: -1.0", "normal_at_or_above: -3.0")],
-        False,
-        ["84:1: error: osteoporosis_at_or_below must be lower than normal_at_or_above"],
-    ),
-    "duplicate_rule": (
-        [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
-        False,
-        ["295:5: error: duplicate rule id 'exclude_forceful_techniques'"],
-    ),
-    "rule_without_condition": (
-        [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
-        False,
-        ["295:5: error: a rule needs 'when' (or 'for_each')"],
-    ),
-    "cap_off_scale": (
-        [("      max_pressure: 3\n", "      max_pressure: 7\n")],
-        False,
-        ["303:7: error: pressure 7 is not a level of the pressure scale"],
-    ),
-    "sites_and_for_each": (
-        [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
-        False,
-        ["427:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "site_effect_without_sites": (
         [
@@ -107,27 +174,41 @@ CASES = {
         False,
         ["313:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
     ),
-    "unless_cleared_without_block": (
+    "sites_and_for_each": (
+        [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
+        False,
+        ["427:5: error: a rule takes either 'sites' or 'for_each', not both"],
+    ),
+    "technique_named_by_no_rule": (
+        [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
+        True,
+        ["145:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
+    ),
+    "technique_pressure_off_scale": (
         [
             (
-                "  - id: care_at_at_risk_sites\n    when: always\n",
-                "  - id: care_at_at_risk_sites\n    when: always\n    unless_cleared: true\n",
+                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 1\n',
+                '    category: gentle Swedish\n    description: "Long, slow, gliding strokes with the flat of the hand."\n    pressure: 9\n',
             )
         ],
         False,
-        ["307:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+        ["113:5: error: pressure 9 is not a level of the pressure scale"],
     ),
-    "clearance_never_liftable": (
-        [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
-        True,
+    "technique_unnamed_id_not_first": (
         [
-            "432:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            (
+                "  - id: craniosacral_therapy\n    name: Craniosacral therapy\n",
+                "  - name: Craniosacral therapy\n    id: craniosacral_therapy\n",
+            ),
+            ('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', ""),
         ],
+        True,
+        ["146:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
     ),
-    "unknown_site_in_condition": (
-        [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
+    "thresholds_reversed": (
+        [("normal_at_or_above: -1.0", "normal_at_or_above: -3.0")],
         False,
-        ["417:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["84:1: error: osteoporosis_at_or_below must be lower than normal_at_or_above"],
     ),
     "unknown_refs": (
         [
@@ -145,30 +226,40 @@ CASES = {
             "533:21: error: unknown positioning 'chiar' (did you mean 'chair'?)",
         ],
     ),
-    "technique_named_by_no_rule": (
-        [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
-        True,
-        ["145:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
+    "unknown_site_in_condition": (
+        [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
+        False,
+        ["417:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
-    "positioning_never_recommended": (
+    "unknown_site_inside_all": (
+        [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
+        False,
+        ["417:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+    ),
+    "unknown_site_inside_any": (
+        [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
+        False,
+        ["417:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+    ),
+    "unless_cleared_without_block": (
         [
-            ("      positioning: [chair]\n", ""),
-            ("      positioning: [bolstering, side_lying, chair]\n", "      positioning: [bolstering, side_lying]\n"),
+            (
+                "  - id: care_at_at_risk_sites\n    when: always\n",
+                "  - id: care_at_at_risk_sites\n    when: always\n    unless_cleared: true\n",
+            )
         ],
         False,
-        ["201:5: error: positioning 'chair' is recommended by no rule"],
-    ),
-    "self_care_never_added": (
-        [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
-        False,
-        [
-            "258:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
-        ],
+        ["307:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
     ),
     "unused_source": (
         [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],
         True,
         ["13:5: warning: source 'unused' is cited by no entry"],
+    ),
+    "unused_source_title_first": (
+        [("sources:\n", "sources:\n  - title: Never cited\n    id: unused\n")],
+        True,
+        ["14:5: warning: source 'unused' is cited by no entry"],
     ),
 }
 

@@ -256,7 +256,7 @@ class _Builder:
         if "at_risk_source" in d:
             self._basis({"source": d["at_risk_source"]}, ("at_risk_source",))
         rules = tuple(self._rule(i, r, refs, levels) for i, r in enumerate(d.get("rules", [])))
-        self._coverage(rules, techniques, positioning, self_care)
+        self._coverage(rules)
         self._unused_sources()
         if any(p.is_error for p in self.problems) or bone is None:
             return None
@@ -469,13 +469,7 @@ class _Builder:
             self.error((*path, "site"), f"unknown site '{raw['site']}'{hint}: this condition could never be true")
         return SiteIn(raw["site"], raw["in"])
 
-    def _coverage(
-        self,
-        rules: tuple[Rule, ...],
-        techniques: tuple[Technique, ...],
-        positioning: tuple[Positioning, ...],
-        self_care: tuple[Item, ...],
-    ) -> None:
+    def _coverage(self, rules: tuple[Rule, ...]) -> None:
         named = {t for r in rules for t in (*r.effects.exclude, *(m[0] for m in r.effects.modify))}
         recommended = {p for r in rules for p in r.effects.positioning}
         added = {s for r in rules for s in r.effects.self_care}
