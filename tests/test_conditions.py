@@ -56,3 +56,8 @@ def test_condition_forms(condition: object, holds: bool, triggers: tuple[str, ..
 )
 def test_condition_text_of_shipped_rules(kb: Knowledge, rule: str, text: str) -> None:
     assert condition_text(rule, kb) == text
+
+
+def test_site_lists_are_named_in_full() -> None:
+    facts = Facts(Profile(open_wounds=("arms", "legs")), "osteopenia")
+    assert Fact("open_wounds").triggers(facts) == ("open_wounds: arms, legs",)

@@ -146,3 +146,49 @@ def test_evaluate_is_deterministic_and_leaves_inputs_alone(kb: Knowledge) -> Non
     p = profile(kb, fracture_history=True, open_wounds=["arms"])
     assert evaluate(p, kb) == evaluate(p, kb)
     assert p == profile(kb, fracture_history=True, open_wounds=["arms"])
+
+
+def test_stage_assumptions_are_worded_exactly(kb: Knowledge) -> None:
+    convention = kb.bone_density.convention
+    assert evaluate(profile(kb, t_score=-1.5), kb).assumptions == (
+        f"Stage osteopenia derived from T-score -1.5 ({convention}).",
+    )
+    assert evaluate(profile(kb, t_score=-0.5), kb).assumptions == (
+        "T-score -0.5 is in the normal range (T >= -1): the profile does not indicate osteoporosis. "
+        "To stay on the safe side the rules of the lowest stage, osteopenia, are applied.",
+    )
+    assert evaluate(profile(kb, stage="osteoporosis", fracture_history=True), kb).assumptions == (
+        "Osteoporosis with a history of fragility fractures is established (severe) osteoporosis: the plan uses stage severe.",
+    )
+    with pytest.raises(ProfileError) as err:
+        profile(kb, stage="osteopenia", t_score=-3.0)
+    assert err.value.messages == (
+        f"--t-score -3 means osteoporosis ({convention}), which contradicts --stage osteopenia; correct one of them",
+    )
+
+
+@pytest.mark.parametrize(("stage", "t_score"), [("osteopenia", -1.5), ("osteoporosis", -2.7), ("severe", -3.0)])
+def test_t_score_agreeing_with_stage_is_accepted(kb: Knowledge, stage: str, t_score: float) -> None:
+    assert evaluate(profile(kb, stage=stage, t_score=t_score), kb).stage == stage
+
+
+def test_plan_fields_are_complete(kb: Knowledge) -> None:
+    plan = evaluate(profile(kb, kyphosis=True, open_wounds=["arms", "legs"], cleared=["legs"]), kb)
+    assert plan.max_pressure_label == "heavy lotioning"
+    assert [r.rule for r in plan.max_pressure_reasons] == ["gentle_pressure_in_osteoporosis"]
+    assert not any("had no restriction" in a for a in plan.assumptions)
+    assert plan.clearance_required[0].reason.facts == ("open_wounds: arms, legs",)
+    chair = next(p for p in plan.positioning if p.id == "chair")
+    assert chair.text == "Seated in a massage chair" and chair.basis.source.ref == "text"
+    assert [r.rule for r in chair.reasons] == ["kyphosis_positioning"]
+    assert "bolstering" in [p.id for p in plan.positioning] and "side_lying" in [p.id for p in plan.positioning]
+    assert plan.assessment[0].id == "collaborate_physician"
+    step = next(a for a in plan.assessment if a.id == "assess_mobility_posture")
+    assert (
+        step.id == "assess_mobility_posture"
+        and step.text.startswith("Assess mobility")
+        and step.basis.source.quote.startswith("Assess mobility")
+    )
+    assert [r.rule for r in step.reasons] == ["kyphosis_positioning", "kyphosis_spine_light"]
+    assert [s.id for s in plan.self_care if not s.reasons][:1] == ["gentle_range_of_motion"]
+    assert statuses(plan)["mild_kneading"] == "safe"

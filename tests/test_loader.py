@@ -25,6 +25,7 @@ def problems_of(tmp_path: Path, content: str | bytes) -> list[str]:
         (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
     knowledge, problems = knowledge_module.check(path)
     assert knowledge is None
+    assert {p.file for p in problems} == {str(path)}
     return [f"{p.line}:{p.column}: {p.severity}: {p.message}" for p in problems]
 
 
@@ -195,6 +196,13 @@ def test_where_the_knowledge_comes_from(tmp_path: Path, monkeypatch: pytest.Monk
         (b"a: !!binary aGk=\n", "1:4: error: tag 'tag:yaml.org,2002:binary' is not allowed"),
         (b"a: !!set {x: 1}\n", "1:4: error: tag 'tag:yaml.org,2002:set' is not allowed"),
         (b"a: !custom 1\n", "1:4: error: tag '!custom' is not allowed"),
+        (b"a: \x07", "1:1: error: not valid YAML: unacceptable character #x0007: control characters are not allowed"),
+        (b"? [a]\n: 1\n", "1:3: error: mapping keys must be text"),
+        (b"{1: 2}", "1:2: error: mapping keys must be text"),
+        (b"a: 1\n---\nb: 2\n", "2:1: error: only one YAML document is allowed"),
+        (b"a: 1\nb: 2\nc: '\xff'\n", "3:5: error: file is not UTF-8 text"),
+        (b"a: 1\n\x00\n\x00", "2:1: error: file holds a NUL byte: it is binary, not YAML"),
+        (b"#" * (4 * 1024 * 1024), "1:1: error: file is empty"),
     ],
 )
 def test_more_refused_yaml(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -250,3 +258,41 @@ def test_unless_cleared_with_only_a_ban_is_valid(tmp_path: Path) -> None:
 def test_positions_fall_back_to_the_document_start() -> None:
     doc = strictyaml.load(b"# comment\n\na: 1\n", "t.yaml")
     assert doc.where(("missing", 3)) == (3, 1)
+
+
+def test_extending_itself_or_a_chain_is_refused(tmp_path: Path) -> None:
+    me = tmp_path / "me.yaml"
+    me.write_text('extends: me.yaml\nid: me\nversion: "1"\ntitle: Me\n', encoding="utf-8")
+    assert messages(me) == ["1:1: error: a knowledge file cannot extend itself"]
+    (tmp_path / "base.yaml").write_text('extends: shipped\nid: base\nversion: "1"\ntitle: Base\n', encoding="utf-8")
+    top = tmp_path / "top.yaml"
+    top.write_text('extends: base.yaml\nid: top\nversion: "1"\ntitle: Top\n', encoding="utf-8")
+    _, problems = knowledge_module.check(top)
+    assert [(p.file, p.line, p.column, p.message) for p in problems] == [
+        (str(tmp_path / "base.yaml"), 1, 1, "a base knowledge file cannot itself extend another")
+    ]
+
+
+def test_unreadable_knowledge_file(tmp_path: Path) -> None:
+    missing = tmp_path / "none.yaml"
+    _, problems = knowledge_module.check(missing)
+    assert [str(p) for p in problems] == [
+        f"{missing}:1:1: error: cannot read knowledge file: No such file or directory"
+    ]
+
+
+def test_a_technique_above_the_cap_is_modified_with_the_cap_in_words(tmp_path: Path) -> None:
+    technique = (
+        "techniques:\n  - id: percussion\n    name: Percussion\n    category: stimulating\n    description: Tapping.\n"
+        f"    pressure: 3\n    source: {{ref: text, quote: {QUOTE}}}\n"
+    )
+    layered = knowledge_module.load(
+        write_layer(tmp_path, technique + "rules:\n" + rule("named", effects="{modify: {percussion: Gently.}}"))
+    )
+    from osteocheck.engine import evaluate
+    from osteocheck.profile import build
+
+    verdict = evaluate(build({}, layered, usage=True), layered).verdict("percussion")
+    assert verdict.status.value == "modify"
+    assert verdict.modifications == ("Keep to pressure level 2 (heavy lotioning) or lighter.",)
+    assert [r.rule for r in verdict.reasons] == ["gentle_pressure_in_osteoporosis"]

@@ -66,3 +66,28 @@ def test_messages(value: object, schema: dict[str, Any], expected: list[tuple[tu
 def test_suggest() -> None:
     assert suggest("sevrity", ["severity", "sites"]) == " (did you mean 'severity'?)"
     assert suggest("zzz", ["severity"]) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "expected"),
+    [
+        ("", {"type": "string"}, []),
+        ("A", {"type": "string", "pattern": "^[a-z]+$"}, [((), "'A' is not a valid value")]),
+        (10, {"type": "integer", "maximum": 10}, []),
+        ([1], {"type": "array"}, []),
+        ({}, {"type": "object"}, []),
+        ({"x": 1}, {"type": "object", "properties": {}}, []),
+        (
+            {"x": 1},
+            {"type": "object", "additionalProperties": {"$ref": "#/$defs/source"}},
+            [(("x",), "expected a mapping, found a integer")],
+        ),
+        ({"a": 1}, {"anyOf": [{"required": ["a"], "properties": {"a": {"type": "integer"}}}]}, []),
+        ({"z": 1}, {"anyOf": [{"type": "object"}]}, []),
+        ({"z": 1}, {"anyOf": [{"type": "object"}, {"type": "object"}]}, [((), "expected one of the forms {} | {}")]),
+    ],
+)
+def test_defaults_of_the_schema_subset(
+    value: object, schema: dict[str, Any], expected: list[tuple[tuple[object, ...], str]]
+) -> None:
+    assert list(check(value, schema, SCHEMA)) == expected

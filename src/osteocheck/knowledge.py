@@ -104,9 +104,12 @@ def check(path: Path, *, use_cache: bool = True) -> tuple[Knowledge | None, tupl
     A cached parse that shows any problem is parsed afresh, so the cache can never change a verdict
     or a message: it only saves time on files that are clean.
     """
-    knowledge, problems = _check(path, use_cache=use_cache)
-    if use_cache and problems:
-        return _check(path, use_cache=False)
+    try:
+        knowledge, problems = _check(path, use_cache=use_cache)
+        if use_cache and problems:
+            return _check(path, use_cache=False)
+    except KnowledgeError as exc:  # a file that cannot be read at all
+        return None, exc.problems
     return knowledge, problems
 
 

@@ -34,7 +34,7 @@ def load(raw: bytes, file: str) -> Document:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise fail(file, line, column, f"not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise fail(file, 1, 1, f"not valid YAML: {exc}") from None
+        raise fail(file, 1, 1, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     finally:
         loader.dispose()
 
