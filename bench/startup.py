@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -48,10 +47,13 @@ def ratios(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[list[float],
 
 
 def peak_memory_mib(cmd: list[str], env: dict[str, str]) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=env)  # noqa: S603
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) / 1024
+    """Peak resident memory of one run, measured by a fresh helper so no other child counts."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([PYTHON, "-c", probe, *cmd], capture_output=True, text=True, check=True, env=env)  # noqa: S603
+    return int(out.stdout) / 1024
 
 
 def batch_rate(rows: int, env: dict[str, str]) -> tuple[float, float]:
