@@ -23,7 +23,7 @@ from osteocheck.profile import build
 
 KB = knowledge.load(SHIPPED)
 CODES = fhir.load_code_map()
-EXAMPLES = int(os.environ.get("OSTEOCHECK_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("OSTEOCHECK_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -34,7 +34,7 @@ FLAG_TOKENS = st.lists(
 ).map(lambda groups: [token for group in groups for token in group])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(FLAG_TOKENS)
 def test_fast_path_prints_exactly_what_the_full_command_prints(tokens: list[str]) -> None:
     argv = ["plan", *tokens]
