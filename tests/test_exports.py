@@ -172,3 +172,10 @@ def test_plan_output_file(runner: CliRunner, tmp_path: Path, fmt: str, start: st
     text = target.read_text(encoding="utf-8")
     assert text.startswith(start) and "\x1b" not in text
     assert runner.invoke(app, ["plan", "--output", str(target)]).exit_code == 1
+
+
+def test_assess_table_to_a_file_is_written_not_printed(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "assess.txt"
+    result = runner.invoke(app, ["assess", "--kyphosis", "--output", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "Assessment checklist" in target.read_text(encoding="utf-8")

@@ -303,7 +303,14 @@ def assess(
     if output_format == "table":
         from osteocheck.render.terminal import assessment_view  # noqa: PLC0415
 
-        show(assessment_view(result))
+        if output == "-":
+            show(assessment_view(result))
+        else:
+            from osteocheck.output import as_plain_text  # noqa: PLC0415
+            from osteocheck.writer import write_text  # noqa: PLC0415
+
+            with reported():
+                write_text(output, as_plain_text(assessment_view(result)), force=force)
     elif output_format == "json":
         from osteocheck.render.jsonout import assessment_dict, dumps  # noqa: PLC0415
         from osteocheck.writer import write_text  # noqa: PLC0415

@@ -43,14 +43,17 @@ def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
     """The plan for a file: JSON or Markdown as printed, the table as plain text without colour."""
     if output_format != "table":
         return plan_text(plan, knowledge, output_format)
+    from osteocheck.render.terminal import plan_view  # noqa: PLC0415
+
+    return as_plain_text(plan_view(plan, knowledge))
+
+
+def as_plain_text(renderable: object) -> str:
+    """A Rich renderable as it would print, 100 columns wide, without colour: for files."""
     import io  # noqa: PLC0415
 
     from rich.console import Console  # noqa: PLC0415
 
-    from osteocheck.render.terminal import plan_view  # noqa: PLC0415
-
     buffer = io.StringIO()
-    Console(file=buffer, width=100, color_system=None, soft_wrap=False, highlight=False).print(
-        plan_view(plan, knowledge)
-    )
+    Console(file=buffer, width=100, color_system=None, soft_wrap=False, highlight=False).print(renderable)
     return buffer.getvalue()
