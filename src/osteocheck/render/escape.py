@@ -1,8 +1,10 @@
-"""Escaping of untrusted text (profiles, names, knowledge files) for each output format."""
+"""Escaping of untrusted text (profiles, names, knowledge files) for each output format.
+
+HTML is escaped by Jinja2's autoescaping after `plain` has removed control characters.
+"""
 
 from __future__ import annotations
 
-import html
 import re
 
 # C0 controls except tab and newline, DEL, and the C1 range (which holds CSI, OSC, ...).
@@ -33,7 +35,3 @@ def markdown(text: str, *, line_start: bool = False) -> str:
     return _MD_LINE_START.sub(
         lambda m: m.group(1) + m.group(2) + "\\" if m.group(2).isdigit() else m.group(1) + "\\" + m.group(2), escaped
     )
-
-
-def html_text(text: str) -> str:
-    return html.escape(plain(text), quote=True)
