@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from osteocheck.engine import evaluate
@@ -106,7 +106,7 @@ def compact(plan: Plan) -> dict[str, object]:
     """The contract's compact screening record (without id)."""
     return {
         "stage": plan.stage,
-        "clearance_required": sorted({s for c in plan.clearance_required for s in c.sites}, key=_site_order(plan)),
+        "clearance_required": _clearance_sites(plan),
         "max_pressure": plan.max_pressure,
         "sites": {s.site: s.max_pressure for s in plan.sites},
         "techniques": {v.technique.id: v.status.value for v in plan.techniques},
@@ -114,9 +114,11 @@ def compact(plan: Plan) -> dict[str, object]:
     }
 
 
-def _site_order(plan: Plan) -> Callable[[str], int]:
-    order = {s.site: i for i, s in enumerate(plan.sites)}
-    return lambda site: order.get(site, len(order))
+def _clearance_sites(plan: Plan) -> list[str]:
+    """Every site that needs clearance, once, in the plan's (vocabulary) order."""
+    order = [s.site for s in plan.sites]
+    needed = {s for c in plan.clearance_required for s in c.sites}
+    return sorted(needed, key=lambda site: order.index(site) if site in order else len(order))
 
 
 class Screener:
@@ -177,7 +179,7 @@ class Screener:
 
 
 def _csv_body(plan: Plan) -> str:
-    sites = sorted({s for c in plan.clearance_required for s in c.sites}, key=_site_order(plan))
+    sites = _clearance_sites(plan)
     cells = [
         plan.stage,
         "yes" if plan.clearance_required else "no",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from osteocheck import __version__
 from osteocheck.client import ClientSources
-from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
+from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
 from osteocheck.options import (
     FORMATS,
     Client,
@@ -69,9 +69,7 @@ def reported() -> Iterator[None]:
         fail("\n".join(["osteocheck: the knowledge file is invalid; no plan was made.", *lines]), 1)
     except ProfileError as exc:
         fail("\n".join(f"osteocheck: {m}" for m in exc.messages), 2 if exc.usage else 1)
-    except OutputError as exc:
-        fail(f"osteocheck: {exc}", 1)
-    except OsteocheckError as exc:
+    except OsteocheckError as exc:  # OutputError and any other: a file could not be read or written
         fail(f"osteocheck: {exc}", 1)
 
 
@@ -102,7 +100,7 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
 def load_knowledge(rules: Path | None) -> Knowledge:
     from osteocheck import knowledge as knowledge_module  # noqa: PLC0415 - not needed for --help
 
-    return knowledge_module.load(knowledge_module.resolve_path(str(rules) if rules else None))
+    return knowledge_module.load(knowledge_module.resolve_path(rules))
 
 
 def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowledge]:
@@ -146,16 +144,9 @@ def excluded(client: ClientSources, rules: Rules = None, output_format: Format =
     with reported():
         result, knowledge = client_plan(rules, client)
     if output_format == "json":
-        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+        from osteocheck.render.jsonout import dumps, excluded_dict  # noqa: PLC0415
 
-        data = plan_dict(result, knowledge)
-        data["techniques"] = [t for t in data["techniques"] if t["status"] == "excluded"]
-        emit(
-            dumps(
-                {k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "techniques")}
-                | {"untreatable_sites": [s["site"] for s in data["sites"] if s["no_treatment"]]}
-            )
-        )
+        emit(dumps(excluded_dict(result, knowledge)))
     elif output_format == "markdown":
         from osteocheck.render.markdown import excluded_markdown  # noqa: PLC0415
 
@@ -203,16 +194,9 @@ def explain(
         fail(f"osteocheck: unknown technique '{technique}'{suggest(technique, ids)}; allowed: {', '.join(ids)}", 2)
     verdict = result.verdict(technique)
     if output_format == "json":
-        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+        from osteocheck.render.jsonout import dumps, explain_dict  # noqa: PLC0415
 
-        data = plan_dict(result, knowledge)
-        chosen = next(t for t in data["techniques"] if t["id"] == technique)
-        emit(
-            dumps(
-                {k: data[k] for k in ("schema", "tool", "knowledge", "profile", "stage", "assumptions", "sites")}
-                | {"technique": chosen}
-            )
-        )
+        emit(dumps(explain_dict(result, knowledge, technique)))
     elif output_format == "markdown":
         from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
         from osteocheck.render.terminal import condition_text  # noqa: PLC0415
@@ -356,7 +340,7 @@ def validate(
     from osteocheck import knowledge as knowledge_module  # noqa: PLC0415
 
     check_format(output_format, ("text", "json"))
-    paths = files or [knowledge_module.resolve_path(str(rules) if rules else None)]
+    paths = files or [knowledge_module.resolve_path(rules)]
     found = [p for path in paths for p in knowledge_module.check(path)[1]]
     if output_format == "json":
         from osteocheck.render.jsonout import dumps  # noqa: PLC0415
@@ -388,9 +372,7 @@ def batch(
     source: Annotated[
         str, typer.Argument(metavar="INPUT", help="Profiles: a .jsonl or .csv file, or - for standard input.")
     ],
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="Where to write; - (default) is standard output.")
-    ] = "-",
+    output: Output = "-",
     output_format: Annotated[str, typer.Option("--format", "-f", help="Output: jsonl or csv.")] = "jsonl",
     input_format: Annotated[
         str | None,
@@ -400,7 +382,7 @@ def batch(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first row that cannot be evaluated.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
+    force: Force = False,
     rules: Rules = None,
 ) -> None:
     """Screen many profiles (JSONL or CSV): one line per row, in input order. Exit 1 if any row failed."""

@@ -61,7 +61,7 @@ def shipped_path() -> Path:
     return packaged if packaged.is_file() else here.parents[1] / "data" / "osteoporosis.yaml"
 
 
-def resolve_path(explicit: str | None) -> Path:
+def resolve_path(explicit: str | Path | None) -> Path:
     """`--rules` if given, else $OSTEOCHECK_RULES, else the shipped file."""
     chosen = explicit or os.environ.get(ENV_VAR) or None
     return Path(chosen) if chosen else shipped_path()

@@ -134,7 +134,25 @@ def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:
     }
 
 
+_HEAD = ("schema", "tool", "knowledge", "profile", "stage", "assumptions")
+
+
 def assessment_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
     data = plan_dict(plan, knowledge)
-    keep = ("tool", "knowledge", "profile", "stage", "assumptions", "assessment")
-    return {"schema": "osteocheck.assessment/1", **{k: data[k] for k in keep}}
+    return {k: data[k] for k in _HEAD} | {"schema": "osteocheck.assessment/1", "assessment": data["assessment"]}
+
+
+def excluded_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
+    """The plan's head, the excluded techniques with their reasons, and the sites not to treat."""
+    data = plan_dict(plan, knowledge)
+    return {k: data[k] for k in _HEAD} | {
+        "techniques": [t for t in data["techniques"] if t["status"] == "excluded"],
+        "untreatable_sites": [s["site"] for s in data["sites"] if s["no_treatment"]],
+    }
+
+
+def explain_dict(plan: Plan, knowledge: Knowledge, technique_id: str) -> dict[str, Any]:
+    """The plan's head and sites, and one technique's verdict with its reasons."""
+    data = plan_dict(plan, knowledge)
+    chosen = next(t for t in data["techniques"] if t["id"] == technique_id)
+    return {k: data[k] for k in _HEAD} | {"sites": data["sites"], "technique": chosen}

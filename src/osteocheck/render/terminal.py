@@ -270,8 +270,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
         )
         if r.basis.inference:
             parts.append(Text.assemble(("  inferred: ", "magenta"), t(r.basis.inference)))
-    restricted = [s for s in plan.sites]
-    if restricted:
+    if plan.sites:
         parts.append(_heading("Where it may be used"))
         parts.append(pressure_view(plan, knowledge))
     parts.append(Text(DISCLAIMER, style="dim italic"))
