@@ -17,3 +17,19 @@ SITE_FACTS: tuple[str, ...] = ("fresh_fractures", "open_wounds", "active_infecti
 CONDITION_FACTS: tuple[str, ...] = BOOL_FACTS + SITE_FACTS
 T_SCORE_RANGE: tuple[float, float] = (-10.0, 10.0)
 ENV_VAR = "OSTEOCHECK_RULES"
+
+# What each profile fact means, in the contract's words: flag help and the profile schema both use it.
+MEANINGS: dict[str, str] = {
+    "fracture_history": "has had fragility fractures",
+    "anticoagulants": "takes blood thinners",
+    "corticosteroids": "takes corticosteroids",
+    "fragile_skin": "has fragile skin",
+    "kyphosis": "rounded upper back",
+    "height_loss": "has lost height",
+    "balance_issues": "reduced balance / fall risk",
+    "fresh_fractures": "sites of fractures that have not healed",
+    "open_wounds": "sites of open wounds",
+    "active_infections": "sites of active infections",
+    "post_surgical": "post-surgical sites",
+    "cleared": "sites the physician has cleared for treatment",
+}

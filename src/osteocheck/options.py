@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from osteocheck.client import ClientSources
-from osteocheck.facts import BOOL_FACTS, ENV_VAR, STAGES
+from osteocheck.facts import BOOL_FACTS, ENV_VAR, MEANINGS, STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
@@ -86,15 +86,6 @@ def _site_option(flag: str, help_text: str) -> Any:
     ]
 
 
-_BOOL_HELP = {
-    "fracture_history": "Has had fragility fractures.",
-    "anticoagulants": "Takes blood thinners.",
-    "corticosteroids": "Takes corticosteroids.",
-    "fragile_skin": "Has fragile skin.",
-    "kyphosis": "Rounded upper back.",
-    "height_loss": "Has lost height.",
-    "balance_issues": "Reduced balance / fall risk.",
-}
 _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
     (
         "stage",
@@ -123,7 +114,11 @@ _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
     ("post_surgical", _site_option("--post-surgical", "Post-surgical site (repeatable)."), None),
     ("cleared", _site_option("--cleared", "Physician has cleared treatment over SITE (repeatable)."), None),
     *(
-        (fact, Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=_BOOL_HELP[fact])], False)
+        (
+            fact,
+            Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=MEANINGS[fact].capitalize() + ".")],
+            False,
+        )
         for fact in BOOL_FACTS
     ),
 ]

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteocheck.facts import BOOL_FACTS, SITE_FACTS, STAGES, T_SCORE_RANGE
-
-_DESCRIPTIONS = {
-    "fracture_history": "has had fragility fractures",
-    "anticoagulants": "takes blood thinners",
-    "corticosteroids": "takes corticosteroids",
-    "fragile_skin": "has fragile skin",
-    "kyphosis": "rounded upper back",
-    "height_loss": "has lost height",
-    "balance_issues": "reduced balance / fall risk",
-    "fresh_fractures": "sites of fractures that have not healed",
-    "open_wounds": "sites of open wounds",
-    "active_infections": "sites of active infections",
-    "post_surgical": "post-surgical sites",
-    "cleared": "sites the physician has cleared for treatment",
-}
+from osteocheck.facts import BOOL_FACTS, MEANINGS, SITE_FACTS, STAGES, T_SCORE_RANGE
 
 
 def profile_schema(sites: tuple[str, ...]) -> dict[str, Any]:
@@ -35,8 +20,8 @@ def profile_schema(sites: tuple[str, ...]) -> dict[str, Any]:
             "description": "bone density T-score; the stage follows from it (WHO)",
         },
     }
-    props.update({f: {"type": "boolean", "description": _DESCRIPTIONS[f]} for f in BOOL_FACTS})
-    props.update({f: {**site_list, "description": _DESCRIPTIONS[f]} for f in (*SITE_FACTS, "cleared")})
+    props.update({f: {"type": "boolean", "description": MEANINGS[f]} for f in BOOL_FACTS})
+    props.update({f: {**site_list, "description": MEANINGS[f]} for f in (*SITE_FACTS, "cleared")})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://osteocheck.invalid/schema/profile-1.json",
