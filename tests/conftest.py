@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
-import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,31 +43,3 @@ def runner() -> CliRunner:
 
 def as_raw(p: Mapping[str, object]) -> dict[str, object]:
     return dict(p)
-
-
-def run_in_terminal(argv: list[str], replies: list[str], *, interrupt_after: int | None = None) -> tuple[int, str]:
-    """Run osteocheck in a pseudo-terminal, answering each `]: ` prompt; (exit code, screen)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(sys.executable, [sys.executable, "-m", "osteocheck", *argv], {**os.environ, "TERM": "xterm"})
-    seen, sent, deadline = b"", 0, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if seen.rstrip().endswith(b":") and sent < seen.count(b"]: "):
-            if interrupt_after is not None and sent == interrupt_after:
-                os.write(fd, b"\x03")
-                interrupt_after = None
-                continue
-            if sent < len(replies):
-                os.write(fd, replies[sent].encode() + b"\r")
-                sent += 1
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")

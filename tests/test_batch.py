@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import run_in_terminal
 from osteocheck.cli import app
+from processes import run as run_process
+from processes import run_in_terminal
 
 ROWS = [
     {"id": "a", "fracture_history": True, "anticoagulants": True},
@@ -114,12 +114,7 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     source = jsonl(tmp_path, [ROWS[0]] * 20000)
     out = tmp_path / "o.jsonl"
-    piped = subprocess.run(
-        [sys.executable, "-m", "osteocheck", "batch", str(source), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    piped = run_process([sys.executable, "-m", "osteocheck", "batch", str(source), "-o", str(out)], check=True)
     assert "\x1b" not in piped.stderr and "rows/s" not in piped.stderr
     code, seen = run_in_terminal(["batch", str(source), "-o", str(tmp_path / "t.jsonl")], [])
     assert code == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,8 @@ from typer.testing import CliRunner
 
 from conftest import ROOT, SHIPPED
 from osteocheck.cli import app
+from processes import run as run_process
+from processes import run_python
 
 GOLDEN = ROOT / "tests" / "golden"
 PROFILES = {
@@ -216,10 +217,7 @@ def test_terminal_text_cannot_inject_markup_or_controls(runner: CliRunner, tmp_p
 
 
 def test_python_dash_m_runs_from_another_folder(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "osteocheck", "plan", "--kyphosis", "--format", "json"],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    result = run_process([sys.executable, "-m", "osteocheck", "plan", "--kyphosis", "--format", "json"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["profile"]["kyphosis"] is True
     assert "\x1b[" not in result.stdout
@@ -227,5 +225,5 @@ def test_python_dash_m_runs_from_another_folder(tmp_path: Path) -> None:
 
 def test_engine_imports_no_yaml_rich_or_typer() -> None:
     code = "import sys, osteocheck.engine; print(sorted(m for m in ('yaml','rich','typer') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    result = run_python(code)
     assert result.stdout.strip() == "[]"

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 from conftest import ROOT
+from processes import run as run_process
 
 
 def test_wheel_contents(tmp_path: Path) -> None:
     # hatchling builds from the checkout without the network (it is a test dependency).
-    subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    run_process([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)], cwd=ROOT, check=True)
     wheels = list(tmp_path.glob("*.whl"))
     assert len(wheels) == 1
     sys.path.insert(0, str(ROOT / "tools"))

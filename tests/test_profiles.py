@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 from pathlib import Path
 
 import jsonschema
@@ -11,12 +12,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT, run_in_terminal
+from conftest import ROOT
 from osteocheck import fhir
 from osteocheck.cli import app
 from osteocheck.errors import ProfileError
 from osteocheck.intake import QUESTIONS
 from osteocheck.model import Knowledge
+from processes import run_in_terminal
 
 EXAMPLES = ROOT / "examples"
 # name, stage, T-score, fracture history, fresh fractures (a typo, then right), four site questions,
@@ -197,3 +199,15 @@ def test_code_map_entries_are_complete() -> None:
             assert entry["display"], (section, entry)
     with pytest.raises(ProfileError):
         fhir.load_code_map(ROOT / "data" / "osteoporosis.yaml")
+
+
+def test_ctrl_c_works_when_the_suite_ignores_sigint(tmp_path: Path) -> None:
+    # nohup and some CI runners start the suite with SIGINT ignored, which a child inherits through exec.
+    target = tmp_path / "tty.yaml"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code, screen = run_in_terminal(["intake", "-o", str(target)], ANSWERS, interrupt_after=1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130, screen
+    assert not target.exists()

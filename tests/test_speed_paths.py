@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from conftest import SHIPPED
 from osteocheck import cache, fastpath
 from osteocheck import knowledge as knowledge_module
 from osteocheck.cli import app
+from processes import run_python
 
 FLAG_TOKENS = st.lists(
     st.one_of(
@@ -65,7 +64,7 @@ def test_fast_path_declines_what_it_does_not_know() -> None:
 
 def test_version_is_answered_without_typer() -> None:
     code = "import sys; sys.argv=['osteocheck','--version']; from osteocheck.entry import main; main(); print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    out = run_python(code).stdout.splitlines()
     assert out[0].startswith("osteocheck ") and out[1] == "[]"
 
 
@@ -76,7 +75,7 @@ def test_json_plan_loads_no_yaml_typer_or_rich_when_cached() -> None:
         "from osteocheck.entry import main; main();"
         "print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules), file=sys.stderr)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert json.loads(result.stdout)["profile"]["kyphosis"] is True
     assert result.stderr.strip() == "[]"
 
