@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from osteocheck import knowledge as knowledge_module
-from osteocheck.model import Knowledge, Profile
-from osteocheck.profile import build
+from osteocheck.client.profile import build
+from osteocheck.engine.model import Knowledge, Profile
+from osteocheck.knowledge import loader as knowledge_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "osteoporosis.yaml"

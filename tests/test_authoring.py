@@ -13,9 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import ROOT, SHIPPED
-from osteocheck import knowledge as knowledge_module
-from osteocheck.cli import app
-from osteocheck.schema import SCHEMA
+from osteocheck.cli.app import app
+from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.knowledge.schema import SCHEMA
 
 CORPUS = sorted((ROOT / "tests" / "bad_knowledge").glob("*.yaml"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from osteocheck.cli import app
+from osteocheck.cli.app import app
 from processes import run as run_process
 from processes import run_in_terminal
 

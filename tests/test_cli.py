@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, SHIPPED
-from osteocheck.cli import app
+from osteocheck.cli.app import app
 from processes import run as run_process
 from processes import run_python
 
@@ -224,6 +224,8 @@ def test_python_dash_m_runs_from_another_folder(tmp_path: Path) -> None:
 
 
 def test_engine_imports_no_yaml_rich_or_typer() -> None:
-    code = "import sys, osteocheck.engine; print(sorted(m for m in ('yaml','rich','typer') if m in sys.modules))"
+    code = (
+        "import sys, osteocheck.engine.evaluate; print(sorted(m for m in ('yaml','rich','typer') if m in sys.modules))"
+    )
     result = run_python(code)
     assert result.stdout.strip() == "[]"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from osteocheck.conditions import AllOf, Always, AnyOf, Fact, Facts, SiteIn, StageAtLeast
-from osteocheck.model import Knowledge, Profile
+from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, StageAtLeast
+from osteocheck.engine.model import Facts, Knowledge, Profile
 from osteocheck.render.terminal import condition_text
 
 P = Profile(kyphosis=True, open_wounds=("legs",), fresh_fractures=("spine",))

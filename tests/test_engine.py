@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import profile
-from osteocheck.engine import evaluate
+from osteocheck.engine.evaluate import evaluate
+from osteocheck.engine.model import Knowledge, Plan, Status
 from osteocheck.errors import ProfileError
-from osteocheck.model import Knowledge, Plan, Status
 
 BASELINE_EXCLUDED = {
     "deep_tissue_massage", "vigorous_compression", "joint_mobilization", "deep_kneading",

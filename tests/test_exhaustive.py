@@ -10,10 +10,10 @@ import itertools
 from functools import cache
 
 from conftest import SHIPPED
-from osteocheck import knowledge as knowledge_module
-from osteocheck.engine import evaluate
-from osteocheck.facts import BOOL_FACTS, SITE_FACTS
-from osteocheck.model import Plan, Profile, Status
+from osteocheck.engine.evaluate import evaluate
+from osteocheck.engine.model import Plan, Profile, Status
+from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
 KB = knowledge_module.load(SHIPPED)
 STAGE_CHOICES = (None, "osteopenia", "osteoporosis", "severe")

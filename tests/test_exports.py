@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from osteocheck.cli import app
-from osteocheck.model import Knowledge
+from osteocheck.cli.app import app
+from osteocheck.engine.model import Knowledge
 
 GOLDEN = ROOT / "tests" / "golden"
 PEOPLE = ["--client", "Jean Example", "--therapist", "Sam Park", "--date", "2026-11-27"]

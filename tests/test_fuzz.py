@@ -17,9 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SHIPPED
-from osteocheck import batch, fhir, knowledge, profilefile, strictyaml
+from osteocheck.batch import rows as batch
+from osteocheck.client import files as profilefile
+from osteocheck.client.profile import build
+from osteocheck.client.records import derive as fhir
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
-from osteocheck.profile import build
+from osteocheck.knowledge import loader as knowledge
+from osteocheck.parsing import strict_yaml as strictyaml
 
 KB = knowledge.load(SHIPPED)
 CODES = fhir.load_code_map()

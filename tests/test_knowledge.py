@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 from conftest import ROOT, SHIPPED, SOURCE_TEXT
-from osteocheck import knowledge as knowledge_module
-from osteocheck.facts import CONDITION_FACTS
-from osteocheck.model import Knowledge
+from osteocheck.engine.model import Knowledge
+from osteocheck.knowledge import catalogue
+from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.vocabulary import CONDITION_FACTS
 
 HEADINGS = {"Osteoporosis Massage", "Signs & Symptoms", "Contraindications", "Assessment", "Treatment", "Self Care"}
 
@@ -72,8 +73,8 @@ def test_inferences_carry_a_rationale(kb: Knowledge) -> None:
 
 
 def test_contract_vocabulary_is_present(kb: Knowledge) -> None:
-    assert set(knowledge_module.REQUIRED_SITES) <= set(kb.site_ids)
-    assert set(knowledge_module.REQUIRED_TECHNIQUES) <= set(kb.technique_ids)
+    assert set(catalogue.REQUIRED_SITES) <= set(kb.site_ids)
+    assert set(catalogue.REQUIRED_TECHNIQUES) <= set(kb.technique_ids)
     assert {s.id for s in kb.sites if s.at_risk} == {"spine", "hips", "wrists"}
     assert [p.level for p in kb.pressure_scale] == [1, 2, 3, 4, 5]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SHIPPED
-from osteocheck import knowledge as knowledge_module
-from osteocheck import strictyaml
-from osteocheck.document import Document
 from osteocheck.errors import KnowledgeError
+from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.parsing import strict_yaml as strictyaml
+from osteocheck.parsing.located import Document
 
 TEXT = SHIPPED.read_text(encoding="utf-8")
 
@@ -232,8 +232,8 @@ def test_layering_over_a_base_without_optional_sections(tmp_path: Path) -> None:
     )
     layered = knowledge_module.load(top)
     assert layered.goals == ()
-    from osteocheck.engine import evaluate
-    from osteocheck.profile import build
+    from osteocheck.client.profile import build
+    from osteocheck.engine.evaluate import evaluate
 
     def status(**raw: object) -> str:
         return evaluate(build(raw, layered, usage=True), layered).verdict("light_effleurage").status.value
@@ -289,8 +289,8 @@ def test_a_technique_above_the_cap_is_modified_with_the_cap_in_words(tmp_path: P
     layered = knowledge_module.load(
         write_layer(tmp_path, technique + "rules:\n" + rule("named", effects="{modify: {percussion: Gently.}}"))
     )
-    from osteocheck.engine import evaluate
-    from osteocheck.profile import build
+    from osteocheck.client.profile import build
+    from osteocheck.engine.evaluate import evaluate
 
     verdict = evaluate(build({}, layered, usage=True), layered).verdict("percussion")
     assert verdict.status.value == "modify"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from osteocheck.client.profile import build, merge
+from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
-from osteocheck.model import Knowledge
-from osteocheck.profile import build, merge
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_t_score_range_is_inclusive(kb: Knowledge, value: float, ok: bool) -> No
     [(-1.0, "normal"), (-0.99, "normal"), (-1.01, "osteopenia"), (-2.49, "osteopenia"), (-2.5, "osteoporosis")],
 )
 def test_who_boundaries(kb: Knowledge, value: float, category: str) -> None:
-    from osteocheck.profile import classify
+    from osteocheck.engine.stage import classify
 
     assert classify(value, kb) == category
 
@@ -122,7 +122,7 @@ def test_contradiction_from_a_file_is_not_a_usage_error(kb: Knowledge) -> None:
 
 
 def test_labels() -> None:
-    from osteocheck.profile import label
+    from osteocheck.vocabulary import label
 
     assert label("open_wounds", usage=True) == "--open-wound"
     assert label("name", usage=True) == "name"

@@ -13,11 +13,11 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from osteocheck import fhir
-from osteocheck.cli import app
+from osteocheck.cli.app import app
+from osteocheck.client.intake import QUESTIONS
+from osteocheck.client.records import derive as fhir
+from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
-from osteocheck.intake import QUESTIONS
-from osteocheck.model import Knowledge
 from processes import run_in_terminal
 
 EXAMPLES = ROOT / "examples"

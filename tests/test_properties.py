@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SHIPPED
-from osteocheck import knowledge as knowledge_module
-from osteocheck.engine import evaluate
-from osteocheck.facts import BOOL_FACTS, SITE_FACTS, STAGES
-from osteocheck.model import Knowledge, Plan, Profile, Status
-from osteocheck.profile import build
+from osteocheck.client.profile import build
+from osteocheck.engine.evaluate import evaluate
+from osteocheck.engine.model import Knowledge, Plan, Profile, Status
+from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS, STAGES
 
 KB = knowledge_module.load(SHIPPED)
 # `make mutation` lowers this: every mutant reruns the tests, and a few examples already kill most.

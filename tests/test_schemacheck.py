@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from osteocheck.schema import SCHEMA
-from osteocheck.schemacheck import check, suggest
+from osteocheck.knowledge.schema import SCHEMA
+from osteocheck.knowledge.structure import check
+from osteocheck.words import suggest
 
 SCHEMA_OF_RULE = {"$ref": "#/$defs/rule"}
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-import osteocheck.engine
-from osteocheck import cli
+import osteocheck.engine.evaluate
+from osteocheck.cli import app as cli
 
 
 def test_internal_error_shows_no_traceback_or_client_data(
@@ -16,7 +16,7 @@ def test_internal_error_shows_no_traceback_or_client_data(
     def broken(*_: object) -> None:
         raise ValueError("Jane Doe, anticoagulants, wrists")
 
-    monkeypatch.setattr(osteocheck.engine, "evaluate", broken)
+    monkeypatch.setattr(osteocheck.engine.evaluate, "evaluate", broken)
     monkeypatch.setattr(sys, "argv", ["osteocheck", "plan", "--anticoagulants", "--format", "markdown"])
     with pytest.raises(SystemExit) as exit_info:
         cli.main()

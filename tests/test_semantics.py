@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHIPPED
-from osteocheck import knowledge
+from osteocheck.knowledge import loader as knowledge
 
 TEXT = SHIPPED.read_text(encoding="utf-8")
 CASES = {

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import SHIPPED
-from osteocheck import cache, fastpath
-from osteocheck import knowledge as knowledge_module
-from osteocheck.cli import app
+from osteocheck.cli import fastpath
+from osteocheck.cli.app import app
+from osteocheck.knowledge import cache
+from osteocheck.knowledge import loader as knowledge_module
 from processes import run_python
 
 FLAG_TOKENS = st.lists(
@@ -63,7 +64,7 @@ def test_fast_path_declines_what_it_does_not_know() -> None:
 
 
 def test_version_is_answered_without_typer() -> None:
-    code = "import sys; sys.argv=['osteocheck','--version']; from osteocheck.entry import main; main(); print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules))"
+    code = "import sys; sys.argv=['osteocheck','--version']; from osteocheck.cli.entry import main; main(); print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules))"
     out = run_python(code).stdout.splitlines()
     assert out[0].startswith("osteocheck ") and out[1] == "[]"
 
@@ -72,7 +73,7 @@ def test_json_plan_loads_no_yaml_typer_or_rich_when_cached() -> None:
     knowledge_module.load(SHIPPED)  # fills the cache
     code = (
         "import sys; sys.argv=['osteocheck','plan','--kyphosis','--format','json'];"
-        "from osteocheck.entry import main; main();"
+        "from osteocheck.cli.entry import main; main();"
         "print(sorted(m for m in ('typer','rich','yaml') if m in sys.modules), file=sys.stderr)"
     )
     result = run_python(code)

@@ -1,5 +1,5 @@
 """`python -m osteocheck`."""
 
-from osteocheck.entry import main
+from osteocheck.cli.entry import main
 
 main()

@@ -1,1 +1,3 @@
-"""Renderers: each turns a plan into a string (or a Rich renderable) and prints nothing."""
+"""Views of a plan: terminal (Rich), Markdown and JSON renderers that return strings, and escaping.
+
+May import the engine and the foundation modules."""

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from osteocheck import __version__
-from osteocheck.model import Basis, Knowledge, Plan, Profile, Reason, Recommended
-from osteocheck.profile import PROFILE_KEYS
+from osteocheck.engine.model import Basis, Knowledge, Plan, Profile, Reason, Recommended
+from osteocheck.vocabulary import PROFILE_KEYS
 
 SCHEMA_NAME = "osteocheck.plan/1"
 

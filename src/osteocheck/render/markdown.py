@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from osteocheck.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from osteocheck.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import plain
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}

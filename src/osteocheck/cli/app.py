@@ -1,0 +1,492 @@
+"""The command line: a thin client of the engine. Exit codes live only here.
+
+Each command: options -> load -> evaluate -> render -> write. Data goes to
+stdout, diagnostics to stderr; 1 = a file could not be read, written or
+trusted, 2 = usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from osteocheck.documents.content import Document, People
+    from osteocheck.engine.model import Knowledge, Plan
+
+from osteocheck import __version__
+from osteocheck.cli.options import (
+    FORMATS,
+    Client,
+    DocFormat,
+    Force,
+    Format,
+    Output,
+    Physician,
+    Rules,
+    Therapist,
+    When,
+    client_options,
+)
+from osteocheck.cli.printing import emit, print_plan, show
+from osteocheck.client.sources import ClientSources
+from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
+from osteocheck.words import suggest
+
+app = typer.Typer(
+    name="osteocheck",
+    help="Contraindication checker for massage therapy with clients who live with osteoporosis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks with locals would print client data
+    add_completion=True,
+    rich_markup_mode=None,
+)
+
+
+def _stderr(message: str) -> None:
+    from osteocheck.render.escape import plain  # noqa: PLC0415 - keeps start-up light
+
+    sys.stderr.write(plain(message).rstrip("\n") + "\n")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    _stderr(message)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn osteocheck's own errors into a message on stderr and the contract's exit code."""
+    try:
+        yield
+    except KnowledgeError as exc:
+        lines = [str(p) for p in exc.problems]
+        fail("\n".join(["osteocheck: the knowledge file is invalid; no plan was made.", *lines]), 1)
+    except ProfileError as exc:
+        fail("\n".join(f"osteocheck: {m}" for m in exc.messages), 2 if exc.usage else 1)
+    except OsteocheckError as exc:  # OutputError and any other: a file could not be read or written
+        fail(f"osteocheck: {exc}", 1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"osteocheck {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Contraindication checker for massage therapy with clients who live with osteoporosis."""
+
+
+def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    if value not in allowed:
+        fail(
+            f"osteocheck: --format: '{value}' is not a format{suggest(value, allowed)}; allowed: {', '.join(allowed)}",
+            2,
+        )
+    return value
+
+
+def load_knowledge(rules: Path | None) -> Knowledge:
+    from osteocheck.knowledge import loader  # noqa: PLC0415 - not needed for --help
+
+    return loader.load(loader.resolve_path(rules))
+
+
+def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowledge]:
+    """Load the knowledge, gather the profile from its sources, and evaluate it."""
+    from osteocheck.client.sources import gather  # noqa: PLC0415 - not needed for --help
+    from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
+
+    knowledge = load_knowledge(rules)
+    profile, record = gather(client, knowledge)
+    return evaluate(profile, knowledge)._replace(record=record), knowledge
+
+
+@app.command()
+@client_options
+def plan(
+    client: ClientSources,
+    rules: Rules = None,
+    output_format: Format = "table",
+    output: Output = "-",
+    force: Force = False,
+) -> None:
+    """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+        if output != "-":
+            from osteocheck.cli.printing import plan_file_text  # noqa: PLC0415
+            from osteocheck.writer import write_text  # noqa: PLC0415
+
+            write_text(output, plan_file_text(result, knowledge, output_format), force=force)
+            _stderr(f"Plan written to {output}.")
+            return
+    print_plan(result, knowledge, output_format)
+
+
+@app.command()
+@client_options
+def excluded(client: ClientSources, rules: Rules = None, output_format: Format = "table") -> None:
+    """Only the techniques that must not be used, each with its reason and source."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, excluded_dict  # noqa: PLC0415
+
+        emit(dumps(excluded_dict(result, knowledge)))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import excluded_markdown  # noqa: PLC0415
+
+        emit(excluded_markdown(result))
+    else:
+        from osteocheck.render.terminal import excluded_view  # noqa: PLC0415
+
+        show(excluded_view(result))
+
+
+@app.command()
+def techniques(rules: Rules = None, output_format: Format = "table") -> None:
+    """The technique catalogue, with categories, nominal pressure and descriptions."""
+    check_format(output_format)
+    with reported():
+        knowledge = load_knowledge(rules)
+    if output_format == "json":
+        from osteocheck.render.jsonout import catalogue_dict, dumps  # noqa: PLC0415
+
+        emit(dumps(catalogue_dict(knowledge)))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import catalogue_markdown  # noqa: PLC0415
+
+        emit(catalogue_markdown(knowledge))
+    else:
+        from osteocheck.render.terminal import catalogue_view  # noqa: PLC0415
+
+        show(catalogue_view(knowledge))
+
+
+@app.command()
+@client_options
+def explain(
+    technique: Annotated[str, typer.Argument(help="Technique id, as `osteocheck techniques` lists them.")],
+    client: ClientSources,
+    rules: Rules = None,
+    output_format: Format = "table",
+) -> None:
+    """Why a technique got its verdict for this client: rules, triggering facts, source text."""
+    check_format(output_format)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if technique not in knowledge.technique_ids:
+        ids = knowledge.technique_ids
+        fail(f"osteocheck: unknown technique '{technique}'{suggest(technique, ids)}; allowed: {', '.join(ids)}", 2)
+    verdict = result.verdict(technique)
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, explain_dict  # noqa: PLC0415
+
+        emit(dumps(explain_dict(result, knowledge, technique)))
+    elif output_format == "markdown":
+        from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
+        from osteocheck.render.terminal import condition_text  # noqa: PLC0415
+
+        conditions = {r.rule: condition_text(r.rule, knowledge) for r in verdict.reasons}
+        emit(explain_markdown(verdict, result, conditions))
+    else:
+        from osteocheck.render.terminal import explain_view  # noqa: PLC0415
+
+        show(explain_view(verdict, result, knowledge))
+
+
+def _people(client_name: str | None, therapist: str | None, physician: str | None, when: str | None) -> People:
+    import datetime as dt  # noqa: PLC0415
+
+    from osteocheck.documents.content import People  # noqa: PLC0415
+
+    day = None
+    if when is not None:
+        try:
+            day = dt.date.fromisoformat(when)
+        except ValueError:
+            fail(f"osteocheck: --date: '{when}' is not a date; use YYYY-MM-DD", 2)
+    return People(client_name, therapist, physician, day)
+
+
+def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:
+    """Render a document in the chosen format and write it (or print it, for `-`)."""
+    from osteocheck.documents.formats import FORMATS as DOC_FORMATS  # noqa: PLC0415
+    from osteocheck.documents.formats import pick_format, render  # noqa: PLC0415
+    from osteocheck.writer import write_bytes, write_text  # noqa: PLC0415
+
+    if explicit is not None:
+        check_format(explicit, DOC_FORMATS)
+    chosen = pick_format(explicit, output)
+    if chosen == "pdf" and output == "-" and sys.stdout.isatty():
+        fail("osteocheck: a PDF is not for the terminal; give --output FILE.pdf", 2)
+    with reported():
+        content = render(document, chosen)
+        if isinstance(content, bytes):
+            write_bytes(output, content, force=force)
+        else:
+            write_text(output, content, force=force)
+    if output != "-":
+        _stderr(f"Written to {output} ({chosen}).")
+
+
+@app.command()
+@client_options
+def selfcare(
+    client: ClientSources,
+    rules: Rules = None,
+    output: Output = "-",
+    output_format: DocFormat = None,
+    client_name: Client = None,
+    therapist: Therapist = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """The client's self-care sheet (Markdown, HTML or PDF), the points that matter most for them first."""
+    from osteocheck.documents.content import self_care_sheet  # noqa: PLC0415
+
+    people = _people(client_name, therapist, None, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    _export(self_care_sheet(result, knowledge, people), output, output_format, force)
+
+
+@app.command()
+@client_options
+def assess(
+    client: ClientSources,
+    rules: Rules = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown, html or pdf.")] = "table",
+    output: Output = "-",
+    client_name: Client = None,
+    therapist: Therapist = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """The assessment checklist for this client, the pressing steps first, with room for notes."""
+    from osteocheck.documents.content import assessment_checklist  # noqa: PLC0415
+
+    check_format(output_format, ("table", "json", "markdown", "html", "pdf"))
+    people = _people(client_name, therapist, None, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    if output_format == "table":
+        from osteocheck.render.terminal import assessment_view  # noqa: PLC0415
+
+        if output == "-":
+            show(assessment_view(result))
+        else:
+            from osteocheck.cli.printing import as_plain_text  # noqa: PLC0415
+            from osteocheck.writer import write_text  # noqa: PLC0415
+
+            with reported():
+                write_text(output, as_plain_text(assessment_view(result)), force=force)
+    elif output_format == "json":
+        from osteocheck.render.jsonout import assessment_dict, dumps  # noqa: PLC0415
+        from osteocheck.writer import write_text  # noqa: PLC0415
+
+        with reported():
+            write_text(output, dumps(assessment_dict(result, knowledge)), force=force)
+    else:
+        _export(assessment_checklist(result, knowledge, people), output, output_format, force)
+
+
+@app.command()
+@client_options
+def letter(
+    client: ClientSources,
+    rules: Rules = None,
+    output: Output = "-",
+    output_format: DocFormat = None,
+    client_name: Client = None,
+    therapist: Therapist = None,
+    physician: Physician = None,
+    when: When = None,
+    force: Force = False,
+) -> None:
+    """A letter to the client's physician: facts, planned approach, questions, and a place to reply."""
+    from osteocheck.documents.content import physician_letter  # noqa: PLC0415
+
+    people = _people(client_name, therapist, physician, when)
+    with reported():
+        result, knowledge = client_plan(rules, client)
+    _export(physician_letter(result, knowledge, people), output, output_format, force)
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Knowledge files to check (default: the one in use).", show_default=False),
+    ] = None,
+    rules: Rules = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: text or json.")] = "text",
+) -> None:
+    """Check knowledge files: every problem, as file:line:column: severity: message. Exit 1 on any error."""
+    from osteocheck.knowledge import loader  # noqa: PLC0415
+
+    check_format(output_format, ("text", "json"))
+    paths = files or [loader.resolve_path(rules)]
+    found = [p for path in paths for p in loader.check(path)[1]]
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+        problems = [
+            {"file": p.file, "line": p.line, "column": p.column, "severity": p.severity, "message": p.message}
+            for p in found
+        ]
+        emit(dumps({"files": [str(p) for p in paths], "problems": problems, "errors": sum(p.is_error for p in found)}))
+    else:
+        emit("".join(f"{p}\n" for p in found))
+    errors = sum(p.is_error for p in found)
+    _stderr(f"{len(paths)} file(s) checked: {errors} error(s), {len(found) - errors} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the knowledge file, for editors."""
+    from osteocheck.knowledge.schema import SCHEMA  # noqa: PLC0415
+    from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+    emit(dumps(SCHEMA))
+
+
+@app.command()
+def batch(
+    source: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Profiles: a .jsonl or .csv file, or - for standard input.")
+    ],
+    output: Output = "-",
+    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: jsonl or csv.")] = "jsonl",
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="jsonl or csv (default: from the file's extension).", show_default=False),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Each line the whole plan object, plus the row's id.")] = False,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first row that cannot be evaluated.")
+    ] = False,
+    force: Force = False,
+    rules: Rules = None,
+) -> None:
+    """Screen many profiles (JSONL or CSV): one line per row, in input order. Exit 1 if any row failed."""
+    check_format(output_format, ("jsonl", "csv"))
+    if input_format is None:
+        input_format = "csv" if source.lower().endswith(".csv") else "jsonl"
+    check_format(input_format, ("jsonl", "csv"))
+    if full and output_format != "jsonl":
+        fail("osteocheck: --full needs --format jsonl", 2)
+    from osteocheck.batch.run import run_batch  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+        summary = run_batch(
+            source, output, knowledge, input_format=input_format, output_format=output_format,
+            full=full, fail_fast=fail_fast, force=force,
+        )  # fmt: skip
+    for line in summary.problems:
+        _stderr(line)
+    _stderr(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def intake(
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write (.yaml or .json).")
+    ],
+    force: Force = False,
+    start: Annotated[
+        Path | None, typer.Option("--from", help="Start from this profile file, to update it.", dir_okay=False)
+    ] = None,
+    rules: Rules = None,
+) -> None:
+    """Ask the profile questions one at a time and write a profile file (answers from stdin when not a terminal)."""
+    from osteocheck.client import intake as interview  # noqa: PLC0415
+    from osteocheck.client import profile as profile_module  # noqa: PLC0415
+    from osteocheck.writer import write_text  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+        begin: dict[str, object] = {}
+        if start is not None:
+            from osteocheck.client import files as profile_files  # noqa: PLC0415
+
+            begin = profile_files.read(start)
+            profile_module.build(begin, knowledge, usage=False, origin=str(start))
+    tty = sys.stdin.isatty()
+
+    def ask(prompt: str) -> str:
+        if tty:
+            return input(prompt)
+        sys.stderr.write(prompt)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        sys.stderr.write(line if line.endswith("\n") else line + "\n")
+        return line.rstrip("\r\n")
+
+    def say(text: str) -> None:
+        sys.stderr.write(text + "\n")
+
+    try:
+        answers = interview.interview(ask, say, knowledge.site_ids, begin)
+    except EOFError:
+        fail("osteocheck: input ended before the intake was complete; nothing was written", 1)
+    except KeyboardInterrupt:
+        fail("\nosteocheck: intake interrupted; nothing was written", 130)
+    except interview.IntakeAborted as exc:
+        fail(f"osteocheck: intake ended ({exc}); nothing was written", 1)
+    with reported():
+        profile_module.build(answers, knowledge, usage=False, origin="the answers")
+        if output.lower().endswith(".json"):
+            from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+            text = dumps(answers)
+        else:
+            text = interview.to_yaml(answers)
+        write_text(output, text, force=force)
+    import shlex  # noqa: PLC0415
+
+    shown = " " + shlex.quote(output) if output != "-" else " FILE"
+    _stderr(f"Profile written to {output}. Plan with:\n  osteocheck plan --profile{shown}")
+
+
+@app.command("profile-schema")
+def profile_schema_command(rules: Rules = None) -> None:
+    """Print the JSON Schema (draft 2020-12) of a client profile file."""
+    from osteocheck.client.schema import profile_schema  # noqa: PLC0415
+    from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+    with reported():
+        knowledge = load_knowledge(rules)
+    emit(dumps(profile_schema(knowledge.site_ids)))
+
+
+def main() -> None:
+    """Entry point: never a traceback, which could print client data."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _stderr("osteocheck: interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence; details stay out of sight
+        _stderr(f"osteocheck: internal error ({type(exc).__name__}); nothing was written. Please report it.")
+        sys.exit(1)

@@ -1,0 +1,152 @@
+"""Command-line options shared by the commands, defined once.
+
+`client_options` adds the contract's profile flags to a command, so every
+command that evaluates a client takes exactly the same ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from osteocheck.client.sources import ClientSources
+from osteocheck.vocabulary import BOOL_FACTS, ENV_VAR, MEANINGS, STAGES
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "markdown")
+
+
+def _complete_sites(incomplete: str) -> list[str]:
+    from osteocheck.knowledge import loader as knowledge  # noqa: PLC0415 - only when the shell asks for completions
+
+    try:
+        sites = knowledge.load(knowledge.resolve_path(None)).site_ids
+    except Exception:  # noqa: BLE001 - completion must never crash the shell
+        return []
+    return [s for s in sites if s.startswith(incomplete)]
+
+
+def _complete(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    return lambda incomplete: [c for c in choices if c.startswith(incomplete)]
+
+
+Rules = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        envvar=ENV_VAR,
+        help="Knowledge file to use instead of the shipped one (also $OSTEOCHECK_RULES).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option("--format", "-f", help="Output: table, json or markdown.", autocompletion=_complete(FORMATS)),
+]
+Output = Annotated[
+    str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
+]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
+Fhir = Annotated[
+    Path | None,
+    typer.Option("--fhir", metavar="BUNDLE", help="FHIR R4 Bundle (JSON) to derive the profile from.", dir_okay=False),
+]
+Client = Annotated[str | None, typer.Option("--client", help="Client's name for the document.", show_default=False)]
+Therapist = Annotated[str | None, typer.Option("--therapist", help="Your name for the document.", show_default=False)]
+Physician = Annotated[str | None, typer.Option("--physician", help="The physician's name.", show_default=False)]
+When = Annotated[
+    str | None,
+    typer.Option("--date", metavar="YYYY-MM-DD", help="Date on the document (default: today).", show_default=False),
+]
+DocFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="markdown, html or pdf (default: by the file's extension, else markdown).",
+        show_default=False,
+    ),
+]
+ProfileFile = Annotated[
+    Path | None,
+    typer.Option("--profile", "-p", help="Client profile file (YAML or JSON); flags add to it.", dir_okay=False),
+]
+
+
+def _site_option(flag: str, help_text: str) -> Any:
+    return Annotated[
+        list[str] | None,
+        typer.Option(flag, metavar="SITE", help=help_text, autocompletion=_complete_sites, show_default=False),
+    ]
+
+
+_CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
+    (
+        "stage",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--stage",
+                help="osteopenia, osteoporosis or severe (default: osteoporosis, stated as assumed).",
+                autocompletion=_complete(STAGES),
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    (
+        "t_score",
+        Annotated[
+            float | None,
+            typer.Option("--t-score", help="Bone density T-score; sets the stage (WHO).", show_default=False),
+        ],
+        None,
+    ),
+    ("fresh_fractures", _site_option("--fresh-fracture", "Unhealed fracture at SITE (repeatable)."), None),
+    ("open_wounds", _site_option("--open-wound", "Open wound at SITE (repeatable)."), None),
+    ("active_infections", _site_option("--active-infection", "Active infection at SITE (repeatable)."), None),
+    ("post_surgical", _site_option("--post-surgical", "Post-surgical site (repeatable)."), None),
+    ("cleared", _site_option("--cleared", "Physician has cleared treatment over SITE (repeatable)."), None),
+    *(
+        (
+            fact,
+            Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=MEANINGS[fact].capitalize() + ".")],
+            False,
+        )
+        for fact in BOOL_FACTS
+    ),
+]
+
+
+def client_options(func: F) -> F:
+    """Give `func` the contract's profile flags; it receives them as `client: ClientSources`."""
+    names = [name for name, _, _ in _CLIENT_PARAMS]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given: dict[str, object] = {}
+        for name in names:
+            value = kwargs.pop(name)
+            if value not in (None, False, []):
+                given[name] = value
+        files = {"profile_file": kwargs.pop("profile_file"), "fhir_file": kwargs.pop("fhir_file")}
+        return func(*args, client=ClientSources(given, **files), **kwargs)
+
+    own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "client"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, annotation, default in [
+            *_CLIENT_PARAMS,
+            ("profile_file", ProfileFile, None),
+            ("fhir_file", Fhir, None),
+        ]
+    ]
+    wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,59 @@
+"""Writing results to stdout, shared by the Typer commands and the fast path."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from osteocheck.engine.model import Knowledge, Plan
+
+
+def emit(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def show(renderable: object) -> None:
+    from rich.console import Console  # noqa: PLC0415 - Rich only where something is drawn
+
+    Console(soft_wrap=False, highlight=False).print(renderable)
+
+
+def plan_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
+    """The plan as JSON or Markdown text."""
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
+
+        return dumps(plan_dict(plan, knowledge))
+    from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
+
+    return plan_markdown(plan, knowledge)
+
+
+def print_plan(plan: Plan, knowledge: Knowledge, output_format: str) -> None:
+    if output_format == "table":
+        from osteocheck.render.terminal import plan_view  # noqa: PLC0415
+
+        show(plan_view(plan, knowledge))
+    else:
+        emit(plan_text(plan, knowledge, output_format))
+
+
+def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
+    """The plan for a file: JSON or Markdown as printed, the table as plain text without colour."""
+    if output_format != "table":
+        return plan_text(plan, knowledge, output_format)
+    from osteocheck.render.terminal import plan_view  # noqa: PLC0415
+
+    return as_plain_text(plan_view(plan, knowledge))
+
+
+def as_plain_text(renderable: object) -> str:
+    """A Rich renderable as it would print, 100 columns wide, without colour: for files."""
+    import io  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=100, color_system=None, soft_wrap=False, highlight=False).print(renderable)
+    return buffer.getvalue()

@@ -1,0 +1,120 @@
+"""Client profiles: plain data (a file, flags, a batch row) -> a validated Profile.
+
+Strict by design: an unknown key, a wrong type or an unknown site is an error
+that names the bad value and suggests the closest valid one. Nothing is
+silently ignored, since a typo in a risk factor must never yield a quieter plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from osteocheck.engine.model import Knowledge, Profile
+from osteocheck.engine.stage import stage_of
+from osteocheck.errors import ProfileError
+from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS, PROFILE_KEYS, STAGES, T_SCORE_RANGE, label
+from osteocheck.words import suggest
+
+Raw = Mapping[str, object]
+
+
+def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: str = "") -> dict[str, object]:
+    """`extra` (flags, or `incoming` file) added to `base` (a file): lists joined, flags set.
+
+    A value that contradicts the base is an error, never a silent override.
+    """
+    merged = dict(base)
+    errors = []
+    for key, value in extra.items():
+        if key in LIST_KEYS:
+            old = base.get(key) or []
+            merged[key] = [*old, *value] if isinstance(old, list) and isinstance(value, list) else value
+        elif key in BOOL_FACTS:
+            # a set flag stays set; a wrong type in the file is kept so that build() reports it
+            merged[key] = value if base.get(key) in (None, False) else base[key]
+        elif key in base and base[key] != value:
+            said = f"{key}: {value} in {incoming}" if incoming else f"{label(key, usage=True)} {value}"
+            errors.append(f"{said} contradicts {key}: {base[key]} in {origin}; change one of them")
+        else:
+            merged[key] = value
+    if errors:
+        raise ProfileError(tuple(errors), usage=usage)
+    return merged
+
+
+def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> Profile:
+    """Validate plain data into a Profile; every problem is reported at once."""
+    where = f"{origin}: " if origin else ""
+    errors: list[str] = []
+    values: dict[str, object] = {}
+    sites = knowledge.site_ids
+    for key, value in raw.items():
+        if key not in PROFILE_KEYS:
+            errors.append(
+                f"{where}unknown profile key '{key}'{suggest(key, PROFILE_KEYS)}; allowed: {', '.join(PROFILE_KEYS)}"
+            )
+            continue
+        name = label(key, usage=usage)
+        if key == "stage":
+            if value is None:
+                continue
+            if value not in STAGES:
+                hint = suggest(value, STAGES) if isinstance(value, str) else ""
+                errors.append(f"{where}{name}: '{value}' is not a stage{hint}; allowed: {', '.join(STAGES)}")
+                continue
+        elif key == "t_score":
+            if value is None:
+                continue
+            problem = _t_score_problem(value)
+            if problem:
+                errors.append(f"{where}{name}: {problem}")
+                continue
+            value = float(value)  # type: ignore[arg-type]
+        elif key in BOOL_FACTS:
+            if not isinstance(value, bool):
+                errors.append(f"{where}{name}: expected true or false, found {value!r}")
+                continue
+        elif key in LIST_KEYS:
+            checked = _sites(value, sites, f"{where}{name}", errors)
+            if checked is None:
+                continue
+            value = checked
+        elif key in ("name", "id"):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                errors.append(f"{where}{name}: expected text, found {value!r}")
+                continue
+            value = str(value)
+        values[key] = value
+    if errors:
+        raise ProfileError(tuple(errors), usage=usage)
+    profile = Profile(**values)  # type: ignore[arg-type]
+    stage_of(profile, knowledge, usage=usage)  # a contradiction is caught here, before any plan
+    return profile
+
+
+def _t_score_problem(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expected a number, found {value!r}"
+    low, high = T_SCORE_RANGE
+    if not math.isfinite(value) or not low <= value <= high:
+        return f"{value} is out of range; a T-score lies between {low:g} and {high:g}"
+    return ""
+
+
+def _sites(value: object, sites: tuple[str, ...], name: str, errors: list[str]) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        errors.append(f"{name}: expected a list of sites, found {value!r}")
+        return None
+    found = set()
+    for site in value:
+        if not isinstance(site, str) or site not in sites:
+            hint = suggest(site, sites) if isinstance(site, str) else ""
+            errors.append(f"{name}: unknown site '{site}'{hint}; allowed: {', '.join(sites)}")
+        else:
+            found.add(site)
+    return tuple(s for s in sites if s in found)

@@ -1,0 +1,45 @@
+"""A client's profile from its sources, in order: a profile file, a FHIR bundle, then flags.
+
+Each source is validated on its own first, so a problem names where it came
+from (a file: exit 1; a flag: exit 2); then they are combined, and a value in
+one that contradicts another is an error, never a silent override.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from osteocheck.engine.model import Knowledge, Profile, Record
+
+
+class ClientSources(NamedTuple):
+    flags: dict[str, object]
+    profile_file: Path | None = None
+    fhir_file: Path | None = None
+
+
+def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Record | None]:
+    from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
+    from osteocheck.engine.model import Record  # noqa: PLC0415
+
+    raw: dict[str, object] = {}
+    origin = "the profile"
+    if sources.profile_file is not None:
+        from osteocheck.client import files as profile_files  # noqa: PLC0415 - only when a file is given
+
+        origin = str(sources.profile_file)
+        raw = profile_files.read(sources.profile_file)
+        profile_module.build(raw, knowledge, usage=False, origin=origin)
+    record = None
+    if sources.fhir_file is not None:
+        from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
+
+        imported = fhir.derive(fhir.read_bundle(sources.fhir_file), fhir.load_code_map(), knowledge)
+        where = str(sources.fhir_file)
+        profile_module.build(imported.data, knowledge, usage=False, origin=where)
+        raw = profile_module.merge(raw, imported.data, origin=origin, usage=False, incoming=where)
+        record = Record(where, imported.used, imported.set_aside, imported.unrecognised, imported.notes)
+    merged = profile_module.merge(raw, sources.flags, origin=origin)
+    return profile_module.build(merged, knowledge, usage=True), record

@@ -1,0 +1,200 @@
+"""The documents a therapist hands over, as one content model rendered to Markdown, HTML and PDF.
+
+Built from the plan alone, so a sheet can never say something the plan for the
+same profile does not. Pure: no I/O, no templates, no third-party imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status
+
+
+class Entry(NamedTuple):
+    """One point: its text, an optional line on why it matters, and whether it is ticked off on paper."""
+
+    text: str
+    why: str = ""
+    check: bool = False
+    notes: bool = False
+    cite: str = ""
+
+
+class Section(NamedTuple):
+    heading: str
+    entries: tuple[Entry, ...] = ()
+
+
+class Document(NamedTuple):
+    kind: str
+    title: str
+    meta: tuple[tuple[str, str], ...]
+    intro: tuple[str, ...]
+    sections: tuple[Section, ...]
+    sources: tuple[str, ...]
+    closing: str
+    reply: tuple[str, ...] = ()  # labelled lines for the recipient to fill in, after the closing
+
+
+class People(NamedTuple):
+    client: str | None = None
+    therapist: str | None = None
+    physician: str | None = None
+    date: dt.date | None = None
+
+
+def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[tuple[str, str], ...]:
+    rows = []
+    client = people.client or plan.profile.name
+    if client:
+        rows.append(("Client", client))
+    if with_physician:
+        rows.append(("To", people.physician or "the client's physician"))
+    if people.therapist:
+        rows.append(("Therapist", people.therapist))
+    rows.append(("Date", (people.date or dt.date.today()).isoformat()))
+    return tuple(rows)
+
+
+def _sources(reasons: tuple[Reason, ...] | list[Reason], extra: list[Recommended]) -> tuple[str, ...]:
+    titles = [r.basis.source.title for r in reasons] + [r.basis.source.title for r in extra]
+    return tuple(dict.fromkeys(titles))
+
+
+def _untreatable(plan: Plan) -> list[str]:
+    return [s.site for s in plan.sites if s.no_treatment]
+
+
+def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Document:
+    """Every self-care point, in plain words, the ones this client's plan makes pressing first with why."""
+    advice = {item.id: item.advice or item.text for item in knowledge.self_care}
+    why_of = {rule.id: rule.client_reason for rule in knowledge.rules}
+    avoid = _untreatable(plan)
+    primary = knowledge.summary[0].basis.source.ref if knowledge.summary else ""
+    pressing: list[Entry] = []
+    daily: list[Entry] = []
+    for point in plan.self_care:
+        text = advice[point.id]
+        if point.id == "comfort_measures" and avoid:
+            text += f" Not over your {', '.join(avoid)} until your doctor says it is safe."
+        reasons = [why_of.get(r.rule) or "" for r in point.reasons]
+        cite = point.basis.source.title if point.basis.source.ref != primary else ""
+        entry = Entry(text, " ".join(dict.fromkeys(w for w in reasons if w)), cite=cite)
+        (pressing if point.pressing else daily).append(entry)
+    sections = []
+    if pressing:
+        sections.append(Section("Most important for you", tuple(pressing)))
+    sections.append(Section("Every day" if pressing else "Your self-care", tuple(daily)))
+    return Document(
+        kind="selfcare",
+        title="Your self-care plan",
+        meta=_meta(plan, people),
+        intro=(
+            "These points go with the massage plan your therapist made for you. They are meant to ease pain "
+            "and stiffness, keep you moving safely and protect your bones.",
+        ),
+        sections=tuple(sections),
+        sources=_sources([], list(plan.self_care)),
+        closing="Discuss any change in your health, medicines or activity with your healthcare provider.",
+    )
+
+
+def assessment_checklist(plan: Plan, knowledge: Knowledge, people: People) -> Document:
+    """The source's assessment steps, the ones this client makes pressing first, with room for notes."""
+    del knowledge  # the plan already carries every step and its reasons
+    entries = []
+    for step in plan.assessment:
+        why = " ".join(dict.fromkeys(f"{r.text} ({r.rule})" for r in step.reasons))
+        entries.append(Entry(step.text, why, check=True, notes=True))
+    facts = _facts(plan)
+    intro = [f"Stage: {plan.stage}." + (f" Client facts: {'; '.join(facts)}." if facts else "")]
+    intro += [f"Assumed: {a}" for a in plan.assumptions]
+    return Document(
+        kind="assess",
+        title="Assessment checklist",
+        meta=_meta(plan, people),
+        intro=tuple(intro),
+        sections=(Section("Before treating", tuple(entries)),),
+        sources=_sources([r for s in plan.assessment for r in s.reasons], list(plan.assessment)),
+        closing="This checklist supports, and does not replace, clinical judgement.",
+    )
+
+
+def _facts(plan: Plan) -> list[str]:
+    p = plan.profile
+    out = []
+    if p.t_score is not None:
+        out.append(f"T-score {p.t_score:g}")
+    for key, label in (
+        ("fracture_history", "history of fragility fractures"), ("anticoagulants", "takes anticoagulants"),
+        ("corticosteroids", "takes corticosteroids"), ("fragile_skin", "fragile skin"), ("kyphosis", "kyphosis"),
+        ("height_loss", "height loss"), ("balance_issues", "reduced balance / fall risk"),
+    ):  # fmt: skip
+        if getattr(p, key):
+            out.append(label)
+    for key, label in (
+        ("fresh_fractures", "unhealed fracture"), ("open_wounds", "open wound"),
+        ("active_infections", "active infection"), ("post_surgical", "post-surgical site"),
+        ("cleared", "cleared by physician"),
+    ):  # fmt: skip
+        sites = p.sites_of(key)
+        if sites:
+            out.append(f"{label}: {', '.join(sites)}")
+    return out
+
+
+def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Document:
+    """To the physician: the facts, the planned approach, and what the therapist asks, with room to reply."""
+    client = people.client or plan.profile.name or "our mutual client"
+    facts = _facts(plan)
+    approach = [Entry(f"Highest pressure overall: level {plan.max_pressure} ({plan.max_pressure_label}) "
+                      f"on a 1–{knowledge.top_pressure} scale.")]  # fmt: skip
+    for s in plan.sites:
+        level = (
+            "not treated"
+            if s.no_treatment
+            else f"pressure at most {s.max_pressure} ({knowledge.pressure_label(s.max_pressure)})"
+        )
+        approach.append(Entry(f"{s.site}: {level}."))
+    groups = {status: [v for v in plan.techniques if v.status is status] for status in Status}
+    if groups[Status.SAFE]:
+        approach.append(Entry("Techniques used: " + ", ".join(v.technique.name for v in groups[Status.SAFE]) + "."))
+    for v in groups[Status.MODIFY]:
+        approach.append(Entry(f"{v.technique.name}, modified: {' '.join(v.modifications)}"))
+    if groups[Status.EXCLUDED]:
+        approach.append(Entry("Not used: " + ", ".join(v.technique.name for v in groups[Status.EXCLUDED]) + "."))
+    if plan.positioning:
+        approach.append(Entry("Positioning: " + ", ".join(p.text for p in plan.positioning) + "."))
+    questions = [
+        Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {c.reason.text}", check=True)
+        for c in plan.clearance_required
+    ]
+    flagged = [r for step in plan.assessment if step.id == "collaborate_physician" for r in step.reasons]
+    questions += [
+        Entry(f"{r.text}", check=True) for r in flagged if not any(c.reason == r for c in plan.clearance_required)
+    ]
+    questions.append(
+        Entry("Is there anything else I should know about readiness for massage and its scope?", check=True)
+    )
+    sections = (
+        Section("About the client", tuple(Entry(f) for f in [f"Stage: {plan.stage}", *facts])),
+        Section("Planned approach", tuple(approach)),
+        Section("What I would like to ask you", tuple(questions)),
+    )
+    return Document(
+        kind="letter",
+        title=f"Massage therapy for {client}",
+        meta=_meta(plan, people, with_physician=True),
+        intro=(
+            f"Dear {people.physician or 'Doctor'},",
+            f"I am planning gentle massage therapy for {client}, who lives with osteoporosis. Before I treat, "
+            "I would like to agree readiness and scope with you. Below are the facts I have, the approach I "
+            "plan, and my questions.",
+        ),
+        sections=sections,
+        sources=_sources(list(plan.all_reasons()), []),
+        closing=f"Thank you. Kind regards,\n{people.therapist or 'The massage therapist'}",
+        reply=("Comments:", "Name:", "Signature:", "Date:"),
+    )

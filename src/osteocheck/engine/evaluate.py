@@ -1,0 +1,152 @@
+"""The rules engine: `evaluate(profile, knowledge) -> Plan`, pure and deterministic.
+
+Combination: the most restrictive verdict wins (excluded > modify > safe), the
+lowest pressure cap wins, untreatable sites are the union, and physician
+clearance of a site lifts only the `unless_cleared` rules at that site.
+Output follows knowledge-file order. No I/O; imports nothing outside the model.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from osteocheck.engine.model import (
+    Clearance,
+    Facts,
+    Item,
+    Knowledge,
+    Lifted,
+    Plan,
+    Profile,
+    Reason,
+    Recommended,
+    Rule,
+    SitePlan,
+    Status,
+    Verdict,
+)
+from osteocheck.engine.stage import stage_of
+
+
+class Firing(NamedTuple):
+    """A rule that applies to this client, at these sites (empty: the whole body)."""
+
+    rule: Rule
+    sites: tuple[str, ...]
+    reason: Reason
+
+
+def fire(profile: Profile, knowledge: Knowledge, stage: str) -> tuple[tuple[Firing, ...], tuple[Lifted, ...]]:
+    """The rules that apply, in file order, and the ones clearance lifted."""
+    facts = Facts(profile, stage)
+    firings: list[Firing] = []
+    lifted: list[Lifted] = []
+    for rule in knowledge.rules:
+        if not rule.when.holds(facts):
+            continue
+        triggers = rule.when.triggers(facts)
+        sites = rule.sites
+        if rule.for_each is not None:
+            sites = profile.sites_of(rule.for_each)
+            if not sites:
+                continue
+            triggers = (*[t for t in triggers if not t.startswith("stage:")], f"{rule.for_each}: {', '.join(sites)}")
+        reason = Reason(rule.id, rule.text, rule.severity, rule.basis, triggers)
+        if rule.unless_cleared:
+            lifted.extend(Lifted(reason, s) for s in sites if s in profile.cleared)
+            sites = tuple(s for s in sites if s not in profile.cleared)
+            if not sites:
+                continue
+        firings.append(Firing(rule, sites, reason))
+    return tuple(firings), tuple(lifted)
+
+
+def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
+    stage, assumptions = stage_of(profile, knowledge)
+    firings, lifted = fire(profile, knowledge, stage)
+    notes = list(assumptions)
+    restricted = {s for f in firings if f.rule.unless_cleared for s in f.sites} | {x.site for x in lifted}
+    for site in profile.cleared:
+        if site not in restricted:
+            notes.append(f"Cleared site '{site}' had no restriction that clearance lifts; nothing changed there.")
+
+    cap, cap_reasons = _overall_cap(firings, knowledge)
+    return Plan(
+        profile=profile,
+        stage=stage,
+        assumptions=tuple(notes),
+        clearance_required=tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance),
+        max_pressure=cap,
+        max_pressure_label=knowledge.pressure_label(cap),
+        max_pressure_reasons=cap_reasons,
+        sites=_sites(firings, knowledge, cap),
+        techniques=_verdicts(firings, knowledge, cap, cap_reasons),
+        positioning=tuple(
+            Recommended(p.id, p.name, p.basis, reasons)
+            for p in knowledge.positioning
+            if (reasons := tuple(f.reason for f in firings if p.id in f.rule.effects.positioning))
+        ),
+        assessment=_pressing_first(knowledge.assessment, firings, "assessment"),
+        self_care=_pressing_first(knowledge.self_care, firings, "self_care"),
+        lifted=lifted,
+    )
+
+
+def _overall_cap(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[int, tuple[Reason, ...]]:
+    caps = [(f.rule.effects.max_pressure, f.reason) for f in firings if f.rule.effects.max_pressure is not None]
+    if not caps:
+        return knowledge.top_pressure, ()
+    level = min(c for c, _ in caps)
+    return level, tuple(r for c, r in caps if c == level)
+
+
+def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple[SitePlan, ...]:
+    plans = []
+    for site in knowledge.site_ids:
+        here = [f for f in firings if site in f.sites and (f.rule.effects.site_pressure or f.rule.effects.no_treatment)]
+        if not here:
+            continue
+        no_treatment = any(f.rule.effects.no_treatment for f in here)
+        levels = [f.rule.effects.site_pressure for f in here if f.rule.effects.site_pressure is not None]
+        level = 0 if no_treatment else min([cap, *levels])
+        plans.append(SitePlan(site, level, no_treatment, tuple(f.reason for f in here)))
+    return tuple(plans)
+
+
+def _verdicts(
+    firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_reasons: tuple[Reason, ...]
+) -> tuple[Verdict, ...]:
+    verdicts = []
+    for t in knowledge.techniques:
+        excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
+        if excluded:
+            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded))
+            continue
+        mods = [(f.reason, text) for f in firings for tech, text in f.rule.effects.modify if tech == t.id]
+        if t.pressure > cap:
+            label = knowledge.pressure_label(cap)
+            mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
+        if mods:
+            verdicts.append(
+                Verdict(
+                    t, Status.MODIFY, tuple(dict.fromkeys(m for _, m in mods)), tuple(dict.fromkeys(r for r, _ in mods))
+                )
+            )
+        else:
+            verdicts.append(Verdict(t, Status.SAFE, (), ()))
+    return tuple(verdicts)
+
+
+def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str) -> tuple[Recommended, ...]:
+    """Every standing item plus the ones rules add. Pressing ones come first, in the order the
+    firing rules name them (so an author can say which matters most); the rest in file order."""
+    named: dict[str, int] = {}
+    for f in firings:
+        for item_id in getattr(f.rule.effects, effect):
+            named.setdefault(item_id, len(named))
+    out = []
+    for item in items:
+        reasons = tuple(f.reason for f in firings if item.id in getattr(f.rule.effects, effect))
+        if item.always or reasons:
+            out.append(Recommended(item.id, item.text, item.basis, reasons))
+    return tuple(sorted(out, key=lambda r: named.get(r.id, len(named))))

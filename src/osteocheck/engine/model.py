@@ -1,0 +1,299 @@
+"""Typed, frozen values: the knowledge, a client profile and a plan.
+
+Nothing here does I/O or imports a third-party library, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple, Protocol
+
+
+class Severity(enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Status(enum.Enum):
+    """A technique's verdict; `rank` orders them from least to most restrictive."""
+
+    SAFE = "safe"
+    MODIFY = "modify"
+    EXCLUDED = "excluded"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.SAFE: 0, Status.MODIFY: 1, Status.EXCLUDED: 2}
+
+
+class Source(NamedTuple):
+    ref: str
+    title: str
+    quote: str
+
+
+class Basis(NamedTuple):
+    """Where a statement comes from: quoted from a source, or inferred from it."""
+
+    source: Source
+    inference: str | None = None
+
+
+class Item(NamedTuple):
+    """A cited statement: summary, goal, sign, assessment step or self-care point."""
+
+    id: str
+    text: str
+    basis: Basis
+    advice: str = ""
+    always: bool = True
+    facts: tuple[str, ...] = ()
+
+
+class PressureLevel(NamedTuple):
+    level: int
+    label: str
+    feel: str
+    basis: Basis
+
+
+class Site(NamedTuple):
+    id: str
+    name: str
+    at_risk: bool = False
+
+
+class Technique(NamedTuple):
+    id: str
+    name: str
+    category: str
+    description: str
+    pressure: int
+    basis: Basis
+
+
+class Positioning(NamedTuple):
+    id: str
+    name: str
+    fits: str
+    basis: Basis
+
+
+class BoneDensity(NamedTuple):
+    convention: str
+    normal_at_or_above: float
+    osteoporosis_at_or_below: float
+    basis: Basis
+
+
+class Effects(NamedTuple):
+    exclude: tuple[str, ...] = ()
+    modify: tuple[tuple[str, str], ...] = ()
+    max_pressure: int | None = None
+    site_pressure: int | None = None
+    no_treatment: bool = False
+    clearance: bool = False
+    positioning: tuple[str, ...] = ()
+    assessment: tuple[str, ...] = ()
+    self_care: tuple[str, ...] = ()
+
+
+class Rule(NamedTuple):
+    id: str
+    when: Condition
+    severity: Severity
+    text: str
+    basis: Basis
+    effects: Effects
+    sites: tuple[str, ...] = ()
+    for_each: str | None = None
+    unless_cleared: bool = False
+    client_reason: str = ""
+
+
+class Knowledge(NamedTuple):
+    id: str
+    version: str
+    title: str
+    sha256: str
+    path: str
+    summary: tuple[Item, ...]
+    goals: tuple[Item, ...]
+    signs: tuple[Item, ...]
+    pressure_scale: tuple[PressureLevel, ...]
+    bone_density: BoneDensity
+    sites: tuple[Site, ...]
+    techniques: tuple[Technique, ...]
+    positioning: tuple[Positioning, ...]
+    assessment: tuple[Item, ...]
+    self_care: tuple[Item, ...]
+    rules: tuple[Rule, ...]
+
+    @property
+    def site_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.sites)
+
+    @property
+    def technique_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.techniques)
+
+    def technique(self, technique_id: str) -> Technique:
+        for t in self.techniques:
+            if t.id == technique_id:
+                return t
+        raise KeyError(technique_id)
+
+    def pressure_label(self, level: int) -> str:
+        if level == 0:
+            return "no treatment"
+        for p in self.pressure_scale:
+            if p.level == level:
+                return p.label
+        return str(level)
+
+    @property
+    def top_pressure(self) -> int:
+        return max(p.level for p in self.pressure_scale)
+
+
+class Profile(NamedTuple):
+    """A client as the therapist described them; validated, sites in vocabulary order."""
+
+    stage: str | None = None
+    t_score: float | None = None
+    fracture_history: bool = False
+    fresh_fractures: tuple[str, ...] = ()
+    open_wounds: tuple[str, ...] = ()
+    active_infections: tuple[str, ...] = ()
+    post_surgical: tuple[str, ...] = ()
+    cleared: tuple[str, ...] = ()
+    anticoagulants: bool = False
+    corticosteroids: bool = False
+    fragile_skin: bool = False
+    kyphosis: bool = False
+    height_loss: bool = False
+    balance_issues: bool = False
+    name: str | None = None
+    id: str | None = None
+
+    def sites_of(self, fact: str) -> tuple[str, ...]:
+        value: tuple[str, ...] = getattr(self, fact)
+        return value
+
+
+class Facts(NamedTuple):
+    """What a condition sees: the profile and the stage the engine settled on."""
+
+    profile: Profile
+    stage: str
+
+
+class Condition(Protocol):
+    """A compiled rule condition (see engine.conditions): positive only, so monotone."""
+
+    def holds(self, facts: Facts) -> bool: ...
+
+    def triggers(self, facts: Facts) -> tuple[str, ...]:
+        """The profile facts that make the condition hold (empty when it does not)."""
+        ...
+
+    def describe(self) -> str: ...
+
+
+class Reason(NamedTuple):
+    rule: str
+    text: str
+    severity: Severity
+    basis: Basis
+    facts: tuple[str, ...] = ()
+
+
+class Clearance(NamedTuple):
+    reason: Reason
+    sites: tuple[str, ...]
+
+
+class SitePlan(NamedTuple):
+    site: str
+    max_pressure: int
+    no_treatment: bool
+    reasons: tuple[Reason, ...]
+
+
+class Verdict(NamedTuple):
+    technique: Technique
+    status: Status
+    modifications: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+
+
+class Recommended(NamedTuple):
+    """A positioning option, assessment step or self-care point in a plan."""
+
+    id: str
+    text: str
+    basis: Basis
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def pressing(self) -> bool:
+        return bool(self.reasons)
+
+
+class Lifted(NamedTuple):
+    """A rule that physician clearance lifted for a site."""
+
+    reason: Reason
+    site: str
+
+
+class Record(NamedTuple):
+    """Where a profile came from, when it was read from a clinical record (FHIR)."""
+
+    file: str
+    used: tuple[str, ...]
+    set_aside: tuple[str, ...]
+    unrecognised: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+class Plan(NamedTuple):
+    profile: Profile
+    stage: str
+    assumptions: tuple[str, ...]
+    clearance_required: tuple[Clearance, ...]
+    max_pressure: int
+    max_pressure_label: str
+    max_pressure_reasons: tuple[Reason, ...]
+    sites: tuple[SitePlan, ...]
+    techniques: tuple[Verdict, ...]
+    positioning: tuple[Recommended, ...]
+    assessment: tuple[Recommended, ...]
+    self_care: tuple[Recommended, ...]
+    lifted: tuple[Lifted, ...] = ()
+    record: Record | None = None
+
+    def verdict(self, technique_id: str) -> Verdict:
+        for v in self.techniques:
+            if v.technique.id == technique_id:
+                return v
+        raise KeyError(technique_id)
+
+    def all_reasons(self) -> tuple[Reason, ...]:
+        """Every reason in the plan once, in the order the plan shows them."""
+        reasons = [c.reason for c in self.clearance_required]
+        reasons += [*self.max_pressure_reasons, *(r for s in self.sites for r in s.reasons)]
+        reasons += [r for v in self.techniques for r in v.reasons]
+        for group in (self.positioning, self.assessment, self.self_care):
+            reasons += [r for item in group for r in item.reasons]
+        return tuple(dict.fromkeys(reasons))
+
+    def site(self, site_id: str) -> SitePlan | None:
+        for s in self.sites:
+            if s.site == site_id:
+                return s
+        return None

@@ -1,0 +1,55 @@
+"""The stage a plan uses: from the stated stage, the T-score (by the knowledge file's thresholds) and fractures."""
+
+from __future__ import annotations
+
+from osteocheck.engine.model import Knowledge, Profile
+from osteocheck.errors import ProfileError
+from osteocheck.vocabulary import label
+
+
+def classify(t_score: float, knowledge: Knowledge) -> str:
+    """normal, osteopenia or osteoporosis by the thresholds (and convention) of the knowledge file."""
+    bd = knowledge.bone_density
+    if t_score >= bd.normal_at_or_above:
+        return "normal"
+    if t_score <= bd.osteoporosis_at_or_below:
+        return "osteoporosis"
+    return "osteopenia"
+
+
+def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> tuple[str, tuple[str, ...]]:
+    """The stage the plan uses and what was assumed to reach it; contradictions are errors."""
+    bd = knowledge.bone_density
+    notes: list[str] = []
+    stage = profile.stage
+    if profile.t_score is not None:
+        category = classify(profile.t_score, knowledge)
+        expected = {"normal": (), "osteopenia": ("osteopenia",), "osteoporosis": ("osteoporosis", "severe")}[category]
+        if stage is not None and stage not in expected:
+            raise ProfileError(
+                (
+                    f"{label('t_score', usage=usage)} {profile.t_score:g} means {category} ({bd.convention}), "
+                    f"which contradicts {label('stage', usage=usage)} {stage}; correct one of them",
+                ),
+                usage=usage,
+            )
+        if category == "normal":
+            notes.append(
+                f"T-score {profile.t_score:g} is in the normal range (T >= {bd.normal_at_or_above:g}): the profile "
+                "does not indicate osteoporosis. To stay on the safe side the rules of the lowest stage, "
+                "osteopenia, are applied."
+            )
+            stage = "osteopenia"
+        elif stage is None:
+            stage = category
+            notes.append(f"Stage {category} derived from T-score {profile.t_score:g} ({bd.convention}).")
+    if stage is None:
+        stage = "osteoporosis"
+        notes.append("No stage or T-score given: treated as osteoporosis.")
+    if stage == "osteoporosis" and profile.fracture_history:
+        stage = "severe"
+        notes.append(
+            "Osteoporosis with a history of fragility fractures is established (severe) osteoporosis: "
+            "the plan uses stage severe."
+        )
+    return stage, tuple(notes)

@@ -1,0 +1,108 @@
+"""The catalogue sections of a knowledge file: texts, pressure scale, sites, techniques, positioning, T-scores."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from osteocheck.engine.model import BoneDensity, Item, Positioning, PressureLevel, Site, Technique
+from osteocheck.knowledge.citations import Citations
+from osteocheck.knowledge.report import Reporter
+
+REQUIRED_SITES = (
+    "spine", "hips", "wrists", "ribs", "neck", "shoulders", "arms", "hands",
+    "pelvis", "legs", "knees", "ankles", "feet", "abdomen", "head",
+)  # fmt: skip
+REQUIRED_TECHNIQUES = (
+    "light_effleurage", "mild_kneading", "vibration", "myofascial_release", "reflexology",
+    "lymphatic_drainage", "craniosacral_therapy", "deep_tissue_massage", "vigorous_compression",
+    "joint_mobilization", "passive_stretching", "deep_kneading", "muscle_stripping", "friction",
+    "forceful_stretching",
+)  # fmt: skip
+REQUIRED_POSITIONING = ("chair", "bolstering", "side_lying")
+
+
+class Section(NamedTuple):
+    """What every section builder reads and where it reports."""
+
+    data: dict[str, Any]
+    report: Reporter
+    cite: Citations
+
+    def unique(self, section: str) -> list[tuple[int, dict[str, Any]]]:
+        seen: set[str] = set()
+        entries = []
+        for i, entry in enumerate(self.data.get(section, [])):
+            if entry["id"] in seen:
+                self.report.error((section, i, "id"), f"duplicate id '{entry['id']}' in {section}")
+            seen.add(entry["id"])
+            entries.append((i, entry))
+        return entries
+
+
+def items(ctx: Section, section: str) -> tuple[Item, ...]:
+    return tuple(
+        Item(
+            id=e["id"],
+            text=e["text"],
+            basis=ctx.cite.basis(e, (section, i)),
+            advice=e.get("advice", ""),
+            always=e.get("always", True),
+            facts=tuple(e.get("facts", ())),
+        )
+        for i, e in ctx.unique(section)
+    )
+
+
+def scale(ctx: Section) -> tuple[PressureLevel, ...]:
+    out = []
+    for i, e in enumerate(ctx.data.get("pressure_scale", [])):
+        if e["level"] != i + 1:
+            ctx.report.error(("pressure_scale", i, "level"), f"levels must run 1, 2, 3, ... in order; expected {i + 1}")
+        out.append(PressureLevel(e["level"], e["label"], e["feel"], ctx.cite.basis(e, ("pressure_scale", i))))
+    return tuple(out)
+
+
+def sites(ctx: Section) -> tuple[Site, ...]:
+    found = tuple(Site(e["id"], e["name"], e.get("at_risk", False)) for _, e in ctx.unique("sites"))
+    ids = {s.id for s in found}
+    missing = [s for s in REQUIRED_SITES if s not in ids]
+    if missing and "sites" in ctx.data:
+        ctx.report.error(("sites",), f"the site vocabulary lacks required sites: {', '.join(missing)}")
+    return found
+
+
+def techniques(ctx: Section, levels: set[int]) -> tuple[Technique, ...]:
+    out = []
+    for i, e in ctx.unique("techniques"):
+        if levels and e["pressure"] not in levels:
+            ctx.report.error(
+                ("techniques", i, "pressure"), f"pressure {e['pressure']} is not a level of the pressure scale"
+            )
+        basis = ctx.cite.basis(e, ("techniques", i))
+        out.append(Technique(e["id"], e["name"], e["category"], e["description"], e["pressure"], basis))
+    ids = {t.id for t in out}
+    missing = [t for t in REQUIRED_TECHNIQUES if t not in ids]
+    if missing and "techniques" in ctx.data:
+        ctx.report.error(("techniques",), f"the catalogue lacks required techniques: {', '.join(missing)}")
+    return tuple(out)
+
+
+def positioning(ctx: Section) -> tuple[Positioning, ...]:
+    out = tuple(
+        Positioning(e["id"], e["name"], e["fits"], ctx.cite.basis(e, ("positioning", i)))
+        for i, e in ctx.unique("positioning")
+    )
+    missing = [p for p in REQUIRED_POSITIONING if p not in {o.id for o in out}]
+    if missing and "positioning" in ctx.data:
+        ctx.report.error(("positioning",), f"positioning lacks required options: {', '.join(missing)}")
+    return out
+
+
+def bone_density(ctx: Section) -> BoneDensity | None:
+    e = ctx.data.get("bone_density")
+    if e is None:
+        return None
+    normal, osteo = float(e["normal_at_or_above"]), float(e["osteoporosis_at_or_below"])
+    if not osteo < normal:
+        ctx.report.error(("bone_density",), "osteoporosis_at_or_below must be lower than normal_at_or_above")
+    return BoneDensity(e["convention"], normal, osteo, ctx.cite.basis(e, ("bone_density",)))

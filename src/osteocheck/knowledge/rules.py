@@ -1,0 +1,136 @@
+"""Rules: every reference resolved, every combination of effects that makes sense, conditions compiled once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, StageAtLeast
+from osteocheck.engine.model import Condition, Effects, Rule, Severity
+from osteocheck.knowledge.catalogue import Section
+from osteocheck.knowledge.report import DataPath
+from osteocheck.words import suggest
+
+# kind -> the ids a rule may name of that kind
+Refs = dict[str, set[str]]
+
+
+def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) -> Rule:
+    path: DataPath = ("rules", i)
+    if e["id"] in {r["id"] for r in ctx.data["rules"][:i]}:
+        ctx.report.error((*path, "id"), f"duplicate rule id '{e['id']}'")
+    if "when" not in e and "for_each" not in e:
+        ctx.report.error(path, "a rule needs 'when' (or 'for_each')")
+    when = condition(ctx, e.get("when", "always"), (*path, "when"), refs["site"])
+    _check_refs(ctx, e, refs, path)
+    _check_effects(ctx, e, levels, path)
+    fx = e["effects"]
+    effects = Effects(
+        exclude=tuple(fx.get("exclude", ())),
+        modify=tuple((k, v) for k, v in fx.get("modify", {}).items()),
+        max_pressure=fx.get("max_pressure"),
+        site_pressure=fx.get("site_pressure"),
+        no_treatment=bool(fx.get("no_treatment", False)),
+        clearance=bool(fx.get("clearance", False)),
+        positioning=tuple(fx.get("positioning", ())),
+        assessment=tuple(fx.get("assessment", ())),
+        self_care=tuple(fx.get("self_care", ())),
+    )
+    return Rule(
+        id=e["id"],
+        when=when,
+        severity=Severity(e["severity"]),
+        text=e["text"],
+        basis=ctx.cite.basis(e, path),
+        effects=effects,
+        sites=tuple(e.get("sites", ())),
+        for_each=e.get("for_each"),
+        unless_cleared=bool(e.get("unless_cleared", False)),
+        client_reason=e.get("client_reason", ""),
+    )
+
+
+def _check_refs(ctx: Section, e: dict[str, Any], refs: Refs, path: DataPath) -> None:
+    fpath = (*path, "effects")
+    fx = e["effects"]
+    for key, kind in (
+        ("exclude", "technique"),
+        ("positioning", "positioning"),
+        ("assessment", "assessment"),
+        ("self_care", "self_care"),
+    ):
+        for j, ref in enumerate(fx.get(key, [])):
+            _ref(ctx, ref, kind, refs, (*fpath, key, j))
+    for ref in fx.get("modify", {}):
+        _ref(ctx, ref, "technique", refs, (*fpath, "modify", ref))
+    for j, ref in enumerate(e.get("sites", [])):
+        _ref(ctx, ref, "site", refs, (*path, "sites", j))
+
+
+def _check_effects(ctx: Section, e: dict[str, Any], levels: set[int], path: DataPath) -> None:
+    """Effects that could never apply, or never be lifted, are errors the author must see."""
+    fpath = (*path, "effects")
+    fx = e["effects"]
+    error = ctx.report.error
+    for key in ("max_pressure", "site_pressure"):
+        if key in fx and levels and fx[key] not in levels:
+            error((*fpath, key), f"pressure {fx[key]} is not a level of the pressure scale")
+    sited = bool(e.get("sites")) or "for_each" in e
+    if e.get("sites") and "for_each" in e:
+        error((*path, "sites"), "a rule takes either 'sites' or 'for_each', not both")
+    for key in ("site_pressure", "no_treatment"):
+        if key in fx and not sited:
+            error((*fpath, key), f"'{key}' needs the rule to name its sites ('sites' or 'for_each')")
+    if e.get("unless_cleared"):
+        if not sited:
+            error((*path, "unless_cleared"), "'unless_cleared' needs a rule about sites ('sites' or 'for_each')")
+        if not (fx.get("no_treatment") or fx.get("clearance")):
+            error((*path, "unless_cleared"), "'unless_cleared' only makes sense with 'no_treatment' or 'clearance'")
+    if fx.get("no_treatment") and not e.get("unless_cleared") and fx.get("clearance"):
+        ctx.report.warn(
+            (*fpath, "clearance"),
+            "clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it",
+        )
+
+
+def _ref(ctx: Section, ref: str, kind: str, refs: Refs, path: DataPath) -> None:
+    if ref not in refs[kind]:
+        hint = suggest(ref, sorted(refs[kind]))
+        ctx.report.error(path, f"unknown {kind.replace('_', '-')} '{ref}'{hint}")
+
+
+def condition(ctx: Section, raw: Any, path: DataPath, sites: set[str]) -> Condition:
+    """Compile a checked condition; the schema has already fixed its shape."""
+    if raw == "always":
+        return Always()
+    if isinstance(raw, str):
+        return Fact(raw)
+    if "all" in raw:
+        return AllOf(tuple(condition(ctx, c, (*path, "all", j), sites) for j, c in enumerate(raw["all"])))
+    if "any" in raw:
+        return AnyOf(tuple(condition(ctx, c, (*path, "any", j), sites) for j, c in enumerate(raw["any"])))
+    if "stage_at_least" in raw:
+        return StageAtLeast(raw["stage_at_least"])
+    if raw["site"] not in sites:
+        hint = suggest(raw["site"], sorted(sites))
+        ctx.report.error((*path, "site"), f"unknown site '{raw['site']}'{hint}: this condition could never be true")
+    return SiteIn(raw["site"], raw["in"])
+
+
+def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
+    """Catalogue entries no rule can reach: a technique that can only be safe, an option never offered."""
+    named = {t for r in rules for t in (*r.effects.exclude, *(m[0] for m in r.effects.modify))}
+    recommended = {p for r in rules for p in r.effects.positioning}
+    added = {s for r in rules for s in r.effects.self_care}
+    for i, t in enumerate(ctx.data.get("techniques", [])):
+        if t["id"] not in named:
+            ctx.report.warn(
+                ("techniques", i, "id"), f"technique '{t['id']}' is named by no rule: it can only ever be 'safe'"
+            )
+    for i, p in enumerate(ctx.data.get("positioning", [])):
+        if p["id"] not in recommended:
+            ctx.report.error(("positioning", i, "id"), f"positioning '{p['id']}' is recommended by no rule")
+    for i, s in enumerate(ctx.data.get("self_care", [])):
+        if not s.get("always", True) and s["id"] not in added:
+            ctx.report.error(
+                ("self_care", i, "id"), f"self-care point '{s['id']}' has 'always: false' but no rule adds it"
+            )
