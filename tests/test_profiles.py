@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from osteocheck.cli.app import app
+from osteocheck.cli.prompt import TerminalReader
 from osteocheck.client.intake import QUESTIONS
 from osteocheck.client.records import derive as fhir
 from osteocheck.engine.model import Knowledge
@@ -211,3 +213,22 @@ def test_ctrl_c_works_when_the_suite_ignores_sigint(tmp_path: Path) -> None:
         signal.signal(signal.SIGINT, previous)
     assert code == 130, screen
     assert not target.exists()
+
+
+def test_terminal_reader_keeps_typed_ahead_lines_and_ends_on_eof() -> None:
+    reader = TerminalReader()
+    data_r, data_w = os.pipe()
+    wake_r, wake_w = os.pipe()
+    try:
+        os.write(data_w, b"first\r\nsec")
+        assert reader._line(data_r, wake_r) == "first"
+        os.write(wake_w, b"\x02")  # a signal with no Python-level effect: the read goes on
+        os.write(data_w, b"ond\nthird\n")
+        assert reader._line(data_r, wake_r) == "second"
+        assert reader._line(data_r, wake_r) == "third"
+        os.close(data_w)
+        with pytest.raises(EOFError):
+            reader._line(data_r, wake_r)
+    finally:
+        for fd in (data_r, wake_r, wake_w):
+            os.close(fd)

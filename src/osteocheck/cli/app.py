@@ -419,6 +419,7 @@ def intake(
     rules: Rules = None,
 ) -> None:
     """Ask the profile questions one at a time and write a profile file (answers from stdin when not a terminal)."""
+    from osteocheck.cli.prompt import TerminalReader  # noqa: PLC0415
     from osteocheck.client import intake as interview  # noqa: PLC0415
     from osteocheck.client import profile as profile_module  # noqa: PLC0415
     from osteocheck.writer import write_text  # noqa: PLC0415
@@ -431,11 +432,11 @@ def intake(
 
             begin = profile_files.read(start)
             profile_module.build(begin, knowledge, usage=False, origin=str(start))
-    tty = sys.stdin.isatty()
+    terminal = TerminalReader() if sys.stdin.isatty() else None
 
     def ask(prompt: str) -> str:
-        if tty:
-            return input(prompt)
+        if terminal is not None:
+            return terminal.ask(prompt)
         sys.stderr.write(prompt)
         line = sys.stdin.readline()
         if not line:

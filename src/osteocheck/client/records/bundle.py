@@ -1,0 +1,35 @@
+"""Reading a FHIR Bundle file: bounded, UTF-8 JSON, and really a Bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from osteocheck.errors import ProfileError
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def read_bundle(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError((f"{path}: cannot read FHIR bundle: {exc.strerror}",), usage=False) from None
+    if len(raw) > MAX_BYTES:
+        raise ProfileError((f"{path}: FHIR bundle is larger than {MAX_BYTES:,} bytes",), usage=False)
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ProfileError((f"{path}: not UTF-8 text, so not a FHIR JSON bundle",), usage=False) from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError((f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",), usage=False) from None
+    except RecursionError:
+        raise ProfileError((f"{path}: JSON nested too deeply",), usage=False) from None
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        raise ProfileError((f"{path}: not a FHIR Bundle (resourceType is {found!r}, expected 'Bundle')",), usage=False)
+    if not isinstance(data.get("entry", []), list):
+        raise ProfileError((f"{path}: Bundle.entry must be a list",), usage=False)
+    return data

@@ -1,0 +1,45 @@
+"""Reading the few FHIR fields osteocheck needs, defensively: a malformed field counts as absent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+def codings(concept: object) -> list[dict[str, Any]]:
+    if not isinstance(concept, dict):
+        return []
+    codings = concept.get("coding", [])
+    return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+
+
+def status_code(concept: object) -> str | None:
+    for coding in codings(concept):
+        if isinstance(coding.get("code"), str):
+            return str(coding["code"])
+    return None
+
+
+def text(value: object) -> str | None:
+    """A field that should be a code string; anything else (a list, an object) counts as absent."""
+    return value if isinstance(value, str) else None
+
+
+def describe(resource: dict[str, Any], concept: object = None) -> str:
+    kind = resource.get("resourceType", "?")
+    ident = resource.get("id")
+    name = ""
+    if isinstance(concept, dict):
+        name = concept.get("text") or next((c.get("display") for c in codings(concept) if c.get("display")), "") or ""
+        if not name:
+            name = next((f"{c.get('system')}|{c.get('code')}" for c in codings(concept)), "")
+    return f"{kind}/{ident}" + (f" ({name})" if name else "")
+
+
+def date(value: object) -> dt.date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None

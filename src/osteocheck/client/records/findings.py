@@ -1,0 +1,87 @@
+"""What a record says about the client, gathered resource by resource, and settled at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from osteocheck.client.records.codes import CodeMap
+from osteocheck.client.records.fields import describe
+from osteocheck.engine.model import Knowledge
+from osteocheck.engine.stage import classify
+from osteocheck.vocabulary import SITE_FACTS, STAGES
+
+
+class Imported(NamedTuple):
+    """The profile data a record supports, and an account of every resource in it."""
+
+    data: dict[str, object]
+    used: tuple[str, ...]
+    set_aside: tuple[str, ...]
+    unrecognised: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+class Findings:
+    """The facts found so far, with what was used, set aside or not recognised, and notes for the therapist."""
+
+    def __init__(self, codes: CodeMap, knowledge: Knowledge, today: dt.date) -> None:
+        self.codes = codes
+        self.knowledge = knowledge
+        self.sites = knowledge.site_ids
+        self.today = today
+        self.data: dict[str, Any] = {}
+        self.used: list[str] = []
+        self.set_aside: list[str] = []
+        self.unrecognised: list[str] = []
+        self.notes: list[str] = []
+        self.stages: list[tuple[str, str]] = []
+        self.t_scores: list[tuple[float, str]] = []
+
+    def add_site(self, fact: str, site: str) -> None:
+        listed = self.data.setdefault(fact, [])
+        if site not in listed:
+            listed.append(site)
+
+    def site_of(self, resource: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+        found = [entry["site"]] if entry.get("site") in self.sites else []
+        body = resource.get("bodySite", [])
+        for concept in body if isinstance(body, list) else []:
+            hit = self.codes.match("body_sites", concept)
+            if hit and hit.get("site") in self.sites:
+                found.append(hit["site"])
+            elif isinstance(concept, dict) and str(concept.get("text", "")).strip().lower() in self.sites:
+                found.append(str(concept["text"]).strip().lower())
+            else:
+                self.notes.append(
+                    f"{describe(resource)}: body site not recognised: {describe({'resourceType': 'bodySite'}, concept)}"
+                )
+        return list(dict.fromkeys(found))
+
+    def finish(self) -> None:
+        stage = max((s for s, _ in self.stages), key=STAGES.index, default=None)
+        if self.t_scores:
+            value, label = min(self.t_scores)
+            self.used.append(
+                f"{label}: T-score {value:g}" + (" (the lowest of several)" if len(self.t_scores) > 1 else "")
+            )
+            category = classify(value, self.knowledge)
+            rank = {"normal": -1, "osteopenia": 0, "osteoporosis": 1}[category]
+            if stage is not None and STAGES.index(stage) > rank:
+                self.notes.append(
+                    f"T-score {value:g} ({category} range) left out: the record's diagnosis, {stage}, is more severe"
+                )
+            else:
+                self.data["t_score"] = value
+                if stage is not None and STAGES.index(stage) < rank:
+                    stage = None  # the T-score is the more severe evidence; the stage follows from it
+        if stage is not None:
+            self.data["stage"] = stage
+        for fact in SITE_FACTS:
+            listed = self.data.get(fact)
+            if isinstance(listed, list):
+                self.data[fact] = [s for s in self.sites if s in listed]
+
+    def imported(self) -> Imported:
+        self.finish()
+        return Imported(self.data, tuple(self.used), tuple(self.set_aside), tuple(self.unrecognised), tuple(self.notes))
