@@ -38,6 +38,14 @@ class Findings:
         self.stages: list[tuple[str, str]] = []
         self.t_scores: list[tuple[float, str]] = []
 
+    def recognise(self, r: dict[str, Any], section: str, concept: object) -> tuple[str, dict[str, Any] | None]:
+        """The resource's label and its code-map entry; a resource the map does not know is noted as such."""
+        label = describe(r, concept)
+        entry = self.codes.match(section, concept)
+        if entry is None:
+            self.unrecognised.append(label)
+        return label, entry
+
     def add_site(self, fact: str, site: str) -> None:
         listed = self.data.setdefault(fact, [])
         if site not in listed:

@@ -15,10 +15,8 @@ _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
 
 def condition(f: Findings, r: dict[str, Any]) -> None:
-    label = describe(r, r.get("code"))
-    entry = f.codes.match("conditions", r.get("code"))
+    label, entry = f.recognise(r, "conditions", r.get("code"))
     if entry is None:
-        f.unrecognised.append(label)
         return
     if status_code(r.get("verificationStatus")) in _REFUTED:
         f.set_aside.append(f"{label}: verification status {status_code(r.get('verificationStatus'))}")
@@ -77,10 +75,8 @@ def medication(f: Findings, r: dict[str, Any], resources: dict[str, dict[str, An
     if concept is None and isinstance(reference, dict):
         target = resources.get(str(reference.get("reference", "")).lstrip("#"))
         concept = target.get("code") if target else None
-    label = describe(r, concept)
-    entry = f.codes.match("medications", concept)
+    label, entry = f.recognise(r, "medications", concept)
     if entry is None:
-        f.unrecognised.append(label)
         return
     status = text(r.get("status"))
     if status not in _ACTIVE_MEDICATION:
@@ -113,10 +109,8 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
 
 
 def observation(f: Findings, r: dict[str, Any]) -> None:
-    label = describe(r, r.get("code"))
-    entry = f.codes.match("observations", r.get("code"))
+    label, entry = f.recognise(r, "observations", r.get("code"))
     if entry is None:
-        f.unrecognised.append(label)
         return
     quantity = r.get("valueQuantity")
     value = quantity.get("value") if isinstance(quantity, dict) else None
