@@ -1,6 +1,12 @@
-"""Closest-word hints for every user-facing error: a typo is named, never silently ignored."""
+"""Words for people: closest-word hints for every user-facing error, and outside text made one line."""
 
 from __future__ import annotations
+
+import re
+
+# Everything that breaks a line in any convention (and the controls that move the cursor like one).
+_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -9,3 +15,12 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_line(text: str) -> str:
+    """A name or label from outside as one line: breaks become a space, controls and bidi marks go.
+
+    A name holding a newline could otherwise print lines that look like the plan's own
+    ("Physician clearance: not required") in every view and document.
+    """
+    return _BREAKS.sub(" ", _INVISIBLE.sub("", text)).strip()

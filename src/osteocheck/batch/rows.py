@@ -19,6 +19,7 @@ from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Plan, Status
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
+from osteocheck.render.escape import json_text
 from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS
 
 CSV_COLUMNS = (
@@ -148,7 +149,9 @@ class Screener:
         if isinstance(cached, ProfileError):
             return self._error(row, "; ".join(cached.messages))
         body, clearance = cached
-        ident = json.dumps(row.id, ensure_ascii=False) if self.output_format == "jsonl" else _csv_cell(row.id)
+        ident = (
+            json_text(json.dumps(row.id, ensure_ascii=False)) if self.output_format == "jsonl" else _csv_cell(row.id)
+        )
         if self.output_format == "csv":
             return Result(f"{ident},{row.number},{body}", False, clearance, None)
         return Result(f'{{"id": {ident}, "row": {row.number}, {body}}}\n', False, clearance, None)
@@ -168,14 +171,14 @@ class Screener:
             record["error"] = None
         else:
             record = compact(plan)
-        return json.dumps(record, ensure_ascii=False)[1:-1], clearance
+        return json_text(json.dumps(record, ensure_ascii=False))[1:-1], clearance
 
     def _error(self, row: Row, message: str) -> Result:
         if self.output_format == "csv":
             cells = [_safe(row.id), str(row.number), *[""] * (len(CSV_COLUMNS) - 3), _safe(message)]
             return Result(_csv_line(cells), True, False, message)
         record = {"id": row.id, "row": row.number, "error": message}
-        return Result(json.dumps(record, ensure_ascii=False) + "\n", True, False, message)
+        return Result(json_text(json.dumps(record, ensure_ascii=False)) + "\n", True, False, message)
 
 
 def _csv_body(plan: Plan) -> str:

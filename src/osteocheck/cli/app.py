@@ -220,7 +220,12 @@ def _people(client_name: str | None, therapist: str | None, physician: str | Non
             day = dt.date.fromisoformat(when)
         except ValueError:
             fail(f"osteocheck: --date: '{when}' is not a date; use YYYY-MM-DD", 2)
-    return People(client_name, therapist, physician, day)
+    from osteocheck.words import one_line  # noqa: PLC0415
+
+    def line(name: str | None) -> str | None:
+        return one_line(name) if name is not None else None
+
+    return People(line(client_name), line(therapist), line(physician), day)
 
 
 def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:

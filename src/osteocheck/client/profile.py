@@ -14,7 +14,7 @@ from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.engine.stage import stage_of
 from osteocheck.errors import ProfileError
 from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS, PROFILE_KEYS, STAGES, T_SCORE_RANGE, label
-from osteocheck.words import suggest
+from osteocheck.words import one_line, suggest
 
 Raw = Mapping[str, object]
 
@@ -86,7 +86,9 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
             if isinstance(value, bool) or not isinstance(value, (str, int)):
                 errors.append(f"{where}{name}: expected text, found {value!r}")
                 continue
-            value = str(value)
+            value = one_line(str(value))  # single-line wherever shown: a newline could forge plan lines
+            if not value:
+                continue
         values[key] = value
     if errors:
         raise ProfileError(tuple(errors), usage=usage)

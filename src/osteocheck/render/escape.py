@@ -9,8 +9,8 @@ import re
 
 # C0 controls except tab and newline, DEL, and the C1 range (which holds CSI, OSC, ...).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Unicode bidi overrides and isolates can reorder what a reader sees.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Unicode bidi marks, embeddings, overrides and isolates reorder what a reader sees; tag characters hide text.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&])")
 # Characters that start a list or heading only at the beginning of a line.
 _MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
@@ -22,6 +22,16 @@ def plain(text: str) -> str:
     On a terminal this goes into `rich.text.Text`, never into markup, so brackets stay literal.
     """
     return _BIDI.sub("", _CONTROL.sub("", text))
+
+
+# Raw in JSON strings, these still act on a terminal or a reader's display: C1 controls (CSI, OSC),
+# bidi controls, line and paragraph separators. json escapes C0 controls itself.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(serialized: str) -> str:
+    """Serialized JSON with every unsafe character written as a \\u escape (outside strings there are none)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", serialized)
 
 
 def markdown(text: str, *, line_start: bool = False) -> str:

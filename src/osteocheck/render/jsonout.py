@@ -7,6 +7,7 @@ from typing import Any
 
 from osteocheck import __version__
 from osteocheck.engine.model import Basis, Knowledge, Plan, Profile, Reason, Recommended
+from osteocheck.render.escape import json_text
 from osteocheck.vocabulary import PROFILE_KEYS
 
 SCHEMA_NAME = "osteocheck.plan/1"
@@ -112,7 +113,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
 
 
 def dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
 def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from osteocheck.words import one_line
+
 
 def codings(concept: object) -> list[dict[str, Any]]:
     if not isinstance(concept, dict):
@@ -33,7 +35,7 @@ def describe(resource: dict[str, Any], concept: object = None) -> str:
         name = concept.get("text") or next((c.get("display") for c in codings(concept) if c.get("display")), "") or ""
         if not name:
             name = next((f"{c.get('system')}|{c.get('code')}" for c in codings(concept)), "")
-    return f"{kind}/{ident}" + (f" ({name})" if name else "")
+    return one_line(f"{kind}/{ident}" + (f" ({name})" if name else ""))
 
 
 def date(value: object) -> dt.date | None:

@@ -1,0 +1,87 @@
+"""Outside text is data: a name can never print a line of its own, nor control the terminal, in any view."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from osteocheck.cli.app import app
+from osteocheck.words import one_line
+
+FORGED = "Physician clearance: not required by any rule."
+# Every way to break a line, and the controls and marks that act on a terminal or a reader's display.
+BREAKS = ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\t"]
+CONTROLS = ["\x1b[2J", "\x1b]52;c;aGk=\x07", "\x9b2J", "\x9d0;x\x9c", "\x00", "\x7f"]
+BIDI = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c"]
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+TEXT_VIEWS = [
+    ["plan", "--format", "table"],
+    ["plan", "--format", "markdown"],
+    ["excluded", "--format", "table"],
+    ["assess", "--format", "table"],
+    ["selfcare", "--format", "markdown"],
+    ["selfcare", "--format", "html"],
+    ["letter", "--format", "markdown"],
+    ["letter", "--format", "html"],
+]
+
+
+def _profile(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / "client.json"
+    target.write_text(json.dumps({"name": name, "id": name, "fresh_fractures": ["spine"]}), encoding="utf-8")
+    return target
+
+
+def _forged_lines(text: str) -> list[str]:
+    return [line for line in re.split(r"[\n\r]", text) if line.strip(" #*|>-").startswith(FORGED)]
+
+
+@pytest.mark.parametrize("char", BREAKS + CONTROLS + BIDI, ids=repr)
+@pytest.mark.parametrize("view", TEXT_VIEWS, ids=" ".join)
+def test_a_name_stays_one_line_in_every_text_view(tmp_path: Path, char: str, view: list[str]) -> None:
+    result = CliRunner().invoke(app, [*view, "--profile", str(_profile(tmp_path, f"Jean{char}{FORGED}"))])
+    assert result.exit_code == 0, result.stderr
+    assert _forged_lines(result.stdout) == []
+    assert UNSAFE.findall(result.stdout.replace("\n", "")) == []
+
+
+@pytest.mark.parametrize("char", BREAKS + CONTROLS + BIDI, ids=repr)
+def test_json_plans_and_batch_lines_escape_what_a_terminal_would_act_on(tmp_path: Path, char: str) -> None:
+    profile = _profile(tmp_path, f"Jean{char}{FORGED}")
+    plan = CliRunner().invoke(app, ["plan", "--format", "json", "--profile", str(profile)])
+    assert plan.exit_code == 0, plan.stderr
+    assert UNSAFE.findall(plan.stdout.replace("\n", "")) == []
+    assert "\n" not in json.loads(plan.stdout)["profile"]["name"]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": f"C1{char}x", "kyphosis": True}) + "\n", encoding="utf-8")
+    batch = CliRunner().invoke(app, ["batch", str(rows)])
+    assert batch.exit_code == 0, batch.stderr
+    assert len(batch.stdout.splitlines()) == 1
+    assert UNSAFE.findall(batch.stdout.replace("\n", "")) == []
+
+
+@pytest.mark.parametrize("char", ["\n", "\u2028", "\x85"], ids=repr)
+@pytest.mark.parametrize("command", ["selfcare", "letter"])
+def test_a_name_stays_one_line_in_pdfs(tmp_path: Path, char: str, command: str) -> None:
+    target = tmp_path / "out.pdf"
+    name = f"Jean{char}{FORGED}"
+    result = CliRunner().invoke(
+        app, [command, "--profile", str(_profile(tmp_path, name)), "--therapist", name, "--output", str(target)]
+    )
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(target.read_bytes())).pages)
+    # A long name may wrap like any text; what matters is that the sentence is never apart from the name.
+    folded = " ".join(text.split())
+    assert folded.count(FORGED) == folded.count(f"Jean {FORGED}") > 0
+
+
+def test_one_line_keeps_ordinary_text() -> None:
+    assert one_line("  Ann  Lee ") == "Ann  Lee"
+    assert one_line("O'Brien-Smith, Zoë [VIP]") == "O'Brien-Smith, Zoë [VIP]"
+    assert one_line("a\r\nb\u2028c") == "a b c"
