@@ -13,8 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -30,6 +32,7 @@ def run(
     env: dict[str, str] | None = None,
     input: str | None = None,
     check: bool = False,
+    stdout: int | IO[Any] = subprocess.PIPE,
 ) -> subprocess.CompletedProcess[str]:
     """subprocess.run with a deadline that kills the child's whole process group, and fails the test."""
     with subprocess.Popen(
@@ -37,7 +40,7 @@ def run(
         cwd=cwd,
         env=env,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own group, so its children can be killed with it
@@ -53,6 +56,37 @@ def run(
     if check and result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, list(argv), out, err)
     return result
+
+
+@contextmanager
+def spawn(argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
+    """A running child for a test to signal; killed with its group when the block ends or overruns."""
+    child = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_signals,  # noqa: PLW1509 - only resets signal dispositions, no locks taken
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            _kill_group(child.pid)
+            child.communicate()
+
+
+def finish(child: subprocess.Popen[str], *, timeout: float = DEADLINE) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of a spawned child, failing the test if it does not end in time."""
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(child.pid)
+        child.communicate()
+        pytest.fail(f"{' '.join(map(str, child.args))} did not finish within {timeout:.0f} s; killed it")  # type: ignore[arg-type]
+    return child.returncode, out, err
 
 
 def run_python(code: str, *, timeout: float = DEADLINE, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -65,7 +65,7 @@ def test_knowledge_loader_on_arbitrary_bytes(tmp_path_factory: pytest.TempPathFa
 def test_knowledge_loader_on_mutated_shipped_file(
     tmp_path_factory: pytest.TempPathFactory, seed: int, edits: int
 ) -> None:
-    rng = random.Random(seed)  # noqa: S311 - reproducible edits, not secrecy
+    rng = random.Random(seed)
     text = list(SHIPPED_TEXT)
     for _ in range(edits):
         i = rng.randrange(len(text))

@@ -9,7 +9,9 @@ file intact.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,13 @@ from osteocheck.errors import OutputError
 def _preflight(path: Path, *, force: bool) -> Path:
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name")
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        # Replacing a device, FIFO or socket with a file of client data is never what was meant, --force or not.
+        raise OutputError(f"{path} is {_kind(mode)}, not a regular file; osteocheck writes only regular files")
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
@@ -41,17 +50,22 @@ def output(target: str, *, force: bool, binary: bool = False) -> Iterator[IO[Any
     path = Path(target)
     folder = _preflight(path, force=force)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        # The temporary name stays short, so a target name near the 255-byte limit still works.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:40]}.", suffix=".tmp")
     except OSError as exc:
-        raise OutputError(f"cannot write in {folder}: {exc.strerror}") from None
+        raise OutputError(f"cannot write in {folder}: {_cause(exc)}") from None
     try:
         handle: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _mode_for(path))
+        try:
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, _mode_for(path))
+        except OSError as exc:  # a full disk, a quota, an I/O error: the file's problem, not an internal one
+            raise OutputError(f"cannot write {path}: {_cause(exc)}") from None
         _place(tmp, path, force=force)
+        _sync_folder(folder)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -84,7 +98,35 @@ def _place(tmp: str, path: Path, *, force: bool) -> None:
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        raise OutputError(f"cannot write {path}: {_cause(exc)}") from None
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename or link itself reaches the disk, not only the file's content."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the content is already synced
+    finally:
+        os.close(fd)
+
+
+def _cause(exc: OSError) -> str:
+    return exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def write_text(target: str, text: str, *, force: bool) -> None:

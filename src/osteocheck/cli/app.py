@@ -493,6 +493,8 @@ def main() -> None:
     except KeyboardInterrupt:
         _stderr("osteocheck: interrupted")
         sys.exit(130)
+    except OSError:
+        raise  # standard output failed (full, closed, broken pipe): the entry point says so in one line
     except Exception as exc:  # noqa: BLE001 - last line of defence; details stay out of sight
         _stderr(f"osteocheck: internal error ({type(exc).__name__}); nothing was written. Please report it.")
         sys.exit(1)

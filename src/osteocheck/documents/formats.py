@@ -73,7 +73,7 @@ def _map_text(doc: Document, fn: Any) -> Document:
     )
 
 
-def to_pdf(doc: Document) -> bytes:
+def _pdf(doc: Document, made: list[Any]) -> bytes:
     from fpdf import FPDF  # noqa: PLC0415 - only when a PDF is made
 
     doc = _map_text(doc, plain)
@@ -92,6 +92,7 @@ def to_pdf(doc: Document) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+    made.append(pdf)  # so its font files are closed whatever happens next
     pdf.set_title(doc.title)
     pdf.set_creator("osteocheck")
     pdf.add_page()
@@ -163,6 +164,18 @@ def to_pdf(doc: Document) -> bytes:
     pdf.ln(4)
     para("Sources: " + "; ".join(doc.sources) + ".", size=8.5, color=(90, 102, 117))
     return bytes(pdf.output())
+
+
+def to_pdf(doc: Document) -> bytes:
+    made: list[Any] = []
+    try:
+        return _pdf(doc, made)
+    finally:
+        for pdf in made:  # fontTools keeps each font file open until it is closed
+            for font in pdf.fonts.values():
+                ttfont = getattr(font, "ttfont", None)
+                if ttfont is not None:
+                    ttfont.close()
 
 
 def _check_glyphs(pdf: Any, doc: Document) -> None:
