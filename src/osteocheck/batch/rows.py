@@ -1,8 +1,7 @@
 """Batch screening: many profiles in (JSONL or CSV), one screening record out per row.
 
 Evaluation is pure and deterministic, so rows with the same profile share one
-evaluation (and one rendered record): a clinic roster repeats a few dozen
-combinations of risk factors. A bad row carries its error; it never stops
+evaluation (and one rendered record), up to a bounded number remembered at once. A bad row carries its error; it never stops
 the others, and every row gets exactly one output line.
 """
 
@@ -11,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from osteocheck.batch.lines import LineSource
 from osteocheck.client.profile import build
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Plan, Status
@@ -27,6 +28,7 @@ CSV_COLUMNS = (
     "site_caps", "excluded_techniques", "modified_techniques", "error",
 )  # fmt: skip
 _TRUE = {"true", "yes", "y", "1"}
+MEMO_LIMIT = 4096  # remembered evaluations: repeated profiles are fast, memory stays flat
 _FALSE = {"false", "no", "n", "0"}
 
 
@@ -47,6 +49,10 @@ class Result(NamedTuple):
 def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
     """One row per non-blank line; a line that is not a JSON object becomes an error row."""
     for number, line in enumerate(lines, start=1):
+        problems = _problems(lines)
+        if problems:
+            yield Row(number, None, None, "; ".join(problems))
+            continue
         if not line.strip():
             continue
         try:
@@ -54,10 +60,17 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
         except ValueError as exc:
             yield Row(number, None, None, f"not a valid JSON object: {exc}")
             continue
+        except RecursionError:
+            yield Row(number, None, None, "not a profile: JSON nested too deeply")
+            continue
         if not isinstance(data, dict):
             yield Row(number, None, None, "a row must be a JSON object of profile keys")
             continue
         yield Row(number, data.get("id"), data)
+
+
+def _problems(lines: Iterable[str]) -> list[str]:
+    return lines.take_problems() if isinstance(lines, LineSource) else []
 
 
 def _cell(key: str, value: str) -> object:
@@ -75,16 +88,30 @@ def _cell(key: str, value: str) -> object:
     return value
 
 
-def read_csv(handle: io.TextIOBase | Iterable[str]) -> Iterator[Row]:
+def read_csv(lines: Iterable[str]) -> Iterator[Row]:
     """A header of profile keys, then one client per row; lists are `;`-separated sites."""
-    reader = csv.reader(handle)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    for row in reader:
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    duplicates: list[str] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a cell over the size limit, a stray quote: this row only
+            _problems(lines)
+            yield Row(reader.line_num, None, None, f"not a valid CSV row: {exc}")
+            continue
         number = reader.line_num
+        problems = _problems(lines)
+        if problems:
+            yield Row(number, None, None, "; ".join(problems))
+            continue
+        if header is None:
+            header = [h.strip() for h in row]
+            counts = Counter(header)  # linear, whatever the width of the header
+            duplicates = sorted(h for h, n in counts.items() if n > 1)
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if duplicates:
@@ -145,6 +172,8 @@ class Screener:
         if cached is None:
             cached = self._evaluate(row.data)
             if key is not None:
+                if len(self._memo) >= MEMO_LIMIT:  # distinct rosters would grow it without end
+                    self._memo.clear()
                 self._memo[key] = cached
         if isinstance(cached, ProfileError):
             return self._error(row, "; ".join(cached.messages))

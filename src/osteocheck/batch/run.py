@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
-from typing import IO, Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
+from osteocheck.batch.lines import InputError, LineSource
 from osteocheck.batch.rows import Row, Screener, read_csv, read_jsonl
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import OutputError
@@ -27,20 +30,22 @@ class Summary(NamedTuple):
         return f"{self.rows} row(s) screened, {self.failed} failed, {self.clearance} need physician clearance{stop}"
 
 
-def _open(source: str) -> IO[str]:
+def _open(source: str) -> BinaryIO:
     if source == "-":
-        return sys.stdin
+        return sys.stdin.buffer
     try:
-        return open(source, encoding="utf-8-sig", newline="")
+        return open(source, "rb")
     except OSError as exc:
         raise OutputError(f"cannot read {source}: {exc.strerror}") from None
 
 
-def _count_rows(source: str) -> int | None:
-    if source == "-":
+def _size(handle: BinaryIO) -> int | None:
+    """The input's size when it is a regular file; a pipe or FIFO is read without knowing its end."""
+    try:
+        info = os.fstat(handle.fileno())
+    except (OSError, ValueError):
         return None
-    with open(source, "rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _progress() -> Any:
@@ -49,7 +54,6 @@ def _progress() -> Any:
     from rich.console import Console  # noqa: PLC0415 - Rich only on a terminal
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         TaskProgressColumn,
         TextColumn,
@@ -57,7 +61,7 @@ def _progress() -> Any:
     )
 
     return Progress(
-        TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TextColumn("screening"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[rows]} rows"),
         TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     )  # fmt: skip
@@ -69,33 +73,47 @@ def run_batch(
 ) -> Summary:  # fmt: skip
     screener = Screener(knowledge, output_format=output_format, full=full)
     handle = _open(source)
-    rows: Iterator[Row] = read_csv(handle) if input_format == "csv" else read_jsonl(handle)
+    lines = LineSource(handle)
+    rows: Iterator[Row] = read_csv(lines) if input_format == "csv" else read_jsonl(lines)
     count = failed = clearance = 0
     problems: list[str] = []
     stopped = False
     try:
         with output(target, force=force) as out, _progress() as bar:
-            task = bar.add_task("screening", total=_count_rows(source), rate="-") if bar else None
+            # Progress follows the bytes read, so nothing is counted (or consumed) ahead of screening.
+            task = bar.add_task("screening", total=_size(handle), rows=0, rate="-") if bar else None
             write = out.write
             write(screener.header())
-            for row in rows:
-                result = screener.screen(row)
-                write(result.line)
-                count += 1
-                clearance += result.clearance
-                if result.failed:
-                    failed += 1
-                    if len(problems) < MAX_REPORTED:
-                        problems.append(f"osteocheck: row {row.number}: {result.error}")
-                    if fail_fast:
-                        stopped = True
-                        break
-                if bar is not None and count % 500 == 0:
-                    speed = bar.tasks[0].speed
-                    bar.update(task, completed=count, rate=f"{speed:,.0f}" if speed else "-")
+            try:
+                for row in rows:
+                    result = screener.screen(row)
+                    write(result.line)
+                    count += 1
+                    clearance += result.clearance
+                    if result.failed:
+                        failed += 1
+                        if len(problems) < MAX_REPORTED:
+                            problems.append(f"osteocheck: row {row.number}: {_short(result.error)}")
+                        if fail_fast:
+                            stopped = True
+                            break
+                    if bar is not None and count % 500 == 0:
+                        speed = bar.tasks[0].speed
+                        rate = f"{speed * count / max(lines.consumed, 1):,.0f}" if speed else "-"
+                        bar.update(task, completed=lines.consumed, rows=f"{count:,}", rate=rate)
+            except InputError as exc:
+                failed += 1
+                stopped = True
+                problems.append(f"osteocheck: after row {count}: {exc}")
     finally:
-        if handle is not sys.stdin:
+        if handle is not sys.stdin.buffer:
             handle.close()
-    if failed > MAX_REPORTED:
-        problems.append(f"osteocheck: ... and {failed - MAX_REPORTED} more failed row(s)")
+    if failed > len(problems):
+        problems.append(f"osteocheck: ... and {failed - len(problems)} more failed row(s)")
     return Summary(count, failed, clearance, tuple(problems), stopped)
+
+
+def _short(message: str | None, limit: int = 300) -> str:
+    """One row's error on stderr stays short; the output line carries it whole."""
+    text = message or "invalid row"
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters in all)"

@@ -39,7 +39,7 @@ def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: s
         else:
             merged[key] = value
     if errors:
-        raise ProfileError(tuple(errors), usage=usage)
+        raise ProfileError(_bounded(errors), usage=usage)
     return merged
 
 
@@ -91,7 +91,7 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
                 continue
         values[key] = value
     if errors:
-        raise ProfileError(tuple(errors), usage=usage)
+        raise ProfileError(_bounded(errors), usage=usage)
     profile = Profile(**values)  # type: ignore[arg-type]
     stage_of(profile, knowledge, usage=usage)  # a contradiction is caught here, before any plan
     return profile
@@ -115,8 +115,18 @@ def _sites(value: object, sites: tuple[str, ...], name: str, errors: list[str]) 
     found = set()
     for site in value:
         if not isinstance(site, str) or site not in sites:
-            hint = suggest(site, sites) if isinstance(site, str) else ""
+            hint = suggest(site, sites) if isinstance(site, str) and len(errors) < MAX_MESSAGES else ""
             errors.append(f"{name}: unknown site '{site}'{hint}; allowed: {', '.join(sites)}")
         else:
             found.add(site)
     return tuple(s for s in sites if s in found)
+
+
+MAX_MESSAGES = 10
+
+
+def _bounded(errors: list[str]) -> tuple[str, ...]:
+    """The first few problems and a count: 100,000 unknown sites must not become 100,000 lines."""
+    if len(errors) <= MAX_MESSAGES:
+        return tuple(errors)
+    return (*errors[:MAX_MESSAGES], f"... and {len(errors) - MAX_MESSAGES:,} more problem(s) like these")
