@@ -2,7 +2,11 @@
 
 It saves only the text -> data step (and the YAML import): every structural and
 semantic check still runs on each load. Never stale (a changed file has another
-hash), safe to delete, and any entry that cannot be read is ignored. Set
+hash), safe to delete. An entry is used only when it is a regular file of bounded
+size holding exactly what `put` writes (plain data no deeper than the YAML reader
+allows, positions, the right hash); anything else (a link to a device, a FIFO, deep
+nesting, another shape) is ignored and written afresh. So the cache can only save
+time or cost it: never change a verdict, hang, or exhaust memory. Set
 OSTEOCHECK_CACHE_DIR to move it, or OSTEOCHECK_NO_CACHE=1 to switch it off.
 """
 
@@ -10,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 from osteocheck import __version__
-from osteocheck.parsing.located import Document
+from osteocheck.parsing.located import MAX_BYTES, MAX_DEPTH, Document
 
 FORMAT = 1
+MAX_ENTRY = 16 * MAX_BYTES  # parsed data with positions is a few times larger than the YAML it came from
 
 
 def directory() -> Path | None:
@@ -37,14 +43,60 @@ def get(digest: str, file: str) -> Document | None:
     entry = _entry(digest)
     if entry is None:
         return None
-    try:
-        stored = json.loads(entry.read_text(encoding="utf-8"))
-        marks = {tuple(m[0]): (int(m[1]), int(m[2])) for m in stored["marks"]}
-        if stored["sha256"] != digest:
-            return None
-        return Document(stored["data"], file, marks)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    raw = _read_regular(entry)
+    if raw is None:
         return None
+    try:
+        stored = json.loads(raw.decode("utf-8"))
+        if not isinstance(stored, dict) or set(stored) != {"sha256", "data", "marks"} or stored["sha256"] != digest:
+            return None
+        if not _plain(stored["data"]):
+            return None
+        marks = {}
+        for path, line, column in stored["marks"]:
+            if not (isinstance(path, list) and all(isinstance(p, (str, int)) for p in path)):
+                return None
+            marks[tuple(path)] = (int(line), int(column))
+        return Document(stored["data"], file, marks)
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+        return None
+
+
+def _read_regular(entry: Path) -> bytes | None:
+    """The entry's bytes if it is a regular file (not a link, device or FIFO) of bounded size."""
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_ENTRY + 1)
+        return raw if len(raw) <= MAX_ENTRY else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _plain(data: object) -> bool:
+    """Only what YAML scalars, lists and mappings give, no deeper than the YAML reader allows."""
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH or not all(isinstance(k, str) for k in value):
+                return False
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                return False
+            stack.extend((v, depth + 1) for v in value)
+        elif not (value is None or isinstance(value, (str, int, float, bool))):
+            return False
+    return True
 
 
 def put(digest: str, doc: Document) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from osteocheck.errors import KnowledgeError, Problem
 
 MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32  # nesting of mappings and lists; deeper data is refused before it can exhaust the stack
 Path = tuple[str | int, ...]
 
 

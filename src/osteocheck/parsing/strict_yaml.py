@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import yaml
 
-from osteocheck.parsing.located import Document, Path, decode, fail
+from osteocheck.parsing.located import MAX_DEPTH, Document, Path, decode, fail
 
-MAX_DEPTH = 32
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
