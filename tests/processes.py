@@ -33,6 +33,7 @@ def run(
     input: str | None = None,
     check: bool = False,
     stdout: int | IO[Any] = subprocess.PIPE,
+    encoding: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """subprocess.run with a deadline that kills the child's whole process group, and fails the test."""
     with subprocess.Popen(
@@ -43,6 +44,7 @@ def run(
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
+        encoding=encoding,
         start_new_session=True,  # its own group, so its children can be killed with it
         preexec_fn=_default_signals,  # noqa: PLW1509 - only resets signal dispositions, no locks taken
     ) as child:

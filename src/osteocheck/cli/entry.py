@@ -113,6 +113,11 @@ class _Closed:
 
 
 def _guard_streams() -> None:
+    encodings = {(getattr(s, "encoding", None) or "utf-8").lower().replace("_", "-") for s in (sys.stdout, sys.stderr)}
+    if encodings - {"utf-8", "utf8"}:
+        from osteocheck.cli.encoding import degrade_unencodable_output  # noqa: PLC0415 - rare: non-UTF-8 output
+
+        degrade_unencodable_output()
     if sys.stdout is None:
         sys.stdout = _Closed()
     if sys.stderr is None:
