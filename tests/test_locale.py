@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -50,3 +51,24 @@ def test_json_on_a_non_utf8_output_reads_back_as_the_same_names(encoding: str, t
     code, out, err = osteocheck("plan", "--profile", profile, "--format", "json", PYTHONIOENCODING=encoding)
     assert code == 0, err
     assert json.loads(out)["profile"]["name"] == "Zoë Ōtake 李"
+
+
+@pytest.mark.parametrize("width", [10, 14, 20, 28, 34, 40, 59, 60, 80, 120, 300])
+@pytest.mark.parametrize("command", ["plan", "excluded", "assess", "techniques"])
+def test_every_verdict_is_visible_at_any_width(width: int, command: str) -> None:
+    flags = [] if command == "techniques" else ["--fresh-fracture", "spine", "--anticoagulants", "--kyphosis"]
+    code, out, err = osteocheck(command, *flags, COLUMNS=str(width), NO_COLOR="1")
+    assert code == 0, err
+    squashed = re.sub(r"\s+", "", out)
+    if command == "plan":
+        plan = json.loads(osteocheck("plan", *flags, "--format", "json")[1])
+        for verdict in plan["techniques"]:
+            # A table row names its status once for a group of techniques; a narrow list, before each one.
+            shown = f"{verdict['status']}{verdict['name']}" if width < 60 else verdict["name"]
+            assert re.sub(r"\s+", "", shown) in squashed, (width, verdict["name"])
+            assert verdict["status"] in squashed
+        assert "DONOTTREAT" in squashed
+    elif command == "excluded":
+        assert "Deeptissuemassage" in squashed and "spine" in squashed
+    else:
+        assert squashed

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from rich import box
 from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import plain
+from osteocheck.render.fit import FittedTable
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _STATUS_STYLE = {Status.EXCLUDED: "bold red", Status.MODIFY: "yellow", Status.SAFE: "green"}
@@ -55,7 +55,7 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     )
     if not plan.sites:
         return head
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = FittedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("site")
     table.add_column("max pressure")
     table.add_column("rules", overflow="fold")
@@ -73,7 +73,7 @@ def techniques_view(plan: Plan) -> RenderableType:
 
     The rule ids go under the text rather than in a column of their own, so the text keeps its width.
     """
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = FittedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("status")
     table.add_column("technique", no_wrap=True)
     table.add_column("how / why (rules)", overflow="fold")
@@ -192,10 +192,10 @@ def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
 
 
 def excluded_view(plan: Plan) -> RenderableType:
-    table = Table(
+    table = FittedTable(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Excluded techniques", title_justify="left"
     )
-    table.add_column("technique")
+    table.add_column("technique", no_wrap=True)
     table.add_column("reason", overflow="fold")
     table.add_column("rules")
     excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
@@ -212,7 +212,7 @@ def excluded_view(plan: Plan) -> RenderableType:
 
 
 def catalogue_view(knowledge: Knowledge) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = FittedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("id", no_wrap=True)
     for name in ("technique", "category", "pressure", "description"):
         table.add_column(name, overflow="fold")
@@ -278,7 +278,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
 
 
 def assessment_view(plan: Plan) -> RenderableType:
-    table = Table(
+    table = FittedTable(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Assessment checklist", title_justify="left"
     )
     table.add_column("")
