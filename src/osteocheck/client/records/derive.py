@@ -18,6 +18,7 @@ from osteocheck.client.records.bundle import read_bundle
 from osteocheck.client.records.codes import CodeMap, load_code_map
 from osteocheck.client.records.fields import date, describe
 from osteocheck.client.records.findings import Findings, Imported
+from osteocheck.client.records.references import References
 from osteocheck.engine.model import Knowledge
 
 __all__ = ["CodeMap", "Imported", "derive", "load_code_map", "read_bundle"]
@@ -30,14 +31,9 @@ def derive(bundle: dict[str, Any], codes: CodeMap, knowledge: Knowledge, today: 
     """
     when = today or date(bundle.get("timestamp")) or dt.date.today()
     found = Findings(codes, knowledge, when)
-    indexed: dict[str, dict[str, Any]] = {}
-    entries = [e.get("resource") for e in bundle.get("entry", []) if isinstance(e, dict)]
-    for r in entries:
-        if isinstance(r, dict) and isinstance(r.get("resourceType"), str):
-            indexed[f"{r['resourceType']}/{r.get('id')}"] = r
-            for contained in r.get("contained", []) if isinstance(r.get("contained"), list) else []:
-                if isinstance(contained, dict):
-                    indexed[str(contained.get("id"))] = contained
+    listed = bundle.get("entry", [])
+    references = References(listed)
+    entries = [e.get("resource") for e in listed if isinstance(e, dict)]
     for r in entries:
         if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
             found.unrecognised.append("an entry without a resource")
@@ -46,7 +42,7 @@ def derive(bundle: dict[str, Any], codes: CodeMap, knowledge: Knowledge, today: 
         if kind == "Condition":
             resources.condition(found, r)
         elif kind in ("MedicationStatement", "MedicationRequest"):
-            resources.medication(found, r, indexed)
+            resources.medication(found, r, references)
         elif kind == "Procedure":
             resources.procedure(found, r)
         elif kind == "Observation":

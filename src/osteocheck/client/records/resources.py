@@ -6,6 +6,8 @@ from typing import Any
 
 from osteocheck.client.records.fields import date, describe, status_code, text
 from osteocheck.client.records.findings import Findings
+from osteocheck.client.records.references import References
+from osteocheck.words import one_line
 
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _REFUTED = {"refuted", "entered-in-error"}
@@ -69,12 +71,17 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
         f.used.append(f"{label}: fracture history")
 
 
-def medication(f: Findings, r: dict[str, Any], resources: dict[str, dict[str, Any]]) -> None:
+def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     concept = r.get("medicationCodeableConcept")
     reference = r.get("medicationReference")
-    if concept is None and isinstance(reference, dict):
-        target = resources.get(str(reference.get("reference", "")).lstrip("#"))
+    if concept is None and reference is not None:
+        target = references.resolve(r, reference)
         concept = target.get("code") if target else None
+        if target is None:
+            shown = reference.get("reference") if isinstance(reference, dict) else reference
+            f.notes.append(
+                f"{describe(r)}: its medication ({one_line(str(shown))[:80]}) is not in the record; ask the client"
+            )
     label, entry = f.recognise(r, "medications", concept)
     if entry is None:
         return

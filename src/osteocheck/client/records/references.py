@@ -1,0 +1,38 @@
+"""Resolving FHIR references in a bundle: contained (`#id`, scoped to the resource that holds it),
+`urn:uuid:` and other full URLs, relative `Type/id`, and absolute URLs ending in `Type/id`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class References:
+    def __init__(self, entries: list[Any]) -> None:
+        self._by_url: dict[str, dict[str, Any]] = {}
+        self._by_key: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+                continue
+            resource = entry["resource"]
+            if isinstance(entry.get("fullUrl"), str):
+                self._by_url[entry["fullUrl"]] = resource
+            if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
+                self._by_key[f"{resource['resourceType']}/{resource['id']}"] = resource
+
+    def resolve(self, holder: dict[str, Any], reference: object) -> dict[str, Any] | None:
+        """The resource `reference` points at, seen from `holder` (whose contained resources are its own)."""
+        if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
+            return None
+        ref: str = reference["reference"]
+        if ref.startswith("#"):
+            contained = holder.get("contained")
+            for inner in contained if isinstance(contained, list) else []:
+                if isinstance(inner, dict) and inner.get("id") == ref[1:]:
+                    return inner
+            return None
+        if ref in self._by_url:
+            return self._by_url[ref]
+        parts = [p for p in ref.split("/") if p]
+        if "_history" in parts:  # Type/id/_history/version
+            parts = parts[: parts.index("_history")]
+        return self._by_key.get("/".join(parts[-2:])) if len(parts) >= 2 else None

@@ -1,0 +1,68 @@
+"""Every form of FHIR reference reaches the medication it names, and contained ids are scoped to their holder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from osteocheck.client.records.derive import derive, load_code_map
+from osteocheck.engine.model import Knowledge
+
+CODES = load_code_map()
+RXNORM = CODES.systems["rxnorm"]
+# The anticoagulant is taken from the shipped code map itself, never typed here.
+WARFARIN = next(e for e in CODES.sections["medications"] if e["system"] == "rxnorm" and e["fact"] == "anticoagulants")
+ANTICOAGULANT = {"coding": [{"system": RXNORM, "code": WARFARIN["code"], "display": WARFARIN["display"]}]}
+OTHER = {"coding": [{"system": RXNORM, "code": "not-in-the-map", "display": "calcium carbonate"}], "text": "calcium"}
+
+
+def statement(ident: str, reference: str, contained: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "id": ident,
+        "status": "active",
+        "medicationReference": {"reference": reference},
+    }
+    if contained is not None:
+        resource["contained"] = contained
+    return resource
+
+
+def bundle(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "entry": list(entries)}
+
+
+def test_contained_ids_are_scoped_to_the_resource_holding_them(kb: Knowledge) -> None:
+    both = bundle(
+        {"resource": statement("s1", "#med", [{"resourceType": "Medication", "id": "med", "code": ANTICOAGULANT}])},
+        {"resource": statement("s2", "#med", [{"resourceType": "Medication", "id": "med", "code": OTHER}])},
+    )
+    assert derive(both, CODES, kb).data.get("anticoagulants") is True
+    reversed_order = {**both, "entry": both["entry"][::-1]}
+    assert derive(reversed_order, CODES, kb).data.get("anticoagulants") is True
+
+
+@pytest.mark.parametrize(
+    ("full_url", "reference"),
+    [
+        ("urn:uuid:8c5d7f2e-0000-4000-8000-000000000001", "urn:uuid:8c5d7f2e-0000-4000-8000-000000000001"),
+        ("https://ehr.example/fhir/Medication/m1", "https://ehr.example/fhir/Medication/m1"),
+        ("https://ehr.example/fhir/Medication/m1", "Medication/m1"),
+        ("https://ehr.example/fhir/Medication/m1", "https://other.example/fhir/Medication/m1/_history/2"),
+    ],
+)
+def test_every_reference_form_reaches_the_medication(kb: Knowledge, full_url: str, reference: str) -> None:
+    record = bundle(
+        {"fullUrl": full_url, "resource": {"resourceType": "Medication", "id": "m1", "code": ANTICOAGULANT}},
+        {"resource": statement("s1", reference)},
+    )
+    imported = derive(record, CODES, kb)
+    assert imported.data.get("anticoagulants") is True
+    assert any("anticoagulants" in line for line in imported.used)
+
+
+def test_a_medication_missing_from_the_record_is_said(kb: Knowledge) -> None:
+    imported = derive(bundle({"resource": statement("s1", "Medication/gone")}), CODES, kb)
+    assert "anticoagulants" not in imported.data
+    assert any("is not in the record; ask the client" in note for note in imported.notes)
