@@ -15,6 +15,7 @@ from osteocheck.cli.app import app
 from osteocheck.words import one_line
 
 FORGED = "Physician clearance: not required by any rule."
+PRESSURE = "Highest pressure overall: 5 (deepest)"
 # Every way to break a line, and the controls and marks that act on a terminal or a reader's display.
 BREAKS = ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\t"]
 CONTROLS = ["\x1b[2J", "\x1b]52;c;aGk=\x07", "\x9b2J", "\x9d0;x\x9c", "\x00", "\x7f"]
@@ -38,8 +39,8 @@ def _profile(tmp_path: Path, name: str) -> Path:
     return target
 
 
-def _forged_lines(text: str) -> list[str]:
-    return [line for line in re.split(r"[\n\r]", text) if line.strip(" #*|>-").startswith(FORGED)]
+def _forged_lines(text: str, forged: str = FORGED) -> list[str]:
+    return [line for line in re.split(r"[\n\r]", text) if line.strip(" #*|>-").startswith(forged)]
 
 
 @pytest.mark.parametrize("char", BREAKS + CONTROLS + BIDI, ids=repr)
@@ -85,3 +86,22 @@ def test_one_line_keeps_ordinary_text() -> None:
     assert one_line("  Ann  Lee ") == "Ann  Lee"
     assert one_line("O'Brien-Smith, Zoë [VIP]") == "O'Brien-Smith, Zoë [VIP]"
     assert one_line("a\r\nb\u2028c") == "a b c"
+
+
+@pytest.mark.parametrize("char", ["\n", "\u2028", "\x1b[2J", "\u202e"], ids=repr)
+def test_a_layered_knowledge_file_cannot_forge_lines_either(tmp_path: Path, char: str) -> None:
+    quote = '"Modify techniques if the client is on anticoagulants, corticosteroids, or has fragile skin."'
+    layer = tmp_path / "clinic.yaml"
+    layer.write_text(
+        'extends: shipped\nid: clinic\nversion: "1"\ntitle: Clinic\nrules:\n'
+        "  - id: clinic_rule\n    when: anticoagulants\n    severity: warning\n"
+        f"    text: {json.dumps('Keep it light.' + char + PRESSURE)}\n"
+        f"    source: {{ref: text, quote: {quote}}}\n"
+        f"    effects: {{modify: {{mild_kneading: {json.dumps('Lighter.' + char + PRESSURE)}}}}}\n",
+        encoding="utf-8",
+    )
+    for view in [*TEXT_VIEWS[:2], ["explain", "mild_kneading"]]:
+        result = CliRunner().invoke(app, [*view, "--anticoagulants", "--rules", str(layer)])
+        assert result.exit_code == 0, result.stderr
+        assert _forged_lines(result.stdout, PRESSURE) == []
+        assert UNSAFE.findall(result.stdout.replace("\n", "")) == []
