@@ -109,8 +109,8 @@ def run_in_terminal(
         _default_signals()
         os.execve(sys.executable, [sys.executable, "-m", "osteocheck", *argv], {**os.environ, "TERM": "xterm"})
     try:
-        seen = _converse(fd, replies, interrupt_after, time.monotonic() + timeout)
-        code = _reap(pid, time.monotonic() + 10)
+        seen, ended = _converse(fd, replies, interrupt_after, time.monotonic() + timeout)
+        code = _reap(pid, time.monotonic() + (10 if ended else 0))  # still talking at the deadline: kill now
     finally:
         os.close(fd)
     if code is None:
@@ -121,7 +121,8 @@ def run_in_terminal(
     return code, seen.decode("utf-8", "replace")
 
 
-def _converse(fd: int, replies: list[str], interrupt_after: int | None, deadline: float) -> bytes:
+def _converse(fd: int, replies: list[str], interrupt_after: int | None, deadline: float) -> tuple[bytes, bool]:
+    """What the child printed, and whether it closed the terminal before the deadline."""
     seen, sent = b"", 0
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
@@ -129,9 +130,9 @@ def _converse(fd: int, replies: list[str], interrupt_after: int | None, deadline
             try:
                 chunk = os.read(fd, 65536)
             except OSError:  # EIO: the child closed the terminal
-                break
+                return seen, True
             if not chunk:
-                break
+                return seen, True
             seen += chunk
         if seen.rstrip().endswith(b":") and sent < seen.count(b"]: "):
             if interrupt_after is not None and sent == interrupt_after:
@@ -142,7 +143,7 @@ def _converse(fd: int, replies: list[str], interrupt_after: int | None, deadline
             if sent < len(replies):
                 os.write(fd, replies[sent].encode() + b"\r")
                 sent += 1
-    return seen
+    return seen, False
 
 
 def _reap(pid: int, deadline: float) -> int | None:

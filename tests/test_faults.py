@@ -174,3 +174,47 @@ def _wait_for_temporary(folder: Path, child: Any) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not leftovers(folder) and child.poll() is None:
         time.sleep(0.01)
+
+
+def test_ctrl_c_while_starting_is_quiet() -> None:
+    # From the package's first line on, Ctrl-C during start-up (imports) ends quietly with 130.
+    code = "import os, signal; import osteocheck.cli.entry; os.kill(os.getpid(), signal.SIGINT); import time; time.sleep(5)"
+    result = run_python(code, check=False)
+    assert result.returncode == 130
+    assert result.stderr == "osteocheck: interrupted\n"
+
+
+def test_a_full_stderr_does_not_fail_a_finished_export(tmp_path: Path) -> None:
+    target = tmp_path / "sheet.md"
+    code = (
+        "import os, sys; fd = os.open('/dev/full', os.O_WRONLY); os.dup2(fd, 2);"
+        f"sys.argv = ['osteocheck', 'selfcare', '--kyphosis', '--output', {str(target)!r}];"
+        "from osteocheck.cli.entry import main; main()"
+    )
+    result = run_python(code, check=False)
+    assert result.returncode == 0
+    assert target.read_text(encoding="utf-8").startswith("#")
+
+
+def test_batch_memory_stays_flat_on_distinct_rows(tmp_path: Path) -> None:
+    rng = random.Random(11)
+
+    def peak_kib(rows: int) -> int:
+        source = tmp_path / f"r{rows}.jsonl"
+        with source.open("w", encoding="utf-8") as handle:
+            for i in range(rows):
+                row = {
+                    "id": i,
+                    "t_score": round(rng.uniform(-4, 0), 3),
+                    "open_wounds": rng.sample(["feet", "hips", "spine", "ribs"], 2),
+                }
+                handle.write(json.dumps(row) + "\n")
+        probe = (
+            "import resource, subprocess, sys;"
+            f"subprocess.run([sys.executable, '-m', 'osteocheck', 'batch', {str(source)!r}, '--full', '-o', {str(source) + '.out'!r}], check=True, capture_output=True);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        )
+        return int(run_python(probe, timeout=120).stdout)
+
+    small, large = peak_kib(3000), peak_kib(12000)
+    assert large <= small * 1.25 + 8 * 1024, (small, large)

@@ -7,6 +7,8 @@ Inputs that ever broke a reader are kept in tests/fuzz_corpus/ and replayed here
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
 import random
@@ -18,10 +20,12 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, SHIPPED
 from osteocheck.batch import rows as batch
+from osteocheck.batch.lines import LineSource
 from osteocheck.client import files as profilefile
 from osteocheck.client.profile import build
 from osteocheck.client.records import derive as fhir
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
+from osteocheck.knowledge import cache
 from osteocheck.knowledge import loader as knowledge
 from osteocheck.parsing import strict_yaml as strictyaml
 
@@ -194,3 +198,37 @@ def test_fuzz_corpus_stays_fixed(tmp_path: Path, path: Path) -> None:
     if path.name.endswith(".fhir.json"):
         with contextlib.suppress(ProfileError):
             build(fhir.derive(fhir.read_bundle(path), CODES, KB).data, KB, usage=False)
+
+
+@FUZZ
+@given(
+    st.lists(st.binary(max_size=80) | json_values.map(lambda v: json.dumps(v).encode()), max_size=8),
+    st.sampled_from(["jsonl", "csv"]),
+)
+def test_batch_rows_from_arbitrary_bytes_never_stop_the_batch(chunks: list[bytes], fmt: str) -> None:
+    # Any bytes at all: every row is screened or carries its error, and the reader reaches the end.
+    source = LineSource(io.BytesIO(b"\n".join(chunks) + b"\n"), max_line=64, max_skip=1 << 20)
+    reader = batch.read_csv(source) if fmt == "csv" else batch.read_jsonl(source)
+    screener = batch.Screener(KB, output_format="jsonl")
+    numbers = []
+    for row in reader:
+        line = screener.screen(row).line
+        assert line.endswith("\n") and line.count("\n") == 1
+        numbers.append(json.loads(line)["row"])
+    assert numbers == sorted(numbers)
+    assert source.consumed == len(b"\n".join(chunks) + b"\n")
+
+
+@FUZZ
+@given(st.binary(max_size=400) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_arbitrary_cache_entries_never_change_the_knowledge(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    folder = tmp_path_factory.mktemp("cache")
+    digest = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    entry = folder / f"knowledge-{cache.FORMAT}-{cache.__version__}-{digest}.json"
+    entry.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OSTEOCHECK_CACHE_DIR", str(folder))
+        loaded = knowledge.load(SHIPPED)
+    assert loaded.rules == KB.rules and loaded.techniques == KB.techniques

@@ -29,6 +29,7 @@ CSV_COLUMNS = (
 )  # fmt: skip
 _TRUE = {"true", "yes", "y", "1"}
 MEMO_LIMIT = 4096  # remembered evaluations: repeated profiles are fast, memory stays flat
+MEMO_CHARS = 8_000_000  # and their rendered text (a --full plan is ~50 KB)
 _FALSE = {"false", "no", "n", "0"}
 
 
@@ -157,6 +158,7 @@ class Screener:
         self.output_format = output_format
         self.full = full
         self._memo: dict[tuple[object, ...], tuple[str, bool] | ProfileError] = {}
+        self._memo_chars = 0
 
     def header(self) -> str:
         return _csv_line(CSV_COLUMNS) if self.output_format == "csv" else ""
@@ -172,9 +174,12 @@ class Screener:
         if cached is None:
             cached = self._evaluate(row.data)
             if key is not None:
-                if len(self._memo) >= MEMO_LIMIT:  # distinct rosters would grow it without end
-                    self._memo.clear()
+                size = len(cached[0]) if isinstance(cached, tuple) else 100
+                if len(self._memo) >= MEMO_LIMIT or self._memo_chars + size > MEMO_CHARS:
+                    self._memo.clear()  # distinct rosters would grow it without end
+                    self._memo_chars = 0
                 self._memo[key] = cached
+                self._memo_chars += size
         if isinstance(cached, ProfileError):
             return self._error(row, "; ".join(cached.messages))
         body, clearance = cached

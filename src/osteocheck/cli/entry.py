@@ -19,9 +19,10 @@ def _interrupted_while_starting(_signum: int, _frame: object) -> None:
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)
 
+import contextlib  # noqa: E402
 import errno  # noqa: E402 - after the handler above, so Ctrl-C while importing is quiet too
 import sys  # noqa: E402
-from typing import NoReturn  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
 
 _STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
@@ -122,3 +123,24 @@ def _guard_streams() -> None:
         sys.stdout = _Closed()
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    sys.stderr = _Diagnostics(sys.stderr)
+
+
+class _Diagnostics:
+    """stderr that cannot fail the command: a message that cannot be delivered (2>/dev/full) is dropped."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

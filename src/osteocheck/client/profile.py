@@ -51,9 +51,8 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     sites = knowledge.site_ids
     for key, value in raw.items():
         if key not in PROFILE_KEYS:
-            errors.append(
-                f"{where}unknown profile key '{key}'{suggest(key, PROFILE_KEYS)}; allowed: {', '.join(PROFILE_KEYS)}"
-            )
+            hint = suggest(key, PROFILE_KEYS) if len(errors) < MAX_MESSAGES else ""  # only the shown ones
+            errors.append(f"{where}unknown profile key '{key}'{hint}; allowed: {', '.join(PROFILE_KEYS)}")
             continue
         name = label(key, usage=usage)
         if key == "stage":
