@@ -19,10 +19,12 @@ def _interrupted_while_starting(_signum: int, _frame: object) -> None:
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)
 
-import contextlib  # noqa: E402
 import errno  # noqa: E402 - after the handler above, so Ctrl-C while importing is quiet too
 import sys  # noqa: E402
-from typing import Any, NoReturn  # noqa: E402
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every start; only the type checker needs it
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 _STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
@@ -139,8 +141,10 @@ class _Diagnostics:
             return len(text)
 
     def flush(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105 - contextlib costs start-up time here
             self._stream.flush()
+        except (OSError, ValueError):
+            pass
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
