@@ -36,7 +36,10 @@ def test_one_line_per_row_in_order_with_errors(runner: CliRunner, tmp_path: Path
     assert [line["id"] for line in lines] == ["a", "b", "c", "d", "e"]
     assert [line["row"] for line in lines] == [1, 2, 3, 4, 5]
     assert lines[0]["error"] is None and lines[0]["stage"] == "severe"
-    assert set(lines[0]) == {"id", "row", "stage", "clearance_required", "max_pressure", "sites", "techniques", "error"}
+    assert set(lines[0]) == {
+        "id", "row", "stage", "proceed", "clearance_required", "max_pressure", "sites", "techniques", "error"
+    }  # fmt: skip
+    assert lines[0]["proceed"] == "yes" and lines[2]["proceed"] == "after_clearance"
     assert lines[0]["techniques"]["deep_kneading"] == "excluded"
     assert lines[2]["clearance_required"] == ["wrists"] and lines[2]["sites"]["wrists"] == 0
     assert "unknown site 'wirst' (did you mean 'wrists'?)" in lines[1]["error"]

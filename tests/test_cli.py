@@ -58,10 +58,11 @@ def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     code, out, _ = run(runner, "plan", "--fracture-history", "--open-wound", "hips", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data)[:13] == [
+    assert list(data)[:14] == [
         "schema", "tool", "knowledge", "profile", "stage", "assumptions", "clearance_required",
-        "max_pressure", "sites", "techniques", "positioning", "assessment", "self_care",
+        "max_pressure", "sites", "proceed", "techniques", "positioning", "assessment", "self_care",
     ]  # fmt: skip
+    assert data["proceed"] == "after_clearance"
     assert data["schema"] == "osteocheck.plan/1"
     assert set(data["knowledge"]) == {"id", "version", "sha256"}
     assert set(data["profile"]) >= {"stage", "t_score", "fracture_history", "fresh_fractures", "open_wounds", "active_infections",
@@ -71,7 +72,7 @@ def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     assert set(data["max_pressure"]) >= {"level", "label"}
     assert set(data["sites"][0]) >= {"site", "max_pressure", "no_treatment", "reasons"}
     tech = data["techniques"][0]
-    assert set(tech) >= {"id", "name", "status", "modifications", "reasons"}
+    assert set(tech) >= {"id", "name", "status", "pressure", "avoid_sites", "modifications", "reasons"}
     reason = next(t for t in data["techniques"] if t["reasons"])["reasons"][0]
     assert set(reason) >= {"rule", "text", "source", "severity"}
     assert {p["id"] for p in data["positioning"]} <= {"chair", "bolstering", "side_lying"}

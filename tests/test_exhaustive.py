@@ -11,11 +11,12 @@ from functools import cache
 
 from conftest import SHIPPED
 from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Plan, Profile, Status
+from osteocheck.engine.model import Plan, Proceed, Profile, Status
 from osteocheck.knowledge import loader as knowledge_module
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
 KB = knowledge_module.load(SHIPPED)
+PROCEED_RANK = {Proceed.YES: 0, Proceed.AFTER_CLEARANCE: 1, Proceed.POSTPONE: 2}
 STAGE_CHOICES = (None, "osteopenia", "osteoporosis", "severe")
 SITE_SETS = ((), ("wrists",), ("spine", "legs"))
 UNLESS_CLEARED = {r.id for r in KB.rules if r.unless_cleared}
@@ -43,6 +44,8 @@ def summary(key: Key) -> tuple[object, ...]:
         frozenset(p.id for p in plan.positioning),
         frozenset(a.id for a in plan.assessment),
         frozenset(s.id for s in plan.self_care),
+        frozenset((v.technique.id, site) for v in plan.techniques for site in v.avoid_sites),
+        PROCEED_RANK[plan.proceed],
     )
 
 
@@ -58,6 +61,11 @@ def check_total(plan: Plan) -> None:
         assert (s.max_pressure == 0) == s.no_treatment
     for c in plan.clearance_required:
         assert c.reason.basis.source.quote and c.sites
+    # Site-aware: a technique is kept from every site not to be treated or capped below its pressure, and only those.
+    for v in plan.techniques:
+        must = {s.site for s in plan.sites if s.no_treatment or s.max_pressure < v.technique.pressure}
+        assert set(v.avoid_sites) == must, v.technique.id
+    assert (plan.proceed is Proceed.AFTER_CLEARANCE) == bool(plan.clearance_required)
 
 
 def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
@@ -71,9 +79,11 @@ def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
         out.append("a site's pressure rose")
     out += [
         name
-        for name, i in (("clearance", 3), ("positioning", 4), ("assessment", 5), ("self-care", 6))
+        for name, i in (("clearance", 3), ("positioning", 4), ("assessment", 5), ("self-care", 6), ("avoided sites", 7))
         if not b[i] <= a[i]
     ]  # type: ignore[operator]
+    if a[8] < b[8]:  # type: ignore[operator]
+        out.append("proceed became less restrictive")
     return out
 
 

@@ -56,6 +56,12 @@ def at_least_as_strict(stricter: Plan, looser: Plan, kb: Knowledge) -> list[str]
     for name in ("positioning", "assessment", "self_care"):
         if not {r.id for r in getattr(looser, name)} <= {r.id for r in getattr(stricter, name)}:
             problems.append(f"{name} dropped")
+    for a, b in zip(stricter.techniques, looser.techniques, strict=True):
+        if not set(b.avoid_sites) <= set(a.avoid_sites):
+            problems.append(f"{a.technique.id}: an avoided site was dropped")
+    order = ("yes", "after_clearance", "postpone")
+    if order.index(stricter.proceed.value) < order.index(looser.proceed.value):
+        problems.append("proceed became less restrictive")
     return problems
 
 

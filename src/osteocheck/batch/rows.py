@@ -24,7 +24,7 @@ from osteocheck.render.escape import json_text
 from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS
 
 CSV_COLUMNS = (
-    "id", "row", "stage", "clearance_required", "clearance_sites", "max_pressure", "untreatable_sites",
+    "id", "row", "stage", "proceed", "clearance_required", "clearance_sites", "max_pressure", "untreatable_sites",
     "site_caps", "excluded_techniques", "modified_techniques", "error",
 )  # fmt: skip
 _TRUE = {"true", "yes", "y", "1"}
@@ -135,6 +135,7 @@ def compact(plan: Plan) -> dict[str, object]:
     """The contract's compact screening record (without id)."""
     return {
         "stage": plan.stage,
+        "proceed": plan.proceed.value,
         "clearance_required": _clearance_sites(plan),
         "max_pressure": plan.max_pressure,
         "sites": {s.site: s.max_pressure for s in plan.sites},
@@ -219,6 +220,7 @@ def _csv_body(plan: Plan) -> str:
     sites = _clearance_sites(plan)
     cells = [
         plan.stage,
+        plan.proceed.value,
         "yes" if plan.clearance_required else "no",
         ";".join(sites),
         str(plan.max_pressure),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status
+from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.render.phrases import PROCEED
 
 
 class Entry(NamedTuple):
@@ -46,7 +47,7 @@ class People(NamedTuple):
 
 
 def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[tuple[str, str], ...]:
-    rows = []
+    rows = [("Session", f"proceed {PROCEED[plan.proceed]}")]
     client = people.client or plan.profile.name
     if client:
         rows.append(("Client", client))
@@ -56,6 +57,11 @@ def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[
         rows.append(("Therapist", people.therapist))
     rows.append(("Date", (people.date or dt.date.today()).isoformat()))
     return tuple(rows)
+
+
+def _where(v: Verdict) -> str:
+    """A technique as the letter names it: never as used over a site the plan keeps it from."""
+    return f"{v.technique.name} (not over the {', '.join(v.avoid_sites)})" if v.avoid_sites else v.technique.name
 
 
 def _sources(reasons: tuple[Reason, ...] | list[Reason], extra: list[Recommended]) -> tuple[str, ...]:
@@ -160,9 +166,9 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         approach.append(Entry(f"{s.site}: {level}."))
     groups = {status: [v for v in plan.techniques if v.status is status] for status in Status}
     if groups[Status.SAFE]:
-        approach.append(Entry("Techniques used: " + ", ".join(v.technique.name for v in groups[Status.SAFE]) + "."))
+        approach.append(Entry("Techniques used: " + ", ".join(_where(v) for v in groups[Status.SAFE]) + "."))
     for v in groups[Status.MODIFY]:
-        approach.append(Entry(f"{v.technique.name}, modified: {' '.join(v.modifications)}"))
+        approach.append(Entry(f"{_where(v)}, modified: {' '.join(v.modifications)}"))
     if groups[Status.EXCLUDED]:
         approach.append(Entry("Not used: " + ", ".join(v.technique.name for v in groups[Status.EXCLUDED]) + "."))
     if plan.positioning:

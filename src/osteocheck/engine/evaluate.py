@@ -17,6 +17,7 @@ from osteocheck.engine.model import (
     Knowledge,
     Lifted,
     Plan,
+    Proceed,
     Profile,
     Reason,
     Recommended,
@@ -71,16 +72,18 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
             notes.append(f"Cleared site '{site}' had no restriction that clearance lifts; nothing changed there.")
 
     cap, cap_reasons = _overall_cap(firings, knowledge)
+    sites = _sites(firings, knowledge, cap)
+    clearances = tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance)
     return Plan(
         profile=profile,
         stage=stage,
         assumptions=tuple(notes),
-        clearance_required=tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance),
+        clearance_required=clearances,
         max_pressure=cap,
         max_pressure_label=knowledge.pressure_label(cap),
         max_pressure_reasons=cap_reasons,
-        sites=_sites(firings, knowledge, cap),
-        techniques=_verdicts(firings, knowledge, cap, cap_reasons),
+        sites=sites,
+        techniques=_verdicts(firings, knowledge, cap, cap_reasons, sites),
         positioning=tuple(
             Recommended(p.id, p.name, p.basis, reasons)
             for p in knowledge.positioning
@@ -89,6 +92,7 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
         assessment=_pressing_first(knowledge.assessment, firings, "assessment"),
         self_care=_pressing_first(knowledge.self_care, firings, "self_care"),
         lifted=lifted,
+        proceed=Proceed.AFTER_CLEARANCE if clearances else Proceed.YES,
     )
 
 
@@ -114,26 +118,28 @@ def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple
 
 
 def _verdicts(
-    firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_reasons: tuple[Reason, ...]
+    firings: tuple[Firing, ...],
+    knowledge: Knowledge,
+    cap: int,
+    cap_reasons: tuple[Reason, ...],
+    sites: tuple[SitePlan, ...],
 ) -> tuple[Verdict, ...]:
     verdicts = []
     for t in knowledge.techniques:
+        avoid = tuple(s.site for s in sites if s.no_treatment or s.max_pressure < t.pressure)
         excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
         if excluded:
-            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded))
+            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
             continue
         mods = [(f.reason, text) for f in firings for tech, text in f.rule.effects.modify if tech == t.id]
         if t.pressure > cap:
             label = knowledge.pressure_label(cap)
             mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
         if mods:
-            verdicts.append(
-                Verdict(
-                    t, Status.MODIFY, tuple(dict.fromkeys(m for _, m in mods)), tuple(dict.fromkeys(r for r, _ in mods))
-                )
-            )
+            modifications = tuple(dict.fromkeys(m for _, m in mods))
+            verdicts.append(Verdict(t, Status.MODIFY, modifications, tuple(dict.fromkeys(r for r, _ in mods)), avoid))
         else:
-            verdicts.append(Verdict(t, Status.SAFE, (), ()))
+            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
     return tuple(verdicts)
 
 

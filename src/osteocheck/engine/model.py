@@ -229,6 +229,16 @@ class Verdict(NamedTuple):
     status: Status
     modifications: tuple[str, ...]
     reasons: tuple[Reason, ...]
+    # Sites where it must not be used even when allowed: not to be treated, or capped below its pressure.
+    avoid_sites: tuple[str, ...] = ()
+
+
+class Proceed(enum.Enum):
+    """The session as a whole; ordered from least to most restrictive."""
+
+    YES = "yes"
+    AFTER_CLEARANCE = "after_clearance"
+    POSTPONE = "postpone"
 
 
 class Recommended(NamedTuple):
@@ -276,6 +286,7 @@ class Plan(NamedTuple):
     self_care: tuple[Recommended, ...]
     lifted: tuple[Lifted, ...] = ()
     record: Record | None = None
+    proceed: Proceed = Proceed.YES
 
     def verdict(self, technique_id: str) -> Verdict:
         for v in self.techniques:

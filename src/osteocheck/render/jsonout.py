@@ -86,11 +86,14 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
             }
             for s in plan.sites
         ],
+        "proceed": plan.proceed.value,
         "techniques": [
             {
                 "id": v.technique.id,
                 "name": v.technique.name,
                 "status": v.status.value,
+                "pressure": v.technique.pressure,
+                "avoid_sites": list(v.avoid_sites),
                 "modifications": list(v.modifications),
                 "reasons": [reason_dict(r) for r in v.reasons],
             }
@@ -135,7 +138,7 @@ def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:
     }
 
 
-_HEAD = ("schema", "tool", "knowledge", "profile", "stage", "assumptions")
+_HEAD = ("schema", "tool", "knowledge", "profile", "proceed", "stage", "assumptions")
 
 
 def assessment_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:

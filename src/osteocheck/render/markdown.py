@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -37,16 +38,18 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> list[str]:
     return [*lines, ""]
 
 
-def _verdict_line(v: Verdict) -> str:
-    if v.status is Status.MODIFY:
-        return f"- **{md(v.technique.name)}**: {md(' '.join(v.modifications))}{_rules(v.reasons)}"
+def _verdict_line(v: Verdict, plan: Plan) -> str:
     if v.status is Status.EXCLUDED:
         return f"- **{md(v.technique.name)}**: {md(v.reasons[0].text)}{_rules(v.reasons)}"
-    return f"- {md(v.technique.name)}"
+    avoid = avoid_text(v, plan)
+    avoid = f" **{md(avoid)}**" if avoid else ""
+    if v.status is Status.MODIFY:
+        return f"- **{md(v.technique.name)}**: {md(' '.join(v.modifications))}{avoid}{_rules(v.reasons)}"
+    return f"- {md(v.technique.name)}" + (f":{avoid}" if avoid else "")
 
 
 def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
-    out = ["# Massage plan", ""]
+    out = ["# Massage plan", "", f"Proceed: **{PROCEED[plan.proceed]}**", ""]
     if plan.profile.name:
         out += [f"Client: {md(plan.profile.name)}", ""]
     out += [f"Stage: **{plan.stage}** · knowledge: {md(knowledge.title)} {md(knowledge.version)}", ""]
@@ -85,7 +88,7 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
         (Status.SAFE, "Safe techniques"),
     ):
         out += ["", f"## {title}", ""]
-        chosen = [_verdict_line(v) for v in plan.techniques if v.status is status]
+        chosen = [_verdict_line(v, plan) for v in plan.techniques if v.status is status]
         out += chosen or ["- none"]
     out.append("")
     out += _recommended("Positioning", plan.positioning)
@@ -97,10 +100,15 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
 
 def excluded_markdown(plan: Plan) -> str:
     excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
-    out = ["# Excluded techniques", "", *(_verdict_line(v) for v in excluded)]
+    out = ["# Excluded techniques", "", f"Proceed: **{PROCEED[plan.proceed]}**", ""]
+    out += [_verdict_line(v, plan) for v in excluded]
     untreated = [s.site for s in plan.sites if s.no_treatment]
     if untreated:
         out += ["", f"Sites not to be treated: {md(', '.join(untreated))}"]
+    allowed = [v for v in plan.techniques if v.status is not Status.EXCLUDED and v.avoid_sites]
+    if allowed:
+        out += ["", "## Allowed, but not at these sites", ""]
+        out += [f"- **{md(v.technique.name)}**: {md(avoid_text(v, plan))}" for v in allowed]
     out += ["", "## Sources", "", *reason_lines(r for v in excluded for r in v.reasons), ""]
     return "\n".join(out)
 
@@ -117,8 +125,13 @@ def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -
     ]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]
+    for site, reasons in avoid_reasons(verdict, plan):
+        found = plan.site(site)
+        why = "not to be treated" if found is not None and found.no_treatment else "pressure capped below its level"
+        out.append(f"- Not over the {md(site)}: {why}{_rules(reasons)}")
     out += ["", "## Rules", ""]
-    out += reason_lines(verdict.reasons, conditions) or ["- No rule restricts this technique for this client."]
+    fallback = [] if verdict.avoid_sites else ["- No rule restricts this technique for this client."]
+    out += reason_lines(verdict.reasons, conditions) or fallback
     return "\n".join([*out, ""])
 
 

@@ -9,11 +9,13 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, Proceed, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+_PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
 _STATUS_STYLE = {Status.EXCLUDED: "bold red", Status.MODIFY: "yellow", Status.SAFE: "green"}
 DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."
 
@@ -92,7 +94,7 @@ def techniques_view(plan: Plan) -> RenderableType:
                 table.add_row(
                     Text(status.value, style=_STATUS_STYLE[status]),
                     t(v.technique.name),
-                    _with_rules(_how(v), v.reasons),
+                    _with_rules(_how(v, plan), v.reasons),
                 )
     return table
 
@@ -102,10 +104,12 @@ def _with_rules(text: Text, reasons: Iterable[Reason]) -> Text:
     return Text.assemble(text, "\n", rules) if rules.plain else text
 
 
-def _how(v: Verdict) -> Text:
-    if v.status is Status.MODIFY:
-        return t(" ".join(v.modifications))
-    return t(v.technique.description, "dim")
+def _how(v: Verdict, plan: Plan) -> Text:
+    text = t(" ".join(v.modifications)) if v.status is Status.MODIFY else t(v.technique.description, "dim")
+    avoid = avoid_text(v, plan)
+    if avoid:
+        text.append_text(Text.assemble("\n", t(avoid, "bold yellow")))
+    return text
 
 
 def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
@@ -156,10 +160,14 @@ def record_view(plan: Plan) -> list[RenderableType]:
 
 
 def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
-    head = Text.assemble(("osteocheck plan", "bold"), "  stage: ", (plan.stage, "bold"))
-    if plan.profile.name:
-        head.append_text(Text.assemble("  client: ", t(plan.profile.name, "bold")))
+    head = Text.assemble(
+        ("osteocheck plan", "bold"), "  proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]),
+        "  stage: ", (plan.stage, "bold"),
+    )  # fmt: skip
     parts: list[RenderableType] = [head]
+    if plan.profile.name:
+        # One line, cut rather than wrapped: the tail of a long name must never start a line of its own.
+        parts.append(Text.assemble("client: ", t(plan.profile.name, "bold"), no_wrap=True, overflow="ellipsis"))
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     parts += [Text.assemble(("cleared by physician: ", "green"), t(f"{x.site} ({x.reason.rule})")) for x in plan.lifted]
     parts += record_view(plan)
@@ -204,9 +212,14 @@ def excluded_view(plan: Plan) -> RenderableType:
             t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons)
         )
     untreated = [s.site for s in plan.sites if s.no_treatment]
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [Text.assemble("proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]))]
     if untreated:
         parts.append(Text.assemble(("Sites not to be treated: ", "bold red"), t(", ".join(untreated))))
+    parts.append(table)
+    allowed = [v for v in plan.techniques if v.status is not Status.EXCLUDED and v.avoid_sites]
+    if allowed:
+        parts.append(_heading("Allowed, but not at these sites"))
+        parts += [Text.assemble(t(v.technique.name, "bold"), ": ", t(avoid_text(v, plan), "yellow")) for v in allowed]
     parts += [_heading("Sources"), sources_view(r for v in excluded for r in v.reasons)]
     return Group(*parts)
 
@@ -249,7 +262,13 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     for m in verdict.modifications:
         parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
-    if not verdict.reasons:
+    for site, reasons in avoid_reasons(verdict, plan):
+        found = plan.site(site)
+        why = "not to be treated" if found is not None and found.no_treatment else "pressure capped below its level"
+        parts.append(
+            Text.assemble(("not over the ", "bold yellow"), t(site, "bold"), f": {why} — rule ", _rules(reasons))
+        )
+    if not verdict.reasons and not verdict.avoid_sites:
         parts.append(Text("No rule restricts this technique for this client.", style="green"))
     for r in verdict.reasons:
         parts.append(

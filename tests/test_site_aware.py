@@ -1,0 +1,58 @@
+"""Site-aware verdicts: an allowed technique is still kept from the sites the plan protects, in every view."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from osteocheck.cli.app import app
+
+PROFILES = [
+    ["--open-wound", "feet"],
+    ["--fresh-fracture", "spine", "--anticoagulants"],
+    ["--fracture-history", "--post-surgical", "hips", "--kyphosis"],
+    ["--stage", "osteopenia", "--active-infection", "arms", "--cleared", "arms"],
+]
+
+
+def invoke(*argv: str) -> str:
+    result = CliRunner().invoke(app, list(argv))
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_reflexology_with_an_open_wound_on_the_feet_is_not_safe_there() -> None:
+    plan = json.loads(invoke("plan", "--open-wound", "feet", "--format", "json"))
+    reflexology = next(t for t in plan["techniques"] if t["id"] == "reflexology")
+    assert "feet" in reflexology["avoid_sites"]
+    explained = invoke("explain", "reflexology", "--open-wound", "feet")
+    assert "not over the feet: not to be treated" in explained
+    assert "No rule restricts" not in explained
+
+
+@pytest.mark.parametrize("flags", PROFILES, ids=" ".join)
+def test_the_letter_never_names_a_technique_as_used_where_the_plan_forbids_it(flags: list[str]) -> None:
+    plan = json.loads(invoke("plan", *flags, "--format", "json"))
+    letter = invoke("letter", *flags, "--format", "markdown")
+    for tech in plan["techniques"]:
+        if tech["status"] == "excluded" or not tech["avoid_sites"]:
+            continue
+        mentions = re.findall(re.escape(tech["name"]) + r"( \(not over the ([^)]*)\))?", letter)
+        assert mentions, tech["name"]
+        for _, sites in mentions:
+            assert sites.split(", ") == tech["avoid_sites"], (tech["name"], sites)
+
+
+@pytest.mark.parametrize("flags", PROFILES, ids=" ".join)
+def test_every_view_says_proceed_first(flags: list[str]) -> None:
+    plan = json.loads(invoke("plan", *flags, "--format", "json"))
+    expected = {"yes": "yes", "after_clearance": "only after physician clearance"}[plan["proceed"]]
+    assert invoke("plan", *flags).splitlines()[0].startswith(f"osteocheck plan  proceed: {expected}")
+    assert invoke("plan", *flags, "--format", "markdown").splitlines()[2] == f"Proceed: **{expected}**"
+    assert f"proceed: {expected}" in invoke("excluded", *flags).splitlines()[0]
+    for command in ("selfcare", "letter"):
+        assert f"Session: proceed {expected}" in invoke(command, *flags, "--format", "markdown")
+    assert json.loads(invoke("excluded", *flags, "--format", "json"))["proceed"] == plan["proceed"]
