@@ -26,7 +26,7 @@ from osteocheck.engine.model import (
     Status,
     Verdict,
 )
-from osteocheck.engine.stage import stage_of
+from osteocheck.engine.stage import implied, stage_of
 
 
 class Firing(NamedTuple):
@@ -63,9 +63,10 @@ def fire(profile: Profile, knowledge: Knowledge, stage: str) -> tuple[tuple[Firi
 
 
 def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
-    stage, assumptions = stage_of(profile, knowledge)
-    firings, lifted = fire(profile, knowledge, stage)
-    notes = list(assumptions)
+    effective, implications = implied(profile)
+    stage, assumptions = stage_of(effective, knowledge)
+    firings, lifted = fire(effective, knowledge, stage)
+    notes = [*implications, *assumptions]
     restricted = {s for f in firings if f.rule.unless_cleared for s in f.sites} | {x.site for x in lifted}
     for site in profile.cleared:
         if site not in restricted:

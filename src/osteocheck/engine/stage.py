@@ -53,3 +53,23 @@ def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> t
             "the plan uses stage severe."
         )
     return stage, tuple(notes)
+
+
+def implied(profile: Profile) -> tuple[Profile, tuple[str, ...]]:
+    """Facts that follow from others by definition, each said in the plan.
+
+    An unhealed fracture is a fracture, and established (severe) osteoporosis is osteoporosis
+    with a fragility fracture: both bring what fracture history brings. Only ever adds a fact.
+    """
+    if profile.fracture_history:
+        return profile, ()
+    if profile.fresh_fractures:
+        note = (
+            f"A fracture that has not healed ({', '.join(profile.fresh_fractures)}) is counted as a fragility "
+            "fracture: the plan applies fracture history."
+        )
+    elif profile.stage == "severe":
+        note = "Stage severe is osteoporosis with a fragility fracture: the plan applies fracture history."
+    else:
+        return profile, ()
+    return profile._replace(fracture_history=True), (note,)
