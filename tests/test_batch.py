@@ -37,7 +37,8 @@ def test_one_line_per_row_in_order_with_errors(runner: CliRunner, tmp_path: Path
     assert [line["row"] for line in lines] == [1, 2, 3, 4, 5]
     assert lines[0]["error"] is None and lines[0]["stage"] == "severe"
     assert set(lines[0]) == {
-        "id", "row", "stage", "proceed", "clearance_required", "max_pressure", "sites", "techniques", "error"
+        "id", "row", "stage", "proceed", "clearance_required", "max_pressure", "sites", "techniques",
+        "avoid_positions", "error",
     }  # fmt: skip
     assert lines[0]["proceed"] == "yes" and lines[2]["proceed"] == "after_clearance"
     assert lines[0]["techniques"]["deep_kneading"] == "excluded"

@@ -58,9 +58,9 @@ def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     code, out, _ = run(runner, "plan", "--fracture-history", "--open-wound", "hips", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data)[:14] == [
+    assert list(data)[:15] == [
         "schema", "tool", "knowledge", "profile", "stage", "assumptions", "clearance_required",
-        "max_pressure", "sites", "proceed", "techniques", "positioning", "assessment", "self_care",
+        "max_pressure", "sites", "proceed", "techniques", "positions", "positioning", "assessment", "self_care",
     ]  # fmt: skip
     assert data["proceed"] == "after_clearance"
     assert data["schema"] == "osteocheck.plan/1"
@@ -75,7 +75,10 @@ def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     assert set(tech) >= {"id", "name", "status", "pressure", "avoid_sites", "modifications", "reasons"}
     reason = next(t for t in data["techniques"] if t["reasons"])["reasons"][0]
     assert set(reason) >= {"rule", "text", "source", "severity"}
-    assert {p["id"] for p in data["positioning"]} <= {"chair", "bolstering", "side_lying"}
+    assert {p["id"] for p in data["positions"]} >= {"prone", "supine", "side_lying", "seated", "massage_chair"}
+    assert {p["status"] for p in data["positions"]} <= {"recommended", "allowed", "avoid"}
+    recommended = {p["id"] for p in data["positions"] if p["status"] == "recommended"}
+    assert {p["id"] for p in data["positioning"]} == recommended
     assert all(set(a) >= {"id", "text"} for a in data["assessment"] + data["self_care"])
 
 

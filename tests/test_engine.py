@@ -121,12 +121,12 @@ def test_kyphosis_and_height_loss_protect_the_spine(kb: Knowledge) -> None:
         assert cap(plan, "spine") == 1
         assert plan.assessment[0].id == "assess_mobility_posture"
     plan = evaluate(profile(kb, kyphosis=True), kb)
-    assert {p.id for p in plan.positioning} >= {"bolstering", "side_lying", "chair"}
+    assert {p.id for p in plan.positioning} >= {"bolstering", "side_lying", "seated"}
 
 
 def test_balance_issues_put_falls_first(kb: Knowledge) -> None:
     plan = evaluate(profile(kb, balance_issues=True), kb)
-    assert "chair" in [p.id for p in plan.positioning]
+    assert "seated" in [p.id for p in plan.positioning]
     assert plan.self_care[0].id == "safe_home"
     assert plan.assessment[0].id == "assess_mobility_posture"
 
@@ -178,9 +178,14 @@ def test_plan_fields_are_complete(kb: Knowledge) -> None:
     assert [r.rule for r in plan.max_pressure_reasons] == ["gentle_pressure_in_osteoporosis"]
     assert not any("had no restriction" in a for a in plan.assumptions)
     assert plan.clearance_required[0].reason.facts == ("open_wounds: arms, legs",)
-    chair = next(p for p in plan.positioning if p.id == "chair")
-    assert chair.text == "Seated in a massage chair" and chair.basis.source.ref == "text"
-    assert [r.rule for r in chair.reasons] == ["kyphosis_positioning"]
+    seated = next(p for p in plan.positioning if p.id == "seated")
+    assert seated.text == "Seated upright, back supported" and seated.basis.source.ref == "text"
+    assert [r.rule for r in seated.reasons] == ["kyphosis_positioning"]
+    avoided = {p.position.id: [r.rule for r in p.reasons] for p in plan.positions if p.status.value == "avoid"}
+    assert avoided == {
+        "prone": ["kyphosis_avoid_prone_and_leaning"],
+        "massage_chair": ["kyphosis_avoid_prone_and_leaning"],
+    }
     assert "bolstering" in [p.id for p in plan.positioning] and "side_lying" in [p.id for p in plan.positioning]
     assert plan.assessment[0].id == "collaborate_physician"
     step = next(a for a in plan.assessment if a.id == "assess_mobility_posture")

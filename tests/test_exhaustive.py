@@ -18,7 +18,7 @@ from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 KB = knowledge_module.load(SHIPPED)
 PROCEED_RANK = {Proceed.YES: 0, Proceed.AFTER_CLEARANCE: 1, Proceed.POSTPONE: 2}
 STAGE_CHOICES = (None, "osteopenia", "osteoporosis", "severe")
-SITE_SETS = ((), ("wrists",), ("spine", "legs"))
+SITE_SETS = ((), ("wrists",), ("spine", "legs"), ("hips",))
 UNLESS_CLEARED = {r.id for r in KB.rules if r.unless_cleared}
 
 Key = tuple[object, ...]
@@ -41,7 +41,7 @@ def summary(key: Key) -> tuple[object, ...]:
         plan.max_pressure,
         tuple(site_cap.get(site, plan.max_pressure) for site in KB.site_ids),
         frozenset((c.reason.rule, s) for c in plan.clearance_required for s in c.sites),
-        frozenset(p.id for p in plan.positioning),
+        frozenset((p.position.id, p.status.rank) for p in plan.positions),
         frozenset(a.id for a in plan.assessment),
         frozenset(s.id for s in plan.self_care),
         frozenset((v.technique.id, site) for v in plan.techniques for site in v.avoid_sites),
@@ -79,9 +79,12 @@ def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
         out.append("a site's pressure rose")
     out += [
         name
-        for name, i in (("clearance", 3), ("positioning", 4), ("assessment", 5), ("self-care", 6), ("avoided sites", 7))
+        for name, i in (("clearance", 3), ("assessment", 5), ("self-care", 6), ("avoided sites", 7))
         if not b[i] <= a[i]
     ]  # type: ignore[operator]
+    ranks_a, ranks_b = dict(a[4]), dict(b[4])  # type: ignore[call-overload]
+    if any(ranks_a[p] < rank for p, rank in ranks_b.items()):
+        out.append("a position became less restrictive (avoid > recommended > allowed)")
     if a[8] < b[8]:  # type: ignore[operator]
         out.append("proceed became less restrictive")
     return out

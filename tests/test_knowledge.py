@@ -98,10 +98,11 @@ def test_every_field_is_carried_into_the_typed_knowledge(kb: Knowledge) -> None:
     assert {s.id: s.facts for s in kb.signs}["bone_pain"] == ()
     assert kb.technique("light_effleurage").category == "gentle Swedish"
     assert kb.technique("light_effleurage").basis.source.title == "Osteoporosis Massage (primary clinical text)"
-    chair = kb.positioning[0]
-    assert (chair.id, chair.name) == ("chair", "Seated in a massage chair") and chair.fits.startswith(
+    seated = next(p for p in kb.positioning if p.id == "seated")
+    assert (seated.id, seated.name) == ("seated", "Seated upright, back supported") and seated.fits.startswith(
         "Clients who find"
     )
+    assert [p.id for p in kb.positioning] == ["prone", "supine", "seated", "massage_chair", "bolstering", "side_lying"]
     sites = {s.id: s for s in kb.sites}
     assert sites["head"].name == "head" and sites["head"].at_risk is False and sites["spine"].at_risk is True
     assert kb.bone_density.convention.startswith("normal: T >= -1.0")

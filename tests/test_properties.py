@@ -53,7 +53,10 @@ def at_least_as_strict(stricter: Plan, looser: Plan, kb: Knowledge) -> list[str]
     need_s = {(c.reason.rule, site) for c in stricter.clearance_required for site in c.sites}
     if not need_l <= need_s:
         problems.append("clearance dropped")
-    for name in ("positioning", "assessment", "self_care"):
+    for a, b in zip(stricter.positions, looser.positions, strict=True):
+        if a.status.rank < b.status.rank:
+            problems.append(f"position {a.position.id}: {b.status.value} -> {a.status.value}")
+    for name in ("assessment", "self_care"):
         if not {r.id for r in getattr(looser, name)} <= {r.id for r in getattr(stricter, name)}:
             problems.append(f"{name} dropped")
     for a, b in zip(stricter.techniques, looser.techniques, strict=True):

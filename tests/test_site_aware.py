@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -56,3 +57,38 @@ def test_every_view_says_proceed_first(flags: list[str]) -> None:
     for command in ("selfcare", "letter"):
         assert f"Session: proceed {expected}" in invoke(command, *flags, "--format", "markdown")
     assert json.loads(invoke("excluded", *flags, "--format", "json"))["proceed"] == plan["proceed"]
+
+
+def positions(*flags: str) -> dict[str, str]:
+    plan = json.loads(invoke("plan", *flags, "--format", "json"))
+    return {p["id"]: p["status"] for p in plan["positions"]}
+
+
+def test_no_forward_leaning_chair_or_face_down_with_a_fresh_vertebral_fracture() -> None:
+    found = positions("--fresh-fracture", "spine", "--kyphosis", "--balance-issues")
+    assert found["massage_chair"] == "avoid" and found["prone"] == "avoid"
+    assert found["seated"] == "recommended"  # upright and supported, as the source's "chair" is read
+
+
+def test_no_side_lying_with_a_fractured_or_operated_hip_even_once_cleared() -> None:
+    for flags in (
+        ["--fresh-fracture", "hips"],
+        ["--post-surgical", "hips", "--cleared", "hips"],
+        ["--stage", "severe", "--post-surgical", "hips"],
+    ):
+        found = positions(*flags)
+        assert found["side_lying"] == "avoid", flags
+        assert found["supine"] == "recommended", flags
+    assert (
+        "Side-lying"
+        not in invoke("letter", "--stage", "severe", "--fresh-fracture", "hips")
+        .split("Positions avoided:")[0]
+        .split("Positioning:")[-1]
+    )
+
+
+def test_batch_lists_the_positions_to_avoid(tmp_path: Path) -> None:
+    rows = tmp_path / "r.jsonl"
+    rows.write_text('{"id": 1, "fresh_fractures": ["spine"]}\n{"id": 2}\n', encoding="utf-8")
+    lines = [json.loads(line) for line in invoke("batch", str(rows)).splitlines()]
+    assert lines[0]["avoid_positions"] == ["prone", "massage_chair"] and lines[1]["avoid_positions"] == []

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from osteocheck.batch.lines import LineSource
 from osteocheck.client.profile import build
 from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Knowledge, Plan, Status
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Status
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
 from osteocheck.render.escape import json_text
@@ -140,6 +140,7 @@ def compact(plan: Plan) -> dict[str, object]:
         "max_pressure": plan.max_pressure,
         "sites": {s.site: s.max_pressure for s in plan.sites},
         "techniques": {v.technique.id: v.status.value for v in plan.techniques},
+        "avoid_positions": [p.position.id for p in plan.positions if p.status is PositionStatus.AVOID],
         "error": None,
     }
 

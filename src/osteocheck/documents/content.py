@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.phrases import PROCEED
 
 
@@ -173,6 +173,9 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         approach.append(Entry("Not used: " + ", ".join(v.technique.name for v in groups[Status.EXCLUDED]) + "."))
     if plan.positioning:
         approach.append(Entry("Positioning: " + ", ".join(p.text for p in plan.positioning) + "."))
+    avoided = [p for p in plan.positions if p.status is PositionStatus.AVOID]
+    if avoided:
+        approach.append(Entry("Positions avoided: " + ", ".join(p.position.name for p in avoided) + "."))
     questions = [
         Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {c.reason.text}", check=True)
         for c in plan.clearance_required

@@ -17,6 +17,8 @@ from osteocheck.engine.model import (
     Knowledge,
     Lifted,
     Plan,
+    PositionStatus,
+    PositionVerdict,
     Proceed,
     Profile,
     Reason,
@@ -75,6 +77,7 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
     cap, cap_reasons = _overall_cap(firings, knowledge)
     sites = _sites(firings, knowledge, cap)
     clearances = tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance)
+    positions = _positions(firings, knowledge)
     return Plan(
         profile=profile,
         stage=stage,
@@ -86,10 +89,11 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
         sites=sites,
         techniques=_verdicts(firings, knowledge, cap, cap_reasons, sites),
         positioning=tuple(
-            Recommended(p.id, p.name, p.basis, reasons)
-            for p in knowledge.positioning
-            if (reasons := tuple(f.reason for f in firings if p.id in f.rule.effects.positioning))
+            Recommended(p.position.id, p.position.name, p.position.basis, p.reasons)
+            for p in positions
+            if p.status is PositionStatus.RECOMMENDED
         ),
+        positions=positions,
         assessment=_pressing_first(knowledge.assessment, firings, "assessment"),
         self_care=_pressing_first(knowledge.self_care, firings, "self_care"),
         lifted=lifted,
@@ -142,6 +146,21 @@ def _verdicts(
         else:
             verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
     return tuple(verdicts)
+
+
+def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[PositionVerdict, ...]:
+    """Avoid if any rule says so; recommended if some rule recommends it and none avoids it; else allowed."""
+    out = []
+    for p in knowledge.positioning:
+        avoid = tuple(f.reason for f in firings if p.id in f.rule.effects.avoid_positioning)
+        recommended = tuple(f.reason for f in firings if p.id in f.rule.effects.positioning)
+        if avoid:
+            out.append(PositionVerdict(p, PositionStatus.AVOID, avoid))
+        elif recommended:
+            out.append(PositionVerdict(p, PositionStatus.RECOMMENDED, recommended))
+        else:
+            out.append(PositionVerdict(p, PositionStatus.ALLOWED, ()))
+    return tuple(out)
 
 
 def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str) -> tuple[Recommended, ...]:

@@ -98,6 +98,7 @@ class Effects(NamedTuple):
     no_treatment: bool = False
     clearance: bool = False
     positioning: tuple[str, ...] = ()
+    avoid_positioning: tuple[str, ...] = ()
     assessment: tuple[str, ...] = ()
     self_care: tuple[str, ...] = ()
 
@@ -233,6 +234,23 @@ class Verdict(NamedTuple):
     avoid_sites: tuple[str, ...] = ()
 
 
+class PositionStatus(enum.Enum):
+    RECOMMENDED = "recommended"
+    ALLOWED = "allowed"
+    AVOID = "avoid"
+
+    @property
+    def rank(self) -> int:
+        """How restrictive: a recommendation only ever gives way to 'avoid' as facts are added."""
+        return {"allowed": 0, "recommended": 1, "avoid": 2}[self.value]
+
+
+class PositionVerdict(NamedTuple):
+    position: Positioning
+    status: PositionStatus
+    reasons: tuple[Reason, ...]
+
+
 class Proceed(enum.Enum):
     """The session as a whole; ordered from least to most restrictive."""
 
@@ -287,6 +305,7 @@ class Plan(NamedTuple):
     lifted: tuple[Lifted, ...] = ()
     record: Record | None = None
     proceed: Proceed = Proceed.YES
+    positions: tuple[PositionVerdict, ...] = ()
 
     def verdict(self, technique_id: str) -> Verdict:
         for v in self.techniques:
@@ -299,6 +318,7 @@ class Plan(NamedTuple):
         reasons = [c.reason for c in self.clearance_required]
         reasons += [*self.max_pressure_reasons, *(r for s in self.sites for r in s.reasons)]
         reasons += [r for v in self.techniques for r in v.reasons]
+        reasons += [r for p in self.positions if p.status is PositionStatus.AVOID for r in p.reasons]
         for group in (self.positioning, self.assessment, self.self_care):
             reasons += [r for item in group for r in item.reasons]
         return tuple(dict.fromkeys(reasons))

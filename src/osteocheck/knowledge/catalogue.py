@@ -19,7 +19,7 @@ REQUIRED_TECHNIQUES = (
     "joint_mobilization", "passive_stretching", "deep_kneading", "muscle_stripping", "friction",
     "forceful_stretching",
 )  # fmt: skip
-REQUIRED_POSITIONING = ("chair", "bolstering", "side_lying")
+REQUIRED_POSITIONING = ("prone", "supine", "side_lying", "seated", "massage_chair")
 
 
 class Section(NamedTuple):

@@ -32,6 +32,7 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         no_treatment=bool(fx.get("no_treatment", False)),
         clearance=bool(fx.get("clearance", False)),
         positioning=tuple(fx.get("positioning", ())),
+        avoid_positioning=tuple(fx.get("avoid_positioning", ())),
         assessment=tuple(fx.get("assessment", ())),
         self_care=tuple(fx.get("self_care", ())),
     )
@@ -55,6 +56,7 @@ def _check_refs(ctx: Section, e: dict[str, Any], refs: Refs, path: DataPath) -> 
     for key, kind in (
         ("exclude", "technique"),
         ("positioning", "positioning"),
+        ("avoid_positioning", "positioning"),
         ("assessment", "assessment"),
         ("self_care", "self_care"),
     ):
@@ -119,7 +121,7 @@ def condition(ctx: Section, raw: Any, path: DataPath, sites: set[str]) -> Condit
 def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
     """Catalogue entries no rule can reach: a technique that can only be safe, an option never offered."""
     named = {t for r in rules for t in (*r.effects.exclude, *(m[0] for m in r.effects.modify))}
-    recommended = {p for r in rules for p in r.effects.positioning}
+    named_positions = {p for r in rules for p in (*r.effects.positioning, *r.effects.avoid_positioning)}
     added = {s for r in rules for s in r.effects.self_care}
     for i, t in enumerate(ctx.data.get("techniques", [])):
         if t["id"] not in named:
@@ -127,8 +129,10 @@ def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
                 ("techniques", i, "id"), f"technique '{t['id']}' is named by no rule: it can only ever be 'safe'"
             )
     for i, p in enumerate(ctx.data.get("positioning", [])):
-        if p["id"] not in recommended:
-            ctx.report.error(("positioning", i, "id"), f"positioning '{p['id']}' is recommended by no rule")
+        if p["id"] not in named_positions:
+            ctx.report.warn(
+                ("positioning", i, "id"), f"position '{p['id']}' is named by no rule: it can only ever be 'allowed'"
+            )
     for i, s in enumerate(ctx.data.get("self_care", [])):
         if not s.get("always", True) and s["id"] not in added:
             ctx.report.error(

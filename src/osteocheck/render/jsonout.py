@@ -99,6 +99,15 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
             }
             for v in plan.techniques
         ],
+        "positions": [
+            {
+                "id": p.position.id,
+                "name": p.position.name,
+                "status": p.status.value,
+                "reasons": [reason_dict(r) for r in p.reasons],
+            }
+            for p in plan.positions
+        ],
         "positioning": _recommended(plan.positioning, name_key="name"),
         "assessment": _recommended(plan.assessment, name_key="text"),
         "self_care": _recommended(plan.self_care, name_key="text"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from osteocheck.engine.model import Knowledge, Plan, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
 from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
 
@@ -92,6 +92,11 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
         out += chosen or ["- none"]
     out.append("")
     out += _recommended("Positioning", plan.positioning)
+    avoided = [p for p in plan.positions if p.status is PositionStatus.AVOID]
+    if avoided:
+        out.pop()  # the blank line after the list: the avoided positions belong to the same section
+        out += [f"- **Avoid {md(p.position.name)}**: {md(p.reasons[0].text)}{_rules(p.reasons)}" for p in avoided]
+        out.append("")
     out += _recommended("Assessment", plan.assessment)
     out += _recommended("Self-care", plan.self_care)
     out += ["## Sources", "", *reason_lines(plan.all_reasons()), "", f"*{DISCLAIMER}*", ""]

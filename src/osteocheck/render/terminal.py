@@ -9,7 +9,16 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from osteocheck.engine.model import Knowledge, Plan, Proceed, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import (
+    Knowledge,
+    Plan,
+    PositionStatus,
+    Proceed,
+    Reason,
+    Recommended,
+    Status,
+    Verdict,
+)
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
 from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
@@ -124,6 +133,20 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
     return Group(_heading(title), body if items else Text("none", style="dim"))
 
 
+def _positions_view(plan: Plan) -> RenderableType:
+    body = _recommended("Positioning", plan.positioning)
+    avoided = [p for p in plan.positions if p.status is PositionStatus.AVOID]
+    if not avoided:
+        return body
+    lines = [
+        Text.assemble(
+            ("avoid ", "bold red"), t(p.position.name, "bold"), ": ", t(p.reasons[0].text), " ", _rules(p.reasons)
+        )
+        for p in avoided
+    ]
+    return Group(body, *lines)
+
+
 def sources_view(reasons: Iterable[Reason]) -> RenderableType:
     """Each rule once: its severity, the source sentence it rests on, and any inference."""
     body = Text()
@@ -177,7 +200,7 @@ def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
         _heading("Techniques"),
         techniques_view(plan),
         Text(""),
-        _recommended("Positioning", plan.positioning),
+        _positions_view(plan),
         Text(""),
         _recommended("Assessment (! = pressing for this client)", plan.assessment),
         Text(""),
