@@ -14,13 +14,13 @@ CASES = {
     "cap_off_scale": (
         [("      max_pressure: 3\n", "      max_pressure: 7\n")],
         False,
-        ["326:7: error: pressure 7 is not a level of the pressure scale"],
+        ["332:7: error: pressure 7 is not a level of the pressure scale"],
     ),
     "clearance_never_liftable": (
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "476:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "482:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -41,12 +41,12 @@ CASES = {
     "duplicate_rule": (
         [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
         False,
-        ["318:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["324:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_rule_id_not_first": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - when: always\n    id: exclude_forceful_techniques\n")],
         False,
-        ["319:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["325:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_source": (
         [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
@@ -64,8 +64,8 @@ CASES = {
         [
             "203:1: error: positioning lacks required options: seated",
             "216:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "554:45: error: unknown positioning 'seated'",
-            "587:21: error: unknown positioning 'seated'",
+            "571:45: error: unknown positioning 'seated'",
+            "604:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
@@ -79,7 +79,7 @@ CASES = {
         [
             "111:1: error: the catalogue lacks required techniques: vibration",
             "124:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "515:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "532:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -105,7 +105,7 @@ CASES = {
     "rule_without_condition": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
         False,
-        ["318:5: error: a rule needs 'when' (or 'for_each')"],
+        ["324:5: error: a rule needs 'when' (or 'for_each')"],
     ),
     "scale_level_not_first": (
         [("  - level: 2\n    label: heavy lotioning\n", "  - label: heavy lotioning\n    level: 3\n")],
@@ -117,11 +117,11 @@ CASES = {
             "134:5: error: pressure 2 is not a level of the pressure scale",
             "140:5: error: pressure 2 is not a level of the pressure scale",
             "158:5: error: pressure 2 is not a level of the pressure scale",
-            "337:7: error: pressure 2 is not a level of the pressure scale",
-            "347:7: error: pressure 2 is not a level of the pressure scale",
-            "388:7: error: pressure 2 is not a level of the pressure scale",
-            "510:7: error: pressure 2 is not a level of the pressure scale",
-            "525:7: error: pressure 2 is not a level of the pressure scale",
+            "343:7: error: pressure 2 is not a level of the pressure scale",
+            "353:7: error: pressure 2 is not a level of the pressure scale",
+            "394:7: error: pressure 2 is not a level of the pressure scale",
+            "526:7: error: pressure 2 is not a level of the pressure scale",
+            "542:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "scale_out_of_order": (
@@ -134,18 +134,18 @@ CASES = {
             "134:5: error: pressure 2 is not a level of the pressure scale",
             "140:5: error: pressure 2 is not a level of the pressure scale",
             "158:5: error: pressure 2 is not a level of the pressure scale",
-            "337:7: error: pressure 2 is not a level of the pressure scale",
-            "347:7: error: pressure 2 is not a level of the pressure scale",
-            "388:7: error: pressure 2 is not a level of the pressure scale",
-            "510:7: error: pressure 2 is not a level of the pressure scale",
-            "525:7: error: pressure 2 is not a level of the pressure scale",
+            "343:7: error: pressure 2 is not a level of the pressure scale",
+            "353:7: error: pressure 2 is not a level of the pressure scale",
+            "394:7: error: pressure 2 is not a level of the pressure scale",
+            "526:7: error: pressure 2 is not a level of the pressure scale",
+            "542:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "self_care_never_added": (
         [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
         False,
         [
-            "281:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "287:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "self_care_unadded_id_not_first": (
@@ -161,7 +161,7 @@ CASES = {
         ],
         False,
         [
-            "282:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "288:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "site_effect_without_sites": (
@@ -172,12 +172,12 @@ CASES = {
             )
         ],
         False,
-        ["336:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
+        ["342:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
     ),
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["471:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["477:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
@@ -219,27 +219,27 @@ CASES = {
         ],
         False,
         [
-            "276:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
-            "398:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
-            "416:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "569:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "587:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "282:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
+            "404:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "422:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "586:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "604:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["440:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["446:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["440:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["446:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["440:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["446:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [
@@ -249,7 +249,7 @@ CASES = {
             )
         ],
         False,
-        ["330:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+        ["336:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
     ),
     "unused_source": (
         [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],

@@ -92,3 +92,18 @@ def test_batch_lists_the_positions_to_avoid(tmp_path: Path) -> None:
     rows.write_text('{"id": 1, "fresh_fractures": ["spine"]}\n{"id": 2}\n', encoding="utf-8")
     lines = [json.loads(line) for line in invoke("batch", str(rows)).splitlines()]
     assert lines[0]["avoid_positions"] == ["prone", "massage_chair"] and lines[1]["avoid_positions"] == []
+
+
+def test_lymphatic_drainage_is_left_out_with_any_active_infection() -> None:
+    plan = json.loads(invoke("plan", "--active-infection", "abdomen", "--cleared", "abdomen", "--format", "json"))
+    drainage = next(t for t in plan["techniques"] if t["id"] == "lymphatic_drainage")
+    assert drainage["status"] == "excluded"
+    assert [r["rule"] for r in drainage["reasons"]] == ["infection_no_lymphatic_drainage"]
+
+
+def test_anticoagulants_make_the_bleeding_screen_pressing() -> None:
+    checklist = json.loads(invoke("assess", "--anticoagulants", "--format", "json"))
+    steps = {s["id"]: s for s in checklist["assessment"]}
+    assert steps["bleeding_screen"]["pressing"] and steps["collaborate_physician"]["pressing"]
+    plain = json.loads(invoke("assess", "--format", "json"))
+    assert "bleeding_screen" not in {s["id"] for s in plain["assessment"]}
