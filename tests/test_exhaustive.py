@@ -16,6 +16,7 @@ from osteocheck.knowledge import loader as knowledge_module
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
 KB = knowledge_module.load(SHIPPED)
+RULES = {r.id: r for r in KB.rules}
 PROCEED_RANK = {Proceed.YES: 0, Proceed.AFTER_CLEARANCE: 1, Proceed.POSTPONE: 2}
 STAGE_CHOICES = (None, "osteopenia", "osteoporosis", "severe")
 SITE_SETS = ((), ("wrists",), ("spine", "legs"), ("hips",))
@@ -61,10 +62,14 @@ def check_total(plan: Plan) -> None:
         assert (s.max_pressure == 0) == s.no_treatment
     for c in plan.clearance_required:
         assert c.reason.basis.source.quote and c.sites
-    # Site-aware: a technique is kept from every site not to be treated or capped below its pressure, and only those.
+    # Site-aware: a technique is kept from every site not to be treated or capped below its pressure,
+    # and from no other site unless a rule excludes it there.
     for v in plan.techniques:
         must = {s.site for s in plan.sites if s.no_treatment or s.max_pressure < v.technique.pressure}
-        assert set(v.avoid_sites) == must, v.technique.id
+        assert set(v.avoid_sites) >= must, v.technique.id
+        for site, reasons in v.avoid_reasons:
+            if site not in must:
+                assert any(v.technique.id in RULES[r.rule].effects.exclude_at_sites for r in reasons), (v, site)
     assert (plan.proceed is Proceed.AFTER_CLEARANCE) == bool(plan.clearance_required)
 
 

@@ -20,7 +20,7 @@ CASES = {
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "482:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "483:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -64,8 +64,8 @@ CASES = {
         [
             "203:1: error: positioning lacks required options: seated",
             "216:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "571:45: error: unknown positioning 'seated'",
-            "604:21: error: unknown positioning 'seated'",
+            "582:45: error: unknown positioning 'seated'",
+            "615:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
@@ -79,7 +79,7 @@ CASES = {
         [
             "111:1: error: the catalogue lacks required techniques: vibration",
             "124:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "532:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "543:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -120,8 +120,8 @@ CASES = {
             "343:7: error: pressure 2 is not a level of the pressure scale",
             "353:7: error: pressure 2 is not a level of the pressure scale",
             "394:7: error: pressure 2 is not a level of the pressure scale",
-            "526:7: error: pressure 2 is not a level of the pressure scale",
-            "542:7: error: pressure 2 is not a level of the pressure scale",
+            "537:7: error: pressure 2 is not a level of the pressure scale",
+            "553:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "scale_out_of_order": (
@@ -137,8 +137,8 @@ CASES = {
             "343:7: error: pressure 2 is not a level of the pressure scale",
             "353:7: error: pressure 2 is not a level of the pressure scale",
             "394:7: error: pressure 2 is not a level of the pressure scale",
-            "526:7: error: pressure 2 is not a level of the pressure scale",
-            "542:7: error: pressure 2 is not a level of the pressure scale",
+            "537:7: error: pressure 2 is not a level of the pressure scale",
+            "553:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "self_care_never_added": (
@@ -177,7 +177,7 @@ CASES = {
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["477:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["478:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
@@ -222,24 +222,24 @@ CASES = {
             "282:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
             "404:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
             "422:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "586:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "604:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "597:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "615:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["446:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["447:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["446:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["447:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["446:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["447:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [

@@ -107,3 +107,16 @@ def test_anticoagulants_make_the_bleeding_screen_pressing() -> None:
     assert steps["bleeding_screen"]["pressing"] and steps["collaborate_physician"]["pressing"]
     plain = json.loads(invoke("assess", "--format", "json"))
     assert "bleeding_screen" not in {s["id"] for s in plain["assessment"]}
+
+
+def test_passive_stretching_is_left_out_at_a_fresh_fracture_or_operated_site_even_once_cleared() -> None:
+    plan = json.loads(
+        invoke("plan", "--stage", "osteopenia", "--post-surgical", "knees", "--cleared", "knees", "--format", "json")
+    )
+    stretching = next(t for t in plan["techniques"] if t["id"] == "passive_stretching")
+    assert "knees" in stretching["avoid_sites"]
+    assert "knees (excluded there)" in invoke(
+        "excluded", "--stage", "osteopenia", "--post-surgical", "knees", "--cleared", "knees"
+    )
+    explained = invoke("explain", "passive_stretching", "--fresh-fracture", "ankles", "--cleared", "ankles")
+    assert "not over the ankles" in explained and "fresh_fracture_light_only" in explained

@@ -26,6 +26,7 @@ from osteocheck.engine.model import (
     Rule,
     SitePlan,
     Status,
+    Technique,
     Verdict,
 )
 from osteocheck.engine.stage import implied, stage_of
@@ -131,10 +132,10 @@ def _verdicts(
 ) -> tuple[Verdict, ...]:
     verdicts = []
     for t in knowledge.techniques:
-        avoid = tuple(s.site for s in sites if s.no_treatment or s.max_pressure < t.pressure)
+        avoid, avoid_reasons = _avoid(t, sites, firings, knowledge)
         excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
         if excluded:
-            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
+            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid, avoid_reasons))
             continue
         mods = [(f.reason, text) for f in firings for tech, text in f.rule.effects.modify if tech == t.id]
         if t.pressure > cap:
@@ -142,9 +143,10 @@ def _verdicts(
             mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
         if mods:
             modifications = tuple(dict.fromkeys(m for _, m in mods))
-            verdicts.append(Verdict(t, Status.MODIFY, modifications, tuple(dict.fromkeys(r for r, _ in mods)), avoid))
+            reasons = tuple(dict.fromkeys(r for r, _ in mods))
+            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid, avoid_reasons))
         else:
-            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
+            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid, avoid_reasons))
     return tuple(verdicts)
 
 
@@ -161,6 +163,22 @@ def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[Posit
         else:
             out.append(PositionVerdict(p, PositionStatus.ALLOWED, ()))
     return tuple(out)
+
+
+def _avoid(
+    t: Technique, sites: tuple[SitePlan, ...], firings: tuple[Firing, ...], knowledge: Knowledge
+) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[Reason, ...]], ...]]:
+    """The sites a technique must not be used at, in vocabulary order, each with its reasons."""
+    why: dict[str, list[Reason]] = {}
+    for s in sites:
+        if s.no_treatment or s.max_pressure < t.pressure:
+            why.setdefault(s.site, []).extend(s.reasons)
+    for f in firings:
+        if t.id in f.rule.effects.exclude_at_sites:
+            for site in f.sites:
+                why.setdefault(site, []).append(f.reason)
+    ordered = tuple(site for site in knowledge.site_ids if site in why)
+    return ordered, tuple((site, tuple(dict.fromkeys(why[site]))) for site in ordered)
 
 
 def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str) -> tuple[Recommended, ...]:

@@ -99,6 +99,7 @@ class Effects(NamedTuple):
     clearance: bool = False
     positioning: tuple[str, ...] = ()
     avoid_positioning: tuple[str, ...] = ()
+    exclude_at_sites: tuple[str, ...] = ()
     assessment: tuple[str, ...] = ()
     self_care: tuple[str, ...] = ()
 
@@ -230,8 +231,10 @@ class Verdict(NamedTuple):
     status: Status
     modifications: tuple[str, ...]
     reasons: tuple[Reason, ...]
-    # Sites where it must not be used even when allowed: not to be treated, or capped below its pressure.
+    # Sites where it must not be used even when allowed: not to be treated, capped below its pressure,
+    # or excluded there by a rule; with the reasons for each.
     avoid_sites: tuple[str, ...] = ()
+    avoid_reasons: tuple[tuple[str, tuple[Reason, ...]], ...] = ()
 
 
 class PositionStatus(enum.Enum):

@@ -26,6 +26,7 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
     fx = e["effects"]
     effects = Effects(
         exclude=tuple(fx.get("exclude", ())),
+        exclude_at_sites=tuple(fx.get("exclude_at_sites", ())),
         modify=tuple((k, one_line(v)) for k, v in fx.get("modify", {}).items()),
         max_pressure=fx.get("max_pressure"),
         site_pressure=fx.get("site_pressure"),
@@ -55,6 +56,7 @@ def _check_refs(ctx: Section, e: dict[str, Any], refs: Refs, path: DataPath) -> 
     fx = e["effects"]
     for key, kind in (
         ("exclude", "technique"),
+        ("exclude_at_sites", "technique"),
         ("positioning", "positioning"),
         ("avoid_positioning", "positioning"),
         ("assessment", "assessment"),
@@ -79,7 +81,7 @@ def _check_effects(ctx: Section, e: dict[str, Any], levels: set[int], path: Data
     sited = bool(e.get("sites")) or "for_each" in e
     if e.get("sites") and "for_each" in e:
         error((*path, "sites"), "a rule takes either 'sites' or 'for_each', not both")
-    for key in ("site_pressure", "no_treatment"):
+    for key in ("site_pressure", "no_treatment", "exclude_at_sites"):
         if key in fx and not sited:
             error((*fpath, key), f"'{key}' needs the rule to name its sites ('sites' or 'for_each')")
     if e.get("unless_cleared"):
@@ -120,7 +122,9 @@ def condition(ctx: Section, raw: Any, path: DataPath, sites: set[str]) -> Condit
 
 def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
     """Catalogue entries no rule can reach: a technique that can only be safe, an option never offered."""
-    named = {t for r in rules for t in (*r.effects.exclude, *(m[0] for m in r.effects.modify))}
+    named = {
+        t for r in rules for t in (*r.effects.exclude, *r.effects.exclude_at_sites, *(m[0] for m in r.effects.modify))
+    }
     named_positions = {p for r in rules for p in (*r.effects.positioning, *r.effects.avoid_positioning)}
     added = {s for r in rules for s in r.effects.self_care}
     for i, t in enumerate(ctx.data.get("techniques", [])):

@@ -93,6 +93,7 @@ _EFFECTS = {
     "description": "what a firing rule does to the plan",
     "properties": {
         "exclude": {**_IDS, "description": "techniques that must not be used"},
+        "exclude_at_sites": {**_IDS, "description": "techniques that must not be used at the rule's sites"},
         "modify": {
             "type": "object",
             "description": "technique id: the modification it needs",

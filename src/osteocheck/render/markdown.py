@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -130,9 +130,8 @@ def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -
     ]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]
-    for site, reasons in avoid_reasons(verdict, plan):
-        found = plan.site(site)
-        why = "not to be treated" if found is not None and found.no_treatment else "pressure capped below its level"
+    for site, reasons in avoid_reasons(verdict):
+        why = why_not_here(verdict, plan, site)
         out.append(f"- Not over the {md(site)}: {why}{_rules(reasons)}")
     out += ["", "## Rules", ""]
     fallback = [] if verdict.avoid_sites else ["- No rule restricts this technique for this client."]

@@ -13,18 +13,33 @@ PROCEED = {
 
 def avoid_text(verdict: Verdict, plan: Plan) -> str:
     """Where an allowed technique must still not be used, and why, in one sentence (empty when nowhere)."""
-    untreated = [s for s in verdict.avoid_sites if (p := plan.site(s)) is not None and p.no_treatment]
+    untreated: list[str] = []
     capped: dict[int, list[str]] = {}
+    excluded: list[str] = []
     for site in verdict.avoid_sites:
         found = plan.site(site)
-        if found is not None and not found.no_treatment:
+        if found is not None and found.no_treatment:
+            untreated.append(site)
+        elif found is not None and found.max_pressure < verdict.technique.pressure:
             capped.setdefault(found.max_pressure, []).append(site)
+        else:
+            excluded.append(site)
     parts = [f"{', '.join(untreated)} (not to be treated)"] if untreated else []
     level = verdict.technique.pressure
     parts += [f"{', '.join(sites)} (capped at level {cap}, below its level {level})" for cap, sites in capped.items()]
+    parts += [f"{', '.join(excluded)} (excluded there)"] if excluded else []
     return f"Not over: {'; '.join(parts)}." if parts else ""
 
 
-def avoid_reasons(verdict: Verdict, plan: Plan) -> list[tuple[str, tuple[Reason, ...]]]:
-    """Each avoided site with the rules that restrict it."""
-    return [(site, found.reasons) for site in verdict.avoid_sites if (found := plan.site(site)) is not None]
+def why_not_here(verdict: Verdict, plan: Plan, site: str) -> str:
+    found = plan.site(site)
+    if found is not None and found.no_treatment:
+        return "not to be treated"
+    if found is not None and found.max_pressure < verdict.technique.pressure:
+        return f"pressure capped at level {found.max_pressure}, below its level {verdict.technique.pressure}"
+    return "excluded there"
+
+
+def avoid_reasons(verdict: Verdict) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
+    """Each avoided site with the rules that keep the technique from it."""
+    return verdict.avoid_reasons

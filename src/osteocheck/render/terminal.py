@@ -21,7 +21,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
@@ -285,9 +285,8 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     for m in verdict.modifications:
         parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
-    for site, reasons in avoid_reasons(verdict, plan):
-        found = plan.site(site)
-        why = "not to be treated" if found is not None and found.no_treatment else "pressure capped below its level"
+    for site, reasons in avoid_reasons(verdict):
+        why = why_not_here(verdict, plan, site)
         parts.append(
             Text.assemble(("not over the ", "bold yellow"), t(site, "bold"), f": {why} — rule ", _rules(reasons))
         )
