@@ -101,13 +101,13 @@ def test_the_guides_worked_example_runs(runner: CliRunner, tmp_path: Path, monke
         outputs.append(result.stdout)
     assert outputs[0] == ""
     plan = json.loads(outputs[1])
-    percussion = next(t for t in plan["techniques"] if t["id"] == "percussion")
-    assert percussion["status"] == "excluded"
-    assert percussion["reasons"][0]["rule"] == "no_percussion_on_anticoagulants"
+    cupping = next(t for t in plan["techniques"] if t["id"] == "cupping")
+    assert cupping["status"] == "excluded"
+    assert cupping["reasons"][0]["rule"] == "no_cupping_on_anticoagulants"
     assert plan["knowledge"]["id"] == "clinic"
-    assert "no_percussion_on_anticoagulants" in outputs[2]
+    assert "no_cupping_on_anticoagulants" in outputs[2]
     without = json.loads(runner.invoke(app, ["plan", "--rules", "clinic.yaml", "--format", "json"]).stdout)
-    assert next(t for t in without["techniques"] if t["id"] == "percussion")["status"] == "modify"
+    assert next(t for t in without["techniques"] if t["id"] == "cupping")["status"] == "modify"
 
 
 def test_layering_keeps_every_shipped_restriction(tmp_path: Path) -> None:

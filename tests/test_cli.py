@@ -97,7 +97,10 @@ def test_techniques_lists_the_catalogue(runner: CliRunner) -> None:
     assert code == 0
     assert "craniosacral_therapy" in out and "gentle Swedish" in out
     data = json.loads(run(runner, "techniques", "--format", "json")[1])
-    assert len(data["techniques"]) == 15
+    assert len(data["techniques"]) == 19
+    assert {"percussion", "rib_springing", "spinal_manipulation", "trigger_point_compression"} <= {
+        t["id"] for t in data["techniques"]
+    }
 
 
 def test_explain_shows_rules_facts_and_source(runner: CliRunner) -> None:

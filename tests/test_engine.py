@@ -12,6 +12,7 @@ from osteocheck.errors import ProfileError
 BASELINE_EXCLUDED = {
     "deep_tissue_massage", "vigorous_compression", "joint_mobilization", "deep_kneading",
     "muscle_stripping", "friction", "forceful_stretching",
+    "percussion", "rib_springing", "spinal_manipulation", "trigger_point_compression",
 }  # fmt: skip
 
 

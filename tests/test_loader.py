@@ -283,16 +283,16 @@ def test_unreadable_knowledge_file(tmp_path: Path) -> None:
 
 def test_a_technique_above_the_cap_is_modified_with_the_cap_in_words(tmp_path: Path) -> None:
     technique = (
-        "techniques:\n  - id: percussion\n    name: Percussion\n    category: stimulating\n    description: Tapping.\n"
+        "techniques:\n  - id: cupping\n    name: Cupping\n    category: adjunct\n    description: Suction.\n"
         f"    pressure: 3\n    source: {{ref: text, quote: {QUOTE}}}\n"
     )
     layered = knowledge_module.load(
-        write_layer(tmp_path, technique + "rules:\n" + rule("named", effects="{modify: {percussion: Gently.}}"))
+        write_layer(tmp_path, technique + "rules:\n" + rule("named", effects="{modify: {cupping: Gently.}}"))
     )
     from osteocheck.client.profile import build
     from osteocheck.engine.evaluate import evaluate
 
-    verdict = evaluate(build({}, layered, usage=True), layered).verdict("percussion")
+    verdict = evaluate(build({}, layered, usage=True), layered).verdict("cupping")
     assert verdict.status.value == "modify"
     assert verdict.modifications == ("Keep to pressure level 2 (heavy lotioning) or lighter.",)
     assert [r.rule for r in verdict.reasons] == ["gentle_pressure_in_osteoporosis"]
