@@ -14,13 +14,13 @@ CASES = {
     "cap_off_scale": (
         [("      max_pressure: 3\n", "      max_pressure: 7\n")],
         False,
-        ["374:7: error: pressure 7 is not a level of the pressure scale"],
+        ["375:7: error: pressure 7 is not a level of the pressure scale"],
     ),
     "clearance_never_liftable": (
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "525:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "526:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -41,12 +41,12 @@ CASES = {
     "duplicate_rule": (
         [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
         False,
-        ["366:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["367:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_rule_id_not_first": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - when: always\n    id: exclude_forceful_techniques\n")],
         False,
-        ["367:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["368:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_source": (
         [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
@@ -64,8 +64,8 @@ CASES = {
         [
             "235:1: error: positioning lacks required options: seated",
             "248:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "624:45: error: unknown positioning 'seated'",
-            "657:21: error: unknown positioning 'seated'",
+            "625:45: error: unknown positioning 'seated'",
+            "658:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
@@ -79,7 +79,7 @@ CASES = {
         [
             "111:1: error: the catalogue lacks required techniques: vibration",
             "124:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "585:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "586:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -105,7 +105,7 @@ CASES = {
     "rule_without_condition": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
         False,
-        ["366:5: error: a rule needs 'when' (or 'for_each')"],
+        ["367:5: error: a rule needs 'when' (or 'for_each')"],
     ),
     "scale_level_not_first": (
         [("  - level: 2\n    label: heavy lotioning\n", "  - label: heavy lotioning\n    level: 3\n")],
@@ -117,11 +117,11 @@ CASES = {
             "134:5: error: pressure 2 is not a level of the pressure scale",
             "140:5: error: pressure 2 is not a level of the pressure scale",
             "158:5: error: pressure 2 is not a level of the pressure scale",
-            "385:7: error: pressure 2 is not a level of the pressure scale",
-            "395:7: error: pressure 2 is not a level of the pressure scale",
-            "436:7: error: pressure 2 is not a level of the pressure scale",
-            "579:7: error: pressure 2 is not a level of the pressure scale",
-            "595:7: error: pressure 2 is not a level of the pressure scale",
+            "386:7: error: pressure 2 is not a level of the pressure scale",
+            "396:7: error: pressure 2 is not a level of the pressure scale",
+            "437:7: error: pressure 2 is not a level of the pressure scale",
+            "580:7: error: pressure 2 is not a level of the pressure scale",
+            "596:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "scale_out_of_order": (
@@ -134,18 +134,18 @@ CASES = {
             "134:5: error: pressure 2 is not a level of the pressure scale",
             "140:5: error: pressure 2 is not a level of the pressure scale",
             "158:5: error: pressure 2 is not a level of the pressure scale",
-            "385:7: error: pressure 2 is not a level of the pressure scale",
-            "395:7: error: pressure 2 is not a level of the pressure scale",
-            "436:7: error: pressure 2 is not a level of the pressure scale",
-            "579:7: error: pressure 2 is not a level of the pressure scale",
-            "595:7: error: pressure 2 is not a level of the pressure scale",
+            "386:7: error: pressure 2 is not a level of the pressure scale",
+            "396:7: error: pressure 2 is not a level of the pressure scale",
+            "437:7: error: pressure 2 is not a level of the pressure scale",
+            "580:7: error: pressure 2 is not a level of the pressure scale",
+            "596:7: error: pressure 2 is not a level of the pressure scale",
         ],
     ),
     "self_care_never_added": (
         [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
         False,
         [
-            "319:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "320:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "self_care_unadded_id_not_first": (
@@ -161,7 +161,7 @@ CASES = {
         ],
         False,
         [
-            "320:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "321:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "site_effect_without_sites": (
@@ -172,12 +172,12 @@ CASES = {
             )
         ],
         False,
-        ["384:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
+        ["385:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
     ),
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["520:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["521:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
@@ -219,27 +219,27 @@ CASES = {
         ],
         False,
         [
-            "314:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
-            "446:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
-            "464:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "639:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "657:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "315:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
+            "447:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "465:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "640:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "658:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["489:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["490:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["489:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["490:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["489:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["490:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [
@@ -249,7 +249,7 @@ CASES = {
             )
         ],
         False,
-        ["378:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+        ["379:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
     ),
     "unused_source": (
         [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],

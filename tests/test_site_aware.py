@@ -120,3 +120,14 @@ def test_passive_stretching_is_left_out_at_a_fresh_fracture_or_operated_site_eve
     )
     explained = invoke("explain", "passive_stretching", "--fresh-fracture", "ankles", "--cleared", "ankles")
     assert "not over the ankles" in explained and "fresh_fracture_light_only" in explained
+
+
+def test_palpation_is_never_pressed_over_a_site_not_to_be_treated() -> None:
+    checklist = json.loads(invoke("assess", "--fresh-fracture", "spine", "--format", "json"))
+    palpate = next(s for s in checklist["assessment"] if s["id"] == "palpate_gently")
+    assert palpate["pressing"] and palpate["avoid_sites"] == ["spine"]
+    assert "Not over the spine: not to be treated." in invoke(
+        "assess", "--fresh-fracture", "spine", "--format", "markdown"
+    )
+    cleared = json.loads(invoke("assess", "--fresh-fracture", "spine", "--cleared", "spine", "--format", "json"))
+    assert next(s for s in cleared["assessment"] if s["id"] == "palpate_gently")["avoid_sites"] == []

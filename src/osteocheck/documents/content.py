@@ -10,7 +10,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
-from osteocheck.render.phrases import PROCEED
+from osteocheck.render.phrases import PROCEED, not_over
 
 
 class Entry(NamedTuple):
@@ -113,7 +113,8 @@ def assessment_checklist(plan: Plan, knowledge: Knowledge, people: People) -> Do
     entries = []
     for step in plan.assessment:
         why = " ".join(dict.fromkeys(f"{r.text} ({r.rule})" for r in step.reasons))
-        entries.append(Entry(step.text, why, check=True, notes=True))
+        text = f"{step.text} {not_over(step.avoid_sites)}".strip()
+        entries.append(Entry(text, why, check=True, notes=True))
     facts = _facts(plan)
     intro = [f"Stage: {plan.stage}." + (f" Client facts: {'; '.join(facts)}." if facts else "")]
     intro += [f"Assumed: {a}" for a in plan.assumptions]

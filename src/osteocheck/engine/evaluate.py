@@ -95,8 +95,8 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
             if p.status is PositionStatus.RECOMMENDED
         ),
         positions=positions,
-        assessment=_pressing_first(knowledge.assessment, firings, "assessment"),
-        self_care=_pressing_first(knowledge.self_care, firings, "self_care"),
+        assessment=_pressing_first(knowledge.assessment, firings, "assessment", sites),
+        self_care=_pressing_first(knowledge.self_care, firings, "self_care", sites),
         lifted=lifted,
         proceed=Proceed.AFTER_CLEARANCE if clearances else Proceed.YES,
     )
@@ -181,9 +181,12 @@ def _avoid(
     return ordered, tuple((site, tuple(dict.fromkeys(why[site]))) for site in ordered)
 
 
-def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str) -> tuple[Recommended, ...]:
+def _pressing_first(
+    items: tuple[Item, ...], firings: tuple[Firing, ...], effect: str, sites: tuple[SitePlan, ...]
+) -> tuple[Recommended, ...]:
     """Every standing item plus the ones rules add. Pressing ones come first, in the order the
     firing rules name them (so an author can say which matters most); the rest in file order."""
+    untreatable = {s.site for s in sites if s.no_treatment}
     named: dict[str, int] = {}
     for f in firings:
         for item_id in getattr(f.rule.effects, effect):
@@ -192,5 +195,6 @@ def _pressing_first(items: tuple[Item, ...], firings: tuple[Firing, ...], effect
     for item in items:
         reasons = tuple(f.reason for f in firings if item.id in getattr(f.rule.effects, effect))
         if item.always or reasons:
-            out.append(Recommended(item.id, item.text, item.basis, reasons))
+            avoid = tuple(s for s in item.sites if s in untreatable)
+            out.append(Recommended(item.id, item.text, item.basis, reasons, avoid))
     return tuple(sorted(out, key=lambda r: named.get(r.id, len(named))))

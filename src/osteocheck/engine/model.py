@@ -52,6 +52,7 @@ class Item(NamedTuple):
     advice: str = ""
     always: bool = True
     facts: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
 
 
 class PressureLevel(NamedTuple):
@@ -269,6 +270,7 @@ class Recommended(NamedTuple):
     text: str
     basis: Basis
     reasons: tuple[Reason, ...] = ()
+    avoid_sites: tuple[str, ...] = ()  # of the sites the step works on, those not to be treated
 
     @property
     def pressing(self) -> bool:

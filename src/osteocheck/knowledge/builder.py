@@ -43,6 +43,8 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
     scale = catalogue.scale(ctx)
     levels = {p.level for p in scale}
     sites = catalogue.sites(ctx)
+    for section in ("assessment", "self_care"):
+        catalogue.check_item_sites(ctx, section, {s.id for s in sites})
     techniques = catalogue.techniques(ctx, levels)
     positioning = catalogue.positioning(ctx)
     bone = catalogue.bone_density(ctx)

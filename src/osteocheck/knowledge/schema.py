@@ -50,6 +50,7 @@ _ITEM = _entry(
         "advice": {**_TEXT, "description": "the point as told to the client, second person"},
         "always": {"type": "boolean", "description": "false: only when a rule adds it"},
         "facts": {"type": "array", "items": {"enum": list(CONDITION_FACTS)}},
+        "sites": {**_IDS, "description": "body sites the step works on: the plan keeps it off any not to be treated"},
     },
     ["id", "text"],
     "a cited statement",

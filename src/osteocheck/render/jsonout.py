@@ -48,7 +48,13 @@ def profile_dict(profile: Profile) -> dict[str, Any]:
 
 def _recommended(items: tuple[Recommended, ...], *, name_key: str) -> list[dict[str, Any]]:
     return [
-        {"id": r.id, name_key: r.text, "pressing": r.pressing, "reasons": [reason_dict(x) for x in r.reasons]}
+        {
+            "id": r.id,
+            name_key: r.text,
+            "pressing": r.pressing,
+            "avoid_sites": list(r.avoid_sites),
+            "reasons": [reason_dict(x) for x in r.reasons],
+        }
         for r in items
     ]
 

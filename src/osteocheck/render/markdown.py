@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, not_over, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -34,7 +34,8 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> list[str]:
     lines = [f"## {title}", ""]
     for r in items:
         mark = "**Pressing:** " if r.pressing else ""
-        lines.append(f"- {mark}{md(r.text)}{_rules(r.reasons)}")
+        avoid = f" **{md(not_over(r.avoid_sites))}**" if r.avoid_sites else ""
+        lines.append(f"- {mark}{md(r.text)}{avoid}{_rules(r.reasons)}")
     return [*lines, ""]
 
 

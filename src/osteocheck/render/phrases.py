@@ -31,6 +31,11 @@ def avoid_text(verdict: Verdict, plan: Plan) -> str:
     return f"Not over: {'; '.join(parts)}." if parts else ""
 
 
+def not_over(sites: tuple[str, ...]) -> str:
+    """For an assessment step or self-care point: the sites it works on that are not to be treated."""
+    return f"Not over the {', '.join(sites)}: not to be treated." if sites else ""
+
+
 def why_not_here(verdict: Verdict, plan: Plan, site: str) -> str:
     found = plan.site(site)
     if found is not None and found.no_treatment:

@@ -21,7 +21,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, not_over, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
@@ -125,6 +125,8 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
     body = Text()
     for r in items:
         body.append(Text.assemble(("! " if r.pressing else "• ", "bold yellow" if r.pressing else ""), t(r.text)))
+        if r.avoid_sites:
+            body.append_text(Text.assemble(" ", t(not_over(r.avoid_sites), "bold red")))
         if r.reasons:
             body.append(" ")
             body.append(_rules(r.reasons))
@@ -327,7 +329,10 @@ def assessment_view(plan: Plan) -> RenderableType:
     table.add_column("why now", overflow="fold")
     for step in plan.assessment:
         why = Text(" ".join(dict.fromkeys(r.text for r in step.reasons)), style="yellow") if step.pressing else Text("")
-        table.add_row(Text("☐ !" if step.pressing else "☐"), t(step.text), why)
+        text = t(step.text)
+        if step.avoid_sites:
+            text.append_text(Text.assemble(" ", t(not_over(step.avoid_sites), "bold red")))
+        table.add_row(Text("☐ !" if step.pressing else "☐"), text, why)
     return Group(
         Text.assemble("stage: ", (plan.stage, "bold")),
         table,
