@@ -7,8 +7,8 @@ output is one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # the C module: importing `signal` itself takes milliseconds
 import os
-import signal
 
 
 def _interrupted_while_starting(_signum: int, _frame: object) -> None:
@@ -17,9 +17,10 @@ def _interrupted_while_starting(_signum: int, _frame: object) -> None:
     os._exit(130)
 
 
-signal.signal(signal.SIGINT, _interrupted_while_starting)
+_signal.signal(_signal.SIGINT, _interrupted_while_starting)
 
 import errno  # noqa: E402 - after the handler above, so Ctrl-C while importing is quiet too
+import signal  # noqa: E402
 import sys  # noqa: E402
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every start; only the type checker needs it
