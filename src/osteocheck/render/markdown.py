@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, not_over, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -131,7 +131,7 @@ def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -
     ]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]
-    for site, reasons in avoid_reasons(verdict):
+    for site, reasons in verdict.avoid_reasons:
         why = why_not_here(verdict, plan, site)
         out.append(f"- Not over the {md(site)}: {why}{_rules(reasons)}")
     out += ["", "## Rules", ""]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osteocheck.engine.model import Plan, Proceed, Reason, Verdict
+from osteocheck.engine.model import Plan, Proceed, Verdict
 
 PROCEED = {
     Proceed.YES: "yes",
@@ -13,21 +13,11 @@ PROCEED = {
 
 def avoid_text(verdict: Verdict, plan: Plan) -> str:
     """Where an allowed technique must still not be used, and why, in one sentence (empty when nowhere)."""
-    untreated: list[str] = []
-    capped: dict[int, list[str]] = {}
-    excluded: list[str] = []
+    groups: dict[str, list[str]] = {}
     for site in verdict.avoid_sites:
-        found = plan.site(site)
-        if found is not None and found.no_treatment:
-            untreated.append(site)
-        elif found is not None and found.max_pressure < verdict.technique.pressure:
-            capped.setdefault(found.max_pressure, []).append(site)
-        else:
-            excluded.append(site)
-    parts = [f"{', '.join(untreated)} (not to be treated)"] if untreated else []
-    level = verdict.technique.pressure
-    parts += [f"{', '.join(sites)} (capped at level {cap}, below its level {level})" for cap, sites in capped.items()]
-    parts += [f"{', '.join(excluded)} (excluded there)"] if excluded else []
+        groups.setdefault(_why(verdict, plan, site), []).append(site)
+    order = {"not to be treated": 0, "excluded there": 2}  # caps in between, in the order met
+    parts = [f"{', '.join(sites)} ({why})" for why, sites in sorted(groups.items(), key=lambda g: order.get(g[0], 1))]
     return f"Not over: {'; '.join(parts)}." if parts else ""
 
 
@@ -37,14 +27,14 @@ def not_over(sites: tuple[str, ...]) -> str:
 
 
 def why_not_here(verdict: Verdict, plan: Plan, site: str) -> str:
+    """Why a technique is kept from one site, for explain."""
+    return _why(verdict, plan, site).replace("capped at", "pressure capped at")
+
+
+def _why(verdict: Verdict, plan: Plan, site: str) -> str:
     found = plan.site(site)
     if found is not None and found.no_treatment:
         return "not to be treated"
     if found is not None and found.max_pressure < verdict.technique.pressure:
-        return f"pressure capped at level {found.max_pressure}, below its level {verdict.technique.pressure}"
+        return f"capped at level {found.max_pressure}, below its level {verdict.technique.pressure}"
     return "excluded there"
-
-
-def avoid_reasons(verdict: Verdict) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
-    """Each avoided site with the rules that keep the technique from it."""
-    return verdict.avoid_reasons

@@ -21,7 +21,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.phrases import PROCEED, avoid_reasons, avoid_text, not_over, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
@@ -287,7 +287,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     for m in verdict.modifications:
         parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
-    for site, reasons in avoid_reasons(verdict):
+    for site, reasons in verdict.avoid_reasons:
         why = why_not_here(verdict, plan, site)
         parts.append(
             Text.assemble(("not over the ", "bold yellow"), t(site, "bold"), f": {why} — rule ", _rules(reasons))
