@@ -43,8 +43,6 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
     scale = catalogue.scale(ctx)
     levels = {p.level for p in scale}
     sites = catalogue.sites(ctx)
-    for section in ("assessment", "self_care"):
-        catalogue.check_item_sites(ctx, section, {s.id for s in sites})
     techniques = catalogue.techniques(ctx, levels)
     positioning = catalogue.positioning(ctx)
     bone = catalogue.bone_density(ctx)
@@ -55,6 +53,7 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
         "assessment": {a.id for a in assessment},
         "self_care": {s.id for s in self_care},
     }
+    rules.item_sites(ctx, refs)
     if "at_risk_source" in data:
         cite.basis({"source": data["at_risk_source"]}, ("at_risk_source",))
     built_rules = tuple(rules.rule(ctx, i, r, refs, levels) for i, r in enumerate(data.get("rules", [])))

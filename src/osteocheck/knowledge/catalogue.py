@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from osteocheck.engine.model import BoneDensity, Item, Positioning, PressureLevel, Site, Technique
 from osteocheck.knowledge.citations import Citations
 from osteocheck.knowledge.report import Reporter
-from osteocheck.words import one_line, suggest
+from osteocheck.words import one_line
 
 REQUIRED_SITES = (
     "spine", "hips", "wrists", "ribs", "neck", "shoulders", "arms", "hands",
@@ -53,13 +53,6 @@ def items(ctx: Section, section: str) -> tuple[Item, ...]:
         )
         for i, e in ctx.unique(section)
     )
-
-
-def check_item_sites(ctx: Section, section: str, site_ids: set[str]) -> None:
-    for i, e in enumerate(ctx.data.get(section, [])):
-        for j, site in enumerate(e.get("sites", [])):
-            if site not in site_ids:
-                ctx.report.error((section, i, "sites", j), f"unknown site '{site}'{suggest(site, sorted(site_ids))}")
 
 
 def scale(ctx: Section) -> tuple[PressureLevel, ...]:

@@ -96,6 +96,14 @@ def _check_effects(ctx: Section, e: dict[str, Any], levels: set[int], path: Data
         )
 
 
+def item_sites(ctx: Section, refs: Refs) -> None:
+    """The sites assessment steps and self-care points name resolve, as a rule's do."""
+    for section in ("assessment", "self_care"):
+        for i, e in enumerate(ctx.data.get(section, [])):
+            for j, site in enumerate(e.get("sites", [])):
+                _ref(ctx, site, "site", refs, (section, i, "sites", j))
+
+
 def _ref(ctx: Section, ref: str, kind: str, refs: Refs, path: DataPath) -> None:
     if ref not in refs[kind]:
         hint = suggest(ref, sorted(refs[kind]))
