@@ -132,10 +132,10 @@ def _verdicts(
 ) -> tuple[Verdict, ...]:
     verdicts = []
     for t in knowledge.techniques:
-        avoid, avoid_reasons = _avoid(t, sites, firings, knowledge)
+        avoid = _avoid(t, sites, firings, knowledge)
         excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
         if excluded:
-            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid, avoid_reasons))
+            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
             continue
         mods = [(f.reason, text) for f in firings for tech, text in f.rule.effects.modify if tech == t.id]
         if t.pressure > cap:
@@ -144,9 +144,9 @@ def _verdicts(
         if mods:
             modifications = tuple(dict.fromkeys(m for _, m in mods))
             reasons = tuple(dict.fromkeys(r for r, _ in mods))
-            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid, avoid_reasons))
+            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid))
         else:
-            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid, avoid_reasons))
+            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
     return tuple(verdicts)
 
 
@@ -167,7 +167,7 @@ def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[Posit
 
 def _avoid(
     t: Technique, sites: tuple[SitePlan, ...], firings: tuple[Firing, ...], knowledge: Knowledge
-) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[Reason, ...]], ...]]:
+) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
     """The sites a technique must not be used at, in vocabulary order, each with its reasons."""
     why: dict[str, list[Reason]] = {}
     for s in sites:
@@ -177,8 +177,7 @@ def _avoid(
         if t.id in f.rule.effects.exclude_at_sites:
             for site in f.sites:
                 why.setdefault(site, []).append(f.reason)
-    ordered = tuple(site for site in knowledge.site_ids if site in why)
-    return ordered, tuple((site, tuple(dict.fromkeys(why[site]))) for site in ordered)
+    return tuple((site, tuple(dict.fromkeys(why[site]))) for site in knowledge.site_ids if site in why)
 
 
 def _pressing_first(

@@ -232,10 +232,13 @@ class Verdict(NamedTuple):
     status: Status
     modifications: tuple[str, ...]
     reasons: tuple[Reason, ...]
-    # Sites where it must not be used even when allowed: not to be treated, capped below its pressure,
-    # or excluded there by a rule; with the reasons for each.
-    avoid_sites: tuple[str, ...] = ()
+    # Sites where it must not be used even when allowed (not to be treated, capped below its pressure,
+    # or excluded there by a rule), in vocabulary order, each with its reasons.
     avoid_reasons: tuple[tuple[str, tuple[Reason, ...]], ...] = ()
+
+    @property
+    def avoid_sites(self) -> tuple[str, ...]:
+        return tuple(site for site, _ in self.avoid_reasons)
 
 
 class PositionStatus(enum.Enum):
