@@ -20,10 +20,7 @@ from osteocheck.knowledge.schema import SCHEMA
 from osteocheck.parsing.located import MAX_BYTES, Document
 from osteocheck.vocabulary import ENV_VAR
 
-
-def shipped_path() -> Path:
-    """The knowledge file inside the installed package, or in the source tree."""
-    return shipped.knowledge_path()
+shipped_path = shipped.knowledge_path  # the knowledge file inside the installed package, or in the source tree
 
 
 def resolve_path(explicit: str | Path | None) -> Path:

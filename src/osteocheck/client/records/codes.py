@@ -32,14 +32,10 @@ class CodeMap(NamedTuple):
         return None
 
 
-def code_map_path() -> Path:
-    return shipped.code_map_path()
-
-
 def load_code_map(path: Path | None = None) -> CodeMap:
     from osteocheck.parsing import strict_yaml  # noqa: PLC0415
 
-    path = path or code_map_path()
+    path = path or shipped.code_map_path()
     try:
         raw = path.read_bytes()
     except OSError as exc:
