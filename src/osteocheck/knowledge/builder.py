@@ -13,6 +13,7 @@ from osteocheck.knowledge.citations import Citations
 from osteocheck.knowledge.layers import Owner
 from osteocheck.knowledge.report import Reporter
 from osteocheck.parsing.located import Document
+from osteocheck.words import one_line
 
 # What a file without `extends` must hold.
 FULL_SECTIONS = (
@@ -27,6 +28,7 @@ class Built(NamedTuple):
 
 
 def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha256: str) -> Built:
+    data = _one_line(data)  # every text a view shows is one line, so no knowledge text can print a line of its own
     report = Reporter(doc, owner)
     if "extends" not in doc.data:  # type: ignore[operator]
         for section in FULL_SECTIONS:
@@ -81,3 +83,13 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
         rules=built_rules,
     )
     return Built(knowledge, problems)
+
+
+def _one_line(value: Any) -> Any:
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, dict):
+        return {k: _one_line(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_one_line(v) for v in value]
+    return value

@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 from osteocheck.engine.model import BoneDensity, Item, Positioning, PressureLevel, Site, Technique
 from osteocheck.knowledge.citations import Citations
 from osteocheck.knowledge.report import Reporter
-from osteocheck.words import one_line
 
 REQUIRED_SITES = (
     "spine", "hips", "wrists", "ribs", "neck", "shoulders", "arms", "hands",
@@ -44,9 +43,9 @@ def items(ctx: Section, section: str) -> tuple[Item, ...]:
     return tuple(
         Item(
             id=e["id"],
-            text=one_line(e["text"]),
+            text=e["text"],
             basis=ctx.cite.basis(e, (section, i)),
-            advice=one_line(e.get("advice", "")),
+            advice=e.get("advice", ""),
             always=e.get("always", True),
             facts=tuple(e.get("facts", ())),
             sites=tuple(e.get("sites", ())),
@@ -60,13 +59,12 @@ def scale(ctx: Section) -> tuple[PressureLevel, ...]:
     for i, e in enumerate(ctx.data.get("pressure_scale", [])):
         if e["level"] != i + 1:
             ctx.report.error(("pressure_scale", i, "level"), f"levels must run 1, 2, 3, ... in order; expected {i + 1}")
-        label, feel = one_line(e["label"]), one_line(e["feel"])
-        out.append(PressureLevel(e["level"], label, feel, ctx.cite.basis(e, ("pressure_scale", i))))
+        out.append(PressureLevel(e["level"], e["label"], e["feel"], ctx.cite.basis(e, ("pressure_scale", i))))
     return tuple(out)
 
 
 def sites(ctx: Section) -> tuple[Site, ...]:
-    found = tuple(Site(e["id"], one_line(e["name"]), e.get("at_risk", False)) for _, e in ctx.unique("sites"))
+    found = tuple(Site(e["id"], e["name"], e.get("at_risk", False)) for _, e in ctx.unique("sites"))
     ids = {s.id for s in found}
     missing = [s for s in REQUIRED_SITES if s not in ids]
     if missing and "sites" in ctx.data:
@@ -82,8 +80,7 @@ def techniques(ctx: Section, levels: set[int]) -> tuple[Technique, ...]:
                 ("techniques", i, "pressure"), f"pressure {e['pressure']} is not a level of the pressure scale"
             )
         basis = ctx.cite.basis(e, ("techniques", i))
-        words = one_line(e["name"]), one_line(e["category"]), one_line(e["description"])
-        out.append(Technique(e["id"], *words, e["pressure"], basis))
+        out.append(Technique(e["id"], e["name"], e["category"], e["description"], e["pressure"], basis))
     ids = {t.id for t in out}
     missing = [t for t in REQUIRED_TECHNIQUES if t not in ids]
     if missing and "techniques" in ctx.data:
@@ -93,7 +90,7 @@ def techniques(ctx: Section, levels: set[int]) -> tuple[Technique, ...]:
 
 def positioning(ctx: Section) -> tuple[Positioning, ...]:
     out = tuple(
-        Positioning(e["id"], one_line(e["name"]), one_line(e["fits"]), ctx.cite.basis(e, ("positioning", i)))
+        Positioning(e["id"], e["name"], e["fits"], ctx.cite.basis(e, ("positioning", i)))
         for i, e in ctx.unique("positioning")
     )
     missing = [p for p in REQUIRED_POSITIONING if p not in {o.id for o in out}]

@@ -10,7 +10,7 @@ from osteocheck.engine.model import Basis, Source
 from osteocheck.errors import Problem
 from osteocheck.knowledge.report import DataPath, Reporter
 from osteocheck.parsing.located import Document
-from osteocheck.words import one_line, suggest
+from osteocheck.words import suggest
 
 _SPACE = re.compile(r"\s+")
 
@@ -42,7 +42,7 @@ class Citations:
             meta = {"title": src["ref"]}
         else:
             self.used.add(src["ref"])
-        source = Source(ref=src["ref"], title=one_line(meta["title"]), quote=one_line(src["quote"]))
+        source = Source(ref=src["ref"], title=meta["title"], quote=src["quote"])
         self.cited.append((*self.report.locate((*path, "source", "quote")), source))
         inferred = entry.get("basis") == "inferred"
         rationale = entry.get("rationale")
@@ -52,7 +52,7 @@ class Citations:
             )
         if rationale and not inferred:
             self.report.warn((*path, "rationale"), "a rationale is given but 'basis' is not 'inferred'")
-        return Basis(source=source, inference=one_line(rationale or "inferred") if inferred else None)
+        return Basis(source=source, inference=(rationale or "inferred") if inferred else None)
 
     def unused(self, data: dict[str, Any]) -> None:
         for i, s in enumerate(data.get("sources", [])):

@@ -8,7 +8,7 @@ from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, Sta
 from osteocheck.engine.model import Condition, Effects, Rule, Severity
 from osteocheck.knowledge.catalogue import Section
 from osteocheck.knowledge.report import DataPath
-from osteocheck.words import one_line, suggest
+from osteocheck.words import suggest
 
 # kind -> the ids a rule may name of that kind
 Refs = dict[str, set[str]]
@@ -27,7 +27,7 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
     effects = Effects(
         exclude=tuple(fx.get("exclude", ())),
         exclude_at_sites=tuple(fx.get("exclude_at_sites", ())),
-        modify=tuple((k, one_line(v)) for k, v in fx.get("modify", {}).items()),
+        modify=tuple(fx.get("modify", {}).items()),
         max_pressure=fx.get("max_pressure"),
         site_pressure=fx.get("site_pressure"),
         no_treatment=bool(fx.get("no_treatment", False)),
@@ -41,13 +41,13 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         id=e["id"],
         when=when,
         severity=Severity(e["severity"]),
-        text=one_line(e["text"]),
+        text=e["text"],
         basis=ctx.cite.basis(e, path),
         effects=effects,
         sites=tuple(e.get("sites", ())),
         for_each=e.get("for_each"),
         unless_cleared=bool(e.get("unless_cleared", False)),
-        client_reason=one_line(e.get("client_reason", "")),
+        client_reason=e.get("client_reason", ""),
     )
 
 
