@@ -218,3 +218,19 @@ def test_batch_memory_stays_flat_on_distinct_rows(tmp_path: Path) -> None:
 
     small, large = peak_kib(3000), peak_kib(12000)
     assert large <= small * 1.25 + 8 * 1024, (small, large)
+
+
+def test_a_non_blocking_standard_output_loses_no_row(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"id": i, "kyphosis": True}) + "\n" for i in range(3000)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code = (
+        "import os, subprocess, sys, time;"
+        "r, w = os.pipe(); os.set_blocking(w, False);"
+        f"p = subprocess.Popen([sys.executable, '-m', 'osteocheck', 'batch', {str(rows)!r}], stdout=w);"
+        "os.close(w); time.sleep(1); data = b''\n"
+        "while chunk := os.read(r, 65536): data += chunk\n"
+        f"p.wait(); open({str(out)!r}, 'wb').write(data); print(p.returncode)"
+    )
+    assert run_python(code).stdout.strip() == "0"
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3000

@@ -124,6 +124,12 @@ def _guard_streams() -> None:
         degrade_unencodable_output()
     if sys.stdout is None:
         sys.stdout = _Closed()
+    else:
+        # A pipe left non-blocking by the caller drops whatever does not fit at once, silently.
+        try:  # noqa: SIM105 - contextlib costs start-up time here
+            os.set_blocking(1, True)
+        except OSError:
+            pass
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     sys.stderr = _Diagnostics(sys.stderr)
