@@ -58,9 +58,10 @@ def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     code, out, _ = run(runner, "plan", "--fracture-history", "--open-wound", "hips", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data)[:15] == [
+    assert list(data)[:17] == [
         "schema", "tool", "knowledge", "profile", "stage", "assumptions", "clearance_required",
-        "max_pressure", "sites", "proceed", "techniques", "positions", "positioning", "assessment", "self_care",
+        "max_pressure", "sites", "proceed", "postpone", "techniques", "positions", "positioning", "assessment",
+        "self_care", "self_care_withheld",
     ]  # fmt: skip
     assert data["proceed"] == "after_clearance"
     assert data["schema"] == "osteocheck.plan/1"

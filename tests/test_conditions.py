@@ -8,7 +8,7 @@ from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, Sta
 from osteocheck.engine.model import Facts, Knowledge, Profile
 from osteocheck.render.terminal import condition_text
 
-P = Profile(kyphosis=True, open_wounds=("legs",), fresh_fractures=("spine",))
+P = Profile.make(kyphosis=True, open_wounds=("legs",), fresh_fractures=("spine",))
 
 
 @pytest.mark.parametrize(
@@ -59,5 +59,5 @@ def test_condition_text_of_shipped_rules(kb: Knowledge, rule: str, text: str) ->
 
 
 def test_site_lists_are_named_in_full() -> None:
-    facts = Facts(Profile(open_wounds=("arms", "legs")), "osteopenia")
+    facts = Facts(Profile.make(open_wounds=("arms", "legs")), "osteopenia")
     assert Fact("open_wounds").triggers(facts) == ("open_wounds: arms, legs",)

@@ -195,6 +195,6 @@ def test_plan_fields_are_complete(kb: Knowledge) -> None:
         and step.text.startswith("Assess mobility")
         and step.basis.source.quote.startswith("Assess mobility")
     )
-    assert [r.rule for r in step.reasons] == ["kyphosis_positioning", "kyphosis_spine_light"]
+    assert [r.rule for r in step.reasons] == ["kyphosis_positioning", "kyphosis_spine_light", "table_transfer_log_roll"]
     assert [s.id for s in plan.self_care if not s.reasons][:1] == ["gentle_range_of_motion"]
     assert statuses(plan)["mild_kneading"] == "safe"

@@ -28,7 +28,7 @@ Key = tuple[object, ...]
 def profile_of(key: Key) -> Profile:
     stage, bools, sites = key
     assert isinstance(bools, frozenset) and isinstance(sites, tuple)
-    return Profile(stage=stage, **{f: f in bools for f in BOOL_FACTS}, **dict(zip(SITE_FACTS, sites, strict=True)))  # type: ignore[arg-type]
+    return Profile.make(stage=stage, **{f: f in bools for f in BOOL_FACTS}, **dict(zip(SITE_FACTS, sites, strict=True)))  # type: ignore[arg-type]
 
 
 @cache
@@ -44,9 +44,10 @@ def summary(key: Key) -> tuple[object, ...]:
         frozenset((c.reason.rule, s) for c in plan.clearance_required for s in c.sites),
         frozenset((p.position.id, p.status.rank) for p in plan.positions),
         frozenset(a.id for a in plan.assessment),
-        frozenset(s.id for s in plan.self_care),
+        frozenset(s.id for s in (*plan.self_care, *plan.withheld)),
         frozenset((v.technique.id, site) for v in plan.techniques for site in v.avoid_sites),
         PROCEED_RANK[plan.proceed],
+        frozenset(s.id for s in plan.withheld),
     )
 
 
@@ -70,7 +71,12 @@ def check_total(plan: Plan) -> None:
         for site, reasons in v.avoid_reasons:
             if site not in must:
                 assert any(v.technique.id in RULES[r.rule].effects.exclude_at_sites for r in reasons), (v, site)
-    assert (plan.proceed is Proceed.AFTER_CLEARANCE) == bool(plan.clearance_required)
+    # proceed: postpone exactly when a rule postpones, else after clearance exactly when clearance is needed
+    assert (plan.proceed is Proceed.POSTPONE) == bool(plan.postponed)
+    if not plan.postponed:
+        assert (plan.proceed is Proceed.AFTER_CLEARANCE) == bool(plan.clearance_required)
+    # a self-care point is given or withheld, never both; no self-care sends the client where the plan forbids
+    assert not {s.id for s in plan.self_care} & {s.id for s in plan.withheld}
 
 
 def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
@@ -84,7 +90,7 @@ def looser(a: tuple[object, ...], b: tuple[object, ...]) -> list[str]:
         out.append("a site's pressure rose")
     out += [
         name
-        for name, i in (("clearance", 3), ("assessment", 5), ("self-care", 6), ("avoided sites", 7))
+        for name, i in (("clearance", 3), ("assessment", 5), ("self-care", 6), ("avoided sites", 7), ("withheld", 9))
         if not b[i] <= a[i]
     ]  # type: ignore[operator]
     ranks_a, ranks_b = dict(a[4]), dict(b[4])  # type: ignore[call-overload]
@@ -145,7 +151,7 @@ def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
     for fact in SITE_FACTS:
         for site in KB.site_ids:
             for bools in (frozenset(), frozenset({"fracture_history", "kyphosis"})):
-                base = Profile(stage=None, **{f: f in bools for f in BOOL_FACTS}, **{fact: (site,)})  # type: ignore[arg-type]
+                base = Profile.make(stage=None, **{f: f in bools for f in BOOL_FACTS}, **{fact: (site,)})  # type: ignore[arg-type]
                 before = evaluate(base, KB)
                 after = evaluate(base._replace(cleared=(site,)), KB)
                 assert [v.status for v in after.techniques] == [v.status for v in before.techniques]
@@ -159,7 +165,13 @@ def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
                     else:
                         assert b is not None and b.no_treatment
                         removed = {r.rule for r in b.reasons} - ({r.rule for r in a.reasons} if a else set())
-                        assert removed and removed <= UNLESS_CLEARED
+                        assert removed <= UNLESS_CLEARED
+                        # only a rule clearance cannot lift keeps the site untreated (a clot: never over it)
+                        kept = a is not None and a.no_treatment
+                        assert bool(removed) or kept
+                        if kept:
+                            assert a is not None
+                            assert all(not RULES[r.rule].unless_cleared for r in a.reasons)
                 # clearing another site changes nothing
                 other = next(x for x in KB.site_ids if x != site)
                 unrelated = evaluate(base._replace(cleared=(other,)), KB)

@@ -30,6 +30,7 @@ from osteocheck.knowledge import loader as knowledge
 from osteocheck.parsing import strict_yaml as strictyaml
 
 KB = knowledge.load(SHIPPED)
+KINDS = {f.id: f.per_site for f in KB.facts}
 CODES = fhir.load_code_map()
 EXAMPLES = int(os.environ.get("OSTEOCHECK_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -174,7 +175,7 @@ def test_batch_reader_gives_one_line_per_row(lines: list[str], fmt: str) -> None
     text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n"
     screener = batch.Screener(KB, output_format="jsonl")
     rows = list(
-        batch.read_csv(text.splitlines(keepends=True))
+        batch.read_csv(text.splitlines(keepends=True), KINDS)
         if fmt == "csv"
         else batch.read_jsonl(text.splitlines(keepends=True))
     )
@@ -208,7 +209,7 @@ def test_fuzz_corpus_stays_fixed(tmp_path: Path, path: Path) -> None:
 def test_batch_rows_from_arbitrary_bytes_never_stop_the_batch(chunks: list[bytes], fmt: str) -> None:
     # Any bytes at all: every row is screened or carries its error, and the reader reaches the end.
     source = LineSource(io.BytesIO(b"\n".join(chunks) + b"\n"), max_line=64, max_skip=1 << 20)
-    reader = batch.read_csv(source) if fmt == "csv" else batch.read_jsonl(source)
+    reader = batch.read_csv(source, KINDS) if fmt == "csv" else batch.read_jsonl(source)
     screener = batch.Screener(KB, output_format="jsonl")
     numbers = []
     for row in reader:

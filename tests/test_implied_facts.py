@@ -17,7 +17,7 @@ def test_an_unhealed_fracture_is_a_fracture(kb: Knowledge) -> None:
     assert plan.stage == "severe"  # as the same client read from a clinical record
     assert "fracture_history_recurrence_risk" in {r.rule for r in plan.all_reasons()}
     assert any("is counted as a fragility fracture" in a for a in plan.assumptions)
-    assert plan.profile.fracture_history is False  # the profile is echoed as entered; the plan says what it added
+    assert not plan.profile.has("fracture_history")  # the profile is echoed as entered; the plan says what it added
 
 
 def test_stage_severe_brings_what_fracture_history_brings(kb: Knowledge) -> None:

@@ -9,7 +9,7 @@ from conftest import ROOT, SHIPPED, SOURCE_TEXT
 from osteocheck.engine.model import Knowledge
 from osteocheck.knowledge import catalogue
 from osteocheck.knowledge import loader as knowledge_module
-from osteocheck.vocabulary import CONDITION_FACTS
+from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
 HEADINGS = {"Osteoporosis Massage", "Signs & Symptoms", "Contraindications", "Assessment", "Treatment", "Self Care"}
 
@@ -61,7 +61,8 @@ def test_every_risk_factor_has_a_rule(kb: Knowledge) -> None:
         named.update(re.findall(r"[a-z_]+", rule.when.describe()))
         if rule.for_each:
             named.add(rule.for_each)
-    assert set(CONDITION_FACTS) <= named
+    assert {*BOOL_FACTS, *SITE_FACTS} <= named
+    assert {f.id for f in kb.facts} <= named
     stages = {r.when.describe() for r in kb.rules}
     assert {"stage at least osteoporosis", "stage at least severe"} <= stages
 
@@ -93,7 +94,7 @@ def test_quote_not_in_source_is_an_error(tmp_path: Path) -> None:
 def test_every_field_is_carried_into_the_typed_knowledge(kb: Knowledge) -> None:
     items = {i.id: i for i in kb.self_care}
     assert items["safe_home"].advice.startswith("Make your home safe from falls")
-    assert items["safe_home"].always is True and items["spine_sparing_movement"].always is False
+    assert items["safe_home"].always is True and items["heat_caution"].always is False
     assert {s.id: s.facts for s in kb.signs}["kyphosis_height_loss"] == ("kyphosis", "height_loss")
     assert {s.id: s.facts for s in kb.signs}["bone_pain"] == ()
     assert kb.technique("light_effleurage").category == "gentle Swedish"

@@ -51,7 +51,7 @@ def line_of(needle: str) -> int:
         (
             b"id: x\nversion: '1'\ntitle: t\ncolour: red\n",
             [
-                "4:1: error: unknown key 'colour'; allowed: id, version, title, extends, sources, summary, goals, signs, pressure_scale, bone_density, sites, at_risk_source, techniques, positioning, assessment, self_care, rules"
+                "4:1: error: unknown key 'colour'; allowed: id, version, title, extends, sources, summary, goals, signs, pressure_scale, bone_density, sites, at_risk_source, facts, techniques, positioning, assessment, self_care, rules"
             ],
         ),
         (

@@ -42,7 +42,7 @@ def test_all_problems_are_reported_at_once(kb: Knowledge) -> None:
 
 
 def test_sites_are_deduplicated_in_vocabulary_order(kb: Knowledge) -> None:
-    assert build({"open_wounds": ["hips", "head", "hips"]}, kb, usage=True).open_wounds == ("head", "hips")
+    assert build({"open_wounds": ["hips", "head", "hips"]}, kb, usage=True).sites_of("open_wounds") == ("head", "hips")
 
 
 def test_merge_adds_flags_and_rejects_contradictions() -> None:
@@ -109,9 +109,9 @@ def test_every_kind_of_problem_is_reported_together(kb: Knowledge) -> None:
 
 def test_empty_values_are_skipped_not_errors(kb: Knowledge) -> None:
     p = build({"stage": None, "t_score": None, "name": None, "id": None, "kyphosis": True}, kb, usage=True)
-    assert (p.stage, p.t_score, p.name, p.id, p.kyphosis) == (None, None, None, None, True)
+    assert (p.stage, p.t_score, p.name, p.id, p.has("kyphosis")) == (None, None, None, None, True)
     assert build({"id": 42, "name": "Ann"}, kb, usage=True)[-2:] == ("Ann", "42")
-    assert build({"open_wounds": "legs"}, kb, usage=True).open_wounds == ("legs",)
+    assert build({"open_wounds": "legs"}, kb, usage=True).sites_of("open_wounds") == ("legs",)
 
 
 def test_contradiction_from_a_file_is_not_a_usage_error(kb: Knowledge) -> None:

@@ -16,16 +16,18 @@ from typer.testing import CliRunner
 from conftest import ROOT
 from osteocheck.cli.app import app
 from osteocheck.cli.prompt import TerminalReader
-from osteocheck.client.intake import QUESTIONS
+from osteocheck.client.intake import questions
 from osteocheck.client.records import derive as fhir
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from processes import run_in_terminal
 
 EXAMPLES = ROOT / "examples"
-# name, stage, T-score, fracture history, fresh fractures (a typo, then right), four site questions,
-# anticoagulants, corticosteroids, fragile skin, kyphosis, height loss, balance, and the confirmation
-ANSWERS = ["Ann Lee", "osteoporosis", "-2.7", "y", "wirst", "wrists", "", "", "", "", "y", "n", "", "y", "", "", ""]
+# name, stage, T-score, fracture history, fresh fractures (a typo, then right), surgery, wounds, infections,
+# fever, new back pain, clot, cancer in bone, anticoagulants, corticosteroids, fragile skin, kyphosis,
+# height loss, balance, cleared sites, and the confirmation (the shipped facts' order)
+ANSWERS = ["Ann Lee", "osteoporosis", "-2.7", "y", "wirst", "wrists", "", "", "", "", "", "", "",
+           "y", "n", "", "y", "", "", "", ""]  # fmt: skip
 
 
 def test_intake_from_stdin_writes_a_valid_profile(runner: CliRunner, tmp_path: Path) -> None:
@@ -41,12 +43,13 @@ def test_intake_from_stdin_writes_a_valid_profile(runner: CliRunner, tmp_path: P
     assert plan.exit_code == 0 and json.loads(plan.stdout)["stage"] == "severe"
 
 
-def test_intake_updates_from_an_existing_profile(runner: CliRunner, tmp_path: Path) -> None:
+def test_intake_updates_from_an_existing_profile(runner: CliRunner, tmp_path: Path, kb: Knowledge) -> None:
     start = tmp_path / "old.yaml"
     start.write_text("name: Bo\nkyphosis: true\nopen_wounds: [legs]\n", encoding="utf-8")
     target = tmp_path / "new.json"
-    answers = [""] * (len(QUESTIONS) + 1)
-    answers[QUESTIONS.index(next(q for q in QUESTIONS if q.key == "open_wounds"))] = "none"
+    asked = questions(kb)
+    answers = [""] * (len(asked) + 1)
+    answers[[q.key for q in asked].index("open_wounds")] = "none"
     result = runner.invoke(app, ["intake", "--from", str(start), "-o", str(target)], input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.stderr
     assert json.loads(target.read_text(encoding="utf-8")) == {"name": "Bo", "kyphosis": True}

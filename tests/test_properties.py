@@ -56,9 +56,15 @@ def at_least_as_strict(stricter: Plan, looser: Plan, kb: Knowledge) -> list[str]
     for a, b in zip(stricter.positions, looser.positions, strict=True):
         if a.status.rank < b.status.rank:
             problems.append(f"position {a.position.id}: {b.status.value} -> {a.status.value}")
-    for name in ("assessment", "self_care"):
-        if not {r.id for r in getattr(looser, name)} <= {r.id for r in getattr(stricter, name)}:
-            problems.append(f"{name} dropped")
+    if not {r.id for r in looser.assessment} <= {r.id for r in stricter.assessment}:
+        problems.append("assessment dropped")
+    # a self-care point may move from given to withheld (more careful), never vanish or come back
+    if not {r.id for r in (*looser.self_care, *looser.withheld)} <= {
+        r.id for r in (*stricter.self_care, *stricter.withheld)
+    }:
+        problems.append("self_care dropped")
+    if not {r.id for r in looser.withheld} <= {r.id for r in stricter.withheld}:
+        problems.append("a withheld self-care point came back")
     for a, b in zip(stricter.techniques, looser.techniques, strict=True):
         if not set(b.avoid_sites) <= set(a.avoid_sites):
             problems.append(f"{a.technique.id}: an avoided site was dropped")

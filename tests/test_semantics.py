@@ -14,29 +14,30 @@ TEXT = SHIPPED.read_text(encoding="utf-8")
 LEVEL_2_USES = [
     f"{line}:{column}: error: pressure 2 is not a level of the pressure scale"
     for line, column in (
-        (122, 5),
-        (128, 5),
-        (134, 5),
-        (140, 5),
-        (158, 5),
-        (386, 7),
-        (396, 7),
-        (437, 7),
-        (580, 7),
-        (596, 7),
+        (210, 5),
+        (216, 5),
+        (222, 5),
+        (228, 5),
+        (246, 5),
+        (531, 7),
+        (541, 7),
+        (581, 7),
+        (857, 7),
+        (875, 7),
+        (902, 7),
     )
 ]
 CASES = {
     "cap_off_scale": (
         [("      max_pressure: 3\n", "      max_pressure: 7\n")],
         False,
-        ["375:7: error: pressure 7 is not a level of the pressure scale"],
+        ["520:7: error: pressure 7 is not a level of the pressure scale"],
     ),
     "clearance_never_liftable": (
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "526:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "775:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -57,12 +58,12 @@ CASES = {
     "duplicate_rule": (
         [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
         False,
-        ["367:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["512:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_rule_id_not_first": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - when: always\n    id: exclude_forceful_techniques\n")],
         False,
-        ["368:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["513:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_source": (
         [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
@@ -78,24 +79,24 @@ CASES = {
         [("  - id: seated\n", "  - id: upright\n")],
         False,
         [
-            "235:1: error: positioning lacks required options: seated",
-            "248:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "625:45: error: unknown positioning 'seated'",
-            "658:21: error: unknown positioning 'seated'",
+            "323:1: error: positioning lacks required options: seated",
+            "336:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
+            "919:45: error: unknown positioning 'seated'",
+            "952:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
         [("  - {id: head, name: head}\n", "")],
         False,
-        ["93:1: error: the site vocabulary lacks required sites: head"],
+        ["181:1: error: the site vocabulary lacks required sites: head"],
     ),
     "missing_technique": (
         [("  - id: vibration\n", "  - id: vibrations\n")],
         False,
         [
-            "111:1: error: the catalogue lacks required techniques: vibration",
-            "124:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "586:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "199:1: error: the catalogue lacks required techniques: vibration",
+            "212:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
+            "864:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -104,7 +105,7 @@ CASES = {
             ("      positioning: [bolstering, side_lying, seated]\n", "      positioning: [bolstering, side_lying]\n"),
         ],
         True,
-        ["248:5: warning: position 'seated' is named by no rule: it can only ever be 'allowed'"],
+        ["336:5: warning: position 'seated' is named by no rule: it can only ever be 'allowed'"],
     ),
     "positioning_never_named_name_first": (
         [
@@ -116,18 +117,18 @@ CASES = {
             ("      positioning: [bolstering, side_lying, seated]\n", "      positioning: [bolstering, side_lying]\n"),
         ],
         True,
-        ["249:5: warning: position 'seated' is named by no rule: it can only ever be 'allowed'"],
+        ["337:5: warning: position 'seated' is named by no rule: it can only ever be 'allowed'"],
     ),
     "rule_without_condition": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
         False,
-        ["367:5: error: a rule needs 'when' (or 'for_each')"],
+        ["512:5: error: a rule needs 'when' (or 'for_each')"],
     ),
     "scale_level_not_first": (
         [("  - level: 2\n    label: heavy lotioning\n", "  - label: heavy lotioning\n    level: 3\n")],
         False,
         [
-            "71:5: error: levels must run 1, 2, 3, ... in order; expected 2",
+            "159:5: error: levels must run 1, 2, 3, ... in order; expected 2",
             *LEVEL_2_USES,
         ],
     ),
@@ -135,7 +136,7 @@ CASES = {
         [("  - level: 2\n", "  - level: 3\n")],
         False,
         [
-            "70:5: error: levels must run 1, 2, 3, ... in order; expected 2",
+            "158:5: error: levels must run 1, 2, 3, ... in order; expected 2",
             *LEVEL_2_USES,
         ],
     ),
@@ -143,7 +144,7 @@ CASES = {
         [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
         False,
         [
-            "320:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "454:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "self_care_unadded_id_not_first": (
@@ -159,7 +160,7 @@ CASES = {
         ],
         False,
         [
-            "321:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "455:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "site_effect_without_sites": (
@@ -170,17 +171,17 @@ CASES = {
             )
         ],
         False,
-        ["385:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
+        ["530:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
     ),
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["521:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["770:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
         True,
-        ["148:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
+        ["236:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
     ),
     "technique_pressure_off_scale": (
         [
@@ -190,7 +191,7 @@ CASES = {
             )
         ],
         False,
-        ["116:5: error: pressure 9 is not a level of the pressure scale"],
+        ["204:5: error: pressure 9 is not a level of the pressure scale"],
     ),
     "technique_unnamed_id_not_first": (
         [
@@ -201,12 +202,12 @@ CASES = {
             ('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', ""),
         ],
         True,
-        ["149:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
+        ["237:5: warning: technique 'craniosacral_therapy' is named by no rule: it can only ever be 'safe'"],
     ),
     "thresholds_reversed": (
         [("normal_at_or_above: -1.0", "normal_at_or_above: -3.0")],
         False,
-        ["87:1: error: osteoporosis_at_or_below must be lower than normal_at_or_above"],
+        ["175:1: error: osteoporosis_at_or_below must be lower than normal_at_or_above"],
     ),
     "unknown_refs": (
         [
@@ -217,27 +218,26 @@ CASES = {
         ],
         False,
         [
-            "315:5: error: self-care point 'spine_sparing_movement' has 'always: false' but no rule adds it",
-            "447:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
-            "465:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "640:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "658:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "591:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "609:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "636:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "952:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["490:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["737:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["490:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["737:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["490:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["737:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [
@@ -247,7 +247,7 @@ CASES = {
             )
         ],
         False,
-        ["379:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+        ["524:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
     ),
     "unused_source": (
         [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],
@@ -287,6 +287,7 @@ def test_a_file_without_extends_must_be_complete(tmp_path: Path) -> None:
         "sources",
         "summary",
         "signs",
+        "facts",
         "pressure_scale",
         "bone_density",
         "sites",

@@ -1,8 +1,14 @@
-"""The contract's profile vocabulary: plain constants, cheap to import anywhere."""
+"""The contract's profile vocabulary: plain constants, cheap to import anywhere.
+
+Risk factors are declared in the knowledge file; the ones below are the
+contract's own, which every complete knowledge file must declare with the same
+kind and flag, so their flags can be known before any knowledge is loaded.
+"""
 
 from __future__ import annotations
 
 STAGES: tuple[str, ...] = ("osteopenia", "osteoporosis", "severe")
+# The contract's yes/no facts and per-site facts, in the contract's order.
 BOOL_FACTS: tuple[str, ...] = (
     "fracture_history",
     "anticoagulants",
@@ -11,32 +17,24 @@ BOOL_FACTS: tuple[str, ...] = (
     "kyphosis",
     "height_loss",
     "balance_issues",
+    "fever",
+    "new_back_pain",
 )
-SITE_FACTS: tuple[str, ...] = ("fresh_fractures", "open_wounds", "active_infections", "post_surgical")
-# Everything a rule condition may name: the risk factors, never `cleared`.
-CONDITION_FACTS: tuple[str, ...] = BOOL_FACTS + SITE_FACTS
+SITE_FACTS: tuple[str, ...] = (
+    "fresh_fractures",
+    "open_wounds",
+    "active_infections",
+    "post_surgical",
+    "dvt",
+    "cancer_in_bone",
+)
 T_SCORE_RANGE: tuple[float, float] = (-10.0, 10.0)
 ENV_VAR = "OSTEOCHECK_RULES"
 
-# What each profile fact means, in the contract's words: flag help and the profile schema both use it.
-MEANINGS: dict[str, str] = {
-    "fracture_history": "has had fragility fractures",
-    "anticoagulants": "takes blood thinners",
-    "corticosteroids": "takes corticosteroids",
-    "fragile_skin": "has fragile skin",
-    "kyphosis": "rounded upper back",
-    "height_loss": "has lost height",
-    "balance_issues": "reduced balance / fall risk",
-    "fresh_fractures": "sites of fractures that have not healed",
-    "open_wounds": "sites of open wounds",
-    "active_infections": "sites of active infections",
-    "post_surgical": "post-surgical sites",
-    "cleared": "sites the physician has cleared for treatment",
-}
+# Profile keys that are not risk factors, and so can never be declared as one.
+OTHER_KEYS: tuple[str, ...] = ("stage", "t_score", "cleared", "name", "id")
 
-# The keys of a profile, and how the command line spells each one.
-LIST_KEYS: tuple[str, ...] = (*SITE_FACTS, "cleared")
-PROFILE_KEYS: tuple[str, ...] = ("stage", "t_score", *BOOL_FACTS, *LIST_KEYS, "name", "id")
+# How the command line spells the contract's keys.
 FLAGS: dict[str, str] = {
     "stage": "--stage",
     "t_score": "--t-score",
@@ -44,6 +42,8 @@ FLAGS: dict[str, str] = {
     "open_wounds": "--open-wound",
     "active_infections": "--active-infection",
     "post_surgical": "--post-surgical",
+    "dvt": "--dvt",
+    "cancer_in_bone": "--cancer-in-bone",
     "cleared": "--cleared",
     **{fact: "--" + fact.replace("_", "-") for fact in BOOL_FACTS},
 }
@@ -51,4 +51,6 @@ FLAGS: dict[str, str] = {
 
 def label(key: str, *, usage: bool) -> str:
     """How to name a profile key in a message: its flag on the command line, else its key."""
-    return FLAGS.get(key, key) if usage else f"'{key}'"
+    if not usage:
+        return f"'{key}'"
+    return FLAGS.get(key) or (key if key in OTHER_KEYS else "--fact " + key)

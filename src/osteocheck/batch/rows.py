@@ -21,7 +21,6 @@ from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Status
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
 from osteocheck.render.escape import json_text
-from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS
 
 CSV_COLUMNS = (
     "id", "row", "stage", "proceed", "clearance_required", "clearance_sites", "max_pressure", "untreatable_sites",
@@ -74,12 +73,12 @@ def _problems(lines: Iterable[str]) -> list[str]:
     return lines.take_problems() if isinstance(lines, LineSource) else []
 
 
-def _cell(key: str, value: str) -> object:
+def _cell(key: str, value: str, kinds: dict[str, bool]) -> object:
     value = value.strip()
-    if key in BOOL_FACTS:
+    if kinds.get(key) is False:
         low = value.lower()
         return True if low in _TRUE else False if low in _FALSE else value
-    if key in LIST_KEYS:
+    if kinds.get(key) or key == "cleared":
         return [s.strip() for s in value.split(";") if s.strip()]
     if key == "t_score":
         try:
@@ -89,8 +88,11 @@ def _cell(key: str, value: str) -> object:
     return value
 
 
-def read_csv(lines: Iterable[str]) -> Iterator[Row]:
-    """A header of profile keys, then one client per row; lists are `;`-separated sites."""
+def read_csv(lines: Iterable[str], kinds: dict[str, bool]) -> Iterator[Row]:
+    """A header of profile keys, then one client per row; lists are `;`-separated sites.
+
+    `kinds`: each declared fact, True when it is per site.
+    """
     reader = csv.reader(lines)
     header: list[str] | None = None
     duplicates: list[str] = []
@@ -121,7 +123,7 @@ def read_csv(lines: Iterable[str]) -> Iterator[Row]:
         if len(row) != len(header):
             yield Row(number, None, None, f"row has {len(row)} cells; the header has {len(header)}")
             continue
-        data = {k: _cell(k, v) for k, v in zip(header, row, strict=True) if v.strip()}
+        data = {k: _cell(k, v, kinds) for k, v in zip(header, row, strict=True) if v.strip()}
         yield Row(number, data.get("id"), data)
 
 

@@ -74,7 +74,8 @@ def run_batch(
     screener = Screener(knowledge, output_format=output_format, full=full)
     handle = _open(source)
     lines = LineSource(handle)
-    rows: Iterator[Row] = read_csv(lines) if input_format == "csv" else read_jsonl(lines)
+    kinds = {f.id: f.per_site for f in knowledge.facts}
+    rows: Iterator[Row] = read_csv(lines, kinds) if input_format == "csv" else read_jsonl(lines)
     count = failed = clearance = 0
     problems: list[str] = []
     stopped = False

@@ -453,7 +453,7 @@ def intake(
         sys.stderr.write(text + "\n")
 
     try:
-        answers = interview.interview(ask, say, knowledge.site_ids, begin)
+        answers = interview.interview(ask, say, knowledge, begin)
     except EOFError:
         fail("osteocheck: input ended before the intake was complete; nothing was written", 1)
     except KeyboardInterrupt:
@@ -467,7 +467,7 @@ def intake(
 
             text = dumps(answers)
         else:
-            text = interview.to_yaml(answers)
+            text = interview.to_yaml(answers, knowledge)
         write_text(output, text, force=force)
     import shlex  # noqa: PLC0415
 
@@ -483,7 +483,7 @@ def profile_schema_command(rules: Rules = None) -> None:
 
     with reported():
         knowledge = load_knowledge(rules)
-    emit(dumps(profile_schema(knowledge.site_ids)))
+    emit(dumps(profile_schema(knowledge)))
 
 
 def main() -> None:

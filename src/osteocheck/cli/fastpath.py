@@ -16,6 +16,8 @@ _LISTS = {
     "--open-wound": "open_wounds",
     "--active-infection": "active_infections",
     "--post-surgical": "post_surgical",
+    "--dvt": "dvt",
+    "--cancer-in-bone": "cancer_in_bone",
     "--cleared": "cleared",
 }
 _VALUES = {"--stage": "stage", "--t-score": "t_score", "--rules": "rules", "--format": "format", "-f": "format"}

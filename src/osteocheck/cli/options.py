@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from osteocheck.client.sources import ClientSources
-from osteocheck.vocabulary import BOOL_FACTS, ENV_VAR, MEANINGS, STAGES
+from osteocheck.vocabulary import BOOL_FACTS, ENV_VAR, STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
@@ -79,6 +79,37 @@ ProfileFile = Annotated[
 ]
 
 
+# The contract's words for its yes/no facts, so --help needs no knowledge file.
+_HELP = {
+    "fracture_history": "Has had fragility fractures.",
+    "anticoagulants": "Takes blood thinners (anticoagulants or antiplatelets).",
+    "corticosteroids": "Takes corticosteroids.",
+    "fragile_skin": "Has fragile skin.",
+    "kyphosis": "Rounded upper back.",
+    "height_loss": "Has lost height.",
+    "balance_issues": "Reduced balance / fall risk.",
+    "fever": "Fever, or an infection that affects the whole body.",
+    "new_back_pain": "Sudden or new back pain, or recent height loss (possible new vertebral fracture).",
+}
+
+
+def facts_given(values: list[str]) -> dict[str, object]:
+    """`--fact NAME` sets a yes/no fact; `--fact NAME=SITE` adds a site to a per-site one."""
+    given: dict[str, object] = {}
+    for value in values:
+        name, has_site, site = value.partition("=")
+        name = name.strip().replace("-", "_")
+        if has_site:
+            listed = given.setdefault(name, [])
+            if isinstance(listed, list):
+                listed.append(site.strip())
+            else:
+                given[name] = [site.strip()]
+        else:
+            given.setdefault(name, True)
+    return given
+
+
 def _site_option(flag: str, help_text: str) -> Any:
     return Annotated[
         list[str] | None,
@@ -112,14 +143,25 @@ _CLIENT_PARAMS: list[tuple[str, Any, Any]] = [
     ("open_wounds", _site_option("--open-wound", "Open wound at SITE (repeatable)."), None),
     ("active_infections", _site_option("--active-infection", "Active infection at SITE (repeatable)."), None),
     ("post_surgical", _site_option("--post-surgical", "Post-surgical site (repeatable)."), None),
+    ("dvt", _site_option("--dvt", "Known or suspected deep-vein thrombosis (clot) in the limb at SITE."), None),
+    ("cancer_in_bone", _site_option("--cancer-in-bone", "Cancer in or spread to the bone at SITE."), None),
     ("cleared", _site_option("--cleared", "Physician has cleared treatment over SITE (repeatable)."), None),
     *(
-        (
-            fact,
-            Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=MEANINGS[fact].capitalize() + ".")],
-            False,
-        )
+        (fact, Annotated[bool, typer.Option("--" + fact.replace("_", "-"), help=_HELP[fact])], False)
         for fact in BOOL_FACTS
+    ),
+    (
+        "fact",
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--fact",
+                metavar="NAME[=SITE]",
+                help="A risk factor the knowledge file declares, e.g. --fact dvt=legs (repeatable).",
+                show_default=False,
+            ),
+        ],
+        None,
     ),
 ]
 
@@ -133,7 +175,11 @@ def client_options(func: F) -> F:
         given: dict[str, object] = {}
         for name in names:
             value = kwargs.pop(name)
-            if value not in (None, False, []):
+            if name == "fact":
+                for key, extra in facts_given(value or []).items():
+                    old = given.get(key)
+                    given[key] = [*old, *extra] if isinstance(old, list) and isinstance(extra, list) else extra
+            elif value not in (None, False, []):
                 given[name] = value
         files = {"profile_file": kwargs.pop("profile_file"), "fhir_file": kwargs.pop("fhir_file")}
         return func(*args, client=ClientSources(given, **files), **kwargs)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS, STAGES, T_SCORE_RANGE
+from osteocheck.engine.model import Knowledge
+from osteocheck.vocabulary import STAGES, T_SCORE_RANGE
 from osteocheck.words import suggest
 
 Ask = Callable[[str], str]
@@ -26,7 +27,7 @@ class Question(NamedTuple):
 
 
 _SITES_HELP = "Sites, separated by commas; Enter for none."
-QUESTIONS: tuple[Question, ...] = (
+_FIRST: tuple[Question, ...] = (
     Question("name", "Client's name", "Shown on the exports; Enter to leave it out.", "text"),
     Question(
         "stage",
@@ -35,35 +36,19 @@ QUESTIONS: tuple[Question, ...] = (
         "stage",
     ),
     Question("t_score", "Bone density T-score", "From the latest DXA report, e.g. -2.7; Enter if unknown.", "t_score"),
-    Question(
-        "fracture_history",
-        "Any fragility fractures in the past?",
-        "A fracture from a fall from standing height or less.",
-        "bool",
-    ),
-    Question("fresh_fractures", "Fractures that have not healed yet", _SITES_HELP, "sites"),
-    Question("post_surgical", "Recent surgery sites", _SITES_HELP, "sites"),
-    Question("open_wounds", "Open wounds", _SITES_HELP, "sites"),
-    Question("active_infections", "Active infections", _SITES_HELP, "sites"),
-    Question(
-        "cleared",
-        "Sites the physician has cleared for treatment",
-        "Only with written clearance; Enter for none.",
-        "sites",
-    ),
-    Question(
-        "anticoagulants",
-        "Takes blood thinners (anticoagulants)?",
-        "Warfarin, apixaban, rivaroxaban, heparin, ...",
-        "bool",
-    ),
-    Question("corticosteroids", "Takes corticosteroids?", "Prednisone, prednisolone, dexamethasone, ...", "bool"),
-    Question("fragile_skin", "Fragile skin?", "Bruises or tears easily.", "bool"),
-    Question("kyphosis", "Rounded upper back (kyphosis)?", "", "bool"),
-    Question("height_loss", "Has lost height?", "", "bool"),
-    Question("balance_issues", "Reduced balance or falls?", "", "bool"),
 )
-assert {q.key for q in QUESTIONS} >= {*BOOL_FACTS, *SITE_FACTS}  # noqa: S101 - every risk factor is asked
+_CLEARED = Question(
+    "cleared", "Sites the physician has cleared for treatment", "Only with written clearance; Enter for none.", "sites"
+)
+
+
+def questions(knowledge: Knowledge) -> tuple[Question, ...]:
+    """Name and stage first, then every risk factor the knowledge declares, in its order, then clearance."""
+    asked = tuple(
+        Question(f.id, f.question, f.help or (_SITES_HELP if f.per_site else ""), "sites" if f.per_site else "bool")
+        for f in knowledge.facts
+    )
+    return (*_FIRST, *asked, _CLEARED)
 
 
 class IntakeAborted(Exception):
@@ -118,11 +103,13 @@ def parse_answer(q: Question, answer: str, sites: tuple[str, ...]) -> tuple[obje
     return [s for s in sites if s in chosen], ""
 
 
-def interview(ask: Ask, say: Say, sites: tuple[str, ...], start: dict[str, object] | None = None) -> dict[str, object]:
+def interview(ask: Ask, say: Say, knowledge: Knowledge, start: dict[str, object] | None = None) -> dict[str, object]:
     """Ask every question, re-asking a bad answer; return the confirmed profile (as plain data)."""
     answers: dict[str, object] = dict(start or {})
+    sites = knowledge.site_ids
+    asked = questions(knowledge)
     say("Client intake: answer each question, or press Enter to keep the value in [brackets].")
-    for q in QUESTIONS:
+    for q in asked:
         default = _default_text(q.kind, answers.get(q.key))
         hint = " ".join(filter(None, [q.help, f"Sites: {', '.join(sites)}." if q.kind == "sites" else ""]))
         say("")
@@ -142,7 +129,7 @@ def interview(ask: Ask, say: Say, sites: tuple[str, ...], start: dict[str, objec
             answers[q.key] = value
     say("")
     say("Summary:")
-    for q in QUESTIONS:
+    for q in asked:
         if q.key in answers:
             say(f"  {q.prompt.rstrip('?')}: {_default_text(q.kind, answers[q.key])}")
     if not answers:
@@ -153,12 +140,13 @@ def interview(ask: Ask, say: Say, sites: tuple[str, ...], start: dict[str, objec
     return answers
 
 
-def to_yaml(profile: dict[str, object]) -> str:
+def to_yaml(profile: dict[str, object], knowledge: Knowledge) -> str:
     """The profile as YAML, keys in question order; every string quoted (JSON strings are valid YAML)."""
     import json  # noqa: PLC0415
 
     lines = ["# osteocheck client profile (see `osteocheck profile-schema`)"]
-    order = [q.key for q in QUESTIONS] + [k for k in profile if k not in {q.key for q in QUESTIONS}]
+    keys = [q.key for q in questions(knowledge)]
+    order = keys + [k for k in profile if k not in keys]
     for key in order:
         if key in profile:
             lines.append(f"{key}: {json.dumps(profile[key], ensure_ascii=False)}")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.engine.stage import stage_of
 from osteocheck.errors import ProfileError
-from osteocheck.vocabulary import BOOL_FACTS, LIST_KEYS, PROFILE_KEYS, STAGES, T_SCORE_RANGE, label
+from osteocheck.vocabulary import STAGES, T_SCORE_RANGE, label
 from osteocheck.words import one_line, suggest
 
 Raw = Mapping[str, object]
@@ -27,10 +27,10 @@ def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: s
     merged = dict(base)
     errors = []
     for key, value in extra.items():
-        if key in LIST_KEYS:
+        if isinstance(value, list):
             old = base.get(key) or []
-            merged[key] = [*old, *value] if isinstance(old, list) and isinstance(value, list) else value
-        elif key in BOOL_FACTS:
+            merged[key] = [*old, *value] if isinstance(old, list) else value
+        elif isinstance(value, bool):
             # a set flag stays set; a wrong type in the file is kept so that build() reports it
             merged[key] = value if base.get(key) in (None, False) else base[key]
         elif key in base and base[key] != value:
@@ -48,11 +48,14 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     where = f"{origin}: " if origin else ""
     errors: list[str] = []
     values: dict[str, object] = {}
+    facts: list[tuple[str, tuple[str, ...]]] = []
     sites = knowledge.site_ids
+    kinds = {f.id: f.per_site for f in knowledge.facts}
+    keys = profile_keys(knowledge)
     for key, value in raw.items():
-        if key not in PROFILE_KEYS:
-            hint = suggest(key, PROFILE_KEYS) if len(errors) < MAX_MESSAGES else ""  # only the shown ones
-            errors.append(f"{where}unknown profile key '{key}'{hint}; allowed: {', '.join(PROFILE_KEYS)}")
+        if key not in keys:
+            hint = suggest(key, keys) if len(errors) < MAX_MESSAGES else ""  # only the shown ones
+            errors.append(f"{where}unknown profile key '{key}'{hint}; allowed: {', '.join(keys)}")
             continue
         name = label(key, usage=usage)
         if key == "stage":
@@ -70,13 +73,24 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
                 errors.append(f"{where}{name}: {problem}")
                 continue
             value = float(value)  # type: ignore[arg-type]
-        elif key in BOOL_FACTS:
-            if not isinstance(value, bool):
+        elif key in kinds and not kinds[key]:
+            if isinstance(value, list) and usage:
+                errors.append(f"{where}{name}: a yes/no fact takes no site; give it as {name}")
+            elif not isinstance(value, bool):
                 errors.append(f"{where}{name}: expected true or false, found {value!r}")
+            elif value:
+                facts.append((key, ()))
+            continue
+        elif key in kinds or key == "cleared":
+            if value is True and usage:
+                errors.append(f"{where}{name}: a per-site fact needs its site: --fact {key}=SITE")
                 continue
-        elif key in LIST_KEYS:
             checked = _sites(value, sites, f"{where}{name}", errors)
             if checked is None:
+                continue
+            if key != "cleared":
+                if checked:
+                    facts.append((key, checked))
                 continue
             value = checked
         elif key in ("name", "id"):
@@ -91,9 +105,14 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
         values[key] = value
     if errors:
         raise ProfileError(_bounded(errors), usage=usage)
-    profile = Profile(**values)  # type: ignore[arg-type]
+    profile = Profile(**values, facts=tuple(sorted(facts)))  # type: ignore[arg-type]
     stage_of(profile, knowledge, usage=usage)  # a contradiction is caught here, before any plan
     return profile
+
+
+def profile_keys(knowledge: Knowledge) -> tuple[str, ...]:
+    """Every key a profile may hold with this knowledge: the contract's own and each declared fact."""
+    return ("stage", "t_score", *(f.id for f in knowledge.facts), "cleared", "name", "id")
 
 
 def _t_score_problem(value: object) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteocheck.vocabulary import BOOL_FACTS, MEANINGS, SITE_FACTS, STAGES, T_SCORE_RANGE
+from osteocheck.engine.model import Knowledge
+from osteocheck.vocabulary import STAGES, T_SCORE_RANGE
 
 
-def profile_schema(sites: tuple[str, ...]) -> dict[str, Any]:
-    site_list = {"type": "array", "items": {"enum": list(sites)}, "uniqueItems": True}
+def profile_schema(knowledge: Knowledge) -> dict[str, Any]:
+    site_list = {"type": "array", "items": {"enum": list(knowledge.site_ids)}, "uniqueItems": True}
     props: dict[str, Any] = {
         "name": {"type": "string", "description": "the client's name (shown on exports)"},
         "id": {"type": ["string", "integer"], "description": "the client's id in the clinic's records"},
@@ -20,8 +21,10 @@ def profile_schema(sites: tuple[str, ...]) -> dict[str, Any]:
             "description": "bone density T-score; the stage follows from it (WHO)",
         },
     }
-    props.update({f: {"type": "boolean", "description": MEANINGS[f]} for f in BOOL_FACTS})
-    props.update({f: {**site_list, "description": MEANINGS[f]} for f in (*SITE_FACTS, "cleared")})
+    for fact in knowledge.facts:
+        props[fact.id] = {**site_list} if fact.per_site else {"type": "boolean"}
+        props[fact.id]["description"] = fact.meaning
+    props["cleared"] = {**site_list, "description": "sites the physician has cleared for treatment"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://osteocheck.invalid/schema/profile-1.json",

@@ -79,11 +79,12 @@ def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Documen
     why_of = {rule.id: rule.client_reason for rule in knowledge.rules}
     avoid = _untreatable(plan)
     primary = knowledge.summary[0].basis.source.ref if knowledge.summary else ""
+    on_body = {item.id for item in knowledge.self_care if item.on_body}
     pressing: list[Entry] = []
     daily: list[Entry] = []
     for point in plan.self_care:
         text = advice[point.id]
-        if point.id == "comfort_measures" and avoid:
+        if point.id in on_body and avoid:
             text += f" Not over your {', '.join(avoid)} until your doctor says it is safe."
         reasons = [why_of.get(r.rule) or "" for r in point.reasons]
         cite = point.basis.source.title if point.basis.source.ref != primary else ""
@@ -93,6 +94,12 @@ def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Documen
     if pressing:
         sections.append(Section("Most important for you", tuple(pressing)))
     sections.append(Section("Every day" if pressing else "Your self-care", tuple(daily)))
+    if plan.withheld:
+        held = tuple(
+            Entry(w.text, " ".join(dict.fromkeys(why_of.get(r.rule) or "" for r in w.reasons)).strip())
+            for w in plan.withheld
+        )
+        sections.append(Section("Not for you for now", held))
     return Document(
         kind="selfcare",
         title="Your self-care plan",
@@ -109,13 +116,12 @@ def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Documen
 
 def assessment_checklist(plan: Plan, knowledge: Knowledge, people: People) -> Document:
     """The source's assessment steps, the ones this client makes pressing first, with room for notes."""
-    del knowledge  # the plan already carries every step and its reasons
     entries = []
     for step in plan.assessment:
         why = " ".join(dict.fromkeys(f"{r.text} ({r.rule})" for r in step.reasons))
         text = f"{step.text} {not_over(step.avoid_sites)}".strip()
         entries.append(Entry(text, why, check=True, notes=True))
-    facts = _facts(plan)
+    facts = _facts(plan, knowledge)
     intro = [f"Stage: {plan.stage}." + (f" Client facts: {'; '.join(facts)}." if facts else "")]
     intro += [f"Assumed: {a}" for a in plan.assumptions]
     return Document(
@@ -129,34 +135,27 @@ def assessment_checklist(plan: Plan, knowledge: Knowledge, people: People) -> Do
     )
 
 
-def _facts(plan: Plan) -> list[str]:
+def _facts(plan: Plan, knowledge: Knowledge) -> list[str]:
+    """The client's facts in the knowledge's words (each fact's meaning), in its order."""
     p = plan.profile
     out = []
     if p.t_score is not None:
         out.append(f"T-score {p.t_score:g}")
-    for key, label in (
-        ("fracture_history", "history of fragility fractures"), ("anticoagulants", "takes anticoagulants"),
-        ("corticosteroids", "takes corticosteroids"), ("fragile_skin", "fragile skin"), ("kyphosis", "kyphosis"),
-        ("height_loss", "height loss"), ("balance_issues", "reduced balance / fall risk"),
-    ):  # fmt: skip
-        if getattr(p, key):
-            out.append(label)
-    for key, label in (
-        ("fresh_fractures", "unhealed fracture"), ("open_wounds", "open wound"),
-        ("active_infections", "active infection"), ("post_surgical", "post-surgical site"),
-        ("cleared", "cleared by physician"),
-    ):  # fmt: skip
-        sites = p.sites_of(key)
-        if sites:
-            out.append(f"{label}: {', '.join(sites)}")
+    for fact in knowledge.facts:
+        if p.has(fact.id):
+            sites = p.sites_of(fact.id)
+            out.append(f"{fact.meaning}: {', '.join(sites)}" if sites else fact.meaning)
+    if p.cleared:
+        out.append(f"cleared by physician: {', '.join(p.cleared)}")
     return out
 
 
 def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Document:
     """To the physician: the facts, the planned approach, and what the therapist asks, with room to reply."""
     client = people.client or plan.profile.name or "our mutual client"
-    facts = _facts(plan)
-    approach = [Entry(f"Highest pressure overall: level {plan.max_pressure} ({plan.max_pressure_label}) "
+    facts = _facts(plan, knowledge)
+    approach = [Entry(f"Not today: the session is postponed. {r.text}") for r in plan.postponed]
+    approach += [Entry(f"Highest pressure overall: level {plan.max_pressure} ({plan.max_pressure_label}) "
                       f"on a 1–{knowledge.top_pressure} scale.")]  # fmt: skip
     for s in plan.sites:
         level = (
@@ -181,10 +180,15 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {c.reason.text}", check=True)
         for c in plan.clearance_required
     ]
+    asked = {r.id: r.physician_question for r in knowledge.rules if r.physician_question}
     flagged = [r for step in plan.assessment if step.id == "collaborate_physician" for r in step.reasons]
     questions += [
-        Entry(f"{r.text}", check=True) for r in flagged if not any(c.reason == r for c in plan.clearance_required)
+        Entry(f"{r.text}", check=True)
+        for r in flagged
+        if r.rule not in asked and r not in plan.postponed and not any(c.reason == r for c in plan.clearance_required)
     ]
+    fired = dict.fromkeys(r.rule for r in plan.all_reasons() if r.rule in asked)
+    questions += [Entry(asked[rule], check=True) for rule in fired]
     questions.append(
         Entry("Is there anything else I should know about readiness for massage and its scope?", check=True)
     )

@@ -26,20 +26,18 @@ class Always(NamedTuple):
 
 
 class Fact(NamedTuple):
-    """A boolean risk factor is set, or a site list is not empty."""
+    """A risk factor is present: a yes/no fact is set, or a per-site fact names a site."""
 
     name: str
 
     def holds(self, facts: Facts) -> bool:
-        return bool(getattr(facts.profile, self.name))
+        return facts.profile.has(self.name)
 
     def triggers(self, facts: Facts) -> tuple[str, ...]:
-        value = getattr(facts.profile, self.name)
-        if not value:
+        if not facts.profile.has(self.name):
             return ()
-        if isinstance(value, tuple):
-            return (f"{self.name}: {', '.join(value)}",)
-        return (self.name,)
+        sites = facts.profile.sites_of(self.name)
+        return (f"{self.name}: {', '.join(sites)}",) if sites else (self.name,)
 
     def describe(self) -> str:
         return self.name

@@ -79,6 +79,10 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
     sites = _sites(firings, knowledge, cap)
     clearances = tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance)
     positions = _positions(firings, knowledge)
+    postponed = tuple(f.reason for f in firings if f.rule.effects.postpone)
+    withheld_ids = {i for f in firings for i in f.rule.effects.withhold_self_care}
+    self_care = _pressing_first(knowledge.self_care, firings, "self_care", sites)
+    proceed = Proceed.POSTPONE if postponed else Proceed.AFTER_CLEARANCE if clearances else Proceed.YES
     return Plan(
         profile=profile,
         stage=stage,
@@ -96,9 +100,25 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
         ),
         positions=positions,
         assessment=_pressing_first(knowledge.assessment, firings, "assessment", sites),
-        self_care=_pressing_first(knowledge.self_care, firings, "self_care", sites),
+        self_care=tuple(r for r in self_care if r.id not in withheld_ids),
+        withheld=_withheld(knowledge, firings, withheld_ids),
         lifted=lifted,
-        proceed=Proceed.AFTER_CLEARANCE if clearances else Proceed.YES,
+        proceed=proceed,
+        postponed=postponed,
+    )
+
+
+def _withheld(knowledge: Knowledge, firings: tuple[Firing, ...], ids: set[str]) -> tuple[Recommended, ...]:
+    """Self-care points a rule keeps from this client, with its reasons, in file order."""
+    return tuple(
+        Recommended(
+            item.id,
+            item.text,
+            item.basis,
+            tuple(f.reason for f in firings if item.id in f.rule.effects.withhold_self_care),
+        )
+        for item in knowledge.self_care
+        if item.id in ids
     )
 
 

@@ -53,6 +53,7 @@ class Item(NamedTuple):
     always: bool = True
     facts: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
+    on_body: bool = False
 
 
 class PressureLevel(NamedTuple):
@@ -84,6 +85,28 @@ class Positioning(NamedTuple):
     basis: Basis
 
 
+class FactCode(NamedTuple):
+    """A coded concept in a clinical record that sets a fact (see client.records)."""
+
+    section: str  # conditions | medications
+    system: str
+    code: str
+    display: str
+    prefix: bool = False
+
+
+class FactDecl(NamedTuple):
+    """A risk factor the knowledge declares: yes/no or per site, how it is asked and what it means."""
+
+    id: str
+    per_site: bool
+    flag: str
+    meaning: str
+    question: str
+    help: str = ""
+    codes: tuple[FactCode, ...] = ()
+
+
 class BoneDensity(NamedTuple):
     convention: str
     normal_at_or_above: float
@@ -103,6 +126,8 @@ class Effects(NamedTuple):
     exclude_at_sites: tuple[str, ...] = ()
     assessment: tuple[str, ...] = ()
     self_care: tuple[str, ...] = ()
+    withhold_self_care: tuple[str, ...] = ()
+    postpone: bool = False
 
 
 class Rule(NamedTuple):
@@ -116,6 +141,7 @@ class Rule(NamedTuple):
     for_each: str | None = None
     unless_cleared: bool = False
     client_reason: str = ""
+    physician_question: str = ""
 
 
 class Knowledge(NamedTuple):
@@ -135,6 +161,7 @@ class Knowledge(NamedTuple):
     assessment: tuple[Item, ...]
     self_care: tuple[Item, ...]
     rules: tuple[Rule, ...]
+    facts: tuple[FactDecl, ...] = ()
 
     @property
     def site_ids(self) -> tuple[str, ...]:
@@ -150,6 +177,12 @@ class Knowledge(NamedTuple):
                 return t
         raise KeyError(technique_id)
 
+    def fact(self, fact_id: str) -> FactDecl | None:
+        for f in self.facts:
+            if f.id == fact_id:
+                return f
+        return None
+
     def pressure_label(self, level: int) -> str:
         if level == 0:
             return "no treatment"
@@ -164,28 +197,49 @@ class Knowledge(NamedTuple):
 
 
 class Profile(NamedTuple):
-    """A client as the therapist described them; validated, sites in vocabulary order."""
+    """A client as the therapist described them; validated, sites in vocabulary order.
+
+    `facts` holds the risk factors present, sorted by id so equal profiles are equal values:
+    a yes/no fact with no sites, a per-site fact with the sites it names (never none).
+    """
 
     stage: str | None = None
     t_score: float | None = None
-    fracture_history: bool = False
-    fresh_fractures: tuple[str, ...] = ()
-    open_wounds: tuple[str, ...] = ()
-    active_infections: tuple[str, ...] = ()
-    post_surgical: tuple[str, ...] = ()
+    facts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     cleared: tuple[str, ...] = ()
-    anticoagulants: bool = False
-    corticosteroids: bool = False
-    fragile_skin: bool = False
-    kyphosis: bool = False
-    height_loss: bool = False
-    balance_issues: bool = False
     name: str | None = None
     id: str | None = None
 
+    @classmethod
+    def make(cls, **given: object) -> Profile:
+        """A profile from keywords: stage, t_score, cleared, name, id, and facts (True, or a tuple of sites).
+
+        Unchecked: for code and tests; client.profile.build validates plain data against the knowledge.
+        """
+        own = {k: given.pop(k) for k in ("stage", "t_score", "cleared", "name", "id") if k in given}
+        facts: list[tuple[str, tuple[str, ...]]] = []
+        for key, value in given.items():
+            if value is True:
+                facts.append((key, ()))
+            elif isinstance(value, (tuple, list)) and value:
+                facts.append((key, tuple(str(site) for site in value)))
+        return cls(**own, facts=tuple(sorted(facts)))  # type: ignore[arg-type]
+
+    def has(self, fact: str) -> bool:
+        return any(f == fact for f, _ in self.facts)
+
     def sites_of(self, fact: str) -> tuple[str, ...]:
-        value: tuple[str, ...] = getattr(self, fact)
-        return value
+        for f, sites in self.facts:
+            if f == fact:
+                return sites
+        return ()
+
+    def adding(self, fact: str, sites: tuple[str, ...] = ()) -> Profile:
+        """The profile with one more fact (or more sites of it); sites keep the order given."""
+        merged = dict(self.facts)
+        old = merged.get(fact, ())
+        merged[fact] = (*old, *(s for s in sites if s not in old))
+        return self._replace(facts=tuple(sorted(merged.items())))
 
 
 class Facts(NamedTuple):
@@ -314,6 +368,8 @@ class Plan(NamedTuple):
     record: Record | None = None
     proceed: Proceed = Proceed.YES
     positions: tuple[PositionVerdict, ...] = ()
+    postponed: tuple[Reason, ...] = ()  # why the session is not for today
+    withheld: tuple[Recommended, ...] = ()  # self-care points not for this client, with the rules that withhold them
 
     def verdict(self, technique_id: str) -> Verdict:
         for v in self.techniques:
@@ -323,11 +379,11 @@ class Plan(NamedTuple):
 
     def all_reasons(self) -> tuple[Reason, ...]:
         """Every reason in the plan once, in the order the plan shows them."""
-        reasons = [c.reason for c in self.clearance_required]
+        reasons = [*self.postponed, *(c.reason for c in self.clearance_required)]
         reasons += [*self.max_pressure_reasons, *(r for s in self.sites for r in s.reasons)]
         reasons += [r for v in self.techniques for r in v.reasons]
         reasons += [r for p in self.positions if p.status is PositionStatus.AVOID for r in p.reasons]
-        for group in (self.positioning, self.assessment, self.self_care):
+        for group in (self.positioning, self.assessment, self.self_care, self.withheld):
             reasons += [r for item in group for r in item.reasons]
         return tuple(dict.fromkeys(reasons))
 

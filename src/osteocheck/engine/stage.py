@@ -46,7 +46,7 @@ def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> t
     if stage is None:
         stage = "osteoporosis"
         notes.append("No stage or T-score given: treated as osteoporosis.")
-    if stage == "osteoporosis" and profile.fracture_history:
+    if stage == "osteoporosis" and profile.has("fracture_history"):
         stage = "severe"
         notes.append(
             "Osteoporosis with a history of fragility fractures is established (severe) osteoporosis: "
@@ -61,15 +61,15 @@ def implied(profile: Profile) -> tuple[Profile, tuple[str, ...]]:
     An unhealed fracture is a fracture, and established (severe) osteoporosis is osteoporosis
     with a fragility fracture: both bring what fracture history brings. Only ever adds a fact.
     """
-    if profile.fracture_history:
+    if profile.has("fracture_history"):
         return profile, ()
-    if profile.fresh_fractures:
+    if profile.has("fresh_fractures"):
         note = (
-            f"A fracture that has not healed ({', '.join(profile.fresh_fractures)}) is counted as a fragility "
+            f"A fracture that has not healed ({', '.join(profile.sites_of('fresh_fractures'))}) is counted as a fragility "
             "fracture: the plan applies fracture history."
         )
     elif profile.stage == "severe":
         note = "Stage severe is osteoporosis with a fragility fracture: the plan applies fracture history."
     else:
         return profile, ()
-    return profile._replace(fracture_history=True), (note,)
+    return profile.adding("fracture_history"), (note,)

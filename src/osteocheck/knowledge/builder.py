@@ -17,7 +17,7 @@ from osteocheck.words import one_line
 
 # What a file without `extends` must hold.
 FULL_SECTIONS = (
-    "sources", "summary", "signs", "pressure_scale", "bone_density", "sites",
+    "sources", "summary", "signs", "facts", "pressure_scale", "bone_density", "sites",
     "techniques", "positioning", "assessment", "self_care", "rules",
 )  # fmt: skip
 
@@ -48,14 +48,17 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
     techniques = catalogue.techniques(ctx, levels)
     positioning = catalogue.positioning(ctx)
     bone = catalogue.bone_density(ctx)
+    declared = catalogue.facts(ctx)
     refs = {
+        "fact": {f.id for f in declared},
+        "per-site fact": {f.id for f in declared if f.per_site},
         "technique": {t.id for t in techniques},
         "site": {s.id for s in sites},
         "positioning": {p.id for p in positioning},
         "assessment": {a.id for a in assessment},
         "self_care": {s.id for s in self_care},
     }
-    rules.item_sites(ctx, refs)
+    rules.item_refs(ctx, refs)
     if "at_risk_source" in data:
         cite.basis({"source": data["at_risk_source"]}, ("at_risk_source",))
     built_rules = tuple(rules.rule(ctx, i, r, refs, levels) for i, r in enumerate(data.get("rules", [])))
@@ -81,6 +84,7 @@ def build(data: dict[str, Any], doc: Document, owner: Owner, *, path: Path, sha2
         assessment=assessment,
         self_care=self_care,
         rules=built_rules,
+        facts=declared,
     )
     return Built(knowledge, problems)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from osteocheck.engine.model import BoneDensity, Item, Positioning, PressureLevel, Site, Technique
+from osteocheck.engine.model import BoneDensity, FactCode, FactDecl, Item, Positioning, PressureLevel, Site, Technique
 from osteocheck.knowledge.citations import Citations
 from osteocheck.knowledge.report import Reporter
+from osteocheck.vocabulary import BOOL_FACTS, FLAGS, OTHER_KEYS, SITE_FACTS
 
 REQUIRED_SITES = (
     "spine", "hips", "wrists", "ribs", "neck", "shoulders", "arms", "hands",
@@ -49,6 +50,7 @@ def items(ctx: Section, section: str) -> tuple[Item, ...]:
             always=e.get("always", True),
             facts=tuple(e.get("facts", ())),
             sites=tuple(e.get("sites", ())),
+            on_body=e.get("on_body", False),
         )
         for i, e in ctx.unique(section)
     )
@@ -97,6 +99,40 @@ def positioning(ctx: Section) -> tuple[Positioning, ...]:
     if missing and "positioning" in ctx.data:
         ctx.report.error(("positioning",), f"positioning lacks required options: {', '.join(missing)}")
     return out
+
+
+def facts(ctx: Section) -> tuple[FactDecl, ...]:
+    """The risk factors; the contract's own must be there, with their kind and flag."""
+    out = []
+    for i, e in ctx.unique("facts"):
+        path = ("facts", i)
+        per_site = e["kind"] == "per_site"
+        if e["id"] in OTHER_KEYS:
+            ctx.report.error((*path, "id"), f"'{e['id']}' is a profile key of its own, not a risk factor")
+        contract = e["id"] in BOOL_FACTS or e["id"] in SITE_FACTS
+        if contract and per_site != (e["id"] in SITE_FACTS):
+            want = "per_site" if e["id"] in SITE_FACTS else "yes_no"
+            ctx.report.error((*path, "kind"), f"the contract's '{e['id']}' is {want}")
+        flag = e.get("flag", "")
+        if contract and flag != FLAGS[e["id"]]:
+            ctx.report.error(path, f"the contract spells '{e['id']}' as {FLAGS[e['id']]}; give flag: {FLAGS[e['id']]}")
+        elif not contract and flag:
+            ctx.report.error(
+                (*path, "flag"), f"only the contract's facts have a flag of their own; this one is --fact {e['id']}"
+            )
+        codes = tuple(
+            FactCode(c["section"], c["system"], c["code"], c["display"], c.get("prefix", False))
+            for c in e.get("codes", ())
+        )
+        out.append(
+            FactDecl(
+                e["id"], per_site, flag or "--fact " + e["id"], e["meaning"], e["question"], e.get("help", ""), codes
+            )
+        )
+    missing = [f for f in (*BOOL_FACTS, *SITE_FACTS) if f not in {o.id for o in out}]
+    if missing and "facts" in ctx.data:
+        ctx.report.error(("facts",), f"the contract's risk factors are missing: {', '.join(missing)}")
+    return tuple(out)
 
 
 def bone_density(ctx: Section) -> BoneDensity | None:

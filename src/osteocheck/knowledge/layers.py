@@ -9,7 +9,8 @@ from osteocheck.parsing.located import Document
 
 # The sections whose entries a layered file may add to; every other key is the base's.
 LIST_SECTIONS = (
-    "sources", "summary", "goals", "signs", "sites", "techniques", "positioning", "assessment", "self_care", "rules",
+    "sources", "summary", "goals", "signs", "facts", "sites", "techniques", "positioning", "assessment",
+    "self_care", "rules",
 )  # fmt: skip
 # (section, index in the merged list) -> the file that holds the entry, and its index there
 Owner = dict[tuple[str, int], tuple[Document, int]]

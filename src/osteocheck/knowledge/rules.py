@@ -20,7 +20,9 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         ctx.report.error((*path, "id"), f"duplicate rule id '{e['id']}'")
     if "when" not in e and "for_each" not in e:
         ctx.report.error(path, "a rule needs 'when' (or 'for_each')")
-    when = condition(ctx, e.get("when", "always"), (*path, "when"), refs["site"])
+    when = condition(ctx, e.get("when", "always"), (*path, "when"), refs)
+    if "for_each" in e:
+        _ref(ctx, e["for_each"], "per-site fact", refs, (*path, "for_each"))
     _check_refs(ctx, e, refs, path)
     _check_effects(ctx, e, levels, path)
     fx = e["effects"]
@@ -36,6 +38,8 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         avoid_positioning=tuple(fx.get("avoid_positioning", ())),
         assessment=tuple(fx.get("assessment", ())),
         self_care=tuple(fx.get("self_care", ())),
+        withhold_self_care=tuple(fx.get("withhold_self_care", ())),
+        postpone=bool(fx.get("postpone", False)),
     )
     return Rule(
         id=e["id"],
@@ -48,6 +52,7 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         for_each=e.get("for_each"),
         unless_cleared=bool(e.get("unless_cleared", False)),
         client_reason=e.get("client_reason", ""),
+        physician_question=e.get("physician_question", ""),
     )
 
 
@@ -61,6 +66,7 @@ def _check_refs(ctx: Section, e: dict[str, Any], refs: Refs, path: DataPath) -> 
         ("avoid_positioning", "positioning"),
         ("assessment", "assessment"),
         ("self_care", "self_care"),
+        ("withhold_self_care", "self_care"),
     ):
         for j, ref in enumerate(fx.get(key, [])):
             _ref(ctx, ref, kind, refs, (*fpath, key, j))
@@ -96,36 +102,52 @@ def _check_effects(ctx: Section, e: dict[str, Any], levels: set[int], path: Data
         )
 
 
-def item_sites(ctx: Section, refs: Refs) -> None:
-    """The sites assessment steps and self-care points name resolve, as a rule's do."""
-    for section in ("assessment", "self_care"):
+def item_refs(ctx: Section, refs: Refs) -> None:
+    """The sites and facts that statements name resolve, as a rule's do."""
+    for section in ("summary", "goals", "signs", "assessment", "self_care"):
         for i, e in enumerate(ctx.data.get(section, [])):
             for j, site in enumerate(e.get("sites", [])):
                 _ref(ctx, site, "site", refs, (section, i, "sites", j))
+            for j, fact in enumerate(e.get("facts", [])):
+                _ref(ctx, fact, "fact", refs, (section, i, "facts", j))
 
 
 def _ref(ctx: Section, ref: str, kind: str, refs: Refs, path: DataPath) -> None:
-    if ref not in refs[kind]:
+    if kind == "per-site fact" and ref in refs["fact"] and ref not in refs[kind]:
+        ctx.report.error(path, f"'{ref}' is a yes/no fact; a site condition or for_each needs a per-site fact")
+    elif ref not in refs[kind]:
         hint = suggest(ref, sorted(refs[kind]))
         ctx.report.error(path, f"unknown {kind.replace('_', '-')} '{ref}'{hint}")
 
 
-def condition(ctx: Section, raw: Any, path: DataPath, sites: set[str]) -> Condition:
+def condition(ctx: Section, raw: Any, path: DataPath, refs: Refs) -> Condition:
     """Compile a checked condition; the schema has already fixed its shape."""
     if raw == "always":
         return Always()
     if isinstance(raw, str):
+        _ref(ctx, raw, "fact", refs, path)
         return Fact(raw)
     if "all" in raw:
-        return AllOf(tuple(condition(ctx, c, (*path, "all", j), sites) for j, c in enumerate(raw["all"])))
+        return AllOf(tuple(condition(ctx, c, (*path, "all", j), refs) for j, c in enumerate(raw["all"])))
     if "any" in raw:
-        return AnyOf(tuple(condition(ctx, c, (*path, "any", j), sites) for j, c in enumerate(raw["any"])))
+        return AnyOf(tuple(condition(ctx, c, (*path, "any", j), refs) for j, c in enumerate(raw["any"])))
     if "stage_at_least" in raw:
         return StageAtLeast(raw["stage_at_least"])
-    if raw["site"] not in sites:
-        hint = suggest(raw["site"], sorted(sites))
+    if raw["site"] not in refs["site"]:
+        hint = suggest(raw["site"], sorted(refs["site"]))
         ctx.report.error((*path, "site"), f"unknown site '{raw['site']}'{hint}: this condition could never be true")
+    _ref(ctx, raw["in"], "per-site fact", refs, (*path, "in"))
     return SiteIn(raw["site"], raw["in"])
+
+
+def _facts_named(c: Condition) -> set[str]:
+    if isinstance(c, Fact):
+        return {c.name}
+    if isinstance(c, SiteIn):
+        return {c.fact}
+    if isinstance(c, (AllOf, AnyOf)):
+        return {f for p in c.parts for f in _facts_named(p)}
+    return set()
 
 
 def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
@@ -145,6 +167,10 @@ def coverage(ctx: Section, rules: tuple[Rule, ...]) -> None:
             ctx.report.warn(
                 ("positioning", i, "id"), f"position '{p['id']}' is named by no rule: it can only ever be 'allowed'"
             )
+    used = {f for r in rules for f in _facts_named(r.when)} | {r.for_each for r in rules if r.for_each}
+    for i, f in enumerate(ctx.data.get("facts", [])):
+        if f["id"] not in used:
+            ctx.report.warn(("facts", i, "id"), f"fact '{f['id']}' is named by no rule: stating it changes no plan")
     for i, s in enumerate(ctx.data.get("self_care", [])):
         if not s.get("always", True) and s["id"] not in added:
             ctx.report.error(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteocheck.vocabulary import CONDITION_FACTS, SITE_FACTS, STAGES
+from osteocheck.vocabulary import STAGES
 
 SCHEMA_ID = "https://osteocheck.invalid/schema/knowledge-1.json"
 
@@ -49,8 +49,12 @@ _ITEM = _entry(
         "text": _TEXT,
         "advice": {**_TEXT, "description": "the point as told to the client, second person"},
         "always": {"type": "boolean", "description": "false: only when a rule adds it"},
-        "facts": {"type": "array", "items": {"enum": list(CONDITION_FACTS)}},
+        "facts": {**_IDS, "description": "the risk factors the statement is about (declared under 'facts')"},
         "sites": {**_IDS, "description": "body sites the step works on: the plan keeps it off any not to be treated"},
+        "on_body": {
+            "type": "boolean",
+            "description": "self-care done on the body: the sheet keeps it off untreated sites",
+        },
     },
     ["id", "text"],
     "a cited statement",
@@ -59,7 +63,7 @@ _ITEM = _entry(
 _CONDITION = {
     "description": "when a rule fires: 'always', a risk factor, or a combination (positive only)",
     "anyOf": [
-        {"type": "string", "enum": ["always", *CONDITION_FACTS]},
+        {**_ID, "description": "'always', or a risk factor declared under 'facts'"},
         {
             "type": "object",
             "properties": {"all": {"type": "array", "items": {"$ref": "#/$defs/condition"}, "minItems": 1}},
@@ -80,7 +84,7 @@ _CONDITION = {
         },
         {
             "type": "object",
-            "properties": {"site": _ID, "in": {"enum": list(SITE_FACTS)}},
+            "properties": {"site": _ID, "in": {**_ID, "description": "a per-site risk factor"}},
             "required": ["site", "in"],
             "additionalProperties": False,
         },
@@ -88,6 +92,41 @@ _CONDITION = {
 }
 
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 10}
+
+_FACT = {
+    "type": "object",
+    "description": "a risk factor: what it means, how it is asked, which record codes set it",
+    "properties": {
+        "id": {**_ID, "description": "the profile key, batch column and --fact NAME"},
+        "kind": {"enum": ["yes_no", "per_site"], "description": "per_site: the profile lists the sites"},
+        "flag": {
+            "type": "string",
+            "pattern": "^--[a-z][a-z0-9-]*$",
+            "description": "how the command line spells it (the contract's facts only; others use --fact)",
+        },
+        "meaning": {**_TEXT, "description": "what it means, for help and the profile schema"},
+        "question": {**_TEXT, "description": "what intake asks"},
+        "help": {**_TEXT, "description": "intake's hint under the question"},
+        "codes": {
+            "type": "array",
+            "description": "coded entries of a clinical record (FHIR) that set this fact",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "section": {"enum": ["conditions", "medications"]},
+                    "system": {"enum": ["snomed", "icd10", "icd10cm", "atc", "rxnorm"]},
+                    "code": _TEXT,
+                    "display": _TEXT,
+                    "prefix": {"type": "boolean", "description": "match every code that starts with this one"},
+                },
+                "required": ["section", "system", "code", "display"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["id", "kind", "meaning", "question"],
+    "additionalProperties": False,
+}
 
 _EFFECTS = {
     "type": "object",
@@ -108,6 +147,8 @@ _EFFECTS = {
         "avoid_positioning": {**_IDS, "description": "positions to avoid: a position is avoided if any rule says so"},
         "assessment": {**_IDS, "description": "assessment steps made pressing"},
         "self_care": {**_IDS, "description": "self-care points made pressing"},
+        "withhold_self_care": {**_IDS, "description": "self-care points not given to this client"},
+        "postpone": {"type": "boolean", "description": "the session is not for today"},
     },
     "additionalProperties": False,
     "minProperties": 1,
@@ -117,12 +158,13 @@ _RULE = _entry(
     {
         "id": _ID,
         "when": {"$ref": "#/$defs/condition"},
-        "for_each": {"enum": list(SITE_FACTS), "description": "fire once per site listed under this fact"},
+        "for_each": {**_ID, "description": "a per-site risk factor: fire once per site listed under it"},
         "sites": {**_IDS, "description": "the sites the site effects apply to"},
         "unless_cleared": {"type": "boolean", "description": "physician clearance of a site lifts this rule there"},
         "severity": {"enum": ["info", "warning", "critical"]},
         "text": _TEXT,
         "client_reason": {**_TEXT, "description": "why the rule matters, told to the client (self-care sheet)"},
+        "physician_question": {**_TEXT, "description": "what the letter asks the physician when the rule fires"},
         "effects": {"$ref": "#/$defs/effects"},
     },
     ["id", "severity", "text", "effects"],
@@ -176,6 +218,7 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "at_risk_source": {"$ref": "#/$defs/source"},
+        "facts": {"type": "array", "items": _FACT, "description": "the risk factors a profile may state"},
         "techniques": {
             "type": "array",
             "items": _entry(

@@ -8,7 +8,6 @@ from typing import Any
 from osteocheck import __version__
 from osteocheck.engine.model import Basis, Knowledge, Plan, Profile, Reason, Recommended
 from osteocheck.render.escape import json_text
-from osteocheck.vocabulary import PROFILE_KEYS
 
 SCHEMA_NAME = "osteocheck.plan/1"
 
@@ -36,13 +35,13 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
-def profile_dict(profile: Profile) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in PROFILE_KEYS:
-        value = getattr(profile, key)
-        if key in ("name", "id") and value is None:
-            continue
-        out[key] = list(value) if isinstance(value, tuple) else value
+def profile_dict(profile: Profile, knowledge: Knowledge) -> dict[str, Any]:
+    """Every key of the profile, each declared fact included, in the knowledge file's order."""
+    out: dict[str, Any] = {"stage": profile.stage, "t_score": profile.t_score}
+    for fact in knowledge.facts:
+        out[fact.id] = list(profile.sites_of(fact.id)) if fact.per_site else profile.has(fact.id)
+    out["cleared"] = list(profile.cleared)
+    out.update({key: value for key, value in (("name", profile.name), ("id", profile.id)) if value is not None})
     return out
 
 
@@ -64,7 +63,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         "schema": SCHEMA_NAME,
         "tool": {"name": "osteocheck", "version": __version__},
         "knowledge": {"id": knowledge.id, "version": knowledge.version, "sha256": knowledge.sha256},
-        "profile": profile_dict(plan.profile),
+        "profile": profile_dict(plan.profile, knowledge),
         "stage": plan.stage,
         "assumptions": list(plan.assumptions),
         "clearance_required": [
@@ -93,6 +92,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
             for s in plan.sites
         ],
         "proceed": plan.proceed.value,
+        "postpone": [reason_dict(r) for r in plan.postponed],
         "techniques": [
             {
                 "id": v.technique.id,
@@ -117,6 +117,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         "positioning": _recommended(plan.positioning, name_key="name"),
         "assessment": _recommended(plan.assessment, name_key="text"),
         "self_care": _recommended(plan.self_care, name_key="text"),
+        "self_care_withheld": _recommended(plan.withheld, name_key="text"),
         "cleared": [{"site": x.site, "rule": x.reason.rule, "text": x.reason.text} for x in plan.lifted],
         "record": None
         if plan.record is None

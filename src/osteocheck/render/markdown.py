@@ -66,6 +66,9 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
             ("Not recognised", rec.unrecognised),
         ):
             out += [f"- {title}: {md(line)}" for line in lines]
+    if plan.postponed:
+        out += ["", "## Postpone the session", ""]
+        out += [f"- **{md(r.text)}**{_rules([r])}" for r in plan.postponed]
     out += ["", "## Physician clearance", ""]
     if plan.clearance_required:
         for c in plan.clearance_required:
@@ -100,6 +103,8 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
         out.append("")
     out += _recommended("Assessment", plan.assessment)
     out += _recommended("Self-care", plan.self_care)
+    if plan.withheld:
+        out += _recommended("Self-care not for this client", plan.withheld)
     out += ["## Sources", "", *reason_lines(plan.all_reasons()), "", f"*{DISCLAIMER}*", ""]
     return "\n".join(out)
 

@@ -41,6 +41,18 @@ def _heading(title: str) -> Text:
     return Text(title, style="bold underline")
 
 
+def postpone_panel(plan: Plan) -> RenderableType | None:
+    """Why the session is not for today, before everything else."""
+    if not plan.postponed:
+        return None
+    lines = Text()
+    for r in plan.postponed:
+        lines.append(Text.assemble(("• ", "bold red"), t(r.text), " ", _rules([r])))
+        lines.append("\n")
+    lines.rstrip()
+    return Panel(lines, title="POSTPONE THE SESSION", title_align="left", border_style="bold red")
+
+
 def clearance_panel(plan: Plan) -> RenderableType:
     if not plan.clearance_required:
         return Text("Physician clearance: not required by any rule.", style="green")
@@ -196,6 +208,8 @@ def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     parts += [Text.assemble(("cleared by physician: ", "green"), t(f"{x.site} ({x.reason.rule})")) for x in plan.lifted]
     parts += record_view(plan)
+    postpone = postpone_panel(plan)
+    parts += [postpone] if postpone is not None else []
     parts += [
         clearance_panel(plan),
         pressure_view(plan, knowledge),
@@ -207,6 +221,7 @@ def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
         _recommended("Assessment (! = pressing for this client)", plan.assessment),
         Text(""),
         _recommended("Self-care to hand over (! = pressing for this client)", plan.self_care),
+        *([Text(""), _recommended("Self-care not for this client", plan.withheld)] if plan.withheld else []),
         _heading("Sources"),
         sources_view(plan.all_reasons()),
         Text(DISCLAIMER, style="dim italic"),

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from osteocheck import shipped
 from osteocheck.client.records.fields import codings
+from osteocheck.engine.model import Knowledge
 from osteocheck.errors import KnowledgeError, ProfileError
 
 _SECTIONS = ("conditions", "medications", "observations", "body_sites")
@@ -17,6 +18,16 @@ class CodeMap(NamedTuple):
     fresh_fracture_days: int
     recent_surgery_days: int
     sections: dict[str, list[dict[str, Any]]]
+
+    def with_facts(self, knowledge: Knowledge) -> CodeMap:
+        """The map with the codes each declared fact names, so a layered file's fact is read from records too."""
+        extra: dict[str, list[dict[str, Any]]] = {k: list(v) for k, v in self.sections.items()}
+        for fact in knowledge.facts:
+            for c in fact.codes:
+                if c.system in self.systems:
+                    entry = {"system": c.system, "code": c.code, "display": c.display, "fact": fact.id}
+                    extra[c.section].append({**entry, "prefix": c.prefix})
+        return self._replace(sections=extra)
 
     def match(self, section: str, concept: object) -> dict[str, Any] | None:
         """The first entry of `section` that any coding of the CodeableConcept matches."""

@@ -30,7 +30,7 @@ def derive(bundle: dict[str, Any], codes: CodeMap, knowledge: Knowledge, today: 
     Dates are judged against `today`, else the Bundle's own timestamp (when it was exported), else today.
     """
     when = today or date(bundle.get("timestamp")) or dt.date.today()
-    found = Findings(codes, knowledge, when)
+    found = Findings(codes.with_facts(knowledge), knowledge, when)
     listed = bundle.get("entry", [])
     references = References(listed)
     entries = [e.get("resource") for e in listed if isinstance(e, dict)]

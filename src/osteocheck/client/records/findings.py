@@ -9,7 +9,7 @@ from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.fields import describe
 from osteocheck.engine.model import Knowledge
 from osteocheck.engine.stage import classify
-from osteocheck.vocabulary import SITE_FACTS, STAGES
+from osteocheck.vocabulary import STAGES
 
 
 class Imported(NamedTuple):
@@ -85,7 +85,7 @@ class Findings:
                     stage = None  # the T-score is the more severe evidence; the stage follows from it
         if stage is not None:
             self.data["stage"] = stage
-        for fact in SITE_FACTS:
+        for fact in (f.id for f in self.knowledge.facts if f.per_site):
             listed = self.data.get(fact)
             if isinstance(listed, list):
                 self.data[fact] = [s for s in self.sites if s in listed]

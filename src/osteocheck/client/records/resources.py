@@ -34,22 +34,40 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
     if kind == "fracture":
         fracture(f, r, entry, label, active=active)
     elif kind in ("wound", "infection"):
-        fact = "open_wounds" if kind == "wound" else "active_infections"
         if not active:
             f.set_aside.append(f"{label}: {status}")
             return
+        fact = "open_wounds" if kind == "wound" else "active_infections"
         sites = f.site_of(r, entry)
-        for site in sites:
-            f.add_site(fact, site)
-        f.used.append(f"{label}: {fact} {', '.join(sites)}" if sites else f"{label}: no body site")
-        if not sites:
-            f.notes.append(f"{label}: active but without a recognised body site; ask the client where")
+        if sites or kind == "wound":
+            _at_sites(f, r, label, fact, sites)
+        else:  # fail closed: an infection the record places nowhere is taken to affect the whole body
+            f.data["fever"] = True
+            f.used.append(f"{label}: fever (an infection of the whole body)")
+            f.notes.append(
+                f"{label}: active with no body site, so counted as an infection of the whole body (fever); "
+                "ask the client"
+            )
     elif "fact" in entry:
-        if active:
+        if not active:
+            f.set_aside.append(f"{label}: {status}")
+            return
+        declared = f.knowledge.fact(entry["fact"])
+        if declared is None:
+            f.notes.append(f"{label}: the code map names '{entry['fact']}', which the knowledge does not declare")
+        elif declared.per_site:
+            _at_sites(f, r, label, declared.id, f.site_of(r, entry))
+        else:
             f.data[entry["fact"]] = True
             f.used.append(f"{label}: {entry['fact']}")
-        else:
-            f.set_aside.append(f"{label}: {status}")
+
+
+def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list[str]) -> None:
+    for site in sites:
+        f.add_site(fact, site)
+    f.used.append(f"{label}: {fact} {', '.join(sites)}" if sites else f"{label}: no body site")
+    if not sites:
+        f.notes.append(f"{label}: active but without a recognised body site; ask the client where")
 
 
 def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, *, active: bool) -> None:
@@ -88,6 +106,10 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     status = text(r.get("status"))
     if status not in _ACTIVE_MEDICATION:
         f.set_aside.append(f"{label}: status {status}")
+        return
+    declared = f.knowledge.fact(entry["fact"])
+    if declared is None or declared.per_site:
+        f.notes.append(f"{label}: the code map names '{entry['fact']}', which is not a yes/no fact here")
         return
     f.data[entry["fact"]] = True
     f.used.append(f"{label}: {entry['fact']}")
