@@ -154,7 +154,7 @@ def catalogue_dict(knowledge: Knowledge) -> dict[str, Any]:
     }
 
 
-_HEAD = ("schema", "tool", "knowledge", "profile", "proceed", "stage", "assumptions")
+_HEAD = ("schema", "tool", "knowledge", "profile", "proceed", "postpone", "stage", "assumptions")
 
 
 def assessment_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:

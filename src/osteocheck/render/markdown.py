@@ -111,7 +111,7 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
 
 def excluded_markdown(plan: Plan) -> str:
     excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
-    out = ["# Excluded techniques", "", f"Proceed: **{PROCEED[plan.proceed]}**", ""]
+    out = ["# Excluded techniques", "", f"Proceed: **{PROCEED[plan.proceed]}**", "", *_postponed(plan)]
     out += [_verdict_line(v, plan) for v in excluded]
     untreated = [s.site for s in plan.sites if s.no_treatment]
     if untreated:
@@ -124,6 +124,10 @@ def excluded_markdown(plan: Plan) -> str:
     return "\n".join(out)
 
 
+def _postponed(plan: Plan) -> list[str]:
+    return [*(f"- **Postpone:** {md(r.text)}{_rules([r])}" for r in plan.postponed), *([""] if plan.postponed else [])]
+
+
 def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -> str:
     tech = verdict.technique
     out = [
@@ -131,8 +135,9 @@ def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -
         "",
         md(tech.description, line_start=True),
         "",
-        f"Stage: **{plan.stage}**",
+        f"Proceed: **{PROCEED[plan.proceed]}** · stage: **{plan.stage}**",
         "",
+        *_postponed(plan),
     ]
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Modify: {md(m)}" for m in verdict.modifications]

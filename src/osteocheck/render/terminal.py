@@ -41,6 +41,15 @@ def _heading(title: str) -> Text:
     return Text(title, style="bold underline")
 
 
+def proceed_view(plan: Plan) -> RenderableType:
+    """The first line of every view: whether the session goes ahead, and why not today."""
+    line = Text.assemble(
+        "proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]), "  stage: ", (plan.stage, "bold")
+    )
+    why = [Text.assemble(("  postpone: ", "bold red"), t(r.text), " ", _rules([r])) for r in plan.postponed]
+    return Group(line, *why) if why else line
+
+
 def postpone_panel(plan: Plan) -> RenderableType | None:
     """Why the session is not for today, before everything else."""
     if not plan.postponed:
@@ -252,7 +261,7 @@ def excluded_view(plan: Plan) -> RenderableType:
             t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons)
         )
     untreated = [s.site for s in plan.sites if s.no_treatment]
-    parts: list[RenderableType] = [Text.assemble("proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]))]
+    parts: list[RenderableType] = [proceed_view(plan)]
     if untreated:
         parts.append(Text.assemble(("Sites not to be treated: ", "bold red"), t(", ".join(untreated))))
     parts.append(table)
@@ -287,12 +296,9 @@ def condition_text(rule_id: str, knowledge: Knowledge) -> str:
 def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> RenderableType:
     tech = verdict.technique
     head = Text.assemble(
-        t(tech.name, "bold"),
-        f" ({plain(tech.id)}): ",
-        (verdict.status.value.upper(), _STATUS_STYLE[verdict.status]),
-        f"   stage: {plan.stage}",
+        t(tech.name, "bold"), f" ({plain(tech.id)}): ", (verdict.status.value.upper(), _STATUS_STYLE[verdict.status])
     )
-    parts: list[RenderableType] = [head, t(tech.description, "dim")]
+    parts: list[RenderableType] = [proceed_view(plan), head, t(tech.description, "dim")]
     parts.append(
         Text(
             f"Nominal pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)}); "
@@ -349,7 +355,7 @@ def assessment_view(plan: Plan) -> RenderableType:
             text.append_text(Text.assemble(" ", t(not_over(step.avoid_sites), "bold red")))
         table.add_row(Text("☐ !" if step.pressing else "☐"), text, why)
     return Group(
-        Text.assemble("stage: ", (plan.stage, "bold")),
+        proceed_view(plan),
         table,
         sources_view(r for s in plan.assessment for r in s.reasons),
     )
