@@ -19,25 +19,25 @@ LEVEL_2_USES = [
         (222, 5),
         (228, 5),
         (246, 5),
-        (531, 7),
-        (541, 7),
-        (581, 7),
-        (857, 7),
-        (875, 7),
-        (902, 7),
+        (536, 7),
+        (546, 7),
+        (587, 7),
+        (865, 7),
+        (883, 7),
+        (910, 7),
     )
 ]
 CASES = {
     "cap_off_scale": (
         [("      max_pressure: 3\n", "      max_pressure: 7\n")],
         False,
-        ["520:7: error: pressure 7 is not a level of the pressure scale"],
+        ["525:7: error: pressure 7 is not a level of the pressure scale"],
     ),
     "clearance_never_liftable": (
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "775:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "783:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -58,12 +58,12 @@ CASES = {
     "duplicate_rule": (
         [("  - id: no_deep_pressure\n", "  - id: exclude_forceful_techniques\n")],
         False,
-        ["512:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["517:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_rule_id_not_first": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - when: always\n    id: exclude_forceful_techniques\n")],
         False,
-        ["513:5: error: duplicate rule id 'exclude_forceful_techniques'"],
+        ["518:5: error: duplicate rule id 'exclude_forceful_techniques'"],
     ),
     "duplicate_source": (
         [("sources:\n", "sources:\n  - id: text\n    title: Again\n")],
@@ -81,8 +81,8 @@ CASES = {
         [
             "323:1: error: positioning lacks required options: seated",
             "336:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "919:45: error: unknown positioning 'seated'",
-            "952:21: error: unknown positioning 'seated'",
+            "927:45: error: unknown positioning 'seated'",
+            "960:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
@@ -96,7 +96,7 @@ CASES = {
         [
             "199:1: error: the catalogue lacks required techniques: vibration",
             "212:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "864:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "872:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -122,7 +122,7 @@ CASES = {
     "rule_without_condition": (
         [("  - id: no_deep_pressure\n    when: always\n", "  - id: no_deep_pressure\n")],
         False,
-        ["512:5: error: a rule needs 'when' (or 'for_each')"],
+        ["517:5: error: a rule needs 'when' (or 'for_each')"],
     ),
     "scale_level_not_first": (
         [("  - level: 2\n    label: heavy lotioning\n", "  - label: heavy lotioning\n    level: 3\n")],
@@ -144,7 +144,7 @@ CASES = {
         [("      self_care: [physical_therapist_after_vertebral_fracture]\n", "      assessment: [review_history]\n")],
         False,
         [
-            "454:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "459:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "self_care_unadded_id_not_first": (
@@ -160,7 +160,7 @@ CASES = {
         ],
         False,
         [
-            "455:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
+            "460:5: error: self-care point 'physical_therapist_after_vertebral_fracture' has 'always: false' but no rule adds it"
         ],
     ),
     "site_effect_without_sites": (
@@ -171,12 +171,12 @@ CASES = {
             )
         ],
         False,
-        ["530:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
+        ["535:7: error: 'site_pressure' needs the rule to name its sites ('sites' or 'for_each')"],
     ),
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["770:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["778:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
@@ -218,26 +218,26 @@ CASES = {
         ],
         False,
         [
-            "591:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
-            "609:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "636:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "952:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "597:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "615:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "644:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "960:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["737:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["745:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["737:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["745:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["737:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["745:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [
@@ -247,7 +247,7 @@ CASES = {
             )
         ],
         False,
-        ["524:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
+        ["529:5: error: 'unless_cleared' only makes sense with 'no_treatment' or 'clearance'"],
     ),
     "unused_source": (
         [("sources:\n", "sources:\n  - id: unused\n    title: Never cited\n")],
