@@ -145,7 +145,7 @@ def test_fhir_examples(runner: CliRunner) -> None:
     assert data["record"]["not_recognised"] == ["Observation/o2 (Blood pressure panel)"]
     assert data["record"]["set_aside"] == ["MedicationStatement/m2 (prednisone): status completed"]
     table = runner.invoke(app, ["plan", "--fhir", str(EXAMPLES / "fhir" / "osteopenia-after-knee-surgery.json")])
-    assert "not recognised: AllergyIntolerance/a1 (Allergy to penicillin)" in table.stdout
+    assert "not recognised: 1 (AllergyIntolerance 1); each is listed in --format json" in table.stdout
     assert "used: MedicationRequest/mr1 (apixaban): anticoagulants" in table.stdout
 
 
@@ -191,8 +191,9 @@ def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:
                 "code": {"coding": [{"system": "http://snomed.info/sct", "code": "125605004"}]}, "onsetDateTime": "2026-01-01"}  # fmt: skip
     bundle = {"resourceType": "Bundle", "entry": [{"resource": fracture}]}
     recent = fhir.derive(bundle, codes, kb, today=dt.date(2026, 2, 1))
-    assert recent.data == {"fracture_history": True}
-    assert any("without a recognised body site" in n for n in recent.notes)
+    # fail closed: a fresh fracture placed nowhere is counted at every site until the physician says where
+    assert recent.data == {"fracture_history": True, "fresh_fractures": list(kb.site_ids)}
+    assert any("no body site recorded, so counted at every site" in n for n in recent.notes)
     old = fhir.derive(bundle, codes, kb, today=dt.date(2026, 12, 1))
     assert old.data == {"fracture_history": True} and not old.notes
 

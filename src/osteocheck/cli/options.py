@@ -55,7 +55,28 @@ Output = Annotated[
 Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
 Fhir = Annotated[
     Path | None,
-    typer.Option("--fhir", metavar="BUNDLE", help="FHIR R4 Bundle (JSON) to derive the profile from.", dir_okay=False),
+    typer.Option(
+        "--fhir",
+        metavar="BUNDLE",
+        help="FHIR R4 Bundle (JSON) to derive the profile from; - reads stdin.",
+        dir_okay=False,
+        allow_dash=True,
+    ),
+]
+Patient = Annotated[
+    str | None,
+    typer.Option(
+        "--patient", metavar="ID", help="Which Patient of a --fhir record that holds several.", show_default=False
+    ),
+]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Judge the --fhir record at this date (default: its timestamp).",
+        show_default=False,
+    ),
 ]
 Client = Annotated[str | None, typer.Option("--client", help="Client's name for the document.", show_default=False)]
 Therapist = Annotated[str | None, typer.Option("--therapist", help="Your name for the document.", show_default=False)]
@@ -181,7 +202,7 @@ def client_options(func: F) -> F:
                     given[key] = [*old, *extra] if isinstance(old, list) and isinstance(extra, list) else extra
             elif value not in (None, False, []):
                 given[name] = value
-        files = {"profile_file": kwargs.pop("profile_file"), "fhir_file": kwargs.pop("fhir_file")}
+        files = {key: kwargs.pop(key) for key in ("profile_file", "fhir_file", "patient", "as_of")}
         return func(*args, client=ClientSources(given, **files), **kwargs)
 
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "client"]
@@ -191,6 +212,8 @@ def client_options(func: F) -> F:
             *_CLIENT_PARAMS,
             ("profile_file", ProfileFile, None),
             ("fhir_file", Fhir, None),
+            ("patient", Patient, None),
+            ("as_of", AsOf, None),
         ]
     ]
     wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]

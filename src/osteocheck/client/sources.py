@@ -7,8 +7,11 @@ one that contradicts another is an error, never a silent override.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+
+from osteocheck.errors import ProfileError
 
 if TYPE_CHECKING:
     from osteocheck.engine.model import Knowledge, Profile, Record
@@ -18,6 +21,17 @@ class ClientSources(NamedTuple):
     flags: dict[str, object]
     profile_file: Path | None = None
     fhir_file: Path | None = None
+    patient: str | None = None  # which Patient of a record holding several
+    as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ProfileError((f"--as-of {text[:40]!r}: not a date; give it as YYYY-MM-DD",), usage=True) from None
 
 
 def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Record | None]:
@@ -36,10 +50,16 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
     if sources.fhir_file is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
-        imported = fhir.derive(fhir.read_bundle(sources.fhir_file), fhir.load_code_map(), knowledge)
-        where = str(sources.fhir_file)
+        imported = fhir.derive(
+            fhir.read_bundle(sources.fhir_file),
+            fhir.load_code_map(),
+            knowledge,
+            _as_of(sources.as_of),
+            patient=sources.patient,
+        )
+        where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)
         profile_module.build(imported.data, knowledge, usage=False, origin=where)
         raw = profile_module.merge(raw, imported.data, origin=origin, usage=False, incoming=where)
-        record = Record(where, imported.used, imported.set_aside, imported.unrecognised, imported.notes)
+        record = Record(where, imported.used, imported.set_aside, imported.unrecognised, imported.notes, imported.as_of)
     merged = profile_module.merge(raw, sources.flags, origin=origin)
     return profile_module.build(merged, knowledge, usage=True), record

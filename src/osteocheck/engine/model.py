@@ -349,6 +349,7 @@ class Record(NamedTuple):
     set_aside: tuple[str, ...]
     unrecognised: tuple[str, ...]
     notes: tuple[str, ...]
+    as_of: str = ""  # the date the record was judged at, and why that date
 
 
 class Plan(NamedTuple):

@@ -123,6 +123,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         if plan.record is None
         else {
             "file": plan.record.file,
+            "as_of": plan.record.as_of,
             "used": list(plan.record.used),
             "set_aside": list(plan.record.set_aside),
             "not_recognised": list(plan.record.unrecognised),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.phrases import PROCEED, avoid_text, not_over, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -59,13 +59,7 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
     if plan.record is not None:
         rec = plan.record
         out += ["", f"## From the record {md(rec.file)}", ""]
-        for title, lines in (
-            ("Used", rec.used),
-            ("Note", rec.notes),
-            ("Set aside", rec.set_aside),
-            ("Not recognised", rec.unrecognised),
-        ):
-            out += [f"- {title}: {md(line)}" for line in lines]
+        out += [f"- {title.capitalize()}: {md(line)}" for title, line in record_lines(rec)]
     if plan.postponed:
         out += ["", "## Postpone the session", ""]
         out += [f"- **{md(r.text)}**{_rules([r])}" for r in plan.postponed]

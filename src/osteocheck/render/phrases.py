@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from osteocheck.engine.model import Plan, Proceed, Verdict
+from collections import Counter
+
+from osteocheck.engine.model import Plan, Proceed, Record, Verdict
 
 PROCEED = {
     Proceed.YES: "yes",
@@ -38,3 +40,19 @@ def _why(verdict: Verdict, plan: Plan, site: str) -> str:
     if found is not None and found.max_pressure < verdict.technique.pressure:
         return f"capped at level {found.max_pressure}, below its level {verdict.technique.pressure}"
     return "excluded there"
+
+
+def record_lines(rec: Record) -> list[tuple[str, str]]:
+    """The record in short: when it was judged, what it gave (with its evidence), notes, and counts of the rest.
+
+    Every resource set aside or not recognised is listed in the JSON plan; here only how many, by type.
+    """
+    out = [("judged as of", rec.as_of)] if rec.as_of else []
+    out += [("used", line) for line in rec.used]
+    out += [("note", line) for line in rec.notes]
+    for title, lines in (("set aside", rec.set_aside), ("not recognised", rec.unrecognised)):
+        if lines:
+            kinds = Counter(line.split("/", 1)[0] if "/" in line.split(" ", 1)[0] else "other" for line in lines)
+            by_kind = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
+            out.append((title, f"{len(lines)} ({by_kind}); each is listed in --format json"))
+    return out

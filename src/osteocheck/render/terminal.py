@@ -21,7 +21,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.phrases import PROCEED, avoid_text, not_over, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
@@ -193,14 +193,9 @@ def record_view(plan: Plan) -> list[RenderableType]:
         return []
     rec = plan.record
     body = Text()
-    for title, lines, style in (
-        ("used", rec.used, "green"),
-        ("note", rec.notes, "magenta"),
-        ("set aside", rec.set_aside, "dim"),
-        ("not recognised", rec.unrecognised, "yellow"),
-    ):
-        for line in lines:
-            body.append(Text.assemble((f"{title}: ", style), t(line), "\n"))
+    styles = {"used": "green", "note": "magenta", "set aside": "dim", "not recognised": "yellow", "judged as of": "dim"}
+    for title, line in record_lines(rec):
+        body.append(Text.assemble((f"{title}: ", styles[title]), t(line), "\n"))
     body.rstrip()
     return [_heading(f"From the record {plain(rec.file)}"), body]
 

@@ -12,9 +12,15 @@ MAX_BYTES = 16 * 1024 * 1024
 
 
 def read_bundle(path: Path) -> dict[str, Any]:
+    """The Bundle at `path`; `-` reads standard input."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        if str(path) == "-":
+            import sys  # noqa: PLC0415
+
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ProfileError((f"{path}: cannot read FHIR bundle: {exc.strerror}",), usage=False) from None
     if len(raw) > MAX_BYTES:

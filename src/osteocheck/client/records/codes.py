@@ -1,4 +1,10 @@
-"""The code map: which coded concepts (SNOMED CT, ICD-10, RxNorm, ATC, LOINC) become which profile facts."""
+"""The code map: which coded concepts (SNOMED CT, ICD-10, RxNorm, ATC, LOINC) become which profile facts.
+
+Two files: `fhir_codes.json`, generated from NLM VSAC value sets by
+tools/build_code_map.py, and `fhir_codes.yaml`, the hand-checked rest (systems,
+body sites, classes matched by prefix), each entry with its public reference.
+Exact codes are looked up in an index; only the few prefix entries are scanned.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ from osteocheck.client.records.fields import codings
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import KnowledgeError, ProfileError
 
-_SECTIONS = ("conditions", "medications", "observations", "body_sites")
+SECTIONS = ("conditions", "medications", "observations", "procedures", "body_sites")
+_ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_medication_days", *SECTIONS}
 
 
 class CodeMap(NamedTuple):
@@ -18,6 +25,8 @@ class CodeMap(NamedTuple):
     fresh_fracture_days: int
     recent_surgery_days: int
     sections: dict[str, list[dict[str, Any]]]
+    value_sets: dict[str, dict[str, Any]]
+    recent_medication_days: int = 90
 
     def with_facts(self, knowledge: Knowledge) -> CodeMap:
         """The map with the codes each declared fact names, so a layered file's fact is read from records too."""
@@ -26,52 +35,75 @@ class CodeMap(NamedTuple):
             for c in fact.codes:
                 if c.system in self.systems:
                     entry = {"system": c.system, "code": c.code, "display": c.display, "fact": fact.id}
-                    extra[c.section].append({**entry, "prefix": c.prefix})
+                    extra[c.section].insert(0, {**entry, "prefix": c.prefix})
         return self._replace(sections=extra)
 
     def match(self, section: str, concept: object) -> dict[str, Any] | None:
-        """The first entry of `section` that any coding of the CodeableConcept matches."""
-        for coding in codings(concept):
-            system, code = coding.get("system"), coding.get("code")
-            if not isinstance(code, str):
-                continue
-            for entry in self.sections[section]:
-                if self.systems[entry["system"]] != system:
-                    continue
-                if code == entry["code"] or (entry.get("prefix") and code.startswith(entry["code"])):
-                    return entry
+        """The entry of `section` that a coding of the CodeableConcept matches (exact codes before prefixes)."""
+        exact, prefixed = _index(self, section)
+        found = [(str(x.get("system")), str(x.get("code"))) for x in codings(concept) if isinstance(x.get("code"), str)]
+        for system, code in found:
+            if (system, code) in exact:
+                return exact[(system, code)]
+        for system, code in found:
+            if isinstance(code, str):
+                for entry in prefixed:
+                    if self.systems[entry["system"]] == system and code.startswith(entry["code"]):
+                        return entry
         return None
 
 
+_INDEXES: dict[tuple[int, str], tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]] = {}
+
+
+def _index(codes: CodeMap, section: str) -> tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]:
+    key = (id(codes.sections[section]), section)
+    if key not in _INDEXES:
+        exact: dict[tuple[str, str], dict[str, Any]] = {}
+        prefixed = []
+        for entry in codes.sections[section]:
+            if entry.get("prefix"):
+                prefixed.append(entry)
+            else:
+                exact.setdefault((codes.systems[entry["system"]], entry["code"]), entry)
+        if len(_INDEXES) > 64:  # a long-lived process loading many maps keeps a few
+            _INDEXES.clear()
+        _INDEXES[key] = (exact, prefixed)
+    return _INDEXES[key]
+
+
 def load_code_map(path: Path | None = None) -> CodeMap:
+    """The hand-checked map at `path` (default: the shipped one) with the generated entries beside it."""
+    import json  # noqa: PLC0415
+
     from osteocheck.parsing import strict_yaml  # noqa: PLC0415
+    from osteocheck.parsing.strict_json import no_duplicates  # noqa: PLC0415
 
     path = path or shipped.code_map_path()
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError((f"{path}: cannot read the FHIR code map: {exc.strerror}",), usage=False) from None
-    try:
-        data = strict_yaml.load(raw, str(path)).data
+        data = strict_yaml.load(_read(path), str(path)).data
     except KnowledgeError as exc:
         raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
     if not isinstance(data, dict):
         raise ProfileError((f"{path}: the FHIR code map must be a mapping",), usage=False)
-    allowed = {
-        "systems",
-        "fresh_fracture_days",
-        "recent_surgery_days",
-        "conditions",
-        "medications",
-        "observations",
-        "body_sites",
-    }
-    unknown = sorted(set(data) - allowed)
+    unknown = sorted(set(data) - _ALLOWED)
     if unknown or not isinstance(data.get("systems"), dict):
         what = f"unknown key(s) {', '.join(unknown)}" if unknown else "no 'systems' mapping"
         raise ProfileError((f"{path}: not a FHIR code map: {what}",), usage=False)
     systems = data["systems"]
-    sections = {k: data.get(k, []) for k in _SECTIONS}
+    sections: dict[str, list[dict[str, Any]]] = {k: list(data.get(k, [])) for k in SECTIONS}
+    value_sets: dict[str, dict[str, Any]]
+    generated = path.with_suffix(".json")
+    if generated.is_file():
+        try:
+            extra = json.loads(_read(generated).decode("utf-8"), object_pairs_hook=no_duplicates)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProfileError((f"{generated}: not a generated code map: {exc}",), usage=False) from None
+        if not isinstance(extra, dict) or not isinstance(extra.get("value_sets"), dict):
+            raise ProfileError((f"{generated}: not a generated code map",), usage=False)
+        value_sets = extra["value_sets"]
+        for name in SECTIONS:
+            sections[name] += list(extra.get(name, []))
     for name, entries in sections.items():
         for i, entry in enumerate(entries):
             if (
@@ -80,6 +112,12 @@ def load_code_map(path: Path | None = None) -> CodeMap:
                 or not isinstance(entry.get("code"), str)
             ):
                 raise ProfileError((f"{path}: {name}[{i}] needs a known 'system' and a 'code'",), usage=False)
-    return CodeMap(
-        systems, int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90)), sections
-    )
+    days = int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90))
+    return CodeMap(systems, days[0], days[1], sections, value_sets, int(data.get("recent_medication_days", 90)))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ProfileError((f"{path}: cannot read the FHIR code map: {exc.strerror}",), usage=False) from None

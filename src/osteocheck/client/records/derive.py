@@ -20,28 +20,46 @@ from osteocheck.client.records.fields import date, describe
 from osteocheck.client.records.findings import Findings, Imported
 from osteocheck.client.records.references import References
 from osteocheck.engine.model import Knowledge
+from osteocheck.errors import ProfileError
+from osteocheck.words import one_line
 
 __all__ = ["CodeMap", "Imported", "derive", "load_code_map", "read_bundle"]
 
 
-def derive(bundle: dict[str, Any], codes: CodeMap, knowledge: Knowledge, today: dt.date | None = None) -> Imported:
+def derive(
+    bundle: dict[str, Any],
+    codes: CodeMap,
+    knowledge: Knowledge,
+    today: dt.date | None = None,
+    *,
+    patient: str | None = None,
+) -> Imported:
     """The profile the bundle supports, and an account of every resource in it.
 
-    Dates are judged against `today`, else the Bundle's own timestamp (when it was exported), else today.
+    Dates are judged at `today` (given), else the Bundle's own timestamp (when it was exported), else
+    today; the plan says which. One patient per plan: a bundle of several needs `patient`.
     """
-    when = today or date(bundle.get("timestamp")) or dt.date.today()
-    found = Findings(codes.with_facts(knowledge), knowledge, when)
     listed = bundle.get("entry", [])
+    _refuse_other_versions(listed)
+    stamped = date(bundle.get("timestamp"))
+    when = today or stamped or dt.date.today()
+    basis = "given" if today else "the bundle's timestamp" if stamped else "today: the record has no timestamp"
+    found = Findings(codes.with_facts(knowledge), knowledge, when)
+    found.as_of = f"{when.isoformat()} ({basis})"
     references = References(listed)
-    entries = [e.get("resource") for e in listed if isinstance(e, dict)]
-    for r in entries:
+    chosen = _the_patient(listed, patient)
+    for entry in listed:
+        r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
             found.unrecognised.append("an entry without a resource")
+            continue
+        if chosen is not None and not _belongs(r, entry, chosen, references):
+            found.set_aside.append(f"{describe(r)}: another patient's")
             continue
         kind = r["resourceType"]
         if kind == "Condition":
             resources.condition(found, r)
-        elif kind in ("MedicationStatement", "MedicationRequest"):
+        elif kind in ("MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration"):
             resources.medication(found, r, references)
         elif kind == "Procedure":
             resources.procedure(found, r)
@@ -54,3 +72,63 @@ def derive(bundle: dict[str, Any], codes: CodeMap, knowledge: Knowledge, today: 
         else:
             found.unrecognised.append(describe(r, r.get("code")))
     return found.imported()
+
+
+# Resource types and field shapes that exist only before R4: read as R4 they would be misread, silently.
+_PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse", "DeviceUseRequest", "ProcedureRequest",
+                 "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
+
+
+def _refuse_other_versions(listed: list[Any]) -> None:
+    for entry in listed:
+        r = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(r, dict):
+            continue
+        kind = r.get("resourceType")
+        plain_status = kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str)
+        if kind in _PRE_R4_TYPES or plain_status:
+            why = f"it holds {kind}" if kind in _PRE_R4_TYPES else f"{kind}.clinicalStatus is a plain code"
+            raise ProfileError(
+                (f"this is not a FHIR R4 record ({why}, as in FHIR DSTU2 or STU3); osteocheck reads R4 only",),
+                usage=False,
+            )
+
+
+def _the_patient(listed: list[Any], wanted: str | None) -> tuple[str, str] | None:
+    """(id, fullUrl) of the one patient the plan is for; several without a choice is an error."""
+    patients = [
+        (str(e["resource"].get("id") or "(no id)"), str(e.get("fullUrl") or ""))
+        for e in listed
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType") == "Patient"
+    ]
+    if wanted is not None:
+        for found in patients:
+            if found[0] == wanted:
+                return found
+        ids = ", ".join(p[0] for p in patients) or "none"
+        raise ProfileError(
+            (f"--patient {one_line(wanted)[:80]}: no such Patient in the record (it holds: {ids})",), usage=True
+        )
+    if len(patients) > 1:
+        shown = ", ".join(p[0] for p in patients[:10]) + (" ..." if len(patients) > 10 else "")
+        raise ProfileError(
+            (f"the record holds {len(patients)} patients ({shown}); choose one with --patient ID",), usage=False
+        )
+    return patients[0] if patients else None
+
+
+def _belongs(r: dict[str, Any], entry: dict[str, Any], chosen: tuple[str, str], references: References) -> bool:
+    """A resource is the chosen patient's unless it names another patient as its subject."""
+    if r.get("resourceType") == "Patient":
+        return str(r.get("id")) == chosen[0]
+    for key in ("subject", "patient"):
+        ref = r.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            target = references.resolve(r, ref)
+            if target is not None and target.get("resourceType") == "Patient":
+                return str(target.get("id")) == chosen[0]
+            text = ref["reference"]
+            return text in (chosen[1], f"Patient/{chosen[0]}") or text.endswith(f"/Patient/{chosen[0]}")
+    return True

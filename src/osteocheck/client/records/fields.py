@@ -27,6 +27,14 @@ def text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def words_of(concept: object) -> str:
+    """Every name a CodeableConcept gives itself: its text and each coding's display."""
+    if not isinstance(concept, dict):
+        return ""
+    names = [concept.get("text"), *(c.get("display") for c in codings(concept))]
+    return one_line("; ".join(n for n in names if isinstance(n, str)))[:500]
+
+
 def describe(resource: dict[str, Any], concept: object = None) -> str:
     kind = resource.get("resourceType", "?")
     ident = resource.get("id")

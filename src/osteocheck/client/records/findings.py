@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from osteocheck.client.records import names
+from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.fields import describe
+from osteocheck.client.records.fields import describe, words_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.engine.stage import classify
 from osteocheck.vocabulary import STAGES
@@ -20,6 +22,7 @@ class Imported(NamedTuple):
     set_aside: tuple[str, ...]
     unrecognised: tuple[str, ...]
     notes: tuple[str, ...]
+    as_of: str = ""
 
 
 class Findings:
@@ -37,11 +40,17 @@ class Findings:
         self.notes: list[str] = []
         self.stages: list[tuple[str, str]] = []
         self.t_scores: list[tuple[float, str]] = []
+        self.as_of = ""
 
     def recognise(self, r: dict[str, Any], section: str, concept: object) -> tuple[str, dict[str, Any] | None]:
         """The resource's label and its code-map entry; a resource the map does not know is noted as such."""
         label = describe(r, concept)
         entry = self.codes.match(section, concept)
+        if entry is None and section in ("conditions", "medications"):
+            words = words_of(concept)
+            entry = names.condition(words, self.sites) if section == "conditions" else names.medication(words)
+            if entry is not None:
+                label = f"{label} ({names.MARK})"
         if entry is None:
             self.unrecognised.append(label)
         return label, entry
@@ -52,7 +61,8 @@ class Findings:
             listed.append(site)
 
     def site_of(self, resource: dict[str, Any], entry: dict[str, Any]) -> list[str]:
-        found = [entry["site"]] if entry.get("site") in self.sites else []
+        named = [*entry.get("sites", ()), entry.get("site")]
+        found = [s for s in self.sites if s in named]
         body = resource.get("bodySite", [])
         for concept in body if isinstance(body, list) else []:
             hit = self.codes.match("body_sites", concept)
@@ -64,6 +74,8 @@ class Findings:
                 self.notes.append(
                     f"{describe(resource)}: body site not recognised: {describe({'resourceType': 'bodySite'}, concept)}"
                 )
+        if not found:  # a generic code whose text names the place ("Fracture of bone", text "left wrist")
+            found = sites_named(words_of(resource.get("code")), self.sites)
         return list(dict.fromkeys(found))
 
     def finish(self) -> None:
@@ -92,4 +104,6 @@ class Findings:
 
     def imported(self) -> Imported:
         self.finish()
-        return Imported(self.data, tuple(self.used), tuple(self.set_aside), tuple(self.unrecognised), tuple(self.notes))
+        return Imported(
+            self.data, tuple(self.used), tuple(self.set_aside), tuple(self.unrecognised), tuple(self.notes), self.as_of
+        )

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteocheck.client.records.fields import date, describe, status_code, text
+from osteocheck.client.records.body_words import sites_named
+from osteocheck.client.records.fields import date, describe, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
+from osteocheck.client.records.names import NOT_SYSTEMIC, SURGICAL
 from osteocheck.client.records.references import References
 from osteocheck.words import one_line
 
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _REFUTED = {"refuted", "entered-in-error"}
 _ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
+# A dispense or an administration shows the drug was taken; recent ones only count (see the map's window).
+_ACTIVE_BY_KIND = {
+    "MedicationDispense": {"completed", "in-progress", "preparation", "on-hold"},
+    "MedicationAdministration": {"completed", "in-progress", "on-hold"},
+}
+_DATED = set(_ACTIVE_BY_KIND)
 _DONE_PROCEDURE = {"completed", "in-progress"}
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
@@ -56,10 +64,26 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         if declared is None:
             f.notes.append(f"{label}: the code map names '{entry['fact']}', which the knowledge does not declare")
         elif declared.per_site:
-            _at_sites(f, r, label, declared.id, f.site_of(r, entry))
+            sites = f.site_of(r, entry)
+            if not sites and declared.id in _NOWHERE_MEANS:
+                sites = _nowhere(f, label, declared.id)
+            _at_sites(f, r, label, declared.id, sites)
         else:
             f.data[entry["fact"]] = True
             f.used.append(f"{label}: {entry['fact']}")
+
+
+# Fail closed: a dangerous per-site fact the record places nowhere is taken to be at every site it could be.
+_NOWHERE_MEANS = {"dvt": ("arms", "legs"), "cancer_in_bone": (), "fresh_fractures": ()}
+
+
+def _nowhere(f: Findings, label: str, fact: str) -> list[str]:
+    sites = [s for s in f.sites if s in _NOWHERE_MEANS[fact]] or list(f.sites)
+    f.notes.append(
+        f"{label}: no body site recorded, so counted at {', '.join(sites) if len(sites) < len(f.sites) else 'every site'}"
+        " until the physician says where; ask the client"
+    )
+    return sites
 
 
 def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list[str]) -> None:
@@ -75,16 +99,12 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
     when = date(r.get("onsetDateTime")) or date(r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     if active and (recent or when is None):
-        sites = f.site_of(r, entry)
+        sites = f.site_of(r, entry) or _nowhere(f, label, "fresh_fractures")
         for site in sites:
             f.add_site("fresh_fractures", site)
         if when is None:
             f.notes.append(f"{label}: active fracture with no date; counted as not healed")
-        if sites:
-            f.used.append(f"{label}: fresh fracture at {', '.join(sites)}; fracture history")
-        else:
-            f.used.append(f"{label}: fracture history")
-            f.notes.append(f"{label}: fresh fracture without a recognised body site; ask the client where")
+        f.used.append(f"{label}: fresh fracture at {', '.join(sites)}; fracture history")
     else:
         f.used.append(f"{label}: fracture history")
 
@@ -104,15 +124,49 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if entry is None:
         return
     status = text(r.get("status"))
-    if status not in _ACTIVE_MEDICATION:
+    kind = r.get("resourceType")
+    if status not in _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION):
         f.set_aside.append(f"{label}: status {status}")
         return
+    if kind in _DATED:
+        when = date(r.get("whenHandedOver")) or date(r.get("effectiveDateTime")) or _period_end(r)
+        if when is None or (f.today - when).days > f.codes.recent_medication_days:
+            f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
+            return
+    if entry.get("fact") == "corticosteroids":
+        route = _route_words(r, concept, references)
+        if route:
+            f.set_aside.append(f"{label}: {route}, not a systemic corticosteroid")
+            return
     declared = f.knowledge.fact(entry["fact"])
     if declared is None or declared.per_site:
         f.notes.append(f"{label}: the code map names '{entry['fact']}', which is not a yes/no fact here")
         return
     f.data[entry["fact"]] = True
     f.used.append(f"{label}: {entry['fact']}")
+
+
+def _period_end(r: dict[str, Any]) -> Any:
+    period = r.get("effectivePeriod")
+    return date(period.get("end") or period.get("start")) if isinstance(period, dict) else None
+
+
+def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
+    """The words of a route that does not reach the whole body, from the drug's name, form or dosage route."""
+    places: list[object] = [concept]
+    for key in ("dosageInstruction", "dosage"):
+        dosage = r.get(key)
+        for d in dosage if isinstance(dosage, list) else [dosage]:
+            if isinstance(d, dict):
+                places += [d.get("route"), d.get("site")]
+    target = references.resolve(r, r.get("medicationReference")) if r.get("medicationReference") else None
+    if target:
+        places.append(target.get("form"))
+    for place in places:
+        found = NOT_SYSTEMIC.search(words_of(place))
+        if found:
+            return f"route {found.group(0).lower()}"
+    return ""
 
 
 def procedure(f: Findings, r: dict[str, Any]) -> None:
@@ -127,7 +181,14 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         return
-    sites = f.site_of(r, {})
+    entry = f.codes.match("procedures", r.get("code"))
+    words = words_of(r.get("code"))
+    if entry is None and not SURGICAL.search(words):
+        f.set_aside.append(f"{label}: recent, but not surgery")
+        return
+    sites = f.site_of(r, entry or {})
+    if not sites:
+        sites = sites_named(words, f.sites)
     for site in sites:
         f.add_site("post_surgical", site)
     if sites:
@@ -163,4 +224,8 @@ def patient(f: Findings, r: dict[str, Any]) -> None:
             f.data["name"] = str(text)
     if isinstance(r.get("id"), str):
         f.data["id"] = r["id"]
+    died = r.get("deceasedDateTime") or (r.get("deceasedBoolean") is True)
+    if died:
+        when = f" on {str(died)[:10]}" if isinstance(died, str) else ""
+        f.notes.insert(0, f"Patient/{r.get('id')}: the record says this patient has died{when}")
     f.used.append(f"Patient/{r.get('id')}: name and id")

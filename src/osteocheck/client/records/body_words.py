@@ -1,0 +1,47 @@
+"""Body sites named in the words of a clinical label ("Fracture of neck of femur" -> hips).
+
+Used twice: by `tools/build_code_map.py`, to give each code of a value set the
+site its display names, and at import, for a concept the map does not hold.
+When in doubt it names more sites, never fewer (a forearm is arms and wrists).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Checked in order; a phrase that names a site removes itself from the text, so
+# "neck of femur" is the hips and never also the neck. Words are matched whole.
+_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"neck of (the )?femur|femoral neck|head of (the )?femur|femoral head|upper end of (the )?femur"
+     r"|proximal femur|(inter|per|sub)trochanteric|trochanter|acetabul\w*|hip joint|hips?", ("hips",)),
+    (r"cervical (vertebra|vertebrae|spine)", ("neck", "spine")),
+    (r"neck", ("neck",)),
+    (r"vertebra\w*|spin(e|al)|lumbar|thoracic|dorsal|back", ("spine",)),
+    (r"sacr(um|al)|coccyx|pelvi(s|c)|ilium|iliac|pubi(s|c)|ischi(um|al)|buttocks?|gluteal", ("pelvis",)),
+    (r"ribs?|sternum|chest wall|thorax|thoracic cage", ("ribs",)),
+    (r"clavicle|collarbone|scapula|shoulder|upper end of (the )?humerus|proximal humerus", ("shoulders",)),
+    (r"lower end of (the )?(radius|ulna)|distal (radius|ulna)|wrists?|carpal|scaphoid|colles", ("wrists",)),
+    (r"forearm|radius|ulna|radial|ulnar", ("arms", "wrists")),
+    (r"humerus|upper arm|elbow|upper (limb|extremity)|arms?|axillary|subclavian|brachial", ("arms",)),
+    (r"metacarpal|fingers?|thumb|hands?", ("hands",)),
+    (r"patella|knees?|popliteal", ("knees", "legs")),
+    (r"malleol\w*|ankles?", ("ankles",)),
+    (r"calcane\w*|metatarsal|toes?|heel|foot|feet|tarsal", ("feet",)),
+    (r"femur|femoral|tibia\w*|fibula\w*|thigh|shin|calf|calves|lower (limb|extremity)|legs?|saphenous", ("legs",)),
+    (r"skull|face|facial|jaw|mandible|maxilla\w*|nasal bones?|orbit\w*|scalp|head|eyelid", ("head",)),
+    (r"abdom\w*", ("abdomen",)),
+)  # fmt: skip
+_COMPILED = tuple((re.compile(rf"\b(?:{p})\b", re.IGNORECASE), sites) for p, sites in _PHRASES)
+# Side words between "of the" and the bone ("lower end of right radius") would hide the phrase.
+_SIDES = re.compile(r"\b(?:right|left|bilateral|unspecified|both)\b\s*", re.IGNORECASE)
+
+
+def sites_named(label: str, vocabulary: tuple[str, ...]) -> list[str]:
+    """The sites of `vocabulary` the label names, in vocabulary order."""
+    text = _SIDES.sub("", label)
+    found: set[str] = set()
+    for pattern, sites in _COMPILED:
+        if pattern.search(text):
+            found.update(sites)
+            text = pattern.sub(" ", text)
+    return [s for s in vocabulary if s in found]

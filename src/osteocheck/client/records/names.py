@@ -1,0 +1,92 @@
+"""Concepts the code map does not hold, recognised by their words, for the facts a miss makes dangerous.
+
+A record coded with a local or newer code ("Fracture of clavicle", "Coumadin 5 mg")
+must not give a quieter plan than the same record coded by the book. Only the
+facts where a miss is dangerous are read this way (a fracture, a blood thinner,
+a systemic corticosteroid, osteoporosis, an infection or fever, a clot, cancer in
+bone, an open wound), and what is found is marked for the therapist to confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from osteocheck.client.records.body_words import sites_named
+
+MARK = "recognised by name: confirm with the client"
+
+
+def _words(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_NOT_CURRENT = _words(
+    r"\b(history of|risk of|screening|at risk|family history|no evidence of|ruled out|without\b[^,]*)\b"
+)
+_CONDITIONS: tuple[tuple[re.Pattern[str], dict[str, Any]], ...] = (
+    (_words(r"\bsequela"), {"fact": "fracture_history"}),
+    (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
+    (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
+            r"|\bmyeloma\b|malignant neoplasm of[^,;]*\b(bone|vertebral|ribs|pelvic)"), {"fact": "cancer_in_bone"}),
+    (_words(r"\bthrombo(sis|tic|phlebitis|embolism)|\bembolism\b|\bDVT\b|\bclot\b"), {"fact": "dvt"}),
+    (_words(r"\bfever\b|\bfebrile\b|\bpyrexia\b|\bsepsis\b|\bseptic\w*|\bbacteri?emia\b"), {"fact": "fever"}),
+    (_words(r"\binfecti\w*|\bcellulitis\b|\babscess\b|\bpneumonia\b|\bosteomyelitis\b|\bpyelonephritis\b"
+            r"|\binfluenza\b|\bcovid-19\b"), {"kind": "infection"}),
+    (_words(r"\bopen wound\b|\blaceration\b|\bpressure (ulcer|injury|sore)\b|\bskin ulcer\b|\bulcer of skin\b"
+            r"|\bpuncture wound\b|\bbedsore\b"), {"kind": "wound"}),
+    (_words(r"\bosteoporo\w*"), {"stage": "osteoporosis"}),
+    (_words(r"\bosteopeni\w*|\blow bone (mass|density)\b"), {"stage": "osteopenia"}),
+)  # fmt: skip
+_BLOOD_THINNERS = _words(
+    r"\b(warfarin|coumadin|jantoven|apixaban|eliquis|rivaroxaban|xarelto|dabigatran|pradaxa|edoxaban|savaysa"
+    r"|heparin|enoxaparin|lovenox|dalteparin|fragmin|tinzaparin|fondaparinux|arixtra|argatroban|bivalirudin"
+    r"|phenprocoumon|acenocoumarol|clopidogrel|plavix|prasugrel|effient|ticagrelor|brilinta|ticlopidine"
+    r"|dipyridamole|cilostazol|aspirin|acetylsalicylic)\b"
+)
+_STEROIDS = _words(
+    r"\b(prednison\w*|prednisolon\w*|methylprednisolon\w*|medrol|dexamethason\w*|hydrocortison\w*|cortison\w*"
+    r"|betamethason\w*|triamcinolon\w*|deflazacort|budesonid\w*|fludrocortison\w*)\b"
+)
+# Words of a route that does not reach the whole body.
+NOT_SYSTEMIC = _words(
+    r"\b(topical\w*|cream|ointment|lotion|gel|foam|paste|shampoo|ophthalmic|eye|ear|otic|nasal|intranasal"
+    r"|inhal\w*|nebuli\w*|mouthwash|rectal|enema|suppositor\w*|dental|vaginal|cutaneous|transdermal|mucosal"
+    r"|intra-articular|intraarticular)\b"
+)
+
+
+# Words of a procedure that cuts, opens, fixes or replaces: surgery, whose site heals for weeks.
+SURGICAL = _words(
+    r"\b\w*(ectomy|otomy|ostomy|plasty|pexy|rrhaphy|desis)\b|\b(surgery|surgical|operation|operative|repair"
+    r"|replacement|arthroplasty|fixation|amputation|excision|resection|implant\w*|graft\w*|transplant\w*"
+    r"|reconstruction|fusion|biopsy|incision|debridement|sutur\w*|open reduction|reposition)\b"
+)
+
+
+def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
+    """A map-like entry for a condition the map lacks, by its words; None when they name nothing dangerous."""
+    if not label.strip():
+        return None
+    entry: dict[str, Any] = {}
+    for pattern, meaning in _CONDITIONS:
+        if pattern.search(label):
+            if "kind" in meaning and "kind" in entry:
+                continue  # the first kind named wins (a fracture over an infection in the same words)
+            entry.update({k: v for k, v in meaning.items() if k not in entry})
+    if entry.get("kind") == "fracture" and ("fact" in entry and entry["fact"] == "fracture_history"):
+        del entry["kind"]
+    if not entry or (_NOT_CURRENT.search(label) and "stage" not in entry):
+        return None
+    named = sites_named(label, sites)
+    if named:
+        entry["sites"] = named
+    return {"display": label, "by_name": True, **entry}
+
+
+def medication(label: str) -> dict[str, Any] | None:
+    if _BLOOD_THINNERS.search(label):
+        return {"display": label, "by_name": True, "fact": "anticoagulants"}
+    if _STEROIDS.search(label):
+        return {"display": label, "by_name": True, "fact": "corticosteroids"}
+    return None

@@ -1,0 +1,113 @@
+"""Every code of the FHIR code map is traceable: to a shipped NLM VSAC value set, or to its own public reference."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from osteocheck.client.records import derive as fhir
+from osteocheck.client.records.codes import SECTIONS
+
+VALUE_SETS = ROOT / "terminology" / "valuesets"
+GENERATED = json.loads((ROOT / "data" / "fhir_codes.json").read_text(encoding="utf-8"))
+CODES = fhir.load_code_map()
+
+
+def loinc_check_digit_ok(code: str) -> bool:
+    """LOINC's mod-10 check: from the right, double every other digit of the number before the hyphen."""
+    number, _, check = code.partition("-")
+    total = 0
+    for i, digit in enumerate(reversed(number)):
+        value = int(digit) * (2 if i % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return check == str((10 - total % 10) % 10)
+
+
+def test_the_check_digit_routine_knows_good_from_bad() -> None:
+    assert loinc_check_digit_ok("38267-1") and loinc_check_digit_ok("38264-8") and loinc_check_digit_ok("80946-7")
+    assert not loinc_check_digit_ok("38267-4") and not loinc_check_digit_ok("38263-3")
+
+
+def test_every_generated_code_is_in_the_value_set_it_names() -> None:
+    held: dict[str, set[tuple[str, str]]] = {}
+    for oid, meta in GENERATED["value_sets"].items():
+        data = json.loads((ROOT / meta["file"]).read_text(encoding="utf-8"))
+        assert f"{data['oid']}|{data['version_or_date']}" == oid and data["version_or_date"] == meta["version"]
+        held[oid] = {(c["system"], c["code"]) for c in data["codes"]}
+    count = 0
+    for section in SECTIONS:
+        for entry in GENERATED.get(section, []):
+            uri = CODES.systems[entry["system"]]
+            if "reference" in entry:
+                assert (ROOT / entry["reference"].split(" ")[0]).is_file(), entry
+                continue
+            assert entry["value_sets"], entry
+            for oid in entry["value_sets"]:
+                assert (uri, entry["code"]) in held[oid], (entry["code"], oid)
+            count += 1
+    assert count > 10_000
+
+
+def test_every_hand_entry_carries_a_public_reference() -> None:
+    import yaml
+
+    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
+    for section in SECTIONS:
+        for entry in hand.get(section, []):
+            assert entry.get("reference", "").strip(), entry
+
+
+def test_every_loinc_code_in_the_map_has_a_valid_check_digit() -> None:
+    loinc = [e["code"] for s in SECTIONS for e in CODES.sections[s] if e["system"] == "loinc"]
+    assert loinc and all(loinc_check_digit_ok(code) for code in loinc)
+    t_scores = {e["code"] for e in CODES.sections["observations"] if e.get("t_score")}
+    assert {"38267-1", "38264-8", "38263-0", "38265-5", "80946-7"} <= t_scores
+
+
+def test_the_shipped_map_is_exactly_what_the_builder_makes_from_the_shipped_value_sets() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_code_map
+    finally:
+        sys.path.pop(0)
+    rebuilt, used = build_code_map.build(VALUE_SETS)
+    assert rebuilt == GENERATED
+    assert {p.name for p in used} == {p.name for p in VALUE_SETS.glob("*.json")}
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "expected"),
+    [
+        ("http://www.nlm.nih.gov/research/umls/rxnorm", "855332", {"fact": "anticoagulants"}),  # warfarin 5 mg tablet
+        ("http://www.nlm.nih.gov/research/umls/rxnorm", "309362", {"fact": "anticoagulants"}),  # clopidogrel 75 mg
+        ("http://hl7.org/fhir/sid/icd-10-cm", "M80.08XA", {"stage": "osteoporosis", "kind": "fracture"}),
+        ("http://hl7.org/fhir/sid/icd-10-cm", "Z87.310", {"fact": "fracture_history"}),
+        ("http://hl7.org/fhir/sid/icd-10-cm", "M81.0", {"stage": "osteoporosis"}),
+        ("http://loinc.org", "38267-1", {"t_score": True}),
+    ],
+)
+def test_codes_real_records_use_are_in_the_map(system: str, code: str, expected: dict[str, object]) -> None:
+    section = "medications" if "rxnorm" in system else "observations" if "loinc" in system else "conditions"
+    entry = CODES.match(section, {"coding": [{"system": system, "code": code}]})
+    assert entry is not None and expected.items() <= entry.items()
+
+
+def test_the_review_s_hip_and_vertebral_codes_carry_their_site() -> None:
+    def sites(code: str) -> list[str]:
+        entry = CODES.match("conditions", {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]})
+        assert entry is not None, code
+        return list(entry.get("sites", []))
+
+    assert "hips" in sites("S72.141A")  # intertrochanteric, the review's missed hip fracture
+    assert sites("M80.08XA") == ["spine"]
+    assert "kyphosis" not in str(
+        CODES.match("conditions", {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M40.50"}]})
+    )
+
+
+def test_the_map_file_is_small_enough_to_load_quickly() -> None:
+    assert Path(ROOT / "data" / "fhir_codes.json").stat().st_size < 4_000_000

@@ -1,0 +1,169 @@
+"""Real records nobody here wrote (Synthea bundles, unchanged), and the shapes clinics really export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT
+from osteocheck.cli.app import app
+from osteocheck.client.records import derive as fhir
+from osteocheck.engine.model import Knowledge
+from osteocheck.errors import ProfileError
+
+REAL = ROOT / "tests" / "data" / "fhir"
+MIGUEL = REAL / "synthea" / "Miguel_Angel_Garica_f6d15182-f6ac-46cf-8cbd-afacd43be763.json"
+FREDRICK = REAL / "synthea" / "Fredrick_Kris_ec6a5bb6-b412-4bb6-8219-11d66f52ae8b.json"
+CODES = fhir.load_code_map()
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+
+
+def plan_json(*argv: str, stdin: str | None = None) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["plan", *argv, "--format", "json"], input=stdin)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def bundle(*resources: dict[str, Any], timestamp: str = "2026-06-01T00:00:00Z") -> dict[str, Any]:
+    return {"resourceType": "Bundle", "timestamp": timestamp, "entry": [{"resource": r} for r in resources]}
+
+
+def test_the_warfarin_clopidogrel_and_t_score_of_a_real_record_are_found() -> None:
+    plan = plan_json("--fhir", str(MIGUEL))
+    profile, record = plan["profile"], plan["record"]
+    assert profile["anticoagulants"] is True and profile["t_score"] == pytest.approx(-3.29387)
+    assert plan["stage"] == "osteoporosis"
+    used = " ".join(record["used"])
+    assert "Warfarin Sodium 5 MG Oral Tablet" in used and "Clopidogrel 75 MG Oral Tablet" in used
+    assert "DXA [T-score] Bone density" in used
+    assert record["notes"][0].endswith("the record says this patient has died on 2019-05-14")
+    assert record["as_of"].endswith("(today: the record has no timestamp)")
+    assert any(r["rule"] == "anticoagulants_modify" for t in plan["techniques"] for r in t["reasons"])
+
+
+def test_the_resolved_clavicle_fracture_of_a_real_record_is_history_not_fresh() -> None:
+    plan = plan_json("--fhir", str(FREDRICK))
+    assert plan["profile"]["fracture_history"] is True and plan["profile"]["fresh_fractures"] == []
+    assert any("Fracture of clavicle" in u and "recognised by name" in u for u in plan["record"]["used"])
+
+
+def test_the_table_shows_the_record_in_short() -> None:
+    result = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL)])
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if "Claim/" in line]
+    assert lines == []  # hundreds of Claims are a count, not a page of lines
+    assert "not recognised: " in result.stdout and "each is listed in --format json" in result.stdout
+
+
+def test_a_bundle_from_standard_input() -> None:
+    assert plan_json("--fhir", "-", stdin=MIGUEL.read_text(encoding="utf-8"))["profile"]["anticoagulants"] is True
+
+
+def test_a_record_from_another_fhir_version_is_refused_by_name(kb: Knowledge) -> None:
+    stu3 = bundle({"resourceType": "Condition", "clinicalStatus": "active", "code": {"text": "Osteoporosis"}})
+    with pytest.raises(ProfileError, match=r"not a FHIR R4 record .*DSTU2 or STU3"):
+        fhir.derive(stu3, CODES, kb)
+    dstu2 = bundle({"resourceType": "MedicationOrder", "status": "active"})
+    with pytest.raises(ProfileError, match="it holds MedicationOrder"):
+        fhir.derive(dstu2, CODES, kb)
+
+
+def test_one_patient_per_plan(kb: Knowledge) -> None:
+    two = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Patient", "id": "a", "name": [{"text": "Ann"}]}},
+            {"fullUrl": "urn:uuid:b", "resource": {"resourceType": "Patient", "id": "b", "name": [{"text": "Bo"}]}},
+            {
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "active",
+                    "subject": {"reference": "urn:uuid:b"},
+                    "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "855332"}]},
+                }
+            },
+        ],
+    }
+    with pytest.raises(ProfileError, match=r"holds 2 patients .*--patient ID"):
+        fhir.derive(two, CODES, kb)
+    ann = fhir.derive(two, CODES, kb, patient="a")
+    assert ann.data == {"name": "Ann", "id": "a"} and any("another patient's" in s for s in ann.set_aside)
+    assert fhir.derive(two, CODES, kb, patient="b").data["anticoagulants"] is True
+    with pytest.raises(ProfileError, match="no such Patient"):
+        fhir.derive(two, CODES, kb, patient="c")
+
+
+def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) -> None:
+    recent = {"resourceType": "MedicationDispense", "status": "completed", "whenHandedOver": "2026-05-01",
+              "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "855332"}]}}  # fmt: skip
+    old = {**recent, "whenHandedOver": "2024-01-01"}
+    given = {"resourceType": "MedicationAdministration", "status": "completed", "effectiveDateTime": "2026-05-20",
+             "medicationCodeableConcept": {"text": "enoxaparin 40 mg injection"}}  # fmt: skip
+    assert fhir.derive(bundle(recent), CODES, kb).data == {"anticoagulants": True}
+    assert fhir.derive(bundle(old), CODES, kb).data == {}
+    named = fhir.derive(bundle(given), CODES, kb)
+    assert named.data == {"anticoagulants": True} and "recognised by name" in named.used[0]
+
+
+def test_a_steroid_cream_or_inhaler_is_not_systemic(kb: Knowledge) -> None:
+    cream = {"resourceType": "MedicationStatement", "status": "active",
+             "medicationCodeableConcept": {"text": "hydrocortisone 1 % topical cream"}}  # fmt: skip
+    inhaler = {"resourceType": "MedicationRequest", "status": "active",
+               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "351109",
+                                                         "display": "budesonide 0.25 MG/ML Inhalation Suspension"}]}}  # fmt: skip
+    tablets = {"resourceType": "MedicationStatement", "status": "active",
+               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "8640", "display": "prednisone"}]},
+               "dosage": [{"route": {"text": "oral"}}]}  # fmt: skip
+    out = fhir.derive(bundle(cream, inhaler, tablets), CODES, kb)
+    assert out.data == {"corticosteroids": True}
+    assert sum("not a systemic corticosteroid" in s for s in out.set_aside) == 2
+
+
+def test_only_surgery_makes_a_post_surgical_site(kb: Knowledge) -> None:
+    xray = {"resourceType": "Procedure", "status": "completed", "performedDateTime": "2026-05-01",
+            "code": {"text": "Chest X-ray"}}  # fmt: skip
+    hip = {"resourceType": "Procedure", "status": "completed", "performedDateTime": "2026-05-01",
+           "code": {"text": "Total hip replacement"}}  # fmt: skip
+    out = fhir.derive(bundle(xray, hip), CODES, kb)
+    assert out.data == {"post_surgical": ["hips"]}
+    assert any("not surgery" in s for s in out.set_aside)
+
+
+@pytest.mark.parametrize(
+    ("concept", "expected"),
+    [
+        ({"text": "Fracture of forearm"}, {"fracture_history": True, "fresh_fractures": ["arms", "wrists"]}),
+        ({"coding": [{"system": SNOMED, "code": "91302008", "display": "Sepsis (disorder)"}]}, {"fever": True}),
+        ({"text": "Acute deep venous thrombosis of left calf"}, {"dvt": ["legs"]}),
+        ({"text": "Pulmonary embolism"}, {"dvt": ["arms", "legs"]}),
+        ({"text": "Bone metastases"}, {"cancer_in_bone": ["head", "neck", "shoulders", "arms", "wrists", "hands",
+                                                          "ribs", "spine", "abdomen", "pelvis", "hips", "legs",
+                                                          "knees", "ankles", "feet"]}),
+    ],
+)  # fmt: skip
+def test_dangerous_conditions_the_map_lacks_count_by_their_name(
+    kb: Knowledge, concept: dict[str, Any], expected: dict[str, object]
+) -> None:
+    active = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+              "onsetDateTime": "2026-05-20", "code": concept}  # fmt: skip
+    out = fhir.derive(bundle(active), CODES, kb)
+    assert out.data == expected
+    assert "recognised by name" in out.used[0] or "recognised by name" in " ".join(out.used)
+
+
+def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
+    fracture = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+                "onsetDateTime": "2026-05-20", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip
+    assert fhir.derive(bundle(fracture), CODES, kb).as_of == "2026-06-01 (the bundle's timestamp)"
+    later = fhir.derive(bundle(fracture), CODES, kb, dt.date(2027, 1, 1))
+    assert later.as_of == "2027-01-01 (given)" and "fresh_fractures" not in later.data
+    result = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL), "--as-of", "2019-01-01", "-f", "json"])
+    assert json.loads(result.stdout)["record"]["as_of"] == "2019-01-01 (given)"
+    bad = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL), "--as-of", "soon"])
+    assert bad.exit_code == 2 and "not a date" in bad.stderr
