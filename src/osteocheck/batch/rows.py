@@ -37,6 +37,7 @@ class Row(NamedTuple):
     id: object
     data: dict[str, object] | None
     error: str | None = None
+    record: dict[str, object] | None = None  # from a clinical record: what it held, in counts
 
 
 class Result(NamedTuple):
@@ -192,6 +193,8 @@ class Screener:
         )
         if self.output_format == "csv":
             return Result(f"{ident},{row.number},{body}", False, clearance, None)
+        if row.record is not None:
+            body += ", " + json_text(json.dumps({"record": row.record}, ensure_ascii=False))[1:-1]
         return Result(f'{{"id": {ident}, "row": {row.number}, {body}}}\n', False, clearance, None)
 
     def _evaluate(self, data: dict[str, object]) -> tuple[str, bool] | ProfileError:

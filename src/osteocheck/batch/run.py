@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from osteocheck.batch.lines import InputError, LineSource
@@ -76,39 +78,69 @@ def run_batch(
     lines = LineSource(handle)
     kinds = {f.id: f.per_site for f in knowledge.facts}
     rows: Iterator[Row] = read_csv(lines, kinds) if input_format == "csv" else read_jsonl(lines)
-    count = failed = clearance = 0
-    problems: list[str] = []
-    stopped = False
     try:
-        with output(target, force=force) as out, _progress() as bar:
-            # Progress follows the bytes read, so nothing is counted (or consumed) ahead of screening.
-            task = bar.add_task("screening", total=_size(handle), rows=0, rate="-") if bar else None
-            write = out.write
-            write(screener.header())
-            try:
-                for row in rows:
-                    result = screener.screen(row)
-                    write(result.line)
-                    count += 1
-                    clearance += result.clearance
-                    if result.failed:
-                        failed += 1
-                        if len(problems) < MAX_REPORTED:
-                            problems.append(f"osteocheck: row {row.number}: {_short(result.error)}")
-                        if fail_fast:
-                            stopped = True
-                            break
-                    if bar is not None and count % 500 == 0:
-                        speed = bar.tasks[0].speed
-                        rate = f"{speed * count / max(lines.consumed, 1):,.0f}" if speed else "-"
-                        bar.update(task, completed=lines.consumed, rows=f"{count:,}", rate=rate)
-            except InputError as exc:
-                failed += 1
-                stopped = True
-                problems.append(f"osteocheck: after row {count}: {exc}")
+        return _screen(
+            rows, screener, target, (lambda: lines.consumed, _size(handle)), fail_fast=fail_fast, force=force
+        )
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
+
+
+def run_bulk(
+    folder: Path, target: str, knowledge: Knowledge, today: dt.date, *, output_format: str, full: bool,
+    fail_fast: bool, force: bool,
+) -> Summary:  # fmt: skip
+    """Screen a FHIR Bulk Data export: one line per Patient, with what the record held in counts."""
+    from osteocheck.batch.bulk import Bulk, find_export  # noqa: PLC0415
+    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
+
+    export = find_export(folder)
+    bulk = Bulk(export, load_code_map(), knowledge, today)
+    screener = Screener(knowledge, output_format=output_format, full=full)
+    summary = _screen(bulk.rows(), screener, target, (lambda: bulk.read, export.size), fail_fast=fail_fast, force=force)
+    notes = [f"osteocheck: {p}" for p in bulk.problems[:MAX_REPORTED]]
+    if len(bulk.problems) > MAX_REPORTED:
+        notes.append(f"osteocheck: ... and {len(bulk.problems) - MAX_REPORTED} more problem(s) in the export")
+    if bulk.orphans:
+        notes.append(f"osteocheck: {bulk.orphans:,} resource(s) named no Patient of the export and were not read")
+    return summary._replace(problems=(*summary.problems, *notes))
+
+
+def _screen(
+    rows: Iterator[Row], screener: Screener, target: str, progress: tuple[Callable[[], int], int | None], *,
+    fail_fast: bool, force: bool,
+) -> Summary:  # fmt: skip
+    position, total = progress
+    count = failed = clearance = 0
+    problems: list[str] = []
+    stopped = False
+    with output(target, force=force) as out, _progress() as bar:
+        # Progress follows the bytes read, so nothing is counted (or consumed) ahead of screening.
+        task = bar.add_task("screening", total=total, rows=0, rate="-") if bar else None
+        write = out.write
+        write(screener.header())
+        try:
+            for row in rows:
+                result = screener.screen(row)
+                write(result.line)
+                count += 1
+                clearance += result.clearance
+                if result.failed:
+                    failed += 1
+                    if len(problems) < MAX_REPORTED:
+                        problems.append(f"osteocheck: row {row.number}: {_short(result.error)}")
+                    if fail_fast:
+                        stopped = True
+                        break
+                if bar is not None and count % 500 == 0:
+                    speed = bar.tasks[0].speed
+                    rate = f"{speed * count / max(position(), 1):,.0f}" if speed else "-"
+                    bar.update(task, completed=position(), rows=f"{count:,}", rate=rate)
+        except InputError as exc:
+            failed += 1
+            stopped = True
+            problems.append(f"osteocheck: after row {count}: {exc}")
     if failed > len(problems):
         problems.append(f"osteocheck: ... and {failed - len(problems)} more failed row(s)")
     return Summary(count, failed, clearance, tuple(problems), stopped)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -375,8 +375,30 @@ def schema() -> None:
 @app.command()
 def batch(
     source: Annotated[
-        str, typer.Argument(metavar="INPUT", help="Profiles: a .jsonl or .csv file, or - for standard input.")
-    ],
+        str | None,
+        typer.Argument(
+            metavar="INPUT", help="Profiles: a .jsonl or .csv file, or - for standard input.", show_default=False
+        ),
+    ] = None,
+    fhir_ndjson: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir-ndjson",
+            metavar="DIR",
+            file_okay=False,
+            help="A FHIR Bulk Data export (Type.NNN.ndjson files): one line per Patient.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Judge the export's records at this date (default: today).",
+            show_default=False,
+        ),
+    ] = None,
     output: Output = "-",
     output_format: Annotated[str, typer.Option("--format", "-f", help="Output: jsonl or csv.")] = "jsonl",
     input_format: Annotated[
@@ -390,13 +412,31 @@ def batch(
     force: Force = False,
     rules: Rules = None,
 ) -> None:
-    """Screen many profiles (JSONL or CSV): one line per row, in input order. Exit 1 if any row failed."""
+    """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any failed."""
     check_format(output_format, ("jsonl", "csv"))
+    if (source is None) == (fhir_ndjson is None):
+        fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
+    if full and output_format != "jsonl":
+        fail("osteocheck: --full needs --format jsonl", 2)
+    if fhir_ndjson is not None:
+        import datetime as dt  # noqa: PLC0415
+
+        from osteocheck.batch.run import run_bulk  # noqa: PLC0415
+        from osteocheck.client.sources import as_of_date  # noqa: PLC0415
+
+        with reported():
+            knowledge = load_knowledge(rules)
+            when = as_of_date(as_of) or dt.date.today()
+            summary = run_bulk(
+                fhir_ndjson, output, knowledge, when, output_format=output_format, full=full,
+                fail_fast=fail_fast, force=force,
+            )  # fmt: skip
+        _finish_batch(summary)
+        return
+    assert source is not None  # noqa: S101 - checked just above
     if input_format is None:
         input_format = "csv" if source.lower().endswith(".csv") else "jsonl"
     check_format(input_format, ("jsonl", "csv"))
-    if full and output_format != "jsonl":
-        fail("osteocheck: --full needs --format jsonl", 2)
     from osteocheck.batch.run import run_batch  # noqa: PLC0415
 
     with reported():
@@ -405,6 +445,10 @@ def batch(
             source, output, knowledge, input_format=input_format, output_format=output_format,
             full=full, fail_fast=fail_fast, force=force,
         )  # fmt: skip
+    _finish_batch(summary)
+
+
+def _finish_batch(summary: Any) -> None:
     for line in summary.problems:
         _stderr(line)
     _stderr(summary.line())

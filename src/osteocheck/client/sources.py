@@ -25,7 +25,7 @@ class ClientSources(NamedTuple):
     as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
 
 
-def _as_of(text: str | None) -> dt.date | None:
+def as_of_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
@@ -54,7 +54,7 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
             fhir.read_bundle(sources.fhir_file),
             fhir.load_code_map(),
             knowledge,
-            _as_of(sources.as_of),
+            as_of_date(sources.as_of),
             patient=sources.patient,
         )
         where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)

@@ -23,7 +23,7 @@ from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.words import one_line
 
-__all__ = ["CodeMap", "Imported", "derive", "load_code_map", "read_bundle"]
+__all__ = ["CodeMap", "Findings", "Imported", "References", "derive", "load_code_map", "read_bundle", "read_resource"]
 
 
 def derive(
@@ -56,22 +56,25 @@ def derive(
         if chosen is not None and not _belongs(r, entry, chosen, references):
             found.set_aside.append(f"{describe(r)}: another patient's")
             continue
-        kind = r["resourceType"]
-        if kind == "Condition":
-            resources.condition(found, r)
-        elif kind in ("MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration"):
-            resources.medication(found, r, references)
-        elif kind == "Procedure":
-            resources.procedure(found, r)
-        elif kind == "Observation":
-            resources.observation(found, r)
-        elif kind == "Patient":
-            resources.patient(found, r)
-        elif kind == "Medication":
-            continue  # read through the statements that refer to it
-        else:
-            found.unrecognised.append(describe(r, r.get("code")))
+        read_resource(found, r, references)
     return found.imported()
+
+
+def read_resource(found: Findings, r: dict[str, Any], references: References) -> None:
+    """What one resource adds to the findings, by its type."""
+    kind = r["resourceType"]
+    if kind == "Condition":
+        resources.condition(found, r)
+    elif kind in ("MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration"):
+        resources.medication(found, r, references)
+    elif kind == "Procedure":
+        resources.procedure(found, r)
+    elif kind == "Observation":
+        resources.observation(found, r)
+    elif kind == "Patient":
+        resources.patient(found, r)
+    elif kind != "Medication":  # a Medication is read through the statements that refer to it
+        found.unrecognised.append(describe(r, r.get("code")))
 
 
 # Resource types and field shapes that exist only before R4: read as R4 they would be misread, silently.
