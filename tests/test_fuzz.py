@@ -237,3 +237,36 @@ def test_arbitrary_cache_entries_never_change_the_knowledge(
         patch.setenv("OSTEOCHECK_CACHE_DIR", str(folder))
         loaded = knowledge.load(SHIPPED)
     assert loaded.rules == KB.rules and loaded.techniques == KB.techniques
+
+
+@FUZZ
+@given(
+    st.lists(st.one_of(resource, json_values), max_size=8),
+    st.lists(st.one_of(st.text(max_size=40), st.binary(max_size=40).map(lambda b: b.decode("latin-1"))), max_size=3),
+)
+def test_bulk_export_reader_on_arbitrary_lines(
+    tmp_path_factory: pytest.TempPathFactory, resources: list[object], junk: list[str]
+) -> None:
+    """Any line of any file: a problem on its line, or a resource read; never a crash, one row per Patient."""
+    import datetime as dt
+
+    from osteocheck.batch.bulk import Bulk, find_export
+
+    folder = tmp_path_factory.mktemp("export")
+    (folder / "Patient.000.ndjson").write_text(
+        json.dumps({"resourceType": "Patient", "id": "p"}) + "\n" + "\n".join(junk) + "\n", encoding="utf-8"
+    )
+    lines = []
+    for r in resources:
+        if isinstance(r, dict):
+            r = {**r, "subject": {"reference": "Patient/p"}}
+        lines.append(json.dumps(r))
+    (folder / "Condition.000.ndjson").write_text("\n".join([*lines, *junk]) + "\n", encoding="utf-8")
+    bulk = Bulk(find_export(folder), CODES, KB, dt.date(2026, 1, 1))
+    rows = list(bulk.rows())
+    assert [row.id for row in rows][:1] == ["p"]
+    for row in rows:
+        try:
+            build(row.data or {}, KB, usage=False, origin="export")
+        except ProfileError as exc:
+            assert exc.messages
