@@ -167,3 +167,11 @@ def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     assert json.loads(result.stdout)["record"]["as_of"] == "2019-01-01 (given)"
     bad = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL), "--as-of", "soon"])
     assert bad.exit_code == 2 and "not a date" in bad.stderr
+
+
+def test_a_fracture_resolved_within_weeks_still_counts_as_unhealed(kb: Knowledge) -> None:
+    resolved = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "resolved"}]},
+                "onsetDateTime": "2026-05-10", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip
+    assert fhir.derive(bundle(resolved), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["hips"]}
+    old = {**resolved, "onsetDateTime": "2025-01-10"}
+    assert fhir.derive(bundle(old), CODES, kb).data == {"fracture_history": True}

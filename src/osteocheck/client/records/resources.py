@@ -98,7 +98,9 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
     f.data["fracture_history"] = True
     when = date(r.get("onsetDateTime")) or date(r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
-    if active and (recent or when is None):
+    # A fracture recorded as resolved within the window still counts as unhealed: some records
+    # resolve a fracture when it is fixed, weeks before the bone has healed.
+    if recent or (active and when is None):
         sites = f.site_of(r, entry) or _nowhere(f, label, "fresh_fractures")
         for site in sites:
             f.add_site("fresh_fractures", site)
