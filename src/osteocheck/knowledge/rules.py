@@ -32,14 +32,14 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         modify=tuple(fx.get("modify", {}).items()),
         max_pressure=fx.get("max_pressure"),
         site_pressure=fx.get("site_pressure"),
-        no_treatment=bool(fx.get("no_treatment", False)),
-        clearance=bool(fx.get("clearance", False)),
+        no_treatment=bool(fx.get("no_treatment")),
+        clearance=bool(fx.get("clearance")),
         positioning=tuple(fx.get("positioning", ())),
         avoid_positioning=tuple(fx.get("avoid_positioning", ())),
         assessment=tuple(fx.get("assessment", ())),
         self_care=tuple(fx.get("self_care", ())),
         withhold_self_care=tuple(fx.get("withhold_self_care", ())),
-        postpone=bool(fx.get("postpone", False)),
+        postpone=bool(fx.get("postpone")),
     )
     return Rule(
         id=e["id"],
@@ -50,7 +50,7 @@ def rule(ctx: Section, i: int, e: dict[str, Any], refs: Refs, levels: set[int]) 
         effects=effects,
         sites=tuple(e.get("sites", ())),
         for_each=e.get("for_each"),
-        unless_cleared=bool(e.get("unless_cleared", False)),
+        unless_cleared=bool(e.get("unless_cleared")),
         client_reason=e.get("client_reason", ""),
         physician_question=e.get("physician_question", ""),
     )
