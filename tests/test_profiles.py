@@ -236,3 +236,14 @@ def test_terminal_reader_keeps_typed_ahead_lines_and_ends_on_eof() -> None:
     finally:
         for fd in (data_r, wake_r, wake_w):
             os.close(fd)
+
+
+def test_enter_after_a_mistyped_site_is_not_taken_as_none(kb: Knowledge) -> None:
+    from osteocheck.client.intake import interview
+
+    said: list[str] = []
+    # name, stage, T-score, fracture history, then a mistyped fresh-fracture site and Enter
+    answers = iter(["", "", "", "", "wirst", "", "wrists", *[""] * 40])
+    profile = interview(lambda _prompt: next(answers), said.append, kb)
+    assert profile["fresh_fractures"] == ["wrists"]
+    assert any("Type the sites again, or 'none'" in line for line in said)

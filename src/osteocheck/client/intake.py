@@ -115,8 +115,13 @@ def interview(ask: Ask, say: Say, knowledge: Knowledge, start: dict[str, object]
         say("")
         if hint:
             say(f"  {hint}")
+        problem = ""
         for _ in range(MAX_TRIES):
             raw = ask(f"{q.prompt} [{default}]: ")
+            if problem and not raw.strip() and q.kind == "sites":
+                # after a mistyped site, Enter must not quietly mean "none": a typo never gives a quieter plan
+                say("  Type the sites again, or 'none' if there are none.")
+                continue
             value, problem = parse_answer(q, raw if raw.strip() else default, sites)
             if not problem:
                 break

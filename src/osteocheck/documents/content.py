@@ -193,7 +193,10 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         Entry("Is there anything else I should know about readiness for massage and its scope?", check=True)
     )
     sections = (
-        Section("About the client", tuple(Entry(f) for f in [f"Stage: {plan.stage}", *facts])),
+        Section(
+            "About the client",
+            tuple(Entry(f) for f in [f"Stage: {plan.stage}", *(f"Assumed: {a}" for a in plan.assumptions), *facts]),
+        ),
         Section("Planned approach", tuple(approach)),
         Section("What I would like to ask you", tuple(questions)),
     )
