@@ -142,6 +142,9 @@ def test_only_surgery_makes_a_post_surgical_site(kb: Knowledge) -> None:
         ({"coding": [{"system": SNOMED, "code": "91302008", "display": "Sepsis (disorder)"}]}, {"fever": True}),
         ({"text": "Acute deep venous thrombosis of left calf"}, {"dvt": ["legs"]}),
         ({"text": "Pulmonary embolism"}, {"dvt": ["arms", "legs"]}),
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M48.56XA", "display":
+            "Collapsed vertebra, not elsewhere classified, lumbar region, initial encounter for fracture"}]},
+         {"fracture_history": True, "fresh_fractures": ["spine"]}),
         ({"text": "Bone metastases"}, {"cancer_in_bone": ["head", "neck", "shoulders", "arms", "wrists", "hands",
                                                           "ribs", "spine", "abdomen", "pelvis", "hips", "legs",
                                                           "knees", "ankles", "feet"]}),
