@@ -259,6 +259,78 @@ CASES = {
         True,
         ["14:5: warning: source 'unused' is cited by no entry"],
     ),
+    "exclude_at_sites_unknown": (
+        [("      exclude_at_sites: [passive_stretching]\n", "      exclude_at_sites: [passive_strech]\n")],
+        False,
+        ["638:26: error: unknown technique 'passive_strech' (did you mean 'passive_stretching'?)"],
+    ),
+    "avoid_positioning_unknown": (
+        [("avoid_positioning: [prone, massage_chair]", "avoid_positioning: [prone, massage_chiar]")],
+        False,
+        ["668:34: error: unknown positioning 'massage_chiar' (did you mean 'massage_chair'?)"],
+    ),
+    "withhold_unknown": (
+        [("withhold_self_care: [water_exercise, epsom_soak]", "withhold_self_care: [water_exercise, epsom_sok]")],
+        False,
+        ["681:44: error: unknown self-care 'epsom_sok' (did you mean 'epsom_soak'?)"],
+    ),
+    "site_effects_without_sites": (
+        [
+            (
+                "      postpone: true\n",
+                "      postpone: true\n      no_treatment: true\n      exclude_at_sites: [vibration]\n",
+            )
+        ],
+        False,
+        [
+            "680:7: error: 'no_treatment' needs the rule to name its sites ('sites' or 'for_each')",
+            "681:7: error: 'exclude_at_sites' needs the rule to name its sites ('sites' or 'for_each')",
+        ],
+    ),
+    "unknown_fact_in_a_sign": (
+        [("    facts: [balance_issues]\n", "    facts: [balance_issue]\n")],
+        False,
+        ["54:13: error: unknown fact 'balance_issue' (did you mean 'balance_issues'?)"],
+    ),
+    "unknown_site_in_a_step": (
+        [
+            (
+                '    sites: [spine, hips, wrists]\n    source: {ref: text, quote: "Palpate',
+                '    sites: [spine, hip, wrists]\n    source: {ref: text, quote: "Palpate',
+            )
+        ],
+        False,
+        ["363:20: error: unknown site 'hip' (did you mean 'hips'?)"],
+    ),
+    "unknown_refs_in_summary_goals_self_care": (
+        [
+            ("  - id: purpose\n", "  - id: purpose\n    facts: [kyphosiss]\n"),
+            ("  - id: treatment_focus\n", "  - id: treatment_focus\n    sites: [hipps]\n"),
+            ("  - id: safe_home\n", "  - id: safe_home\n    sites: [feeet]\n"),
+        ],
+        False,
+        [
+            "34:13: error: unknown fact 'kyphosiss' (did you mean 'kyphosis'?)",
+            "43:13: error: unknown site 'hipps' (did you mean 'hips'?)",
+            "433:13: error: unknown site 'feeet' (did you mean 'feet'?)",
+        ],
+    ),
+    "unknown_fact_in_a_site_condition": (
+        [("{site: spine, in: fresh_fractures}", "{site: spine, in: fresh_fracture}")],
+        False,
+        ["745:25: error: unknown per-site fact 'fresh_fracture' (did you mean 'fresh_fractures'?)"],
+    ),
+    "fact_named_by_no_rule": (
+        [
+            (
+                "facts:\n  - id: fracture_history\n",
+                "facts:\n  - id: recent_fall\n    kind: yes_no\n    meaning: fell in the past year\n"
+                "    question: A fall in the past year?\n  - id: fracture_history\n",
+            )
+        ],
+        True,
+        ["69:5: warning: fact 'recent_fall' is named by no rule: stating it changes no plan"],
+    ),
 }
 
 
