@@ -165,15 +165,32 @@ def test_letter_asks_for_each_blocked_site(runner: CliRunner) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "start"), [("json", "{"), ("markdown", "# Massage plan"), ("table", "osteocheck plan")]
+    ("name", "fmt", "start"),
+    [("plan.json", "json", "{"), ("plan.md", "markdown", "# Massage plan"), ("plan.txt", "table", "osteocheck plan")],
 )
-def test_plan_output_file(runner: CliRunner, tmp_path: Path, fmt: str, start: str) -> None:
-    target = tmp_path / "plan.out"
-    result = runner.invoke(app, ["plan", "--kyphosis", "--format", fmt, "--output", str(target)])
+def test_plan_output_file(runner: CliRunner, tmp_path: Path, name: str, fmt: str, start: str) -> None:
+    target = tmp_path / name
+    result = runner.invoke(app, ["plan", "--kyphosis", "--output", str(target)])  # the format follows the name
     assert result.exit_code == 0 and result.stdout == ""
     text = target.read_text(encoding="utf-8")
     assert text.startswith(start) and "\x1b" not in text
-    assert runner.invoke(app, ["plan", "--output", str(target)]).exit_code == 1
+    assert runner.invoke(app, ["plan", "--format", fmt, "--output", str(target)]).exit_code == 1  # no clobber
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--output", "plan.pdf"], "a plan is written as .json, .md or .txt"),
+        (["--output", "plan.html"], "use 'osteocheck selfcare' or 'osteocheck letter'"),
+        (["--format", "json", "--output", "plan.md"], "--format json contradicts --output plan.md (markdown)"),
+    ],
+)
+def test_plan_output_never_writes_text_under_another_format_s_name(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["plan", *argv])
+    assert result.exit_code == 2 and message in result.stderr and list(tmp_path.iterdir()) == []
 
 
 def test_assess_table_to_a_file_is_written_not_printed(runner: CliRunner, tmp_path: Path) -> None:

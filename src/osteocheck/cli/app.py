@@ -28,6 +28,7 @@ from osteocheck.cli.options import (
     Format,
     Output,
     Physician,
+    PlanFormat,
     Rules,
     Therapist,
     When,
@@ -118,12 +119,12 @@ def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowle
 def plan(
     client: ClientSources,
     rules: Rules = None,
-    output_format: Format = "table",
+    output_format: PlanFormat = None,
     output: Output = "-",
     force: Force = False,
 ) -> None:
     """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
-    check_format(output_format)
+    output_format = check_format(_plan_format(output_format, output))
     with reported():
         result, knowledge = client_plan(rules, client)
         if output != "-":
@@ -134,6 +135,26 @@ def plan(
             _stderr(f"Plan written to {output}.")
             return
     print_plan(result, knowledge, output_format)
+
+
+# A plan file's format follows its extension; a document format (.pdf, .html) is not a plan's.
+_PLAN_EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
+
+
+def _plan_format(given: str | None, output: str) -> str:
+    if output == "-":
+        return given or "table"
+    suffix = Path(output).suffix.lower()
+    by_name = _PLAN_EXTENSIONS.get(suffix)
+    if by_name is None:
+        fail(
+            f"osteocheck: --output {output}: a plan is written as .json, .md or .txt; "
+            "for a document to hand over use 'osteocheck selfcare' or 'osteocheck letter'",
+            2,
+        )
+    if given is not None and given != by_name:
+        fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
+    return by_name
 
 
 @app.command()

@@ -49,6 +49,16 @@ Format = Annotated[
     str,
     typer.Option("--format", "-f", help="Output: table, json or markdown.", autocompletion=_complete(FORMATS)),
 ]
+PlanFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output: table, json or markdown (with --output: by its extension, else table).",
+        autocompletion=_complete(FORMATS),
+        show_default=False,
+    ),
+]
 Output = Annotated[
     str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
 ]
