@@ -21,10 +21,10 @@ LEVEL_2_USES = [
         (246, 5),
         (536, 7),
         (546, 7),
-        (587, 7),
-        (865, 7),
-        (883, 7),
-        (910, 7),
+        (588, 7),
+        (867, 7),
+        (885, 7),
+        (912, 7),
     )
 ]
 CASES = {
@@ -37,7 +37,7 @@ CASES = {
         [("    for_each: open_wounds\n    unless_cleared: true\n", "    for_each: open_wounds\n")],
         True,
         [
-            "783:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
+            "785:7: warning: clearance is asked for but the rule is not 'unless_cleared', so clearance could never lift it"
         ],
     ),
     "duplicate_item_id": (
@@ -81,8 +81,8 @@ CASES = {
         [
             "323:1: error: positioning lacks required options: seated",
             "336:5: warning: position 'upright' is named by no rule: it can only ever be 'allowed'",
-            "927:45: error: unknown positioning 'seated'",
-            "960:21: error: unknown positioning 'seated'",
+            "929:45: error: unknown positioning 'seated'",
+            "962:21: error: unknown positioning 'seated'",
         ],
     ),
     "missing_site": (
@@ -96,7 +96,7 @@ CASES = {
         [
             "199:1: error: the catalogue lacks required techniques: vibration",
             "212:5: warning: technique 'vibrations' is named by no rule: it can only ever be 'safe'",
-            "872:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
+            "874:9: error: unknown technique 'vibration' (did you mean 'vibrations'?)",
         ],
     ),
     "positioning_never_named": (
@@ -176,7 +176,7 @@ CASES = {
     "sites_and_for_each": (
         [("    for_each: open_wounds\n", "    for_each: open_wounds\n    sites: [legs]\n")],
         False,
-        ["778:5: error: a rule takes either 'sites' or 'for_each', not both"],
+        ["780:5: error: a rule takes either 'sites' or 'for_each', not both"],
     ),
     "technique_named_by_no_rule": (
         [('        craniosacral_therapy: "Still holds only; do not slide over or stretch the skin."\n', "")],
@@ -218,26 +218,26 @@ CASES = {
         ],
         False,
         [
-            "597:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
-            "615:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
-            "644:13: error: unknown site 'spin' (did you mean 'spine'?)",
-            "960:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
+            "598:20: error: unknown assessment 'palpate_gentle' (did you mean 'palpate_gently'?)",
+            "616:19: error: unknown self-care 'spine_sparing' (did you mean 'spine_sparing_movement'?)",
+            "646:13: error: unknown site 'spin' (did you mean 'spine'?)",
+            "962:21: error: unknown positioning 'seaetd' (did you mean 'seated'?)",
         ],
     ),
     "unknown_site_in_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spin, in: fresh_fractures}")],
         False,
-        ["745:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["747:12: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_all": (
         [("when: {site: spine, in: fresh_fractures}", "when: {all: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["745:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["747:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unknown_site_inside_any": (
         [("when: {site: spine, in: fresh_fractures}", "when: {any: [kyphosis, {site: spin, in: fresh_fractures}]}")],
         False,
-        ["745:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
+        ["747:29: error: unknown site 'spin' (did you mean 'spine'?): this condition could never be true"],
     ),
     "unless_cleared_without_block": (
         [
@@ -262,17 +262,17 @@ CASES = {
     "exclude_at_sites_unknown": (
         [("      exclude_at_sites: [passive_stretching]\n", "      exclude_at_sites: [passive_strech]\n")],
         False,
-        ["638:26: error: unknown technique 'passive_strech' (did you mean 'passive_stretching'?)"],
+        ["639:26: error: unknown technique 'passive_strech' (did you mean 'passive_stretching'?)"],
     ),
     "avoid_positioning_unknown": (
         [("avoid_positioning: [prone, massage_chair]", "avoid_positioning: [prone, massage_chiar]")],
         False,
-        ["668:34: error: unknown positioning 'massage_chiar' (did you mean 'massage_chair'?)"],
+        ["670:34: error: unknown positioning 'massage_chiar' (did you mean 'massage_chair'?)"],
     ),
     "withhold_unknown": (
         [("withhold_self_care: [water_exercise, epsom_soak]", "withhold_self_care: [water_exercise, epsom_sok]")],
         False,
-        ["681:44: error: unknown self-care 'epsom_sok' (did you mean 'epsom_soak'?)"],
+        ["683:44: error: unknown self-care 'epsom_sok' (did you mean 'epsom_soak'?)"],
     ),
     "site_effects_without_sites": (
         [
@@ -283,8 +283,8 @@ CASES = {
         ],
         False,
         [
-            "680:7: error: 'no_treatment' needs the rule to name its sites ('sites' or 'for_each')",
-            "681:7: error: 'exclude_at_sites' needs the rule to name its sites ('sites' or 'for_each')",
+            "682:7: error: 'no_treatment' needs the rule to name its sites ('sites' or 'for_each')",
+            "683:7: error: 'exclude_at_sites' needs the rule to name its sites ('sites' or 'for_each')",
         ],
     ),
     "unknown_fact_in_a_sign": (
@@ -318,7 +318,7 @@ CASES = {
     "unknown_fact_in_a_site_condition": (
         [("{site: spine, in: fresh_fractures}", "{site: spine, in: fresh_fracture}")],
         False,
-        ["745:25: error: unknown per-site fact 'fresh_fracture' (did you mean 'fresh_fractures'?)"],
+        ["747:25: error: unknown per-site fact 'fresh_fracture' (did you mean 'fresh_fractures'?)"],
     ),
     "fact_named_by_no_rule": (
         [

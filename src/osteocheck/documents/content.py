@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Clearance, Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.phrases import PROCEED, not_over
 
 
@@ -150,6 +150,16 @@ def _facts(plan: Plan, knowledge: Knowledge) -> list[str]:
     return out
 
 
+def _clearance_question(c: Clearance, knowledge: Knowledge) -> Entry:
+    """Asked in the physician's terms: the site and what is there, not the therapist's instruction."""
+    rule = next((r for r in knowledge.rules if r.id == c.reason.rule), None)
+    fact = knowledge.fact(rule.for_each) if rule is not None and rule.for_each else None
+    if rule is not None and rule.physician_question:
+        return Entry(rule.physician_question, check=True)
+    why = f"(a {fact.meaning} there)" if fact is not None else c.reason.text
+    return Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {why}", check=True)
+
+
 def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Document:
     """To the physician: the facts, the planned approach, and what the therapist asks, with room to reply."""
     client = people.client or plan.profile.name or "our mutual client"
@@ -176,10 +186,7 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
     avoided = [p for p in plan.positions if p.status is PositionStatus.AVOID]
     if avoided:
         approach.append(Entry("Positions avoided: " + ", ".join(p.position.name for p in avoided) + "."))
-    questions = [
-        Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {c.reason.text}", check=True)
-        for c in plan.clearance_required
-    ]
+    questions = [_clearance_question(c, knowledge) for c in plan.clearance_required]
     asked = {r.id: r.physician_question for r in knowledge.rules if r.physician_question}
     flagged = [r for step in plan.assessment if step.id == "collaborate_physician" for r in step.reasons]
     questions += [
@@ -187,7 +194,8 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         for r in flagged
         if r.rule not in asked and r not in plan.postponed and not any(c.reason == r for c in plan.clearance_required)
     ]
-    fired = dict.fromkeys(r.rule for r in plan.all_reasons() if r.rule in asked)
+    cleared = {c.reason.rule for c in plan.clearance_required}
+    fired = dict.fromkeys(r.rule for r in plan.all_reasons() if r.rule in asked and r.rule not in cleared)
     questions += [Entry(asked[rule], check=True) for rule in fired]
     questions.append(
         Entry("Is there anything else I should know about readiness for massage and its scope?", check=True)
