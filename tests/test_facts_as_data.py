@@ -13,11 +13,16 @@ from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
 from osteocheck.client.schema import profile_schema
 from osteocheck.engine.evaluate import evaluate
+from osteocheck.engine.model import Knowledge
 from osteocheck.knowledge import loader as knowledge_module
 from osteocheck.vocabulary import BOOL_FACTS, FLAGS, SITE_FACTS
 
 CLINIC = ROOT / "examples" / "clinic" / "aromatase_inhibitors.yaml"
-KB = knowledge_module.load(CLINIC)
+
+
+def clinic() -> Knowledge:
+    """Loaded in each test that needs it, so the build of a layered fact counts towards that test."""
+    return knowledge_module.load(CLINIC)
 
 
 def invoke(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -94,14 +99,15 @@ def test_profile_files_batch_and_schema_accept_the_new_fact(tmp_path: Path) -> N
         {"wrists": 2, "spine": 2, "hips": 2},
     ]
     assert "expected true or false" in lines[2]["error"] and code == 1
-    schema = profile_schema(KB)
+    schema = profile_schema(clinic())
     assert schema["properties"]["aromatase_inhibitors"]["type"] == "boolean"
 
 
 def test_intake_asks_the_new_fact(tmp_path: Path) -> None:
     target = tmp_path / "p.json"
-    questions = 3 + len(KB.facts) + 1
-    answers = ["y" if i == 3 + [f.id for f in KB.facts].index("aromatase_inhibitors") else "" for i in range(questions)]
+    kb = clinic()
+    questions = 3 + len(kb.facts) + 1
+    answers = ["y" if i == 3 + [f.id for f in kb.facts].index("aromatase_inhibitors") else "" for i in range(questions)]
     code, _, err = invoke("intake", "--rules", str(CLINIC), "-o", str(target), stdin="\n".join([*answers, ""]) + "\n")
     assert code == 0, err
     assert "Takes an aromatase inhibitor" in err
@@ -124,7 +130,12 @@ def test_a_record_sets_the_new_fact_through_its_declared_codes() -> None:
             }
         ],
     }
-    imported = fhir.derive(bundle, fhir.load_code_map(), KB)
+    kb = clinic()
+    assert [c.code for c in kb.fact("aromatase_inhibitors").codes] == ["199224", "200064", "310261"]  # type: ignore[union-attr]
+    assert {(c.section, c.system, c.prefix) for c in kb.fact("aromatase_inhibitors").codes} == {
+        ("medications", "rxnorm", False)
+    }  # type: ignore[union-attr]
+    imported = fhir.derive(bundle, fhir.load_code_map(), kb)
     assert imported.data == {"aromatase_inhibitors": True}
     shipped = fhir.derive(bundle, fhir.load_code_map(), knowledge_module.load(knowledge_module.shipped_path()))
     assert shipped.data == {} and shipped.unrecognised
@@ -133,10 +144,11 @@ def test_a_record_sets_the_new_fact_through_its_declared_codes() -> None:
 def test_the_new_fact_only_ever_adds_restrictions() -> None:
     from osteocheck.engine.model import Profile
 
+    kb = clinic()
     for stage in (None, "osteopenia", "osteoporosis", "severe"):
-        base = evaluate(Profile.make(stage=stage), KB)
-        more = evaluate(Profile.make(stage=stage, aromatase_inhibitors=True), KB)
-        for s in KB.site_ids:
+        base = evaluate(Profile.make(stage=stage), kb)
+        more = evaluate(Profile.make(stage=stage, aromatase_inhibitors=True), kb)
+        for s in kb.site_ids:
             b, m = base.site(s), more.site(s)
             assert (m.max_pressure if m else more.max_pressure) <= (b.max_pressure if b else base.max_pressure)
         assert all(m.status.rank >= b.status.rank for m, b in zip(more.techniques, base.techniques, strict=True))

@@ -126,3 +126,16 @@ def test_every_field_is_carried_into_the_typed_knowledge(kb: Knowledge) -> None:
     )
     assert rules["balance_safe_home"].client_reason.startswith("Your balance is less steady")
     assert kb.summary[0].text.startswith("A gentle, cautious therapy") and kb.goals[0].id == "treatment_focus"
+
+
+def test_statement_fields_reach_the_typed_knowledge_on_a_fresh_load() -> None:
+    fresh, problems = knowledge_module.check(SHIPPED, use_cache=False)
+    assert fresh is not None and not [p for p in problems if p.is_error]
+    care = {i.id: i for i in fresh.self_care}
+    assert care["comfort_measures"].on_body is True and care["epsom_soak"].on_body is False
+    assert care["safe_home"].advice.startswith("Make your home safe from falls")
+    assert {i.id: i.advice for i in fresh.assessment}["review_history"] == ""
+    fever = fresh.fact("fever")
+    assert fever is not None and (fever.flag, fever.per_site, fever.help != "") == ("--fever", False, True)
+    kyphosis = fresh.fact("kyphosis")
+    assert kyphosis is not None and kyphosis.help == "" and kyphosis.codes == ()

@@ -331,6 +331,53 @@ CASES = {
         True,
         ["69:5: warning: fact 'recent_fall' is named by no rule: stating it changes no plan"],
     ),
+    "contract_fact_of_the_wrong_kind": (
+        [
+            ("  - id: fever\n    kind: yes_no\n", "  - id: fever\n    kind: per_site\n"),
+            ("  - id: dvt\n    kind: per_site\n", "  - id: dvt\n    kind: yes_no\n"),
+        ],
+        False,
+        [
+            "96:5: error: the contract's 'fever' is yes_no",
+            "108:5: error: the contract's 'dvt' is per_site",
+            "687:5: error: 'dvt' is a yes/no fact; a site condition or for_each needs a per-site fact",
+            "698:5: error: 'dvt' is a yes/no fact; a site condition or for_each needs a per-site fact",
+        ],
+    ),
+    "contract_fact_with_another_flag": (
+        [("    flag: --height-loss\n", "    flag: --lost-height\n")],
+        False,
+        ["142:5: error: the contract spells 'height_loss' as --height-loss; give flag: --height-loss"],
+    ),
+    "contract_fact_missing": (
+        [
+            (
+                '  - id: height_loss\n    kind: yes_no\n    flag: --height-loss\n    meaning: "has lost height"\n'
+                '    question: "Has lost height?"\n',
+                "",
+            )
+        ],
+        False,
+        [
+            "62:23: error: unknown fact 'height_loss'",
+            "68:1: error: the contract's risk factors are missing: height_loss",
+            "605:46: error: unknown fact 'height_loss'",
+            "938:28: error: unknown fact 'height_loss'",
+        ],
+    ),
+    "a_fact_named_like_a_profile_key": (
+        [
+            (
+                "facts:\n  - id: fracture_history\n",
+                "facts:\n  - id: cleared\n    kind: per_site\n    meaning: m\n    question: q?\n  - id: fracture_history\n",
+            )
+        ],
+        False,
+        [
+            "69:5: error: 'cleared' is a profile key of its own, not a risk factor",
+            "69:5: warning: fact 'cleared' is named by no rule: stating it changes no plan",
+        ],
+    ),
 }
 
 
