@@ -98,3 +98,39 @@ def test_fact_forms_on_the_command_line(kb: Knowledge) -> None:
     made = build({"dvt": ["legs", "arms", "legs"], "fever": True}, kb, usage=True)
     assert made.facts == (("dvt", ("arms", "legs")), ("fever", ()))
     assert made == Profile.make(fever=True, dvt=("arms", "legs"))
+
+
+def test_profile_make_and_adding_build_the_values_the_builder_builds(kb: Knowledge) -> None:
+    made = Profile.make(stage="severe", t_score=-3.0, cleared=("legs",), name="Ann", id="7",
+                        kyphosis=True, fragile_skin=False, open_wounds=["legs"], dvt=())  # fmt: skip
+    assert made == build(
+        {"stage": "severe", "t_score": -3.0, "cleared": ["legs"], "name": "Ann", "id": "7", "kyphosis": True,
+         "fragile_skin": False, "open_wounds": ["legs"], "dvt": []},
+        kb, usage=True,
+    )  # fmt: skip
+    assert made.facts == (("kyphosis", ()), ("open_wounds", ("legs",)))
+    more = made.adding("open_wounds", ("legs", "feet")).adding("fever")
+    assert more.facts == (("fever", ()), ("kyphosis", ()), ("open_wounds", ("legs", "feet")))
+    assert more.sites_of("open_wounds") == ("legs", "feet") and more.has("fever") and not made.has("fever")
+
+
+def test_pressure_labels(kb: Knowledge) -> None:
+    assert kb.pressure_label(0) == "no treatment"
+    assert (kb.pressure_label(1), kb.pressure_label(2)) == ("light lotioning", "heavy lotioning")
+    assert kb.pressure_label(9) == "9"
+
+
+def test_the_plan_says_what_it_counted_in_its_own_words(kb: Knowledge) -> None:
+    fresh = evaluate(Profile.make(fresh_fractures=("spine", "wrists")), kb)
+    assert fresh.assumptions[0] == (
+        "A fracture that has not healed (spine, wrists) is counted as a fragility fracture: "
+        "the plan applies fracture history."
+    )
+    severe = evaluate(Profile.make(stage="severe"), kb)
+    assert severe.assumptions[0] == (
+        "Stage severe is osteoporosis with a fragility fracture: the plan applies fracture history."
+    )
+    withheld = evaluate(Profile.make(balance_issues=True), kb).withheld
+    assert [(w.id, [r.rule for r in w.reasons]) for w in withheld] == [("epsom_soak", ["balance_bath_safety"])]
+    assert withheld[0].basis.source.quote.startswith("Use of warm compresses")
+    assert evaluate(Profile.make(), kb).max_pressure_label == "heavy lotioning"

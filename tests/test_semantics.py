@@ -378,6 +378,70 @@ CASES = {
             "69:5: warning: fact 'cleared' is named by no rule: stating it changes no plan",
         ],
     ),
+    "two_required_sites_missing": (
+        [("  - {id: head, name: head}\n", ""), ("  - {id: neck, name: neck}\n", "")],
+        False,
+        ["181:1: error: the site vocabulary lacks required sites: neck, head"],
+    ),
+    "two_required_techniques_missing": (
+        [
+            ("  - id: friction\n", "  - id: frictio\n"),
+            ("  - id: forceful_stretching\n", "  - id: forceful_stretchin\n"),
+        ],
+        False,
+        [
+            "199:1: error: the catalogue lacks required techniques: friction, forceful_stretching",
+            "272:5: warning: technique 'frictio' is named by no rule: it can only ever be 'safe'",
+            "284:5: warning: technique 'forceful_stretchin' is named by no rule: it can only ever be 'safe'",
+            "485:50: error: unknown technique 'friction' (did you mean 'frictio'?)",
+            "485:80: error: unknown technique 'forceful_stretching' (did you mean 'forceful_stretchin'?)",
+        ],
+    ),
+    "two_required_positions_missing": (
+        [("  - id: prone\n", "  - id: pron\n"), ("  - id: supine\n", "  - id: supin\n")],
+        False,
+        [
+            "323:1: error: positioning lacks required options: prone, supine",
+            "324:5: warning: position 'pron' is named by no rule: it can only ever be 'allowed'",
+            "330:5: warning: position 'supin' is named by no rule: it can only ever be 'allowed'",
+            "670:27: error: unknown positioning 'prone' (did you mean 'pron'?)",
+            "763:27: error: unknown positioning 'prone' (did you mean 'pron'?)",
+            "775:21: error: unknown positioning 'supine' (did you mean 'supin'?)",
+            "940:27: error: unknown positioning 'prone' (did you mean 'pron'?)",
+        ],
+    ),
+    "misquoted_level_technique_position": (
+        [
+            ('quote: "| 2 | heavy lotioning | the pressure of rubbing lotion in |"', 'quote: "| 2 | heavy lotion |"'),
+            (
+                '    description: "Firm, slow pressure into the deeper layers of muscle."\n    pressure: 4\n    source: {ref: text, quote: "Avoid deep tissue massage',
+                '    description: "Firm, slow pressure into the deeper layers of muscle."\n    pressure: 4\n    source: {ref: text, quote: "Avoid deeep tissue massage',
+            ),
+            (
+                "source: {ref: text, quote: \"Support positioning: chair, bolstering, or side-lying as needed for spinal or hip protection\"}\n    basis: inferred\n    rationale: \"The source's 'chair'",
+                "source: {ref: text, quote: \"Support positioning: a chair\"}\n    basis: inferred\n    rationale: \"The source's 'chair'",
+            ),
+        ],
+        False,
+        [
+            "161:31: error: quote not found in source file sources/REFERENCES.md",
+            "253:25: error: quote not found in source file sources/000_360acb9329b9f714.txt",
+            "339:25: error: quote not found in source file sources/000_360acb9329b9f714.txt",
+        ],
+    ),
+    "a_fact_named_like_a_profile_key_id_not_first": (
+        [
+            (
+                "facts:\n  - id: fracture_history\n",
+                "facts:\n  - kind: per_site\n    id: name\n    meaning: m\n    question: q?\n  - id: fracture_history\n",
+            )
+        ],
+        False,
+        [
+            "70:5: error: 'name' is a profile key of its own, not a risk factor",
+            "70:5: warning: fact 'name' is named by no rule: stating it changes no plan",
+        ],
+    ),
 }
 
 
