@@ -23,4 +23,6 @@ def one_line(text: str) -> str:
     A name holding a newline could otherwise print lines that look like the plan's own
     ("Physician clearance: not required") in every view and document.
     """
+    if text.isprintable():  # no control, break or format character: nothing to replace (the usual case)
+        return text.strip()
     return _BREAKS.sub(" ", _INVISIBLE.sub("", text)).strip()

@@ -82,20 +82,17 @@ def _read_regular(entry: Path) -> bytes | None:
 
 
 def _plain(data: object) -> bool:
-    """Only what YAML scalars, lists and mappings give, no deeper than the YAML reader allows."""
-    stack: list[tuple[object, int]] = [(data, 0)]
+    """A mapping no deeper than the YAML reader allows. The data comes from `json.loads`, so every key is
+    text and every leaf a string, number, boolean or null: only the containers need walking."""
+    if type(data) is not dict:
+        return False
+    stack: list[tuple[dict[str, object] | list[object], int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            if depth >= MAX_DEPTH or not all(isinstance(k, str) for k in value):
-                return False
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                return False
-            stack.extend((v, depth + 1) for v in value)
-        elif not (value is None or isinstance(value, (str, int, float, bool))):
+        if depth >= MAX_DEPTH:
             return False
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if type(v) is dict or type(v) is list)
     return True
 
 
