@@ -178,3 +178,15 @@ def test_a_fracture_resolved_within_weeks_still_counts_as_unhealed(kb: Knowledge
     assert fhir.derive(bundle(resolved), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["hips"]}
     old = {**resolved, "onsetDateTime": "2025-01-10"}
     assert fhir.derive(bundle(old), CODES, kb).data == {"fracture_history": True}
+
+
+def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
+    """HL7 US Core (R4) examples, unchanged: the sided hip and femur T-scores; the lowest is used."""
+    folder = REAL / "hl7-us-core"
+    observations = [json.loads((folder / name).read_text(encoding="utf-8")) for name in (
+        "Observation-dxa-hip-l-t-score-bmd.json", "Observation-dxa-femur-l-t-score-bmd.json")]  # fmt: skip
+    patient = {"resourceType": "Patient", "id": "example", "name": [{"text": "Amy Shaw"}]}
+    out = fhir.derive(bundle(patient, *observations), CODES, kb)
+    assert out.data == {"name": "Amy Shaw", "id": "example", "t_score": -1.62}
+    assert any("DXA Hip-L T-score BMD" in u and "lowest of several" in u for u in out.used)
+    assert out.unrecognised == ()
