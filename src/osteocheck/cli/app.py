@@ -46,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # tracebacks with locals would print client data
     add_completion=True,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -89,12 +90,15 @@ def main_options(
     """Contraindication checker for massage therapy with clients who live with osteoporosis."""
 
 
+# Short names people type for a format: named in the error, never taken silently.
+_FORMAT_ALIASES = {"md": "markdown", "txt": "table", "text": "table", "jsonl": "json", "ndjson": "jsonl"}
+
+
 def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
     if value not in allowed:
-        fail(
-            f"osteocheck: --format: '{value}' is not a format{suggest(value, allowed)}; allowed: {', '.join(allowed)}",
-            2,
-        )
+        alias = _FORMAT_ALIASES.get(value.lower())
+        hint = f" (did you mean '{alias}'?)" if alias in allowed else suggest(value.lower(), allowed)
+        fail(f"osteocheck: --format: '{value}' is not a format{hint}; allowed: {', '.join(allowed)}", 2)
     return value
 
 

@@ -131,6 +131,8 @@ def _sites(value: object, sites: tuple[str, ...], name: str, errors: list[str]) 
         errors.append(f"{name}: expected a list of sites, found {value!r}")
         return None
     found = set()
+    # The same forms everywhere (flags, files, intake, batch): any case, several sites split by , or ;
+    value = [s for v in value for s in _split_sites(v)]
     for site in value:
         if not isinstance(site, str) or site not in sites:
             hint = suggest(site, sites) if isinstance(site, str) and len(errors) < MAX_MESSAGES else ""
@@ -141,6 +143,13 @@ def _sites(value: object, sites: tuple[str, ...], name: str, errors: list[str]) 
 
 
 MAX_MESSAGES = 10
+
+
+def _split_sites(value: object) -> list[object]:
+    if not isinstance(value, str):
+        return [value]
+    parts = [p.strip().lower() for p in value.replace(";", ",").split(",")]
+    return [p for p in parts if p] or [value]
 
 
 def _bounded(errors: list[str]) -> tuple[str, ...]:

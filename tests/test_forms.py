@@ -1,0 +1,55 @@
+"""The same forms accepted everywhere, and short names that get a suggestion instead of a shrug."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from osteocheck.cli.app import app
+from osteocheck.client.profile import build
+from osteocheck.engine.model import Knowledge
+from osteocheck.errors import ProfileError
+
+
+def invoke(*argv: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(argv))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("given", [["Wrists", "hips"], ["wrists,hips"], ["WRISTS; Hips"], "wrists, hips"])
+def test_sites_in_any_case_and_separated_by_commas_or_semicolons(kb: Knowledge, given: object) -> None:
+    assert build({"fresh_fractures": given}, kb, usage=False).sites_of("fresh_fractures") == ("wrists", "hips")
+
+
+def test_the_forms_hold_for_flags_files_and_batch(tmp_path: Path) -> None:
+    code, out, _ = invoke("plan", "--fresh-fracture", "Wrists,Hips", "-f", "json")
+    assert code == 0 and json.loads(out)["profile"]["fresh_fractures"] == ["wrists", "hips"]
+    profile = tmp_path / "p.yaml"
+    profile.write_text("open_wounds: Legs, FEET\n", encoding="utf-8")
+    code, out, _ = invoke("plan", "--profile", str(profile), "-f", "json")
+    assert code == 0 and json.loads(out)["profile"]["open_wounds"] == ["legs", "feet"]
+    roster = tmp_path / "r.csv"
+    roster.write_text("id,open_wounds\na,Legs;Feet\n", encoding="utf-8")
+    code, out, _ = invoke("batch", str(roster))
+    assert code == 0 and json.loads(out)["sites"] == {"wrists": 1, "spine": 1, "hips": 1, "legs": 0, "feet": 0}
+
+
+def test_an_empty_or_misspelt_site_is_still_an_error(kb: Knowledge) -> None:
+    with pytest.raises(ProfileError, match="unknown site ','"):
+        build({"fresh_fractures": [","]}, kb, usage=True)
+    with pytest.raises(ProfileError, match=r"unknown site 'wirst' \(did you mean 'wrists'\?\)"):
+        build({"fresh_fractures": "wirst,hips"}, kb, usage=True)
+
+
+@pytest.mark.parametrize(("given", "meant"), [("md", "markdown"), ("txt", "table"), ("JSN", "json")])
+def test_short_format_names_are_suggested(given: str, meant: str) -> None:
+    code, out, err = invoke("plan", "--format", given)
+    assert code == 2 and out == "" and f"(did you mean '{meant}'?)" in err
+
+
+def test_dash_h_is_help() -> None:
+    code, out, _ = invoke("plan", "-h")
+    assert code == 0 and "Usage: osteocheck plan" in out and "--fact NAME[=SITE]" in out
