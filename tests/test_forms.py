@@ -53,3 +53,19 @@ def test_short_format_names_are_suggested(given: str, meant: str) -> None:
 def test_dash_h_is_help() -> None:
     code, out, _ = invoke("plan", "-h")
     assert code == 0 and "Usage: osteocheck plan" in out and "--fact NAME[=SITE]" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["plan", "--t-score", "abc"],
+         "osteocheck: invalid value for '--t-score': 'abc' is not a valid float; see 'osteocheck plan --help'"),
+        (["plan", "--frakture-history"],
+         "osteocheck: no such option: --frakture-history (did you mean --fracture-history?); "
+         "see 'osteocheck plan --help'"),
+        (["explain"], "osteocheck: missing argument 'technique'; see 'osteocheck explain --help'"),
+    ],
+)  # fmt: skip
+def test_usage_errors_speak_in_one_line_like_every_other_error(argv: list[str], expected: str) -> None:
+    code, out, err = invoke(*argv)
+    assert code == 2 and out == "" and err == expected + "\n"

@@ -7,6 +7,7 @@ trusted, 2 = usage.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer._click import exceptions as _click_exceptions
 
 if TYPE_CHECKING:
     from osteocheck.documents.content import Document, People
@@ -37,7 +39,19 @@ from osteocheck.cli.options import (
 from osteocheck.cli.printing import emit, print_plan, show
 from osteocheck.client.sources import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
-from osteocheck.words import suggest
+from osteocheck.words import one_line, suggest
+
+def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
+    """Click's usage errors (unknown option, bad value, missing argument) in the tool's own voice."""
+    ctx = getattr(self, "ctx", None)
+    where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+    message = one_line(self.format_message()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    message = re.sub(r"\(Possible options: ([^)]*)\)", r"(did you mean \1?)", message)
+    _stderr(f"osteocheck: {message}{where}")
+
+
+_click_exceptions.UsageError.show = _usage_error_in_one_line  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="osteocheck",
