@@ -41,6 +41,7 @@ from osteocheck.client.sources import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
 from osteocheck.words import one_line, suggest
 
+
 def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
     """Click's usage errors (unknown option, bad value, missing argument) in the tool's own voice."""
     ctx = getattr(self, "ctx", None)
