@@ -247,3 +247,13 @@ def test_enter_after_a_mistyped_site_is_not_taken_as_none(kb: Knowledge) -> None
     profile = interview(lambda _prompt: next(answers), said.append, kb)
     assert profile["fresh_fractures"] == ["wrists"]
     assert any("Type the sites again, or 'none'" in line for line in said)
+
+
+def test_a_t_score_that_contradicts_the_stage_is_asked_again_at_once(kb: Knowledge) -> None:
+    from osteocheck.client.intake import interview
+
+    said: list[str] = []
+    answers = iter(["Ann", "osteopenia", "-3.1", "-1.8", *[""] * 40])
+    profile = interview(lambda _prompt: next(answers), said.append, kb)
+    assert profile["t_score"] == -1.8 and profile["stage"] == "osteopenia"
+    assert any("T-score -3.1 means osteoporosis" in line and "contradicts stage osteopenia" in line for line in said)

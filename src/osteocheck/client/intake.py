@@ -103,6 +103,21 @@ def parse_answer(q: Question, answer: str, sites: tuple[str, ...]) -> tuple[obje
     return [s for s in sites if s in chosen], ""
 
 
+def _contradiction(stage: object, t_score: object, knowledge: Knowledge) -> str:
+    """A T-score that contradicts the stage already given, said at the question rather than after the last one."""
+    from osteocheck.engine.model import Profile  # noqa: PLC0415
+    from osteocheck.engine.stage import stage_of  # noqa: PLC0415
+    from osteocheck.errors import ProfileError  # noqa: PLC0415
+
+    if not isinstance(stage, str) or not isinstance(t_score, float):
+        return ""
+    try:
+        stage_of(Profile(stage=stage, t_score=t_score), knowledge, usage=False)
+    except ProfileError as exc:
+        return exc.messages[0].replace("'t_score' ", "T-score ").replace("'stage' ", "stage ")
+    return ""
+
+
 def interview(ask: Ask, say: Say, knowledge: Knowledge, start: dict[str, object] | None = None) -> dict[str, object]:
     """Ask every question, re-asking a bad answer; return the confirmed profile (as plain data)."""
     answers: dict[str, object] = dict(start or {})
@@ -123,6 +138,8 @@ def interview(ask: Ask, say: Say, knowledge: Knowledge, start: dict[str, object]
                 say("  Type the sites again, or 'none' if there are none.")
                 continue
             value, problem = parse_answer(q, raw if raw.strip() else default, sites)
+            if not problem and q.key == "t_score" and value is not None:
+                problem = _contradiction(answers.get("stage"), value, knowledge)
             if not problem:
                 break
             say(f"  {problem}; please try again.")
