@@ -534,6 +534,14 @@ def intake(
         return line.rstrip("\r\n")
 
     def say(text: str) -> None:
+        if sys.stderr.isatty():  # wrapped at word boundaries to the terminal, keeping the hint's indent
+            import shutil  # noqa: PLC0415
+            import textwrap  # noqa: PLC0415
+
+            width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+            indent = text[: len(text) - len(text.lstrip())]
+            lines = textwrap.wrap(text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+            text = "\n".join(lines)
         sys.stderr.write(text + "\n")
 
     try:
