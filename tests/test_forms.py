@@ -69,3 +69,11 @@ def test_dash_h_is_help() -> None:
 def test_usage_errors_speak_in_one_line_like_every_other_error(argv: list[str], expected: str) -> None:
     code, out, err = invoke(*argv)
     assert code == 2 and out == "" and err == expected + "\n"
+
+
+def test_the_shell_completes_technique_ids_and_sites() -> None:
+    from osteocheck.cli.options import _complete_sites, complete_techniques
+
+    assert complete_techniques("vib") == ["vibration"]
+    assert complete_techniques("deep_") == ["deep_tissue_massage", "deep_kneading"]
+    assert _complete_sites("wr") == ["wrists"]

@@ -35,6 +35,7 @@ from osteocheck.cli.options import (
     Therapist,
     When,
     client_options,
+    complete_techniques,
 )
 from osteocheck.cli.printing import emit, print_plan, show
 from osteocheck.client.sources import ClientSources
@@ -220,7 +221,10 @@ def techniques(rules: Rules = None, output_format: Format = "table") -> None:
 @app.command()
 @client_options
 def explain(
-    technique: Annotated[str, typer.Argument(help="Technique id, as `osteocheck techniques` lists them.")],
+    technique: Annotated[
+        str,
+        typer.Argument(help="Technique id, as `osteocheck techniques` lists them.", autocompletion=complete_techniques),
+    ],
     client: ClientSources,
     rules: Rules = None,
     output_format: Format = "table",

@@ -31,6 +31,17 @@ def _complete_sites(incomplete: str) -> list[str]:
     return [s for s in sites if s.startswith(incomplete)]
 
 
+def complete_techniques(incomplete: str) -> list[str]:
+    """Technique ids of the knowledge in use, for the shell (never an error: completion must not crash it)."""
+    from osteocheck.knowledge import loader as knowledge  # noqa: PLC0415
+
+    try:
+        ids = knowledge.load(knowledge.resolve_path(None)).technique_ids
+    except Exception:  # noqa: BLE001
+        return []
+    return [t for t in ids if t.startswith(incomplete)]
+
+
 def _complete(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
     return lambda incomplete: [c for c in choices if c.startswith(incomplete)]
 
