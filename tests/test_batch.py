@@ -125,3 +125,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert "20000 row(s) screened" in seen
     assert "rows/s" in seen and "screening" in seen
     assert len((tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()) == 20000
+    # lines printed to that same terminal are their own progress: no bar to tear them
+    small = jsonl(tmp_path, [ROWS[0]] * 4)
+    code, seen = run_in_terminal(["batch", str(small), "--format", "csv"], [])
+    assert code == 0 and "screening" not in seen and "rows/s" not in seen
+    assert seen.splitlines()[0].startswith("id,row,")

@@ -50,8 +50,9 @@ def _size(handle: BinaryIO) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _progress() -> Any:
-    if not sys.stderr.isatty():
+def _progress(target: str) -> Any:
+    """A bar on a terminal; not when the lines themselves go to that terminal (they would tear the bar)."""
+    if not sys.stderr.isatty() or (target == "-" and sys.stdout.isatty()):
         return nullcontext(None)
     from rich.console import Console  # noqa: PLC0415 - Rich only on a terminal
     from rich.progress import (  # noqa: PLC0415
@@ -115,7 +116,7 @@ def _screen(
     count = failed = clearance = 0
     problems: list[str] = []
     stopped = False
-    with output(target, force=force) as out, _progress() as bar:
+    with output(target, force=force) as out, _progress(target) as bar:
         # Progress follows the bytes read, so nothing is counted (or consumed) ahead of screening.
         task = bar.add_task("screening", total=total, rows=0, rate="-") if bar else None
         write = out.write
