@@ -329,7 +329,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
         )
         if r.basis.inference:
             parts.append(Text.assemble(("  inferred: ", "magenta"), t(r.basis.inference)))
-    if plan.sites:
+    if plan.sites and verdict.status is not Status.EXCLUDED:  # an excluded technique is used nowhere
         parts.append(_heading("Where it may be used"))
         parts.append(pressure_view(plan, knowledge))
     parts.append(Text(DISCLAIMER, style="dim italic"))
