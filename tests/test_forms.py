@@ -77,3 +77,12 @@ def test_the_shell_completes_technique_ids_and_sites() -> None:
     assert complete_techniques("vib") == ["vibration"]
     assert complete_techniques("deep_") == ["deep_tissue_massage", "deep_kneading"]
     assert _complete_sites("wr") == ["wrists"]
+
+
+def test_excluded_says_each_reason_once_and_never_cuts_a_rule_id() -> None:
+    result = CliRunner().invoke(app, ["excluded"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    assert flat.count("whatever the stage.") == 2  # its own group, and joint mobilization's two reasons
+    assert "…" not in result.stdout
+    assert "Deep kneading" in flat and "Muscle stripping" in flat and "Forceful stretching" in flat

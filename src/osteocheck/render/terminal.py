@@ -248,13 +248,16 @@ def excluded_view(plan: Plan) -> RenderableType:
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Excluded techniques", title_justify="left"
     )
     table.add_column("technique", no_wrap=True)
-    table.add_column("reason", overflow="fold")
-    table.add_column("rules")
+    table.add_column("reason", overflow="fold", ratio=3)
+    table.add_column("rules", overflow="fold", ratio=1)
     excluded = [v for v in plan.techniques if v.status is Status.EXCLUDED]
+    # Techniques excluded for the same reasons share one row: the sentence once, not once per technique.
+    groups: dict[tuple[Reason, ...], list[Verdict]] = {}
     for v in excluded:
-        table.add_row(
-            t(v.technique.name, "bold red"), t(" ".join(dict.fromkeys(r.text for r in v.reasons))), _rules(v.reasons)
-        )
+        groups.setdefault(v.reasons, []).append(v)
+    for reasons, verdicts in groups.items():
+        names = Text("\n").join(t(v.technique.name, "bold red") for v in verdicts)
+        table.add_row(names, t(" ".join(dict.fromkeys(r.text for r in reasons))), _rules(reasons))
     untreated = [s.site for s in plan.sites if s.no_treatment]
     parts: list[RenderableType] = [proceed_view(plan)]
     if untreated:
