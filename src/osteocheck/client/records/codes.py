@@ -20,13 +20,17 @@ SECTIONS = ("conditions", "medications", "observations", "procedures", "body_sit
 _ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_medication_days", *SECTIONS}
 
 
+Index = dict[str, tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]]
+
+
 class CodeMap(NamedTuple):
     systems: dict[str, str]
     fresh_fracture_days: int
     recent_surgery_days: int
     sections: dict[str, list[dict[str, Any]]]
     value_sets: dict[str, dict[str, Any]]
-    recent_medication_days: int = 90
+    recent_medication_days: int
+    lookup: Index  # per section: exact codes by (system URI, code), and the few prefix entries
 
     def with_facts(self, knowledge: Knowledge) -> CodeMap:
         """The map with the codes each declared fact names, so a layered file's fact is read from records too."""
@@ -36,40 +40,35 @@ class CodeMap(NamedTuple):
                 if c.system in self.systems:
                     entry = {"system": c.system, "code": c.code, "display": c.display, "fact": fact.id}
                     extra[c.section].insert(0, {**entry, "prefix": c.prefix})
-        return self._replace(sections=extra)
+        return self._replace(sections=extra, lookup=_indexed(self.systems, extra))
 
     def match(self, section: str, concept: object) -> dict[str, Any] | None:
         """The entry of `section` that a coding of the CodeableConcept matches (exact codes before prefixes)."""
-        exact, prefixed = _index(self, section)
+        exact, prefixed = self.lookup[section]
         found = [(str(x.get("system")), str(x.get("code"))) for x in codings(concept) if isinstance(x.get("code"), str)]
+        for key in found:
+            if key in exact:
+                return exact[key]
         for system, code in found:
-            if (system, code) in exact:
-                return exact[(system, code)]
-        for system, code in found:
-            if isinstance(code, str):
-                for entry in prefixed:
-                    if self.systems[entry["system"]] == system and code.startswith(entry["code"]):
-                        return entry
+            for entry in prefixed:
+                if self.systems[entry["system"]] == system and code.startswith(entry["code"]):
+                    return entry
         return None
 
 
-_INDEXES: dict[tuple[int, str], tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]] = {}
-
-
-def _index(codes: CodeMap, section: str) -> tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]:
-    key = (id(codes.sections[section]), section)
-    if key not in _INDEXES:
+def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]]) -> Index:
+    """Built once per map: the first entry of a code wins, as in a scan of the section."""
+    index: Index = {}
+    for name, entries in sections.items():
         exact: dict[tuple[str, str], dict[str, Any]] = {}
         prefixed = []
-        for entry in codes.sections[section]:
+        for entry in entries:
             if entry.get("prefix"):
                 prefixed.append(entry)
             else:
-                exact.setdefault((codes.systems[entry["system"]], entry["code"]), entry)
-        if len(_INDEXES) > 64:  # a long-lived process loading many maps keeps a few
-            _INDEXES.clear()
-        _INDEXES[key] = (exact, prefixed)
-    return _INDEXES[key]
+                exact.setdefault((systems[entry["system"]], entry["code"]), entry)
+        index[name] = (exact, prefixed)
+    return index
 
 
 def load_code_map(path: Path | None = None) -> CodeMap:
@@ -92,7 +91,7 @@ def load_code_map(path: Path | None = None) -> CodeMap:
         raise ProfileError((f"{path}: not a FHIR code map: {what}",), usage=False)
     systems = data["systems"]
     sections: dict[str, list[dict[str, Any]]] = {k: list(data.get(k, [])) for k in SECTIONS}
-    value_sets: dict[str, dict[str, Any]]
+    value_sets: dict[str, dict[str, Any]] = {}
     generated = path.with_suffix(".json")
     if generated.is_file():
         try:
@@ -113,7 +112,8 @@ def load_code_map(path: Path | None = None) -> CodeMap:
             ):
                 raise ProfileError((f"{path}: {name}[{i}] needs a known 'system' and a 'code'",), usage=False)
     days = int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90))
-    return CodeMap(systems, days[0], days[1], sections, value_sets, int(data.get("recent_medication_days", 90)))
+    medication_days = int(data.get("recent_medication_days", 90))
+    return CodeMap(systems, days[0], days[1], sections, value_sets, medication_days, _indexed(systems, sections))
 
 
 def _read(path: Path) -> bytes:
