@@ -18,6 +18,7 @@ import typer
 from typer._click import exceptions as _click_exceptions
 
 if TYPE_CHECKING:
+    from osteocheck.batch.run import Summary
     from osteocheck.documents.content import Document, People
     from osteocheck.engine.model import Knowledge, Plan
 
@@ -492,7 +493,7 @@ def batch(
     _finish_batch(summary)
 
 
-def _finish_batch(summary: Any) -> None:
+def _finish_batch(summary: Summary) -> None:
     for line in summary.problems:
         _stderr(line)
     _stderr(summary.line())
