@@ -54,6 +54,17 @@ def test_plan_matches_golden_file(runner: CliRunner, name: str, fmt: str) -> Non
     assert out == golden.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_plan_details_match_golden_file(runner: CliRunner, fmt: str) -> None:
+    """The full plan (--details): every reason, rule id and source, as the short view points to."""
+    code, out, err = run(runner, "plan", *PROFILES["wounds_cleared"], "--format", fmt, "--details")
+    assert code == 0, err
+    golden = GOLDEN / f"plan_wounds_cleared_details.{ {'table': 'txt', 'markdown': 'md'}[fmt] }"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+
+
 def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     code, out, _ = run(runner, "plan", "--fracture-history", "--open-wound", "hips", "--format", "json")
     assert code == 0

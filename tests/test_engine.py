@@ -150,19 +150,20 @@ def test_evaluate_is_deterministic_and_leaves_inputs_alone(kb: Knowledge) -> Non
 
 
 def test_stage_assumptions_are_worded_exactly(kb: Knowledge) -> None:
-    convention = kb.bone_density.convention
     assert evaluate(profile(kb, t_score=-1.5), kb).assumptions == (
-        f"Stage osteopenia derived from T-score -1.5 ({convention}).",
+        "Stage osteopenia from T-score -1.5 (-2.5 < T < -1).",
     )
+    assert evaluate(profile(kb, t_score=-2.5), kb).assumptions == ("Stage osteoporosis from T-score -2.5 (T <= -2.5).",)
     assert evaluate(profile(kb, t_score=-0.5), kb).assumptions == (
         "T-score -0.5 is in the normal range (T >= -1): the profile does not indicate osteoporosis. "
         "To stay on the safe side the rules of the lowest stage, osteopenia, are applied.",
     )
     assert evaluate(profile(kb, stage="osteoporosis", fracture_history=True), kb).assumptions == (
-        "Osteoporosis with a history of fragility fractures is established (severe) osteoporosis: the plan uses stage severe.",
+        "Osteoporosis with a fragility fracture: stage severe (established osteoporosis).",
     )
     with pytest.raises(ProfileError) as err:
         profile(kb, stage="osteopenia", t_score=-3.0)
+    convention = kb.bone_density.convention
     assert err.value.messages == (
         f"--t-score -3 means osteoporosis ({convention}), which contradicts --stage osteopenia; correct one of them",
     )

@@ -101,7 +101,8 @@ def test_a_layered_knowledge_file_cannot_forge_lines_either(tmp_path: Path, char
         encoding="utf-8",
     )
     for view in [*TEXT_VIEWS[:2], ["explain", "mild_kneading"]]:
-        result = CliRunner().invoke(app, [*view, "--anticoagulants", "--rules", str(layer)])
+        # Wide, so no line is wrapped: wrapping may start a line with any word; the data's own break must not.
+        result = CliRunner().invoke(app, [*view, "--anticoagulants", "--rules", str(layer)], env={"COLUMNS": "400"})
         assert result.exit_code == 0, result.stderr
         assert _forged_lines(result.stdout, PRESSURE) == []
         assert UNSAFE.findall(result.stdout.replace("\n", "")) == []

@@ -16,7 +16,7 @@ def test_an_unhealed_fracture_is_a_fracture(kb: Knowledge) -> None:
     plan = evaluate(profile(kb, t_score=-3.1, fresh_fractures=["spine"]), kb)
     assert plan.stage == "severe"  # as the same client read from a clinical record
     assert "fracture_history_recurrence_risk" in {r.rule for r in plan.all_reasons()}
-    assert any("is counted as a fragility fracture" in a for a in plan.assumptions)
+    assert any("counts as a fragility fracture" in a for a in plan.assumptions)
     assert not plan.profile.has("fracture_history")  # the profile is echoed as entered; the plan says what it added
 
 

@@ -123,13 +123,10 @@ def test_pressure_labels(kb: Knowledge) -> None:
 def test_the_plan_says_what_it_counted_in_its_own_words(kb: Knowledge) -> None:
     fresh = evaluate(Profile.make(fresh_fractures=("spine", "wrists")), kb)
     assert fresh.assumptions[0] == (
-        "A fracture that has not healed (spine, wrists) is counted as a fragility fracture: "
-        "the plan applies fracture history."
+        "An unhealed fracture (spine, wrists) counts as a fragility fracture (fracture history)."
     )
     severe = evaluate(Profile.make(stage="severe"), kb)
-    assert severe.assumptions[0] == (
-        "Stage severe is osteoporosis with a fragility fracture: the plan applies fracture history."
-    )
+    assert severe.assumptions[0] == ("Stage severe is osteoporosis with a fragility fracture (fracture history).")
     withheld = evaluate(Profile.make(balance_issues=True), kb).withheld
     assert [(w.id, [r.rule for r in w.reasons]) for w in withheld] == [("epsom_soak", ["balance_bath_safety"])]
     assert withheld[0].basis.source.quote.startswith("Use of warm compresses")

@@ -54,8 +54,10 @@ def test_fever_postpones_the_session_first_in_every_view() -> None:
     assert status(p, "lymphatic_drainage")["status"] == "excluded"
     assert {"water_exercise", "epsom_soak"} <= self_care(p)[1]
     assert invoke("plan", "--fever").splitlines()[0].startswith("osteocheck plan  proceed: no: postpone the session")
-    assert "POSTPONE THE SESSION" in invoke("plan", "--fever")
-    assert "## Postpone the session" in invoke("plan", "--fever", "-f", "markdown")
+    assert invoke("plan", "--fever").splitlines()[1].startswith("Postpone today: fever or whole-body infection")
+    assert "POSTPONE THE SESSION" in invoke("plan", "--fever", "--details")
+    assert "**Postpone today:** fever or whole-body infection" in invoke("plan", "--fever", "-f", "markdown")
+    assert "## Postpone the session" in invoke("plan", "--fever", "-f", "markdown", "--details")
     for command in (["excluded"], ["explain", "vibration"], ["assess"]):
         assert invoke(*command, "--fever").splitlines()[0].startswith("proceed: no: postpone the session")
     assert "Not today: the session is postponed." in invoke("letter", "--fever")

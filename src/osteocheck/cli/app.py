@@ -26,6 +26,7 @@ from osteocheck import __version__
 from osteocheck.cli.options import (
     FORMATS,
     Client,
+    Details,
     DocFormat,
     Force,
     Format,
@@ -143,8 +144,12 @@ def plan(
     output_format: PlanFormat = None,
     output: Output = "-",
     force: Force = False,
+    details: Details = False,
 ) -> None:
-    """The session plan: clearance, pressure and sites, techniques, positioning, assessment, self-care."""
+    """The session plan on one screen: go-ahead and clearances, where not to touch, techniques, positions.
+
+    --details adds every reason, rule and source, the assessment steps and the self-care points.
+    """
     output_format = check_format(_plan_format(output_format, output))
     with reported():
         result, knowledge = client_plan(rules, client)
@@ -152,10 +157,10 @@ def plan(
             from osteocheck.cli.printing import plan_file_text  # noqa: PLC0415
             from osteocheck.writer import write_text  # noqa: PLC0415
 
-            write_text(output, plan_file_text(result, knowledge, output_format), force=force)
+            write_text(output, plan_file_text(result, knowledge, output_format, details=details), force=force)
             _stderr(f"Plan written to {output}.")
             return
-    print_plan(result, knowledge, output_format)
+    print_plan(result, knowledge, output_format, details=details)
 
 
 # A plan file's format follows its extension; a document format (.pdf, .html) is not a plan's.

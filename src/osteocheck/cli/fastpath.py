@@ -22,10 +22,11 @@ _LISTS = {
 }
 _VALUES = {"--stage": "stage", "--t-score": "t_score", "--rules": "rules", "--format": "format", "-f": "format"}
 _FORMATS = ("table", "json", "markdown")
+_SWITCHES = {"--details": "details"}
 
 
-def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str] | None:
-    """(profile flags, --rules, --format) for a plain `plan` call, else None."""
+def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | None:
+    """(profile flags, --rules, --format, --details) for a plain `plan` call, else None."""
     if not argv or argv[0] != "plan":
         return None
     flags: dict[str, object] = {}
@@ -36,6 +37,9 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str] | None:
         name, inline, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name in _BOOL and not inline:
             flags[_BOOL[name]] = True
+            continue
+        if name in _SWITCHES and not inline:
+            settings[_SWITCHES[name]] = "yes"
             continue
         if name not in _LISTS and name not in _VALUES:
             return None
@@ -58,7 +62,7 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str] | None:
             settings[_VALUES[name]] = value
     if settings["format"] not in _FORMATS or settings.get("rules") == "":
         return None
-    return flags, settings.get("rules"), settings["format"]
+    return flags, settings.get("rules"), settings["format"], "details" in settings
 
 
 def run(argv: list[str]) -> bool:
@@ -66,7 +70,7 @@ def run(argv: list[str]) -> bool:
     parsed = parse(argv)
     if parsed is None:
         return False
-    flags, rules, output_format = parsed
+    flags, rules, output_format, details = parsed
     from osteocheck.cli.printing import print_plan  # noqa: PLC0415
     from osteocheck.client.profile import build  # noqa: PLC0415
     from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
@@ -78,5 +82,5 @@ def run(argv: list[str]) -> bool:
         plan = evaluate(build(flags, knowledge, usage=True), knowledge)
     except OsteocheckError:
         return False
-    print_plan(plan, knowledge, output_format)
+    print_plan(plan, knowledge, output_format, details=details)
     return True

@@ -73,6 +73,10 @@ PlanFormat = Annotated[
 Output = Annotated[
     str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
 ]
+Details = Annotated[
+    bool,
+    typer.Option("--details", help="The full plan: every reason, rule id and source sentence (table and Markdown)."),
+]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
 Fhir = Annotated[
     Path | None,

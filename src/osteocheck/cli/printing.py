@@ -19,33 +19,40 @@ def show(renderable: object) -> None:
     Console(soft_wrap=False, highlight=False).print(renderable)
 
 
-def plan_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
-    """The plan as JSON or Markdown text."""
+def plan_text(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> str:
+    """The plan as JSON (always whole) or Markdown (in short, or whole with `details`)."""
     if output_format == "json":
         from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
 
         return dumps(plan_dict(plan, knowledge))
-    from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
+    from osteocheck.render.markdown import glance_markdown, plan_markdown  # noqa: PLC0415
 
-    return plan_markdown(plan, knowledge)
+    return (plan_markdown if details else glance_markdown)(plan, knowledge)
 
 
-def print_plan(plan: Plan, knowledge: Knowledge, output_format: str) -> None:
-    if output_format == "table":
+def plan_renderable(plan: Plan, knowledge: Knowledge, *, details: bool = False) -> object:
+    """The plan for a terminal: in short (one screen), or whole with `details`."""
+    if details:
         from osteocheck.render.terminal import plan_view  # noqa: PLC0415
 
-        show(plan_view(plan, knowledge))
+        return plan_view(plan, knowledge)
+    from osteocheck.render.glance_terminal import glance_view  # noqa: PLC0415
+
+    return glance_view(plan, knowledge)
+
+
+def print_plan(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> None:
+    if output_format == "table":
+        show(plan_renderable(plan, knowledge, details=details))
     else:
-        emit(plan_text(plan, knowledge, output_format))
+        emit(plan_text(plan, knowledge, output_format, details=details))
 
 
-def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str) -> str:
+def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> str:
     """The plan for a file: JSON or Markdown as printed, the table as plain text without colour."""
     if output_format != "table":
-        return plan_text(plan, knowledge, output_format)
-    from osteocheck.render.terminal import plan_view  # noqa: PLC0415
-
-    return as_plain_text(plan_view(plan, knowledge))
+        return plan_text(plan, knowledge, output_format, details=details)
+    return as_plain_text(plan_renderable(plan, knowledge, details=details))
 
 
 def as_plain_text(renderable: object) -> str:
@@ -56,4 +63,4 @@ def as_plain_text(renderable: object) -> str:
 
     buffer = io.StringIO()
     Console(file=buffer, width=100, color_system=None, soft_wrap=False, highlight=False).print(renderable)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # cells pad with spaces

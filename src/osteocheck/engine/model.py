@@ -105,6 +105,11 @@ class FactDecl(NamedTuple):
     question: str
     help: str = ""
     codes: tuple[FactCode, ...] = ()
+    label: str = ""  # a few words for the plan at a glance; the meaning's first clause when not given
+
+    @property
+    def short(self) -> str:
+        return self.label or self.meaning.split(": ", 1)[0]
 
 
 class BoneDensity(NamedTuple):

@@ -42,16 +42,18 @@ def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> t
             stage = "osteopenia"
         elif stage is None:
             stage = category
-            notes.append(f"Stage {category} derived from T-score {profile.t_score:g} ({bd.convention}).")
+            band = (
+                f"T <= {bd.osteoporosis_at_or_below:g}"
+                if category == "osteoporosis"
+                else f"{bd.osteoporosis_at_or_below:g} < T < {bd.normal_at_or_above:g}"
+            )  # the band it fell in, not the whole convention (that is in the knowledge file)
+            notes.append(f"Stage {category} from T-score {profile.t_score:g} ({band}).")
     if stage is None:
         stage = "osteoporosis"
         notes.append("No stage or T-score given: treated as osteoporosis.")
     if stage == "osteoporosis" and profile.has("fracture_history"):
         stage = "severe"
-        notes.append(
-            "Osteoporosis with a history of fragility fractures is established (severe) osteoporosis: "
-            "the plan uses stage severe."
-        )
+        notes.append("Osteoporosis with a fragility fracture: stage severe (established osteoporosis).")
     return stage, tuple(notes)
 
 
@@ -64,12 +66,10 @@ def implied(profile: Profile) -> tuple[Profile, tuple[str, ...]]:
     if profile.has("fracture_history"):
         return profile, ()
     if profile.has("fresh_fractures"):
-        note = (
-            f"A fracture that has not healed ({', '.join(profile.sites_of('fresh_fractures'))}) is counted as a fragility "
-            "fracture: the plan applies fracture history."
-        )
+        sites = ", ".join(profile.sites_of("fresh_fractures"))
+        note = f"An unhealed fracture ({sites}) counts as a fragility fracture (fracture history)."
     elif profile.stage == "severe":
-        note = "Stage severe is osteoporosis with a fragility fracture: the plan applies fracture history."
+        note = "Stage severe is osteoporosis with a fragility fracture (fracture history)."
     else:
         return profile, ()
     return profile.adding("fracture_history"), (note,)

@@ -126,7 +126,14 @@ def facts(ctx: Section) -> tuple[FactDecl, ...]:
         )
         out.append(
             FactDecl(
-                e["id"], per_site, flag or "--fact " + e["id"], e["meaning"], e["question"], e.get("help", ""), codes
+                e["id"],
+                per_site,
+                flag or "--fact " + e["id"],
+                e["meaning"],
+                e["question"],
+                e.get("help", ""),
+                codes,
+                e.get("label", ""),
             )
         )
     missing = [f for f in (*BOOL_FACTS, *SITE_FACTS) if f not in {o.id for o in out}]

@@ -105,6 +105,7 @@ _FACT = {
             "description": "how the command line spells it (the contract's facts only; others use --fact)",
         },
         "meaning": {**_TEXT, "description": "what it means, for help and the profile schema"},
+        "label": {**_TEXT, "description": "a few words for the plan at a glance (e.g. 'fresh fracture')"},
         "question": {**_TEXT, "description": "what intake asks"},
         "help": {**_TEXT, "description": "intake's hint under the question"},
         "codes": {

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
+from osteocheck.render.glance import glance, safe_groups
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
@@ -150,3 +151,50 @@ def catalogue_markdown(knowledge: Knowledge) -> str:
         level = f"{t.pressure} ({md(knowledge.pressure_label(t.pressure))})"
         out.append(f"- **{md(t.name)}** (`{t.id}`, {md(t.category)}, pressure {level}): {md(t.description)}")
     return "\n".join([*out, ""])
+
+
+def glance_markdown(plan: Plan, knowledge: Knowledge) -> str:
+    """The plan in short, as the terminal shows it by default; `plan_markdown` is the full plan (--details)."""
+    g = glance(plan, knowledge)
+    out = ["# Massage plan", "", f"Proceed: **{PROCEED[g.proceed]}**", "", f"Stage: **{g.stage}**", ""]
+    if plan.profile.name:
+        out += [f"Client: {md(plan.profile.name)}", ""]
+    if g.postpone:
+        out += [f"**Postpone today:** {md('; '.join(g.postpone))}", ""]
+    if g.clear:
+        out += ["**Physician must clear first:**", ""]
+        out += [f"- **{md(r.label)}**: {md(r.text)}" for r in g.clear]
+    else:
+        out.append("Physician clearance: not required by any rule.")
+    out += ["", *(f"- {md(r.label.capitalize())}: {md(r.text)}" for r in g.notes)] if g.notes else []
+    if plan.record is not None:
+        out += ["", f"From the record {md(plan.record.file)}:", ""]
+        out += [f"- {title.capitalize()}: {md(line)}" for title, line in record_lines(plan.record)]
+    out += ["", f"## Pressure (at most, on the 1–{knowledge.top_pressure} scale)", ""]
+    out += [f"- **{md(r.label)}**: {md(r.text)}" for r in g.body]
+    out += ["", "## Techniques", ""]
+    if g.untreated:
+        out.append(f"- **None over**: {md(', '.join(g.untreated))} (not to be treated)")
+    if g.excluded:
+        out.append(f"- **Excluded**: {md(', '.join(g.excluded))}")
+    for line in g.modify:
+        how = f": {md(line.how)}" if line.how else ""
+        where = f" **Not over {md(line.not_over)}.**" if line.not_over else ""
+        out.append(f"- **Modify** {md(line.name)}{how}{where}")
+    for where, names in safe_groups(g.safe):
+        out.append(f"- **Safe**: {md(', '.join(names))}" + (f" **(not over {md(where)})**" if where else ""))
+    out += ["", "## Positions", ""]
+    out += [f"- **{md(r.label.capitalize())}**: {md(r.text)}" for r in g.positions]
+    steps, pressing = g.assessment
+    points, _, withheld = g.self_care
+    care = f"{points} points" + (f", {withheld} withheld" if withheld else "")
+    out += [
+        "",
+        f"Next: `osteocheck assess` ({steps} steps, {pressing} pressing) · `osteocheck selfcare` ({care}).",
+        "",
+        "Why: add `--details` for reasons, rules and sources, or `osteocheck explain ID`.",
+        "",
+        f"*{DISCLAIMER}*",
+        "",
+    ]
+    return "\n".join(out)
