@@ -343,13 +343,13 @@ def assess(
         from osteocheck.render.terminal import assessment_view  # noqa: PLC0415
 
         if output == "-":
-            show(assessment_view(result))
+            show(assessment_view(result, knowledge))
         else:
             from osteocheck.cli.printing import as_plain_text  # noqa: PLC0415
             from osteocheck.writer import write_text  # noqa: PLC0415
 
             with reported():
-                write_text(output, as_plain_text(assessment_view(result)), force=force)
+                write_text(output, as_plain_text(assessment_view(result, knowledge)), force=force)
     elif output_format == "json":
         from osteocheck.render.jsonout import assessment_dict, dumps  # noqa: PLC0415
         from osteocheck.writer import write_text  # noqa: PLC0415

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from osteocheck.engine.model import (
@@ -21,6 +23,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
+from osteocheck.render.glance import fact_words
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -171,20 +174,17 @@ def _positions_view(plan: Plan) -> RenderableType:
 
 
 def sources_view(reasons: Iterable[Reason]) -> RenderableType:
-    """Each rule once: its severity, the source sentence it rests on, and any inference."""
-    body = Text()
+    """Each rule once: its id and severity, then (indented, wrapped under itself) its source sentence and inference."""
+    parts: list[RenderableType] = []
     for r in dict.fromkeys(reasons):
-        body.append(Text.assemble(t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "] "))
-        body.append(
-            Text.assemble(
-                ("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")
-            )
+        parts.append(Text.assemble(t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "]"))
+        body = Text.assemble(
+            ("“", "dim"), t(r.basis.source.quote, "italic"), ("” — ", "dim"), t(r.basis.source.title, "dim")
         )
         if r.basis.inference:
-            body.append(Text.assemble("\n  ", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
-        body.append("\n")
-    body.rstrip()
-    return body
+            body.append_text(Text.assemble("\n", ("inferred: ", "magenta"), t(r.basis.inference, "dim")))
+        parts.append(Padding(body, (0, 0, 0, 2)))
+    return Group(*parts)
 
 
 def record_view(plan: Plan) -> list[RenderableType]:
@@ -272,14 +272,23 @@ def excluded_view(plan: Plan) -> RenderableType:
 
 
 def catalogue_view(knowledge: Knowledge) -> RenderableType:
-    table = FittedTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("id", no_wrap=True)
-    for name in ("technique", "category", "pressure", "description"):
-        table.add_column(name, overflow="fold")
-    for tech in knowledge.techniques:
-        level = f"{tech.pressure} ({knowledge.pressure_label(tech.pressure)})"
-        table.add_row(t(tech.id, "bold"), t(tech.name), t(tech.category), t(level), t(tech.description))
-    return table
+    """The catalogue by category: each technique's id (what explain takes), name, pressure and description.
+
+    The description gets the width: at 80 columns a table of five columns squeezed it into twelve.
+    """
+    parts: list[RenderableType] = []
+    categories = dict.fromkeys(tech.category for tech in knowledge.techniques)
+    width = 2 + max(len(plain(tech.id)) for tech in knowledge.techniques)  # one id column for every category
+    for category in categories:
+        grid = Table.grid(padding=(0, 2, 0, 0))
+        grid.add_column(no_wrap=True, min_width=width)
+        grid.add_column(overflow="fold")
+        for tech in (x for x in knowledge.techniques if x.category == category):
+            level = f"pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)})"
+            about = Text.assemble(t(tech.name, "bold"), " · ", t(level), "\n", t(tech.description, "dim"))
+            grid.add_row(Text("  ") + t(tech.id, "cyan"), about)
+        parts += [_heading(category), grid]
+    return Group(*parts)
 
 
 def condition_text(rule_id: str, knowledge: Knowledge) -> str:
@@ -306,10 +315,14 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     for m in verdict.modifications:
         parts.append(Text.assemble(("modify: ", "yellow"), t(m)))
+    grouped: dict[tuple[str, tuple[Reason, ...]], list[str]] = {}
     for site, reasons in verdict.avoid_reasons:
-        why = why_not_here(verdict, plan, site)
+        grouped.setdefault((why_not_here(verdict, plan, site), reasons), []).append(site)
+    for (why, reasons), sites in grouped.items():
         parts.append(
-            Text.assemble(("not over the ", "bold yellow"), t(site, "bold"), f": {why} — rule ", _rules(reasons))
+            Text.assemble(
+                ("not over the ", "bold yellow"), t(", ".join(sites), "bold"), f": {why} — rules ", _rules(reasons)
+            )
         )
     if not verdict.reasons and not verdict.avoid_sites:
         parts.append(Text("No rule restricts this technique for this client.", style="green"))
@@ -319,41 +332,53 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
                 ("rule ", "dim"), t(r.rule, "bold"), " [", (r.severity.value, _SEVERITY_STYLE[r.severity.value]), "]"
             )
         )
-        parts.append(Text.assemble("  ", t(r.text)))
-        parts.append(Text.assemble(("  when: ", "dim"), t(condition_text(r.rule, knowledge))))
-        parts.append(Text.assemble(("  triggered by: ", "dim"), t("; ".join(r.facts) or "always")))
-        parts.append(
-            Text.assemble(
-                ("  source: “", "dim"),
-                t(r.basis.source.quote, "italic"),
-                ("” — ", "dim"),
-                t(r.basis.source.title, "dim"),
-            )
+        body = Text.assemble(
+            t(r.text),
+            ("\nwhen: ", "dim"),
+            t(condition_text(r.rule, knowledge)),
+            ("\ntriggered by: ", "dim"),
+            t("; ".join(r.facts) or "always"),
+            ("\nsource: “", "dim"),
+            t(r.basis.source.quote, "italic"),
+            ("” — ", "dim"),
+            t(r.basis.source.title, "dim"),
         )
         if r.basis.inference:
-            parts.append(Text.assemble(("  inferred: ", "magenta"), t(r.basis.inference)))
-    if plan.sites and verdict.status is not Status.EXCLUDED:  # an excluded technique is used nowhere
-        parts.append(_heading("Where it may be used"))
-        parts.append(pressure_view(plan, knowledge))
+            body.append_text(Text.assemble(("\ninferred: ", "magenta"), t(r.basis.inference)))
+        parts.append(Padding(body, (0, 0, 0, 2)))
+    if verdict.status is not Status.EXCLUDED:  # an excluded technique is used nowhere
+        level = min(plan.max_pressure, tech.pressure)
+        where = f"everywhere but the {', '.join(verdict.avoid_sites)}" if verdict.avoid_sites else "everywhere"
+        parts.append(
+            Text.assemble(
+                ("Where it may be used: ", "bold"),
+                t(where),
+                f", at pressure {level} ({knowledge.pressure_label(level)}) at most.",
+            )
+        )
     parts.append(Text(DISCLAIMER, style="dim italic"))
     return Group(*parts)
 
 
-def assessment_view(plan: Plan) -> RenderableType:
-    table = FittedTable(
-        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Assessment checklist", title_justify="left"
-    )
-    table.add_column("")
-    table.add_column("step", overflow="fold")
-    table.add_column("why now", overflow="fold")
+def assessment_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
+    """A checklist: each step, and for a pressing one the client facts that make it so; the rules' sources after."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     for step in plan.assessment:
-        why = Text(" ".join(dict.fromkeys(r.text for r in step.reasons)), style="yellow") if step.pressing else Text("")
         text = t(step.text)
         if step.avoid_sites:
             text.append_text(Text.assemble(" ", t(not_over(step.avoid_sites), "bold red")))
-        table.add_row(Text("☐ !" if step.pressing else "☐"), text, why)
-    return Group(
+        if step.pressing:
+            facts = dict.fromkeys(fact_words(f, knowledge) for r in step.reasons for f in r.facts)
+            text.append_text(Text.assemble("\n", ("why now: ", "yellow"), t("; ".join(facts) or "always")))
+        grid.add_row(Text("☐ !" if step.pressing else "☐  ", style="bold yellow" if step.pressing else ""), text)
+    reasons = [r for s in plan.assessment for r in s.reasons]
+    parts: list[RenderableType] = [
         proceed_view(plan),
-        table,
-        sources_view(r for s in plan.assessment for r in s.reasons),
-    )
+        Text.assemble(("Assessment checklist", "bold underline"), "  (! = pressing for this client)"),
+        grid,
+    ]
+    if reasons:
+        parts += [_heading("Sources"), sources_view(reasons)]
+    return Group(*parts)
