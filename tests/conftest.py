@@ -24,6 +24,8 @@ os.environ.pop("OSTEOCHECK_RULES", None)
 os.environ.pop("OSTEOCHECK_NO_CACHE", None)
 os.environ["OSTEOCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="osteocheck-test-cache-")
 os.environ.pop("FORCE_COLOR", None)
+# No one's own settings may change what the tests see: a config file that does not exist.
+os.environ["OSTEOCHECK_CONFIG"] = str(Path(os.environ["OSTEOCHECK_CACHE_DIR"]) / "no-config.toml")
 
 
 @pytest.fixture

@@ -35,11 +35,13 @@ from osteocheck.cli.options import (
     PlanFormat,
     Rules,
     Therapist,
+    ViewFormat,
     When,
     client_options,
     complete_techniques,
 )
 from osteocheck.cli.printing import emit, print_plan, show
+from osteocheck.cli.settings import current, output_path, view_format
 from osteocheck.client.sources import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
 from osteocheck.words import one_line, suggest
@@ -144,14 +146,18 @@ def plan(
     output_format: PlanFormat = None,
     output: Output = "-",
     force: Force = False,
-    details: Details = False,
+    details: Details = None,
 ) -> None:
     """The session plan on one screen: go-ahead and clearances, where not to touch, techniques, positions.
 
     --details adds every reason, rule and source, the assessment steps and the self-care points.
     """
-    output_format = check_format(_plan_format(output_format, output))
     with reported():
+        output = output_path(output)
+        if output == "-":  # a file's format follows its extension, not the config
+            output_format = output_format or current().format
+        output_format = check_format(_plan_format(output_format, output))
+        details = current().details if details is None else details
         result, knowledge = client_plan(rules, client)
         if output != "-":
             from osteocheck.cli.printing import plan_file_text  # noqa: PLC0415
@@ -185,10 +191,10 @@ def _plan_format(given: str | None, output: str) -> str:
 
 @app.command()
 @client_options
-def excluded(client: ClientSources, rules: Rules = None, output_format: Format = "table") -> None:
+def excluded(client: ClientSources, rules: Rules = None, output_format: ViewFormat = None) -> None:
     """Only the techniques that must not be used, each with its reason and source."""
-    check_format(output_format)
     with reported():
+        output_format = check_format(view_format(output_format))
         result, knowledge = client_plan(rules, client)
     if output_format == "json":
         from osteocheck.render.jsonout import dumps, excluded_dict  # noqa: PLC0415
@@ -233,11 +239,11 @@ def explain(
     ],
     client: ClientSources,
     rules: Rules = None,
-    output_format: Format = "table",
+    output_format: ViewFormat = None,
 ) -> None:
     """Why a technique got its verdict for this client: rules, triggering facts, source text."""
-    check_format(output_format)
     with reported():
+        output_format = check_format(view_format(output_format))
         result, knowledge = client_plan(rules, client)
     if technique not in knowledge.technique_ids:
         ids = knowledge.technique_ids
@@ -275,7 +281,10 @@ def _people(client_name: str | None, therapist: str | None, physician: str | Non
     def line(name: str | None) -> str | None:
         return one_line(name) if name is not None else None
 
-    return People(line(client_name), line(therapist), line(physician), day)
+    with reported():
+        settings = current()
+    therapist = therapist if therapist is not None else settings.therapist
+    return People(line(client_name), line(therapist), line(physician), day, line(settings.clinic))
 
 
 def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:
@@ -316,6 +325,7 @@ def selfcare(
 
     people = _people(client_name, therapist, None, when)
     with reported():
+        output = output_path(output)
         result, knowledge = client_plan(rules, client)
     _export(self_care_sheet(result, knowledge, people), output, output_format, force)
 
@@ -325,7 +335,10 @@ def selfcare(
 def assess(
     client: ClientSources,
     rules: Rules = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown, html or pdf.")] = "table",
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="table, json, markdown, html or pdf.", show_default=False),
+    ] = None,
     output: Output = "-",
     client_name: Client = None,
     therapist: Therapist = None,
@@ -335,7 +348,9 @@ def assess(
     """The assessment checklist for this client, the pressing steps first, with room for notes."""
     from osteocheck.documents.content import assessment_checklist  # noqa: PLC0415
 
-    check_format(output_format, ("table", "json", "markdown", "html", "pdf"))
+    with reported():
+        output = output_path(output)
+        output_format = check_format(view_format(output_format), ("table", "json", "markdown", "html", "pdf"))
     people = _people(client_name, therapist, None, when)
     with reported():
         result, knowledge = client_plan(rules, client)
@@ -378,6 +393,7 @@ def letter(
 
     people = _people(client_name, therapist, physician, when)
     with reported():
+        output = output_path(output)
         result, knowledge = client_plan(rules, client)
     _export(physician_letter(result, knowledge, people), output, output_format, force)
 
@@ -395,7 +411,8 @@ def validate(
     from osteocheck.knowledge import loader  # noqa: PLC0415
 
     check_format(output_format, ("text", "json"))
-    paths = files or [loader.resolve_path(rules)]
+    with reported():
+        paths = files or [loader.resolve_path(rules)]
     found = [p for path in paths for p in loader.check(path)[1]]
     if output_format == "json":
         from osteocheck.render.jsonout import dumps  # noqa: PLC0415
@@ -420,6 +437,55 @@ def schema() -> None:
     from osteocheck.render.jsonout import dumps  # noqa: PLC0415
 
     emit(dumps(SCHEMA))
+
+
+@app.command("config")
+def config_command(
+    init: Annotated[
+        bool, typer.Option("--init", help="Write a commented template to fill in at the config file's place.")
+    ] = False,
+    force: Force = False,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: text or json.")] = "text",
+) -> None:
+    """The settings in effect and where each comes from (config file, flag, environment or default)."""
+    from osteocheck import config  # noqa: PLC0415
+    from osteocheck.knowledge import loader  # noqa: PLC0415
+
+    check_format(output_format, ("text", "json"))
+    path = config.default_path()
+    if init:
+        from osteocheck.writer import write_text  # noqa: PLC0415
+
+        with reported():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(str(path), config.TEMPLATE, force=force)
+        _stderr(f"Written to {path}: remove the '#' of each line you want to use.")
+        return
+    with reported():
+        settings = current()
+        rules, origin = loader.resolve_path(None), loader.rules_origin(None)
+    given = "config" if settings.found else "default"
+    rows = {
+        "therapist": (settings.therapist, given if settings.therapist else "not set"),
+        "clinic": (settings.clinic, given if settings.clinic else "not set"),
+        "format": (settings.format or "table", given if settings.format else "default"),
+        "details": ("true" if settings.details else "false", given if settings.details else "default"),
+        "output_folder": (
+            str(settings.output_folder or "the current folder"),
+            given if settings.output_folder else "default",
+        ),
+        "rules": (str(rules), origin),
+    }
+    if output_format == "json":
+        from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+        body = {key: {"value": value, "from": source} for key, (value, source) in rows.items()}
+        emit(dumps({"path": str(path), "found": settings.found, "settings": body}))
+        return
+    state = "" if settings.found else " (none yet: defaults in use; 'osteocheck config --init' writes a template)"
+    lines = [f"config file: {path}{state}"]
+    lines += [f"  {key:<14} {value or '-':<40} {source}" for key, (value, source) in rows.items()]
+    emit("".join(one_line(line) + "\n" for line in lines))
 
 
 @app.command()

@@ -22,7 +22,7 @@ _LISTS = {
 }
 _VALUES = {"--stage": "stage", "--t-score": "t_score", "--rules": "rules", "--format": "format", "-f": "format"}
 _FORMATS = ("table", "json", "markdown")
-_SWITCHES = {"--details": "details"}
+_SWITCHES = {"--details": "yes", "--short": "no"}
 
 
 def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | None:
@@ -30,7 +30,7 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | 
     if not argv or argv[0] != "plan":
         return None
     flags: dict[str, object] = {}
-    settings: dict[str, str] = {"format": "table"}
+    settings: dict[str, str] = {}
     rest = argv[1:]
     while rest:
         arg = rest.pop(0)
@@ -39,7 +39,7 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | 
             flags[_BOOL[name]] = True
             continue
         if name in _SWITCHES and not inline:
-            settings[_SWITCHES[name]] = "yes"
+            settings["details"] = _SWITCHES[name]
             continue
         if name not in _LISTS and name not in _VALUES:
             return None
@@ -60,9 +60,18 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | 
             flags["stage"] = value
         else:
             settings[_VALUES[name]] = value
-    if settings["format"] not in _FORMATS or settings.get("rules") == "":
+    from osteocheck import config  # noqa: PLC0415
+    from osteocheck.errors import OsteocheckError  # noqa: PLC0415
+
+    try:
+        defaults = config.load()
+    except OsteocheckError:
+        return None  # the full command line reports it
+    output_format = settings.get("format") or defaults.format or "table"
+    if output_format not in _FORMATS or settings.get("rules") == "":
         return None
-    return flags, settings.get("rules"), settings["format"], "details" in settings
+    details = {"yes": True, "no": False}.get(settings.get("details", ""), defaults.details)
+    return flags, settings.get("rules"), output_format, details
 
 
 def run(argv: list[str]) -> bool:

@@ -73,9 +73,23 @@ PlanFormat = Annotated[
 Output = Annotated[
     str, typer.Option("--output", "-o", metavar="FILE", help="Where to write; - (the default) is standard output.")
 ]
+ViewFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output: table, json or markdown (default: the config's format, else table).",
+        autocompletion=_complete(FORMATS),
+        show_default=False,
+    ),
+]
 Details = Annotated[
-    bool,
-    typer.Option("--details", help="The full plan: every reason, rule id and source sentence (table and Markdown)."),
+    bool | None,
+    typer.Option(
+        "--details/--short",
+        help="The full plan (every reason, rule id and source), or the one-screen plan (default; see osteocheck config).",
+        show_default=False,
+    ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (written atomically either way).")]
 Fhir = Annotated[

@@ -44,6 +44,7 @@ class People(NamedTuple):
     therapist: str | None = None
     physician: str | None = None
     date: dt.date | None = None
+    clinic: str | None = None
 
 
 def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[tuple[str, str], ...]:
@@ -55,6 +56,8 @@ def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[
         rows.append(("To", people.physician or "the client's physician"))
     if people.therapist:
         rows.append(("Therapist", people.therapist))
+    if people.clinic:
+        rows.append(("Clinic", people.clinic))
     rows.append(("Date", (people.date or dt.date.today()).isoformat()))
     return tuple(rows)
 

@@ -24,9 +24,25 @@ shipped_path = shipped.knowledge_path  # the knowledge file inside the installed
 
 
 def resolve_path(explicit: str | Path | None) -> Path:
-    """`--rules` if given, else $OSTEOCHECK_RULES, else the shipped file."""
+    """`--rules` if given, else $OSTEOCHECK_RULES, else the config file's `rules`, else the shipped file."""
     chosen = explicit or os.environ.get(ENV_VAR) or None
-    return Path(chosen) if chosen else shipped_path()
+    if chosen:
+        return Path(chosen)
+    from osteocheck import config  # noqa: PLC0415
+
+    return config.load().rules or shipped_path()
+
+
+def rules_origin(explicit: str | Path | None) -> str:
+    """Where resolve_path found the knowledge file, in words (for `osteocheck config`)."""
+    if explicit:
+        return "--rules"
+    if os.environ.get(ENV_VAR):
+        return ENV_VAR
+    from osteocheck import config  # noqa: PLC0415
+
+    found = config.load()
+    return f"config {found.path}" if found.rules else "shipped"
 
 
 def read_bytes(path: Path) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Status, Verdict
+from osteocheck.render.phrases import other_knowledge
 
 WHOLE = "treatment as a whole"
 
@@ -117,7 +118,9 @@ def short_name(name: str) -> str:
 def glance(plan: Plan, knowledge: Knowledge) -> Glance:
     clear_sites, clear = _clearances(plan, knowledge)
     untreated = tuple(s.site for s in plan.sites if s.no_treatment)
-    notes = [Row("assumed", a) for a in plan.assumptions]
+    other = other_knowledge(knowledge)
+    notes = [Row("knowledge", other)] if other else []
+    notes += [Row("assumed", a) for a in plan.assumptions]
     lifted: dict[str, None] = dict.fromkeys(x.site for x in plan.lifted)
     if lifted:
         notes.append(Row("cleared by physician", ", ".join(lifted)))

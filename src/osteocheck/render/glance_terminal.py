@@ -30,6 +30,7 @@ _LABEL_STYLE = {
     "allowed": "",
     "assumed": "magenta",
     "cleared by physician": "green",
+    "knowledge": "bold magenta",
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.escape import markdown as md
 from osteocheck.render.glance import glance, safe_groups
-from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
@@ -55,6 +55,8 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
     if plan.profile.name:
         out += [f"Client: {md(plan.profile.name)}", ""]
     out += [f"Stage: **{plan.stage}** · knowledge: {md(knowledge.title)} {md(knowledge.version)}", ""]
+    other = other_knowledge(knowledge)
+    out += [f"Knowledge file: **{md(other)}**", ""] if other else []
     out += [f"- Assumed: {md(a)}" for a in plan.assumptions]
     out += [f"- Cleared by physician: {md(x.site)}{_rules([x.reason])}" for x in plan.lifted]
     if plan.record is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from osteocheck.engine.model import Plan, Proceed, Record, Verdict
+from osteocheck.engine.model import Knowledge, Plan, Proceed, Record, Verdict
+from osteocheck.shipped import knowledge_path
 
 PROCEED = {
     Proceed.YES: "yes",
@@ -56,3 +58,13 @@ def record_lines(rec: Record) -> list[tuple[str, str]]:
             by_kind = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
             out.append((title, f"{len(lines)} ({by_kind}); each is listed in --format json"))
     return out
+
+
+def other_knowledge(knowledge: Knowledge) -> str:
+    """'path (title version)' when the plan rests on a knowledge file other than the shipped one, else ''.
+
+    Every plan view names it, so a file set once in the config can never change the advice unseen.
+    """
+    if Path(knowledge.path).resolve() == knowledge_path().resolve():
+        return ""
+    return f"{knowledge.path} ({knowledge.title} {knowledge.version})"

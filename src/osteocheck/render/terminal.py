@@ -24,7 +24,7 @@ from osteocheck.engine.model import (
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
 from osteocheck.render.glance import fact_words
-from osteocheck.render.phrases import PROCEED, avoid_text, not_over, record_lines, why_not_here
+from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
@@ -209,6 +209,8 @@ def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     if plan.profile.name:
         # One line, cut rather than wrapped: the tail of a long name must never start a line of its own.
         parts.append(Text.assemble("client: ", t(plan.profile.name, "bold"), no_wrap=True, overflow="ellipsis"))
+    other = other_knowledge(knowledge)
+    parts += [Text.assemble(("knowledge: ", "bold magenta"), t(other))] if other else []
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
     parts += [Text.assemble(("cleared by physician: ", "green"), t(f"{x.site} ({x.reason.rule})")) for x in plan.lifted]
     parts += record_view(plan)
