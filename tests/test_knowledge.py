@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, SHIPPED, SOURCE_TEXT
 from osteocheck.engine.model import Knowledge
 from osteocheck.knowledge import catalogue
@@ -49,10 +51,10 @@ def test_every_statement_of_the_source_is_cited(kb: Knowledge) -> None:
 
 def test_source_copies_match_the_shared_originals() -> None:
     shared = ROOT.parent / "shared" / "source"
+    if not shared.is_dir():
+        pytest.skip(f"{shared} is absent: the shared originals sit beside a checkout, not in an sdist")
     for name in ("000_360acb9329b9f714.txt", "REFERENCES.md"):
-        original = shared / name
-        if original.exists():  # the shared folder sits beside a checkout, not inside a wheel
-            assert (ROOT / "data" / "sources" / name).read_bytes() == original.read_bytes()
+        assert (ROOT / "data" / "sources" / name).read_bytes() == (shared / name).read_bytes()
 
 
 def test_every_risk_factor_has_a_rule(kb: Knowledge) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tarfile
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 from processes import run as run_process
@@ -32,3 +36,43 @@ def test_dependencies_are_bounded_and_pinned() -> None:
     for requirement in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
         name = requirement.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower().replace("_", "-")
         assert name in names, f"{name} is not pinned in constraints.txt"
+
+
+def test_classifiers_are_real_trove_classifiers() -> None:
+    from trove_classifiers import classifiers  # hatchling's own dependency
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert set(project["classifiers"]) <= classifiers
+    assert "License ::" not in " ".join(project["classifiers"])  # the licence is the SPDX expression
+    for name in project["license-files"]:
+        assert (ROOT / name).is_file(), name
+
+
+def test_the_sdist_holds_every_tracked_file_and_passes_its_own_tests(tmp_path: Path) -> None:
+    run_process([sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", str(tmp_path)], cwd=ROOT, check=True)
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "x", filter="data")
+    (top,) = (tmp_path / "x").iterdir()
+    if (ROOT / ".git").exists():
+        tracked = run_process(["git", "ls-files"], cwd=ROOT, check=True).stdout.split()
+        missing = [name for name in tracked if not (top / name).exists()]
+        assert missing == [], "tracked files missing from the sdist"
+    else:
+        pytest.skip("not a git checkout (an unpacked sdist): the tracked-file list is not available")
+    # A slice of the suite, run inside the unpacked sdist against its own sources and data.
+    env = {**os.environ, "PYTHONPATH": str(top / "src")}
+    tests = ["tests/test_docs.py", "tests/test_knowledge.py", "tests/test_glance.py", "tests/test_facts_as_data.py"]
+    result = run_process(
+        [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", *tests],
+        cwd=top,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert (
+        str(top / "src")
+        in run_process(
+            [sys.executable, "-c", "import osteocheck; print(osteocheck.__file__)"], cwd=top, env=env, check=True
+        ).stdout
+    )
