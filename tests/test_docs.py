@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shlex
 
 import pytest
@@ -56,7 +57,7 @@ def test_readme_examples_run(runner: CliRunner, tmp_path: object, monkeypatch: p
             continue
         args = shlex.split(line.replace('"$out/', f'"{tmp_path}/'))
         assert args[0] == "osteocheck"
-        written = [b for a, b in zip(args, args[1:], strict=False) if a in ("--output", "-o")]
+        written = [b for a, b in itertools.pairwise(args) if a in ("--output", "-o")]
         assert all(w.startswith(str(tmp_path)) for w in written), f"writes into the checkout: {line}"
         result = runner.invoke(app, args[1:])
         assert result.exit_code == 0, (line, result.stderr)
