@@ -163,7 +163,10 @@ def _pdf(doc: Document, made: list[Any]) -> bytes:
             pdf.line(pdf.l_margin + 25, y - 1, pdf.l_margin + width, y - 1)
     pdf.ln(4)
     para("Sources: " + "; ".join(doc.sources) + ".", size=8.5, color=(90, 102, 117))
-    return bytes(pdf.output())
+    data = pdf.output()
+    if not isinstance(data, (bytes, bytearray)):  # None only when given a file name; typed so up to fpdf2 2.8.8
+        raise OutputError("the PDF library returned no document")
+    return bytes(data)
 
 
 def to_pdf(doc: Document) -> bytes:
