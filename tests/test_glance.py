@@ -133,3 +133,19 @@ def test_the_full_plan_is_behind_details_and_the_short_one_says_so() -> None:
     assert "Sources" in details and "Assessment" in details
     assert "## Sources" in invoke("plan", *README, "-f", "markdown", "--details")
     assert "## Sources" not in invoke("plan", *README, "-f", "markdown")
+
+
+def test_the_documents_read_as_written_for_their_reader() -> None:
+    letter = invoke("letter", "--open-wound", "feet", "--fresh-fracture", "ribs", "--kyphosis")
+    assert "(an open wound there)" in letter and "(a fracture that has not healed there)" in letter
+    assert "Used unchanged: " in letter and "Techniques used" not in letter
+    assert letter.count("…………") >= 6  # three lines for comments, then name, signature, date
+    sheet = invoke("selfcare", "--open-wound", "feet", "--fresh-fracture", "ribs")
+    assert "Not over your ribs or feet until your doctor says it is safe." in sheet
+
+
+def test_positions_and_pressure_read_without_nested_brackets() -> None:
+    details = invoke("plan", *README, "--details", columns=200)
+    assert "! Bolstering" not in details and "Positioning (recommended for this client)" in details
+    assert "2, heavy lotioning" in details
+    assert "3 (moderate (Swedish))" not in invoke("techniques", columns=200)

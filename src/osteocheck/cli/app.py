@@ -51,9 +51,21 @@ def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
     """Click's usage errors (unknown option, bad value, missing argument) in the tool's own voice."""
     ctx = getattr(self, "ctx", None)
     where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-    message = one_line(self.format_message()).rstrip(".")
-    message = message[:1].lower() + message[1:]
-    message = re.sub(r"\(Possible options: ([^)]*)\)", r"(did you mean \1?)", message)
+    param = getattr(self, "param", None)
+    if isinstance(self, _click_exceptions.NoSuchOption):
+        # Built from its parts: Click's own wording of the hint differs between Typer releases.
+        hint = sorted(self.possibilities or ())
+        message = f"no such option: {self.option_name}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+    elif (
+        isinstance(self, _click_exceptions.MissingParameter)
+        and param is not None
+        and param.param_type_name == "argument"
+    ):
+        message = f"missing argument '{param.name}'"
+    else:
+        message = one_line(self.format_message()).rstrip(".")
+        message = message[:1].lower() + message[1:]
+        message = re.sub(r"\(Possible options: ([^)]*)\)", r"(did you mean \1?)", message)
     _stderr(f"osteocheck: {message}{where}")
 
 

@@ -72,6 +72,11 @@ def _sources(reasons: tuple[Reason, ...] | list[Reason], extra: list[Recommended
     return tuple(dict.fromkeys(titles))
 
 
+def _either(sites: list[str]) -> str:
+    """'ribs', 'ribs or feet', 'ribs, spine or feet': the client reads one body part at a time."""
+    return sites[0] if len(sites) == 1 else f"{', '.join(sites[:-1])} or {sites[-1]}"
+
+
 def _untreatable(plan: Plan) -> list[str]:
     return [s.site for s in plan.sites if s.no_treatment]
 
@@ -88,7 +93,7 @@ def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Documen
     for point in plan.self_care:
         text = advice[point.id]
         if point.id in on_body and avoid:
-            text += f" Not over your {', '.join(avoid)} until your doctor says it is safe."
+            text += f" Not over your {_either(avoid)} until your doctor says it is safe."
         reasons = [why_of.get(r.rule) or "" for r in point.reasons]
         cite = point.basis.source.title if point.basis.source.ref != primary else ""
         entry = Entry(text, " ".join(dict.fromkeys(w for w in reasons if w)), cite=cite)
@@ -159,7 +164,8 @@ def _clearance_question(c: Clearance, knowledge: Knowledge) -> Entry:
     fact = knowledge.fact(rule.for_each) if rule is not None and rule.for_each else None
     if rule is not None and rule.physician_question:
         return Entry(rule.physician_question, check=True)
-    why = f"(a {fact.meaning} there)" if fact is not None else c.reason.text
+    article = "an" if fact is not None and fact.meaning[:1] in "aeiou" else "a"
+    why = f"({article} {fact.meaning} there)" if fact is not None else c.reason.text
     return Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {why}", check=True)
 
 
@@ -179,7 +185,7 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         approach.append(Entry(f"{s.site}: {level}."))
     groups = {status: [v for v in plan.techniques if v.status is status] for status in Status}
     if groups[Status.SAFE]:
-        approach.append(Entry("Techniques used: " + ", ".join(_where(v) for v in groups[Status.SAFE]) + "."))
+        approach.append(Entry("Used unchanged: " + ", ".join(_where(v) for v in groups[Status.SAFE]) + "."))
     for v in groups[Status.MODIFY]:
         approach.append(Entry(f"{_where(v)}, modified: {' '.join(v.modifications)}"))
     if groups[Status.EXCLUDED]:
@@ -224,5 +230,5 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
         sections=sections,
         sources=_sources(list(plan.all_reasons()), []),
         closing=f"Thank you. Kind regards,\n{people.therapist or 'The massage therapist'}",
-        reply=("Comments:", "Name:", "Signature:", "Date:"),
+        reply=("Comments:", "", "", "Name:", "Signature:", "Date:"),  # three lines to comment on
     )

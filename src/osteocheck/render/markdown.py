@@ -74,13 +74,13 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
     else:
         out.append("- Not required by any rule.")
     out += ["", "## Pressure", ""]
-    overall = f"**{plan.max_pressure}** ({md(plan.max_pressure_label)})"
+    overall = f"**{plan.max_pressure}**, {md(plan.max_pressure_label)}"
     out.append(f"- Highest pressure overall: {overall}{_rules(plan.max_pressure_reasons)}")
     for s in plan.sites:
         level = (
             "**do not treat**"
             if s.no_treatment
-            else f"at most {s.max_pressure} ({md(knowledge.pressure_label(s.max_pressure))})"
+            else f"at most {s.max_pressure}, {md(knowledge.pressure_label(s.max_pressure))}"
         )
         out.append(f"- {md(s.site)}: {level}{_rules(s.reasons)}")
     for status, title in (
@@ -150,7 +150,7 @@ def explain_markdown(verdict: Verdict, plan: Plan, conditions: dict[str, str]) -
 def catalogue_markdown(knowledge: Knowledge) -> str:
     out = [f"# Techniques: {md(knowledge.title)}", ""]
     for t in knowledge.techniques:
-        level = f"{t.pressure} ({md(knowledge.pressure_label(t.pressure))})"
+        level = f"{t.pressure}, {md(knowledge.pressure_label(t.pressure))}"
         out.append(f"- **{md(t.name)}** (`{t.id}`, {md(t.category)}, pressure {level}): {md(t.description)}")
     return "\n".join([*out, ""])
 

@@ -84,7 +84,7 @@ def clearance_panel(plan: Plan) -> RenderableType:
 def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     head = Text.assemble(
         ("Highest pressure overall: ", "bold"),
-        (f"{plan.max_pressure} ({plain(plan.max_pressure_label)})", "bold"),
+        (f"{plan.max_pressure}, {plain(plan.max_pressure_label)}", "bold"),
         f" on the 1–{knowledge.top_pressure} scale  ",
         _rules(plan.max_pressure_reasons),
     )
@@ -98,7 +98,7 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
         if s.no_treatment:
             level = Text("DO NOT TREAT", style="bold red")
         else:
-            level = Text(f"{s.max_pressure} ({plain(knowledge.pressure_label(s.max_pressure))})", style="yellow")
+            level = Text(f"{s.max_pressure}, {plain(knowledge.pressure_label(s.max_pressure))}", style="yellow")
         table.add_row(t(s.site, "bold"), level, _rules(s.reasons))
     return Group(head, table)
 
@@ -145,10 +145,11 @@ def _how(v: Verdict, plan: Plan) -> Text:
     return text
 
 
-def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
+def _recommended(title: str, items: tuple[Recommended, ...], *, marks: bool = True) -> RenderableType:
     body = Text()
     for r in items:
-        body.append(Text.assemble(("! " if r.pressing else "• ", "bold yellow" if r.pressing else ""), t(r.text)))
+        pressing = marks and r.pressing
+        body.append(Text.assemble(("! " if pressing else "• ", "bold yellow" if pressing else ""), t(r.text)))
         if r.avoid_sites:
             body.append_text(Text.assemble(" ", t(not_over(r.avoid_sites), "bold red")))
         if r.reasons:
@@ -160,7 +161,8 @@ def _recommended(title: str, items: tuple[Recommended, ...]) -> RenderableType:
 
 
 def _positions_view(plan: Plan) -> RenderableType:
-    body = _recommended("Positioning", plan.positioning)
+    # Alternatives, not priorities: recommended positions are listed, not marked pressing.
+    body = _recommended("Positioning (recommended for this client)", plan.positioning, marks=False)
     avoided = [p for p in plan.positions if p.status is PositionStatus.AVOID]
     if not avoided:
         return body
@@ -286,7 +288,7 @@ def catalogue_view(knowledge: Knowledge) -> RenderableType:
         grid.add_column(no_wrap=True, min_width=width)
         grid.add_column(overflow="fold")
         for tech in (x for x in knowledge.techniques if x.category == category):
-            level = f"pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)})"
+            level = f"pressure {tech.pressure}, {knowledge.pressure_label(tech.pressure)}"
             about = Text.assemble(t(tech.name, "bold"), " · ", t(level), "\n", t(tech.description, "dim"))
             grid.add_row(Text("  ") + t(tech.id, "cyan"), about)
         parts += [_heading(category), grid]
@@ -310,8 +312,8 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     parts: list[RenderableType] = [proceed_view(plan), head, t(tech.description, "dim")]
     parts.append(
         Text(
-            f"Nominal pressure {tech.pressure} ({knowledge.pressure_label(tech.pressure)}); "
-            f"highest allowed for this client {plan.max_pressure} ({plan.max_pressure_label})."
+            f"Nominal pressure {tech.pressure}, {knowledge.pressure_label(tech.pressure)}; "
+            f"highest allowed for this client {plan.max_pressure}, {plan.max_pressure_label}."
         )
     )
     parts += [Text.assemble(("assumed: ", "magenta"), t(a)) for a in plan.assumptions]
@@ -355,7 +357,7 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
             Text.assemble(
                 ("Where it may be used: ", "bold"),
                 t(where),
-                f", at pressure {level} ({knowledge.pressure_label(level)}) at most.",
+                f", at most at pressure {level}, {knowledge.pressure_label(level)}.",
             )
         )
     parts.append(Text(DISCLAIMER, style="dim italic"))
