@@ -1,8 +1,9 @@
 """Batch screening: many profiles in (JSONL or CSV), one screening record out per row.
 
-Evaluation is pure and deterministic, so rows with the same profile share one
-evaluation (and one rendered record), up to a bounded number remembered at once. A bad row carries its error; it never stops
-the others, and every row gets exactly one output line.
+The compact record comes from the compiled rule base (engine.compiled), which remembers nothing per
+profile: a roster of distinct clients runs as fast as a repeating one, in flat memory. `--full`
+evaluates each row's whole plan. A bad row carries its error; it never stops the others, and every
+row gets exactly one output line.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import NamedTuple
 
 from osteocheck.batch.lines import LineSource
 from osteocheck.client.profile import build
+from osteocheck.engine.compiled import Compact, CompiledRules
 from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Status
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
 from osteocheck.render.escape import json_text
@@ -27,8 +29,6 @@ CSV_COLUMNS = (
     "site_caps", "excluded_techniques", "modified_techniques", "error",
 )  # fmt: skip
 _TRUE = {"true", "yes", "y", "1"}
-MEMO_LIMIT = 4096  # remembered evaluations: repeated profiles are fast, memory stays flat
-MEMO_CHARS = 8_000_000  # and their rendered text (a --full plan is ~50 KB)
 _FALSE = {"false", "no", "n", "0"}
 
 
@@ -134,12 +134,12 @@ def _key(data: dict[str, object]) -> tuple[object, ...]:
     )
 
 
-def compact(plan: Plan) -> dict[str, object]:
-    """The contract's compact screening record (without id)."""
+def compact(plan: Plan, knowledge: Knowledge) -> dict[str, object]:
+    """The contract's compact screening record (without id), from a whole plan."""
     return {
         "stage": plan.stage,
         "proceed": plan.proceed.value,
-        "clearance_required": _clearance_sites(plan),
+        "clearance_required": _clearance_sites(plan, knowledge),
         "max_pressure": plan.max_pressure,
         "sites": {s.site: s.max_pressure for s in plan.sites},
         "techniques": {v.technique.id: v.status.value for v in plan.techniques},
@@ -148,22 +148,36 @@ def compact(plan: Plan) -> dict[str, object]:
     }
 
 
-def _clearance_sites(plan: Plan) -> list[str]:
-    """Every site that needs clearance, once, in the plan's (vocabulary) order."""
-    order = [s.site for s in plan.sites]
+def _clearance_sites(plan: Plan, knowledge: Knowledge) -> list[str]:
+    """Every site that needs clearance, once, in vocabulary order."""
     needed = {s for c in plan.clearance_required for s in c.sites}
-    return sorted(needed, key=lambda site: order.index(site) if site in order else len(order))
+    return [s for s in knowledge.site_ids if s in needed]
+
+
+def compact_of(c: Compact) -> dict[str, object]:
+    """The same record from the compiled rule base."""
+    return {
+        "stage": c.stage,
+        "proceed": c.proceed,
+        "clearance_required": list(c.clearance_sites),
+        "max_pressure": c.max_pressure,
+        "sites": dict(c.sites),
+        "techniques": dict(c.techniques),
+        "avoid_positions": list(c.avoid_positions),
+        "error": None,
+    }
 
 
 class Screener:
-    """Turns rows into output lines, evaluating each distinct profile once."""
+    """Turns rows into output lines."""
 
     def __init__(self, knowledge: Knowledge, *, output_format: str = "jsonl", full: bool = False) -> None:
         self.knowledge = knowledge
         self.output_format = output_format
         self.full = full
-        self._memo: dict[tuple[object, ...], tuple[str, bool] | ProfileError] = {}
-        self._memo_chars = 0
+        self._compiled = CompiledRules(knowledge)
+        # Rendered text of the whole-body parts, which a roster shares (a few hundred): bounded anyway.
+        self._techniques: dict[tuple[tuple[str, str], ...], str] = {}
 
     def header(self) -> str:
         return _csv_line(CSV_COLUMNS) if self.output_format == "csv" else ""
@@ -172,47 +186,40 @@ class Screener:
         if row.data is None:
             return self._error(row, row.error or "invalid row")
         try:
-            key = _key(row.data)
-            cached = self._memo.get(key)
-        except TypeError:  # an unhashable value (a nested object): let validation name it
-            key, cached = None, None
-        if cached is None:
-            cached = self._evaluate(row.data)
-            if key is not None:
-                size = len(cached[0]) if isinstance(cached, tuple) else 100
-                if len(self._memo) >= MEMO_LIMIT or self._memo_chars + size > MEMO_CHARS:
-                    self._memo.clear()  # distinct rosters would grow it without end
-                    self._memo_chars = 0
-                self._memo[key] = cached
-                self._memo_chars += size
-        if isinstance(cached, ProfileError):
-            return self._error(row, "; ".join(cached.messages))
-        body, clearance = cached
-        ident = (
-            json_text(json.dumps(row.id, ensure_ascii=False)) if self.output_format == "jsonl" else _csv_cell(row.id)
-        )
+            profile = build(row.data, self.knowledge, usage=False)
+        except ProfileError as exc:
+            return self._error(row, "; ".join(exc.messages))
         if self.output_format == "csv":
-            return Result(f"{ident},{row.number},{body}", False, clearance, None)
+            c = self._compiled.screen(profile)
+            return Result(f"{_csv_cell(row.id)},{row.number},{_csv_body(c)}", False, c.clearance, None)
+        if self.full:
+            from osteocheck.render.jsonout import plan_dict  # noqa: PLC0415
+
+            plan = evaluate(profile, self.knowledge)
+            record = plan_dict(plan, self.knowledge)
+            record["error"] = None
+            body, clearance = json_text(json.dumps(record, ensure_ascii=False))[1:-1], bool(plan.clearance_required)
+        else:
+            c = self._compiled.screen(profile)
+            body, clearance = self._body(c), c.clearance
+        ident = json_text(json.dumps(row.id, ensure_ascii=False))
         if row.record is not None:
             body += ", " + json_text(json.dumps({"record": row.record}, ensure_ascii=False))[1:-1]
         return Result(f'{{"id": {ident}, "row": {row.number}, {body}}}\n', False, clearance, None)
 
-    def _evaluate(self, data: dict[str, object]) -> tuple[str, bool] | ProfileError:
-        try:
-            plan = evaluate(build(data, self.knowledge, usage=False), self.knowledge)
-        except ProfileError as exc:
-            return exc
-        clearance = bool(plan.clearance_required)
-        if self.output_format == "csv":
-            return _csv_body(plan), clearance
-        if self.full:
-            from osteocheck.render.jsonout import plan_dict  # noqa: PLC0415
-
-            record = plan_dict(plan, self.knowledge)
-            record["error"] = None
-        else:
-            record = compact(plan)
-        return json_text(json.dumps(record, ensure_ascii=False))[1:-1], clearance
+    def _body(self, c: Compact) -> str:
+        """The compact record as json.dumps writes it (ids and sites are the knowledge's plain identifiers)."""
+        techniques = self._techniques.get(c.techniques)
+        if techniques is None:
+            if len(self._techniques) >= 4096:
+                self._techniques.clear()
+            techniques = self._techniques[c.techniques] = json.dumps(dict(c.techniques))
+        sites = ", ".join(f'"{s}": {n}' for s, n in c.sites)
+        return (
+            f'"stage": "{c.stage}", "proceed": "{c.proceed}", "clearance_required": {_names(c.clearance_sites)}, '
+            f'"max_pressure": {c.max_pressure}, "sites": {{{sites}}}, "techniques": {techniques}, '
+            f'"avoid_positions": {_names(c.avoid_positions)}, "error": null'
+        )
 
     def _error(self, row: Row, message: str) -> Result:
         if self.output_format == "csv":
@@ -222,18 +229,21 @@ class Screener:
         return Result(json_text(json.dumps(record, ensure_ascii=False)) + "\n", True, False, message)
 
 
-def _csv_body(plan: Plan) -> str:
-    sites = _clearance_sites(plan)
+def _names(ids: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in ids) + "]"
+
+
+def _csv_body(c: Compact) -> str:
     cells = [
-        plan.stage,
-        plan.proceed.value,
-        "yes" if plan.clearance_required else "no",
-        ";".join(sites),
-        str(plan.max_pressure),
-        ";".join(s.site for s in plan.sites if s.no_treatment),
-        ";".join(f"{s.site}:{s.max_pressure}" for s in plan.sites),
-        ";".join(v.technique.id for v in plan.techniques if v.status is Status.EXCLUDED),
-        ";".join(v.technique.id for v in plan.techniques if v.status is Status.MODIFY),
+        c.stage,
+        c.proceed,
+        "yes" if c.clearance else "no",
+        ";".join(c.clearance_sites),
+        str(c.max_pressure),
+        ";".join(s for s, n in c.sites if n == 0),
+        ";".join(f"{s}:{n}" for s, n in c.sites),
+        ";".join(t for t, status in c.techniques if status == "excluded"),
+        ";".join(t for t, status in c.techniques if status == "modify"),
         "",
     ]
     return _csv_line(cells)

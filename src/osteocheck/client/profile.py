@@ -49,11 +49,9 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     errors: list[str] = []
     values: dict[str, object] = {}
     facts: list[tuple[str, tuple[str, ...]]] = []
-    sites = knowledge.site_ids
-    kinds = {f.id: f.per_site for f in knowledge.facts}
-    keys = profile_keys(knowledge)
+    sites, kinds, keys, known = _vocabulary(knowledge)
     for key, value in raw.items():
-        if key not in keys:
+        if key not in known:
             hint = suggest(key, keys) if len(errors) < MAX_MESSAGES else ""  # only the shown ones
             errors.append(f"{where}unknown profile key '{key}'{hint}; allowed: {', '.join(keys)}")
             continue
@@ -110,6 +108,23 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     return profile
 
 
+_last: list[tuple[Knowledge, tuple[tuple[str, ...], dict[str, bool], tuple[str, ...], frozenset[str]]]] = []
+
+
+def _vocabulary(knowledge: Knowledge) -> tuple[tuple[str, ...], dict[str, bool], tuple[str, ...], frozenset[str]]:
+    """Sites, fact kinds and profile keys of a knowledge, worked out once for a batch of rows.
+
+    Kept for the last knowledge seen, compared by identity while holding it (so no other object can
+    take its place).
+    """
+    if _last and _last[0][0] is knowledge:
+        return _last[0][1]
+    keys = profile_keys(knowledge)
+    found = (knowledge.site_ids, {f.id: f.per_site for f in knowledge.facts}, keys, frozenset(keys))
+    _last[:] = [(knowledge, found)]
+    return found
+
+
 def profile_keys(knowledge: Knowledge) -> tuple[str, ...]:
     """Every key a profile may hold with this knowledge: the contract's own and each declared fact."""
     return ("stage", "t_score", *(f.id for f in knowledge.facts), "cleared", "name", "id")
@@ -132,7 +147,8 @@ def _sites(value: object, sites: tuple[str, ...], name: str, errors: list[str]) 
         return None
     found = set()
     # The same forms everywhere (flags, files, intake, batch): any case, several sites split by , or ;
-    value = [s for v in value for s in _split_sites(v)]
+    if not all(v in sites for v in value):  # (a site as it is spelt needs no splitting: the usual case)
+        value = [s for v in value for s in _split_sites(v)]
     for site in value:
         if not isinstance(site, str) or site not in sites:
             hint = suggest(site, sites) if isinstance(site, str) and len(errors) < MAX_MESSAGES else ""
