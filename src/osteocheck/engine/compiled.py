@@ -17,6 +17,8 @@ and memory stays flat. tests/test_compiled.py checks this against `evaluate` on 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, StageAtLeast
@@ -55,6 +57,21 @@ class _Rule(NamedTuple):
     postpone: bool
 
 
+class _Holding(NamedTuple):
+    """For one facts mask: the fixed-site rules that hold, combined once, and the rules whose sites vary."""
+
+    excluded: int
+    modified: int
+    avoided: int
+    cap: int
+    postpone: bool
+    clearance: bool
+    clearance_sites: frozenset[str]
+    untreated: frozenset[str]
+    caps: dict[str, int]
+    varying: tuple[_Rule, ...]  # per site (for_each) or yielding to clearance
+
+
 class _Whole(NamedTuple):
     proceed: str
     max_pressure: int
@@ -76,7 +93,9 @@ class CompiledRules:
         self._rules = tuple(self._rule(r) for r in knowledge.rules)
         self._knowledge = knowledge
         self._stage_bits = {s: self._stage_mask(s) for s in STAGES}
-        self._holding: dict[int, tuple[_Rule, ...]] = {}
+        self._holding: dict[int, _Holding] = {}
+        # Most conditions are one conjunction: tested as (mask, rule) pairs in one pass.
+        self._terms = tuple((m, i) for i, r in enumerate(self._rules) for m in r.dnf)
         self._whole: dict[tuple[int, int, int, int, int], _Whole] = {}
 
     # -- compiling -------------------------------------------------------------------------------
@@ -148,59 +167,85 @@ class CompiledRules:
             mask |= bits.get(("fact", "fracture_history"), 0)
         return stage, mask, per_site
 
-    def holding(self, mask: int) -> tuple[_Rule, ...]:
+    def holding(self, mask: int) -> _Holding:
         found = self._holding.get(mask)
         if found is None:
-            found = tuple(r for r in self._rules if any(m & mask == m for m in r.dnf))
+            found = self._combine(mask)
             if len(self._holding) >= TABLE_LIMIT:
-                self._holding.clear()  # bounded: a roster never needs more than a few hundred
+                self._holding.clear()  # bounded: a roster needs a few thousand at most
             self._holding[mask] = found
         return found
 
+    def _combine(self, mask: int) -> _Holding:
+        held = sorted({i for m, i in self._terms if m & mask == m})
+        rules = [self._rules[i] for i in held]
+        fixed = [r for r in rules if r.for_each is None and not r.unless_cleared]
+        caps: dict[str, int] = {}
+        for r in fixed:
+            if r.site_pressure is not None:
+                for s in r.sites:
+                    caps[s] = min(caps.get(s, r.site_pressure), r.site_pressure)
+        return _Holding(
+            excluded=_union(r.exclude for r in fixed),
+            modified=_union(r.modify for r in fixed),
+            avoided=_union(r.avoid for r in fixed),
+            cap=min([self._top, *(r.max_pressure for r in fixed if r.max_pressure is not None)]),
+            postpone=any(r.postpone for r in fixed),
+            clearance=any(r.clearance for r in fixed),
+            clearance_sites=frozenset(s for r in fixed if r.clearance for s in r.sites),
+            untreated=frozenset(s for r in fixed if r.no_treatment for s in r.sites),
+            caps=caps,
+            varying=tuple(r for r in rules if r.for_each is not None or r.unless_cleared),
+        )
+
     def screen(self, profile: Profile) -> Compact:
         stage, mask, per_site = self._facts(profile)
-        cleared = profile.cleared
-        excluded = modified = avoided = 0
-        cap = self._top
-        postpone = needs_clearance = False
-        caps: dict[str, int] = {}
-        untreated: set[str] = set()
-        clearance: set[str] = set()
-        for rule in self.holding(mask):
-            sites = rule.sites
-            if rule.for_each is not None:
-                sites = per_site.get(rule.for_each, ())
-                if not sites:
-                    continue
-            if rule.unless_cleared:
-                if cleared:
-                    sites = tuple(s for s in sites if s not in cleared)
-                if not sites:
-                    continue
-            # The rule fires at `sites` (none: the whole body).
-            excluded |= rule.exclude
-            modified |= rule.modify
-            avoided |= rule.avoid
-            if rule.max_pressure is not None and rule.max_pressure < cap:
-                cap = rule.max_pressure
-            postpone = postpone or rule.postpone
-            if rule.clearance:
-                needs_clearance = True
-                clearance.update(sites)
-            if rule.no_treatment:
-                untreated.update(sites)
-            level = rule.site_pressure
-            if level is not None:
-                for s in sites:
-                    if level < caps.get(s, 99):
-                        caps[s] = level
+        h = self.holding(mask)
+        excluded, modified, avoided, cap = h.excluded, h.modified, h.avoided, h.cap
+        postpone, needs_clearance = h.postpone, h.clearance
+        caps: dict[str, int] = h.caps
+        untreated: AbstractSet[str] = h.untreated
+        clearance: AbstractSet[str] = h.clearance_sites
+        if h.varying:
+            more_untreated, more_clearance = set(untreated), set(clearance)
+            caps = dict(caps)
+            cleared = profile.cleared
+            for rule in h.varying:
+                sites = rule.sites
+                if rule.for_each is not None:
+                    sites = per_site.get(rule.for_each, ())
+                    if not sites:
+                        continue
+                if rule.unless_cleared:
+                    if cleared:
+                        sites = tuple(s for s in sites if s not in cleared)
+                    if not sites:
+                        continue
+                # The rule fires at `sites`.
+                excluded |= rule.exclude
+                modified |= rule.modify
+                avoided |= rule.avoid
+                if rule.max_pressure is not None and rule.max_pressure < cap:
+                    cap = rule.max_pressure
+                postpone = postpone or rule.postpone
+                if rule.clearance:
+                    needs_clearance = True
+                    more_clearance.update(sites)
+                if rule.no_treatment:
+                    more_untreated.update(sites)
+                level = rule.site_pressure
+                if level is not None:
+                    for s in sites:
+                        if level < caps.get(s, 99):
+                            caps[s] = level
+            untreated, clearance = more_untreated, more_clearance
         proceed = 2 if postpone else 1 if needs_clearance else 0
         key = (excluded, modified, avoided, cap, proceed)
         whole = self._whole.get(key)
         if whole is None:
             whole = self._whole_body(key)
         order = self._order
-        restricted = sorted(untreated.union(caps), key=order.__getitem__) if caps or untreated else ()
+        restricted = sorted({*untreated, *caps}, key=order.__getitem__) if caps or untreated else ()
         site_caps = tuple((s, 0 if s in untreated else min(cap, caps[s])) for s in restricted)
         return Compact(
             stage, whole.proceed, needs_clearance, tuple(sorted(clearance, key=order.__getitem__)), cap, site_caps,
@@ -221,3 +266,10 @@ class CompiledRules:
             self._whole.clear()
         self._whole[key] = whole
         return whole
+
+
+def _union(masks: Iterable[int]) -> int:
+    out = 0
+    for m in masks:
+        out |= m
+    return out
