@@ -21,7 +21,7 @@ from osteocheck.engine.compiled import Compact, CompiledRules
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus
 from osteocheck.errors import ProfileError
-from osteocheck.parsing.strict_json import no_duplicates
+from osteocheck.parsing.strict_json import DECODER
 from osteocheck.render.escape import json_text
 
 CSV_COLUMNS = (
@@ -50,24 +50,26 @@ class Result(NamedTuple):
 def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
     """One row per non-blank line; a line that is not a JSON object becomes an error row."""
     for number, line in enumerate(lines, start=1):
-        problems = _problems(lines)
-        if problems:
-            yield Row(number, None, None, "; ".join(problems))
-            continue
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line, object_pairs_hook=no_duplicates)
-        except ValueError as exc:
-            yield Row(number, None, None, f"not a valid JSON object: {exc}")
-            continue
-        except RecursionError:
-            yield Row(number, None, None, "not a profile: JSON nested too deeply")
-            continue
-        if not isinstance(data, dict):
-            yield Row(number, None, None, "a row must be a JSON object of profile keys")
-            continue
-        yield Row(number, data.get("id"), data)
+        row = jsonl_row(number, line, _problems(lines))
+        if row is not None:
+            yield row
+
+
+def jsonl_row(number: int, line: str, problems: list[str]) -> Row | None:
+    """One JSONL line as a row (None for a blank line); `problems` are what reading the line found."""
+    if problems:
+        return Row(number, None, None, "; ".join(problems))
+    if not line.strip():
+        return None
+    try:
+        data = DECODER.decode(line)
+    except ValueError as exc:
+        return Row(number, None, None, f"not a valid JSON object: {exc}")
+    except RecursionError:
+        return Row(number, None, None, "not a profile: JSON nested too deeply")
+    if not isinstance(data, dict):
+        return Row(number, None, None, "a row must be a JSON object of profile keys")
+    return Row(number, data.get("id"), data)
 
 
 def _problems(lines: Iterable[str]) -> list[str]:
@@ -202,7 +204,7 @@ class Screener:
         else:
             c = self._compiled.screen(profile)
             body, clearance = self._body(c), c.clearance
-        ident = json_text(json.dumps(row.id, ensure_ascii=False))
+        ident = _json_id(row.id)
         if row.record is not None:
             body += ", " + json_text(json.dumps({"record": row.record}, ensure_ascii=False))[1:-1]
         return Result(f'{{"id": {ident}, "row": {row.number}, {body}}}\n', False, clearance, None)
@@ -227,6 +229,13 @@ class Screener:
             return Result(_csv_line(cells), True, False, message)
         record = {"id": row.id, "row": row.number, "error": message}
         return Result(json_text(json.dumps(record, ensure_ascii=False)) + "\n", True, False, message)
+
+
+def _json_id(value: object) -> str:
+    """A row's id as JSON; a plain printable ASCII text id (the usual) needs only quotes and backslashes escaped."""
+    if type(value) is str and value.isascii() and value.isprintable():
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def _names(ids: tuple[str, ...]) -> str:

@@ -9,13 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from osteocheck.batch.lines import InputError, LineSource
 from osteocheck.batch.rows import Row, Screener, read_csv, read_jsonl
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import OutputError
 from osteocheck.writer import output
+
+if TYPE_CHECKING:
+    from osteocheck.batch.parallel import Done
 
 MAX_REPORTED = 20  # rows named on stderr; the rest are counted
 
@@ -72,17 +75,25 @@ def _progress(target: str) -> Any:
 
 def run_batch(
     source: str, target: str, knowledge: Knowledge, *, input_format: str, output_format: str,
-    full: bool, fail_fast: bool, force: bool,
+    full: bool, fail_fast: bool, force: bool, jobs: int = 1,
 ) -> Summary:  # fmt: skip
+    from osteocheck.batch import parallel  # noqa: PLC0415
+
     screener = Screener(knowledge, output_format=output_format, full=full)
     handle = _open(source)
     lines = LineSource(handle)
     kinds = {f.id: f.per_site for f in knowledge.facts}
-    rows: Iterator[Row] = read_csv(lines, kinds) if input_format == "csv" else read_jsonl(lines)
+    size = _size(handle)
     try:
-        return _screen(
-            rows, screener, target, (lambda: lines.consumed, _size(handle)), fail_fast=fail_fast, force=force
-        )
+        if parallel.worth_it(jobs, size):
+            work = parallel.row_chunks(lines, kinds) if input_format == "csv" else parallel.line_chunks(lines)
+            with parallel.pool(jobs, knowledge, output_format, full) as workers:
+                return _screen_parallel(
+                    parallel.ordered(workers, work, jobs, fail_fast=fail_fast, limit=MAX_REPORTED),
+                    screener.header(), target, (lambda: lines.consumed, size), force=force,
+                )  # fmt: skip
+        rows: Iterator[Row] = read_csv(lines, kinds) if input_format == "csv" else read_jsonl(lines)
+        return _screen(rows, screener, target, (lambda: lines.consumed, size), fail_fast=fail_fast, force=force)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
@@ -138,6 +149,39 @@ def _screen(
                     speed = bar.tasks[0].speed
                     rate = f"{speed * count / max(position(), 1):,.0f}" if speed else "-"
                     bar.update(task, completed=position(), rows=f"{count:,}", rate=rate)
+        except InputError as exc:
+            failed += 1
+            stopped = True
+            problems.append(f"osteocheck: after row {count}: {exc}")
+    if failed > len(problems):
+        problems.append(f"osteocheck: ... and {failed - len(problems)} more failed row(s)")
+    return Summary(count, failed, clearance, tuple(problems), stopped)
+
+
+def _screen_parallel(
+    results: Iterator[Done], header: str, target: str, progress: tuple[Callable[[], int], int | None], *, force: bool
+) -> Summary:
+    """As _screen, from chunks screened by workers, written as they come back in input order."""
+    position, total = progress
+    count = failed = clearance = 0
+    problems: list[str] = []
+    stopped = False
+    with output(target, force=force) as out, _progress(target) as bar:
+        task = bar.add_task("screening", total=total, rows=0, rate="-") if bar else None
+        out.write(header)
+        try:
+            for done in results:
+                out.write(done.text)
+                count += done.rows
+                failed += done.failed
+                clearance += done.clearance
+                room = MAX_REPORTED - len(problems)
+                problems += [f"osteocheck: row {n}: {_short(message)}" for n, message in done.problems[:room]]
+                if done.stopped:
+                    stopped = True
+                    break
+                if bar is not None:
+                    bar.update(task, completed=position(), rows=f"{count:,}", rate="-")
         except InputError as exc:
             failed += 1
             stopped = True

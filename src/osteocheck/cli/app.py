@@ -539,6 +539,17 @@ def batch(
     ] = False,
     force: Force = False,
     rules: Rules = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Worker processes for a long roster (default: the CPU count; 1: none). Output stays in input order.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any failed."""
     check_format(output_format, ("jsonl", "csv"))
@@ -571,9 +582,15 @@ def batch(
         knowledge = load_knowledge(rules)
         summary = run_batch(
             source, output, knowledge, input_format=input_format, output_format=output_format,
-            full=full, fail_fast=fail_fast, force=force,
+            full=full, fail_fast=fail_fast, force=force, jobs=jobs or _cpus(),
         )  # fmt: skip
     _finish_batch(summary)
+
+
+def _cpus() -> int:
+    from osteocheck.batch.parallel import default_jobs  # noqa: PLC0415
+
+    return default_jobs()
 
 
 def _finish_batch(summary: Summary) -> None:

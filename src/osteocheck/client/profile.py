@@ -104,7 +104,7 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     if errors:
         raise ProfileError(_bounded(errors), usage=usage)
     profile = Profile(**values, facts=tuple(sorted(facts)))  # type: ignore[arg-type]
-    stage_of(profile, knowledge, usage=usage)  # a contradiction is caught here, before any plan
+    stage_of(profile, knowledge, usage=usage, explain=False)  # a contradiction is caught here, before any plan
     return profile
 
 

@@ -17,7 +17,6 @@ and memory stays flat. tests/test_compiled.py checks this against `evaluate` on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
@@ -178,25 +177,33 @@ class CompiledRules:
 
     def _combine(self, mask: int) -> _Holding:
         held = sorted({i for m, i in self._terms if m & mask == m})
-        rules = [self._rules[i] for i in held]
-        fixed = [r for r in rules if r.for_each is None and not r.unless_cleared]
+        excluded = modified = avoided = 0
+        cap, postpone, clearance = self._top, False, False
+        clearance_sites: set[str] = set()
+        untreated: set[str] = set()
         caps: dict[str, int] = {}
-        for r in fixed:
+        varying = []
+        for i in held:
+            r = self._rules[i]
+            if r.for_each is not None or r.unless_cleared:
+                varying.append(r)
+                continue
+            excluded, modified, avoided = excluded | r.exclude, modified | r.modify, avoided | r.avoid
+            if r.max_pressure is not None:
+                cap = min(cap, r.max_pressure)
+            postpone = postpone or r.postpone
+            if r.clearance:
+                clearance = True
+                clearance_sites.update(r.sites)
+            if r.no_treatment:
+                untreated.update(r.sites)
             if r.site_pressure is not None:
                 for s in r.sites:
                     caps[s] = min(caps.get(s, r.site_pressure), r.site_pressure)
         return _Holding(
-            excluded=_union(r.exclude for r in fixed),
-            modified=_union(r.modify for r in fixed),
-            avoided=_union(r.avoid for r in fixed),
-            cap=min([self._top, *(r.max_pressure for r in fixed if r.max_pressure is not None)]),
-            postpone=any(r.postpone for r in fixed),
-            clearance=any(r.clearance for r in fixed),
-            clearance_sites=frozenset(s for r in fixed if r.clearance for s in r.sites),
-            untreated=frozenset(s for r in fixed if r.no_treatment for s in r.sites),
-            caps=caps,
-            varying=tuple(r for r in rules if r.for_each is not None or r.unless_cleared),
-        )
+            excluded, modified, avoided, cap, postpone, clearance, frozenset(clearance_sites), frozenset(untreated),
+            caps, tuple(varying),
+        )  # fmt: skip
 
     def screen(self, profile: Profile) -> Compact:
         stage, mask, per_site = self._facts(profile)
@@ -266,10 +273,3 @@ class CompiledRules:
             self._whole.clear()
         self._whole[key] = whole
         return whole
-
-
-def _union(masks: Iterable[int]) -> int:
-    out = 0
-    for m in masks:
-        out |= m
-    return out

@@ -17,8 +17,13 @@ def classify(t_score: float, knowledge: Knowledge) -> str:
     return "osteopenia"
 
 
-def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> tuple[str, tuple[str, ...]]:
-    """The stage the plan uses and what was assumed to reach it; contradictions are errors."""
+def stage_of(
+    profile: Profile, knowledge: Knowledge, *, usage: bool = True, explain: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """The stage the plan uses and what was assumed to reach it; contradictions are errors.
+
+    `explain=False` only checks (and settles) the stage, without wording the assumptions.
+    """
     bd = knowledge.bone_density
     notes: list[str] = []
     stage = profile.stage
@@ -54,7 +59,7 @@ def stage_of(profile: Profile, knowledge: Knowledge, *, usage: bool = True) -> t
     if stage == "osteoporosis" and profile.has("fracture_history"):
         stage = "severe"
         notes.append("Osteoporosis with a fragility fracture: stage severe (established osteoporosis).")
-    return stage, tuple(notes)
+    return stage, tuple(notes) if explain else ()
 
 
 def implied(profile: Profile) -> tuple[Profile, tuple[str, ...]]:
