@@ -53,7 +53,12 @@ def worth_it(jobs: int, size: int | None) -> bool:
 
 def _start(knowledge: Knowledge, output_format: str, full: bool) -> None:
     global _screener  # noqa: PLW0603 - one screener per worker process
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops the workers
+    # Ctrl-C is the main process's to handle; it stops the workers. A stop signal ends a worker at once
+    # (not the main process's handler, inherited by fork, which would unwind it into the pool's loop).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stop in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, stop):
+            signal.signal(getattr(signal, stop), signal.SIG_DFL)
     _screener = Screener(knowledge, output_format=output_format, full=full)
 
 
