@@ -1,6 +1,6 @@
 """Rosters shaped like real ones: nearly every profile distinct (continuous T-scores, different site lists).
 
-    python bench/roster.py ROWS [SEED] > roster.jsonl
+python bench/roster.py ROWS [SEED] > roster.jsonl
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ STAGES = ("osteopenia", "osteoporosis", "severe")
 def profiles(rows: int, seed: int = 7) -> Iterator[dict[str, object]]:
     """T-score −4.5..0.5 (or a stated stage, or neither), each yes/no fact 20%, each per-site fact 15% with
     1–3 sites, clearance of one named site 10%: the mix a clinic's roster shows."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     for i in range(rows):
         row: dict[str, object] = {"id": f"C-{i:07d}"}
         pick = rng.random()
