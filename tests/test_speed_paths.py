@@ -34,10 +34,32 @@ FLAG_TOKENS = st.lists(
 ).map(lambda groups: [token for group in groups for token in group])
 
 
-@settings(max_examples=30, deadline=None)
-@given(FLAG_TOKENS)
-def test_fast_path_prints_exactly_what_the_full_command_prints(tokens: list[str]) -> None:
-    argv = ["plan", *tokens]
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = st.sampled_from(
+    [
+        ["plan"],
+        ["plan", "--details"],
+        ["plan", "--short"],
+        ["excluded"],
+        ["explain", "mild_kneading"],
+        ["explain", "reflexology"],
+        ["explain", "no_such_technique"],
+        ["explain"],
+        ["selfcare"],
+        ["selfcare", "--therapist", "Sam"],
+        ["plan", "--profile", str(ROOT / "examples" / "profiles" / "client.yaml")],
+        ["excluded", "-p", str(ROOT / "examples" / "profiles" / "client.json")],
+        ["plan", "--fhir", str(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")],
+        ["selfcare", "--fhir", str(ROOT / "examples" / "fhir" / "old-fracture-and-falls.json")],
+        ["plan", "--profile", "missing.yaml"],
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(COMMANDS, FLAG_TOKENS)
+def test_fast_path_prints_exactly_what_the_full_command_prints(command: list[str], tokens: list[str]) -> None:
+    argv = [*command, *tokens]
     full = CliRunner().invoke(app, argv)
     import contextlib
     import io
@@ -54,9 +76,12 @@ def test_fast_path_prints_exactly_what_the_full_command_prints(tokens: list[str]
 
 def test_fast_path_declines_what_it_does_not_know() -> None:
     for argv in (
-        ["plan", "--profile", "x.yaml"],
         ["plan", "--help"],
-        ["excluded"],
+        ["assess"],
+        ["plan", "--fhir", "-"],
+        ["plan", "--output", "x.json"],
+        ["selfcare", "--output", "x.md"],
+        ["explain", "a", "b"],
         ["plan", "--kyphosis=yes"],
         ["plan", "--stage"],
     ):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from osteocheck.engine.model import Knowledge, Plan
 
 from osteocheck import __version__
+from osteocheck.cli import show as shown
 from osteocheck.cli.options import (
     FORMATS,
     Client,
@@ -208,18 +209,7 @@ def excluded(client: ClientSources, rules: Rules = None, output_format: ViewForm
     with reported():
         output_format = check_format(view_format(output_format))
         result, knowledge = client_plan(rules, client)
-    if output_format == "json":
-        from osteocheck.render.jsonout import dumps, excluded_dict  # noqa: PLC0415
-
-        emit(dumps(excluded_dict(result, knowledge)))
-    elif output_format == "markdown":
-        from osteocheck.render.markdown import excluded_markdown  # noqa: PLC0415
-
-        emit(excluded_markdown(result))
-    else:
-        from osteocheck.render.terminal import excluded_view  # noqa: PLC0415
-
-        show(excluded_view(result))
+    shown.excluded(result, knowledge, output_format)
 
 
 @app.command()
@@ -260,27 +250,11 @@ def explain(
     if technique not in knowledge.technique_ids:
         ids = knowledge.technique_ids
         fail(f"osteocheck: unknown technique '{technique}'{suggest(technique, ids)}; allowed: {', '.join(ids)}", 2)
-    verdict = result.verdict(technique)
-    if output_format == "json":
-        from osteocheck.render.jsonout import dumps, explain_dict  # noqa: PLC0415
-
-        emit(dumps(explain_dict(result, knowledge, technique)))
-    elif output_format == "markdown":
-        from osteocheck.render.markdown import explain_markdown  # noqa: PLC0415
-        from osteocheck.render.terminal import condition_text  # noqa: PLC0415
-
-        conditions = {r.rule: condition_text(r.rule, knowledge) for r in verdict.reasons}
-        emit(explain_markdown(verdict, result, conditions))
-    else:
-        from osteocheck.render.terminal import explain_view  # noqa: PLC0415
-
-        show(explain_view(verdict, result, knowledge))
+    shown.explain(technique, result, knowledge, output_format)
 
 
 def _people(client_name: str | None, therapist: str | None, physician: str | None, when: str | None) -> People:
     import datetime as dt  # noqa: PLC0415
-
-    from osteocheck.documents.content import People  # noqa: PLC0415
 
     day = None
     if when is not None:
@@ -288,15 +262,8 @@ def _people(client_name: str | None, therapist: str | None, physician: str | Non
             day = dt.date.fromisoformat(when)
         except ValueError:
             fail(f"osteocheck: --date: '{when}' is not a date; use YYYY-MM-DD", 2)
-    from osteocheck.words import one_line  # noqa: PLC0415
-
-    def line(name: str | None) -> str | None:
-        return one_line(name) if name is not None else None
-
     with reported():
-        settings = current()
-    therapist = therapist if therapist is not None else settings.therapist
-    return People(line(client_name), line(therapist), line(physician), day, line(settings.clinic))
+        return shown.people(client_name, therapist, physician, day)
 
 
 def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:

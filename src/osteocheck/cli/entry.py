@@ -62,7 +62,7 @@ def _dispatch(argv: list[str]) -> None:
 
         sys.stdout.write(f"osteocheck {__version__}\n")
         return
-    if argv[:1] == ["plan"]:
+    if argv[:1] in (["plan"], ["excluded"], ["explain"], ["selfcare"]):
         try:
             from osteocheck.cli.fastpath import run  # noqa: PLC0415
 

@@ -1,14 +1,19 @@
-"""`osteocheck plan` without loading Typer, for the call made many times a day.
+"""The everyday calls without loading Typer: `plan`, `excluded`, `explain` and `selfcare` to the terminal.
 
-It accepts only the plain form of the contract's flags. Anything else (help,
-a profile file, an unknown or malformed flag, any error at all) returns None
-and the full Typer command line runs instead, so every message and exit code
-still comes from one place. A test checks both paths print the same.
+It accepts only the plain form of the contract's flags (and `--profile FILE`, `--fhir FILE`). Anything
+else (help, an unknown or malformed flag, an output file, any error at all) returns None or False and
+the full Typer command line runs instead, so every message and exit code still comes from one place.
+tests/test_speed_paths.py checks both paths print the same.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 from osteocheck.vocabulary import BOOL_FACTS
+
+if TYPE_CHECKING:
+    from osteocheck.engine.model import Knowledge, Plan
 
 _BOOL = {"--" + fact.replace("_", "-"): fact for fact in BOOL_FACTS}
 _LISTS = {
@@ -20,25 +25,47 @@ _LISTS = {
     "--cancer-in-bone": "cancer_in_bone",
     "--cleared": "cleared",
 }
-_VALUES = {"--stage": "stage", "--t-score": "t_score", "--rules": "rules", "--format": "format", "-f": "format"}
-_FORMATS = ("table", "json", "markdown")
+_VALUES = {
+    "--stage": "stage", "--t-score": "t_score", "--rules": "rules", "--format": "format", "-f": "format",
+    "--profile": "profile", "-p": "profile", "--fhir": "fhir",
+}  # fmt: skip
 _SWITCHES = {"--details": "yes", "--short": "no"}
+_FORMATS = {
+    "plan": ("table", "json", "markdown"),
+    "excluded": ("table", "json", "markdown"),
+    "explain": ("table", "json", "markdown"),
+    "selfcare": ("markdown",),
+}
 
 
-def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | None:
-    """(profile flags, --rules, --format, --details) for a plain `plan` call, else None."""
-    if not argv or argv[0] != "plan":
+class Call(NamedTuple):
+    command: str
+    flags: dict[str, object]
+    settings: dict[str, str]
+    technique: str | None
+
+
+def parse(argv: list[str]) -> Call | None:
+    """A plain call of one of the quick commands, else None."""
+    if not argv or argv[0] not in _FORMATS:
         return None
+    command = argv[0]
     flags: dict[str, object] = {}
     settings: dict[str, str] = {}
+    technique = None
     rest = argv[1:]
     while rest:
         arg = rest.pop(0)
+        if not arg.startswith("-"):
+            if command != "explain" or technique is not None:
+                return None
+            technique = arg
+            continue
         name, inline, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name in _BOOL and not inline:
             flags[_BOOL[name]] = True
             continue
-        if name in _SWITCHES and not inline:
+        if name in _SWITCHES and not inline and command == "plan":
             settings["details"] = _SWITCHES[name]
             continue
         if name not in _LISTS and name not in _VALUES:
@@ -58,38 +85,67 @@ def parse(argv: list[str]) -> tuple[dict[str, object], str | None, str, bool] | 
                 return None
         elif _VALUES[name] == "stage":
             flags["stage"] = value
+        elif _VALUES[name] in settings or not value or value == "-":
+            return None  # given twice, empty, or standard input: the full command line decides
         else:
             settings[_VALUES[name]] = value
-    from osteocheck import config  # noqa: PLC0415
-    from osteocheck.errors import OsteocheckError  # noqa: PLC0415
-
-    try:
-        defaults = config.load()
-    except OsteocheckError:
-        return None  # the full command line reports it
-    output_format = settings.get("format") or defaults.format or "table"
-    if output_format not in _FORMATS or settings.get("rules") == "":
+    if command == "explain" and technique is None:
         return None
-    details = {"yes": True, "no": False}.get(settings.get("details", ""), defaults.details)
-    return flags, settings.get("rules"), output_format, details
+    return Call(command, flags, settings, technique)
 
 
 def run(argv: list[str]) -> bool:
-    """Print the plan and return True, or return False having printed nothing."""
-    parsed = parse(argv)
-    if parsed is None:
+    """Print what the command prints and return True, or return False having printed nothing."""
+    call = parse(argv)
+    if call is None:
         return False
-    flags, rules, output_format, details = parsed
-    from osteocheck.cli.printing import print_plan  # noqa: PLC0415
-    from osteocheck.client.profile import build  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from osteocheck import config  # noqa: PLC0415
+    from osteocheck.client.sources import ClientSources, gather  # noqa: PLC0415
     from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
     from osteocheck.errors import OsteocheckError  # noqa: PLC0415
     from osteocheck.knowledge import loader  # noqa: PLC0415
 
+    settings = call.settings
     try:
-        knowledge = loader.load(loader.resolve_path(rules))
-        plan = evaluate(build(flags, knowledge, usage=True), knowledge)
+        defaults = config.load()
+        output_format = settings.get("format") or (defaults.format if call.command != "selfcare" else None)
+        output_format = output_format or _FORMATS[call.command][0]
+        if output_format not in _FORMATS[call.command]:
+            return False
+        knowledge = loader.load(loader.resolve_path(settings.get("rules")))
+        if call.technique is not None and call.technique not in knowledge.technique_ids:
+            return False
+        profile_file, fhir_file = settings.get("profile"), settings.get("fhir")
+        sources = ClientSources(
+            call.flags, Path(profile_file) if profile_file else None, Path(fhir_file) if fhir_file else None
+        )
+        profile, record = gather(sources, knowledge)
+        plan = evaluate(profile, knowledge)._replace(record=record)
+        if call.command == "selfcare":
+            from osteocheck.cli.show import people  # noqa: PLC0415
+            from osteocheck.documents.content import self_care_sheet  # noqa: PLC0415
+            from osteocheck.documents.formats import render  # noqa: PLC0415
+
+            sheet = render(self_care_sheet(plan, knowledge, people(None, None, None, None)), "markdown")
+            text = sheet if isinstance(sheet, str) else ""
     except OsteocheckError:
         return False
-    print_plan(plan, knowledge, output_format, details=details)
+    _print(call, plan, knowledge, output_format, defaults.details, text if call.command == "selfcare" else "")
     return True
+
+
+def _print(call: Call, plan: Plan, knowledge: Knowledge, output_format: str, details: bool, text: str) -> None:
+    from osteocheck.cli import show  # noqa: PLC0415
+    from osteocheck.cli.printing import emit, print_plan  # noqa: PLC0415
+
+    if call.command == "plan":
+        chosen = {"yes": True, "no": False}.get(call.settings.get("details", ""), details)
+        print_plan(plan, knowledge, output_format, details=chosen)
+    elif call.command == "excluded":
+        show.excluded(plan, knowledge, output_format)
+    elif call.command == "explain":
+        show.explain(call.technique or "", plan, knowledge, output_format)
+    else:
+        emit(text)

@@ -73,10 +73,9 @@ def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]])
 
 def load_code_map(path: Path | None = None) -> CodeMap:
     """The hand-checked map at `path` (default: the shipped one) with the generated entries beside it."""
-    import json  # noqa: PLC0415
 
     from osteocheck.parsing import strict_yaml  # noqa: PLC0415
-    from osteocheck.parsing.strict_json import no_duplicates  # noqa: PLC0415
+    from osteocheck.parsing.strict_json import DECODER  # noqa: PLC0415
 
     path = path or shipped.code_map_path()
     try:
@@ -95,7 +94,7 @@ def load_code_map(path: Path | None = None) -> CodeMap:
     generated = path.with_suffix(".json")
     if generated.is_file():
         try:
-            extra = json.loads(_read(generated).decode("utf-8"), object_pairs_hook=no_duplicates)
+            extra = DECODER.decode(_read(generated).decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProfileError((f"{generated}: not a generated code map: {exc}",), usage=False) from None
         if not isinstance(extra, dict) or not isinstance(extra.get("value_sets"), dict):

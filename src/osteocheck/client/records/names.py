@@ -9,22 +9,21 @@ bone, an open wound), and what is found is marked for the therapist to confirm.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from osteocheck.client.records.body_words import sites_named
+from osteocheck.client.records.body_words import LazyPattern, sites_named
 
 MARK = "recognised by name: confirm with the client"
 
 
-def _words(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _words(pattern: str) -> LazyPattern:
+    return LazyPattern(pattern)
 
 
 _NOT_CURRENT = _words(
     r"\b(history of|risk of|screening|at risk|family history|no evidence of|ruled out|without\b[^,]*)\b"
 )
-_CONDITIONS: tuple[tuple[re.Pattern[str], dict[str, Any]], ...] = (
+_CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
     (_words(r"\bsequela"), {"fact": "fracture_history"}),
     (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
     (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
