@@ -1,26 +1,30 @@
 """Screening in worker processes (`batch --jobs N`): output in input order, memory bounded.
 
 The main process only reads lines and writes results; workers parse, validate and screen chunks of
-rows. At most a few chunks are in flight, so a roster of any length streams through in flat memory.
+rows. One chunk is in flight per worker, so a roster of any length streams through in flat memory.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
 import sys
 from collections import deque
 from collections.abc import Iterator
-from multiprocessing.pool import AsyncResult, Pool
-from typing import NamedTuple
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, NamedTuple
 
 from osteocheck.batch.lines import InputError, LineSource
 from osteocheck.batch.rows import Row, Screener, jsonl_row, read_csv
 from osteocheck.engine.model import Knowledge
 
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext, SpawnContext  # ForkContext: not on Windows
+
 CHUNK = 2000  # rows a worker screens at once
-IN_FLIGHT = 2  # chunks queued per worker
 MIN_BYTES = 1024 * 1024  # a smaller file is screened in-process: starting workers would cost more
 
 Raw = tuple[int, str, list[str]]  # a JSONL line: its number, its text, what reading it found
@@ -116,27 +120,90 @@ def row_chunks(lines: LineSource, kinds: dict[str, bool]) -> Iterator[list[Row]]
         yield chunk
 
 
-def pool(jobs: int, knowledge: Knowledge, output_format: str, full: bool) -> Pool:
-    """Workers started before anything else runs threads (a progress bar does): fork where it is the norm."""
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    return context.Pool(jobs, initializer=_start, initargs=(knowledge, output_format, full))
+class Workers:
+    """Worker processes, each fed over its own pipe: no queues, threads or locks shared between them, so
+    stopping them (a failure, Ctrl-C, a stop signal) is a kill that cannot hang."""
+
+    def __init__(self, jobs: int, knowledge: Knowledge, output_format: str, full: bool) -> None:
+        context: ForkContext | SpawnContext
+        if sys.platform.startswith("linux"):
+            gc.freeze()  # what is loaded now stays shared with the workers: the collector never writes to it
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("spawn")
+        self.processes: list[BaseProcess] = []
+        self.pipes: list[Connection] = []
+        try:
+            for _ in range(jobs):
+                ours, theirs = context.Pipe()
+                worker = context.Process(target=_serve, args=(theirs, knowledge, output_format, full), daemon=True)
+                worker.start()
+                theirs.close()
+                self.processes.append(worker)
+                self.pipes.append(ours)
+        except BaseException:
+            self.stop()
+            raise
+
+    def finish(self) -> None:
+        """All work done: each worker is told to end, and does."""
+        for pipe in self.pipes:
+            pipe.send(None)
+        for worker in self.processes:
+            worker.join(timeout=10)
+        self.stop()
+
+    def stop(self) -> None:
+        for worker in self.processes:
+            if worker.is_alive():
+                worker.kill()
+            worker.join(timeout=10)
+        for pipe in self.pipes:
+            pipe.close()
+
+
+def _serve(pipe: Connection, knowledge: Knowledge, output_format: str, full: bool) -> None:
+    """A worker: screen each chunk sent, send back what it made, until told to end."""
+    _start(knowledge, output_format, full)
+    while True:
+        try:
+            task = pipe.recv()
+        except EOFError:  # the main process has gone
+            return
+        if task is None:
+            return
+        chunk, fail_fast, limit = task
+        work = _work_rows if chunk and isinstance(chunk[0], Row) else _work_lines
+        try:
+            pipe.send(work(chunk, fail_fast, limit))
+        except Exception as exc:  # noqa: BLE001 - reported by the main process, which stops the batch
+            pipe.send(f"a batch worker failed: {type(exc).__name__}: {exc}")
 
 
 def ordered(
-    workers: Pool, work: Iterator[list[Raw]] | Iterator[list[Row]], jobs: int, *, fail_fast: bool, limit: int
+    workers: Workers, work: Iterator[list[Raw]] | Iterator[list[Row]], *, fail_fast: bool, limit: int
 ) -> Iterator[Done]:
-    """Results in input order, with at most IN_FLIGHT chunks per worker queued (flat memory)."""
-    pending: deque[AsyncResult[Done]] = deque()
+    """Results in input order. Chunks go round the workers, one in flight each: a chunk is only sent to
+    a worker whose last result has been read, so neither side ever waits on the other (flat memory too)."""
+    pipes = workers.pipes
+    pending: deque[Connection] = deque()
+
+    def result(pipe: Connection) -> Done:
+        done = pipe.recv()
+        if isinstance(done, str):
+            raise RuntimeError(done)
+        return done  # type: ignore[no-any-return]
+
     try:
-        for chunk in work:
-            task = _work_rows if chunk and isinstance(chunk[0], Row) else _work_lines
-            pending.append(workers.apply_async(task, (chunk, fail_fast, limit)))
-            if len(pending) >= jobs * IN_FLIGHT:
-                yield pending.popleft().get()
+        for i, chunk in enumerate(work):
+            pipe = pipes[i % len(pipes)]
+            if len(pending) == len(pipes):
+                yield result(pending.popleft())  # the oldest is this worker's last chunk
+            pipe.send((chunk, fail_fast, limit))
+            pending.append(pipe)
     except InputError:
         while pending:  # the rows read before the input broke are screened and written first
-            yield pending.popleft().get()
+            yield result(pending.popleft())
         raise
     while pending:
-        yield pending.popleft().get()
+        yield result(pending.popleft())

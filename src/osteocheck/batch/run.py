@@ -87,16 +87,16 @@ def run_batch(
     try:
         if parallel.worth_it(jobs, size):
             work = parallel.row_chunks(lines, kinds) if input_format == "csv" else parallel.line_chunks(lines)
-            workers = parallel.pool(jobs, knowledge, output_format, full)
+            workers = parallel.Workers(jobs, knowledge, output_format, full)
             try:
                 summary = _screen_parallel(
-                    parallel.ordered(workers, work, jobs, fail_fast=fail_fast, limit=MAX_REPORTED),
+                    parallel.ordered(workers, work, fail_fast=fail_fast, limit=MAX_REPORTED),
                     screener.header(), target, (lambda: lines.consumed, size), force=force,
                 )  # fmt: skip
-                workers.close()  # done: let them finish their (empty) queue and exit
+                if not summary.stopped:
+                    workers.finish()
             finally:
-                workers.terminate()  # a failure, a stop or an early end: no worker outlives the batch
-                workers.join()
+                workers.stop()  # a failure, a stop or an early end: no worker outlives the batch
             return summary
         rows: Iterator[Row] = read_csv(lines, kinds) if input_format == "csv" else read_jsonl(lines)
         return _screen(rows, screener, target, (lambda: lines.consumed, size), fail_fast=fail_fast, force=force)

@@ -24,7 +24,7 @@ from osteocheck.engine.conditions import AllOf, Always, AnyOf, Fact, SiteIn, Sta
 from osteocheck.engine.model import Condition, Knowledge, Profile, Rule
 from osteocheck.vocabulary import STAGES
 
-TABLE_LIMIT = 8192  # whole-body results kept at once; a roster uses a few hundred
+TABLE_LIMIT = 2048  # combinations kept at once (each table): ~1 KiB each, so memory stays flat
 
 
 class Compact(NamedTuple):
