@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from osteocheck.cli import fastpath
 from osteocheck.cli.app import app
 from osteocheck.knowledge import cache
 from osteocheck.knowledge import loader as knowledge_module
-from processes import run_python
+from processes import run, run_python
 
 FLAG_TOKENS = st.lists(
     st.one_of(
@@ -137,3 +139,23 @@ def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("OSTEOCHECK_CACHE_DIR", str(blocker / "sub"))
     assert knowledge_module.load(SHIPPED).id == "osteoporosis"
+
+
+@pytest.mark.parametrize("columns", ["80", "81", "200"])
+def test_top_level_help_without_typer_is_what_typer_prints(columns: str) -> None:
+    from osteocheck.cli import help as quick_help
+
+    # Typer's own help, in a process of its own (the width comes from the terminal, as for a user).
+    code = "import sys; sys.argv = ['osteocheck', '--help']; from osteocheck.cli.app import main; main()"
+    result = run([sys.executable, "-c", code], env={**os.environ, "COLUMNS": columns}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == quick_help.TEXT, (
+        "the commands or their docstrings changed: put this text in src/osteocheck/cli/help.py\n" + result.stdout
+    )
+
+
+def test_top_level_help_goes_to_typer_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from osteocheck.cli import help as quick_help
+
+    monkeypatch.setenv("COLUMNS", "60")
+    assert quick_help.top_help() is None

@@ -62,6 +62,13 @@ def _dispatch(argv: list[str]) -> None:
 
         sys.stdout.write(f"osteocheck {__version__}\n")
         return
+    if argv in (["--help"], ["-h"]):
+        from osteocheck.cli.help import top_help  # noqa: PLC0415
+
+        text = top_help()
+        if text is not None:
+            sys.stdout.write(text)
+            return
     if argv[:1] in (["plan"], ["excluded"], ["explain"], ["selfcare"]):
         try:
             from osteocheck.cli.fastpath import run  # noqa: PLC0415
