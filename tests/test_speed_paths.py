@@ -159,3 +159,14 @@ def test_top_level_help_goes_to_typer_on_a_narrow_terminal(monkeypatch: pytest.M
 
     monkeypatch.setenv("COLUMNS", "60")
     assert quick_help.top_help() is None
+
+
+def test_the_everyday_sheet_loads_no_template_engine_typer_or_rich() -> None:
+    knowledge_module.load(SHIPPED)  # fills the cache
+    code = (
+        "import sys; sys.argv=['osteocheck','selfcare','--kyphosis'];"
+        "from osteocheck.cli.entry import main; main();"
+        "print(sorted(m for m in ('typer','rich','yaml','jinja2') if m in sys.modules), file=sys.stderr)"
+    )
+    result = run_python(code)
+    assert result.stdout.startswith("# ") and result.stderr.strip() == "[]"

@@ -1,7 +1,6 @@
-"""Render a `documents.Document` as Markdown or HTML (Jinja2 templates) or PDF (fpdf2).
+"""Render a `documents.Document` as Markdown (plain Python), HTML (a Jinja2 template) or PDF (fpdf2).
 
-Every piece of text is escaped for its format: Markdown through the
-environment's finalize hook (so no expression can be forgotten), HTML through
+Every piece of text is escaped for its format: Markdown by `markdown()` on each piece, HTML through
 autoescaping, and in the PDF it is drawn as text with terminal controls removed.
 """
 
@@ -41,9 +40,31 @@ def _environment(*, html: bool) -> Any:
     )
 
 
+DOTS = "…………………………………………………………"  # a line to write on
+
+
 def to_markdown(doc: Document) -> str:
-    text: str = _environment(html=False).get_template("document.md.j2").render(doc=doc)
-    return text
+    """Markdown in plain Python (no template engine to load for the everyday sheet); every piece of
+    text goes through `markdown()`, the escaping the HTML template gets from autoescaping."""
+    md = markdown
+    out = [f"# {md(doc.title)}\n\n"]
+    out += [f"- {md(key)}: {md(value)}\n" for key, value in doc.meta]
+    out.append("\n")
+    out += [f"{md(line)}\n\n" for line in doc.intro]
+    for section in doc.sections:
+        out.append(f"## {md(section.heading)}\n\n")
+        for e in section.entries:
+            out.append(f"- {'[ ] ' if e.check else ''}{md(e.text)}\n")
+            out += [f"  - Why: {md(e.why)}\n"] if e.why else []
+            out += [f"  - Source: {md(e.cite)}\n"] if e.cite else []
+            out += [f"  - Notes: {DOTS}\n"] if e.notes else []
+        out.append("\n")
+    out += [f"{md(line)}\n\n" for line in doc.closing.splitlines()]
+    if doc.reply:
+        out.append("## Your reply\n\n")
+        out += [f"{md(line)} {DOTS}\n\n" for line in doc.reply]
+    out.append(f"---\n\nSources: {'; '.join(md(source) for source in doc.sources)}.\n")
+    return "".join(out)
 
 
 def to_html(doc: Document) -> str:
