@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHIPPED
-from osteocheck.knowledge import cache
+from osteocheck.parsing import cache
 from processes import run_python
 
 DIGEST = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()

@@ -25,8 +25,8 @@ from osteocheck.client import files as profilefile
 from osteocheck.client.profile import build
 from osteocheck.client.records import derive as fhir
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
-from osteocheck.knowledge import cache
 from osteocheck.knowledge import loader as knowledge
+from osteocheck.parsing import cache
 from osteocheck.parsing import strict_yaml as strictyaml
 
 KB = knowledge.load(SHIPPED)

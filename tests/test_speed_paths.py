@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from conftest import SHIPPED
 from osteocheck.cli import fastpath
 from osteocheck.cli.app import app
-from osteocheck.knowledge import cache
 from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.parsing import cache
 from processes import run, run_python
 
 FLAG_TOKENS = st.lists(

@@ -15,8 +15,9 @@ from typing import Any
 from osteocheck import shipped
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import KnowledgeError, Problem
-from osteocheck.knowledge import builder, cache, layers, structure
+from osteocheck.knowledge import builder, layers, structure
 from osteocheck.knowledge.schema import SCHEMA
+from osteocheck.parsing import cache
 from osteocheck.parsing.located import MAX_BYTES, Document
 from osteocheck.vocabulary import ENV_VAR
 
@@ -57,15 +58,7 @@ def read_bytes(path: Path) -> bytes:
 
 def parse(raw: bytes, file: str, digest: str, *, use_cache: bool = True) -> Document:
     """Bytes -> plain data, from the cache when this exact content was parsed before."""
-    if use_cache:
-        cached = cache.get(digest, file)
-        if cached is not None:
-            return cached
-    from osteocheck.parsing import strict_yaml  # noqa: PLC0415 - YAML is imported only when a file is parsed
-
-    doc = strict_yaml.load(raw, file)
-    cache.put(digest, doc)
-    return doc
+    return cache.parse(raw, file, digest, use_cache=use_cache)
 
 
 def load(path: Path) -> Knowledge:

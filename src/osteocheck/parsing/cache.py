@@ -120,3 +120,19 @@ def put(digest: str, doc: Document) -> None:
             raise
     except OSError:
         return
+
+
+def parse(raw: bytes, file: str, digest: str, *, use_cache: bool = True) -> Document:
+    """YAML bytes -> plain data with positions, from the cache when this exact content was parsed before.
+
+    The cache holds data only (the knowledge file, the shipped code map): every check still runs on it.
+    """
+    if use_cache:
+        cached = get(digest, file)
+        if cached is not None:
+            return cached
+    from osteocheck.parsing import strict_yaml  # noqa: PLC0415 - YAML is imported only when a file is parsed
+
+    doc = strict_yaml.load(raw, file)
+    put(digest, doc)
+    return doc
