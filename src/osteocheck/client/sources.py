@@ -7,13 +7,14 @@ one that contradicts another is an error, never a silent override.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from osteocheck.errors import ProfileError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from osteocheck.engine.model import Knowledge, Profile, Record
 
 
@@ -28,6 +29,8 @@ class ClientSources(NamedTuple):
 def as_of_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
+    import datetime as dt  # noqa: PLC0415 - only records need dates; the everyday plan does not
+
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
