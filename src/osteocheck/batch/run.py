@@ -89,7 +89,7 @@ def run_batch(
             work = parallel.row_chunks(lines, kinds) if input_format == "csv" else parallel.line_chunks(lines)
             workers = parallel.Workers(jobs, knowledge, output_format, full)
             try:
-                summary = _screen_parallel(
+                summary = _write(
                     parallel.ordered(workers, work, fail_fast=fail_fast, limit=MAX_REPORTED),
                     screener.header(), target, (lambda: lines.consumed, size), force=force,
                 )  # fmt: skip
@@ -129,50 +129,51 @@ def _screen(
     rows: Iterator[Row], screener: Screener, target: str, progress: tuple[Callable[[], int], int | None], *,
     fail_fast: bool, force: bool,
 ) -> Summary:  # fmt: skip
+    return _write(_in_process(rows, screener, fail_fast), screener.header(), target, progress, force=force)
+
+
+def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool, chunk: int = 500) -> Iterator[Done]:
+    """Rows screened here, handed on in chunks as the workers hand theirs (rows read are never lost)."""
+    from osteocheck.batch.parallel import Done  # noqa: PLC0415
+
+    lines: list[str] = []
+    count = failed = clearance = 0
+    problems: list[tuple[int, str]] = []
+    stopped = False
+    try:
+        for row in rows:
+            result = screener.screen(row)
+            lines.append(result.line)
+            count += 1
+            clearance += result.clearance
+            if result.failed:
+                failed += 1
+                if len(problems) < MAX_REPORTED:
+                    problems.append((row.number, result.error or "invalid row"))
+                stopped = fail_fast
+            if stopped or count == chunk:
+                yield Done("".join(lines), count, failed, clearance, tuple(problems), stopped)
+                if stopped:
+                    return
+                lines, problems, count, failed, clearance = [], [], 0, 0, 0
+    except InputError:
+        if lines:  # what was screened before the input broke is written first
+            yield Done("".join(lines), count, failed, clearance, tuple(problems), False)
+        raise
+    if lines:
+        yield Done("".join(lines), count, failed, clearance, tuple(problems), False)
+
+
+def _write(
+    results: Iterator[Done], header: str, target: str, progress: tuple[Callable[[], int], int | None], *, force: bool
+) -> Summary:
+    """Screened chunks written in input order (atomically, with progress on a terminal), counted as they come."""
     position, total = progress
     count = failed = clearance = 0
     problems: list[str] = []
     stopped = False
     with output(target, force=force) as out, _progress(target) as bar:
         # Progress follows the bytes read, so nothing is counted (or consumed) ahead of screening.
-        task = bar.add_task("screening", total=total, rows=0, rate="-") if bar else None
-        write = out.write
-        write(screener.header())
-        try:
-            for row in rows:
-                result = screener.screen(row)
-                write(result.line)
-                count += 1
-                clearance += result.clearance
-                if result.failed:
-                    failed += 1
-                    if len(problems) < MAX_REPORTED:
-                        problems.append(f"osteocheck: row {row.number}: {_short(result.error)}")
-                    if fail_fast:
-                        stopped = True
-                        break
-                if bar is not None and count % 500 == 0:
-                    speed = bar.tasks[0].speed
-                    rate = f"{speed * count / max(position(), 1):,.0f}" if speed else "-"
-                    bar.update(task, completed=position(), rows=f"{count:,}", rate=rate)
-        except InputError as exc:
-            failed += 1
-            stopped = True
-            problems.append(f"osteocheck: after row {count}: {exc}")
-    if failed > len(problems):
-        problems.append(f"osteocheck: ... and {failed - len(problems)} more failed row(s)")
-    return Summary(count, failed, clearance, tuple(problems), stopped)
-
-
-def _screen_parallel(
-    results: Iterator[Done], header: str, target: str, progress: tuple[Callable[[], int], int | None], *, force: bool
-) -> Summary:
-    """As _screen, from chunks screened by workers, written as they come back in input order."""
-    position, total = progress
-    count = failed = clearance = 0
-    problems: list[str] = []
-    stopped = False
-    with output(target, force=force) as out, _progress(target) as bar:
         task = bar.add_task("screening", total=total, rows=0, rate="-") if bar else None
         out.write(header)
         try:
@@ -187,7 +188,9 @@ def _screen_parallel(
                     stopped = True
                     break
                 if bar is not None:
-                    bar.update(task, completed=position(), rows=f"{count:,}", rate="-")
+                    speed = bar.tasks[0].speed
+                    rate = f"{speed * count / max(position(), 1):,.0f}" if speed else "-"
+                    bar.update(task, completed=position(), rows=f"{count:,}", rate=rate)
         except InputError as exc:
             failed += 1
             stopped = True
