@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, NamedTuple
@@ -76,9 +76,13 @@ def _work_rows(chunk: list[Row], fail_fast: bool, limit: int) -> Done:
 
 
 def _work(rows: Iterator[Row], fail_fast: bool, limit: int) -> Done:
-    screener = _screener
-    if screener is None:
+    if _screener is None:
         raise RuntimeError("a batch worker ran before it was started")
+    return screen_chunk(rows, _screener, fail_fast, limit)
+
+
+def screen_chunk(rows: Iterable[Row], screener: Screener, fail_fast: bool, limit: int) -> Done:
+    """Rows screened into their lines and counts (by a worker, or in the main process by run.py)."""
     out: list[str] = []
     count = failed = clearance = 0
     problems: list[tuple[int, str]] = []

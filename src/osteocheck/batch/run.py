@@ -133,35 +133,33 @@ def _screen(
 
 
 def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool, chunk: int = 500) -> Iterator[Done]:
-    """Rows screened here, handed on in chunks as the workers hand theirs (rows read are never lost)."""
-    from osteocheck.batch.parallel import Done  # noqa: PLC0415
+    """Rows screened here, in chunks as the workers hand theirs on; rows read before the input breaks are
+    screened and written before its error."""
+    from osteocheck.batch.parallel import screen_chunk  # noqa: PLC0415
 
-    lines: list[str] = []
-    count = failed = clearance = 0
-    problems: list[tuple[int, str]] = []
-    stopped = False
-    try:
-        for row in rows:
-            result = screener.screen(row)
-            lines.append(result.line)
-            count += 1
-            clearance += result.clearance
-            if result.failed:
-                failed += 1
-                if len(problems) < MAX_REPORTED:
-                    problems.append((row.number, result.error or "invalid row"))
-                stopped = fail_fast
-            if stopped or count == chunk:
-                yield Done("".join(lines), count, failed, clearance, tuple(problems), stopped)
-                if stopped:
-                    return
-                lines, problems, count, failed, clearance = [], [], 0, 0, 0
-    except InputError:
-        if lines:  # what was screened before the input broke is written first
-            yield Done("".join(lines), count, failed, clearance, tuple(problems), False)
-        raise
-    if lines:
-        yield Done("".join(lines), count, failed, clearance, tuple(problems), False)
+    broken: InputError | None = None
+    ended = False
+
+    def take() -> Iterator[Row]:
+        nonlocal broken, ended
+        for _ in range(chunk):
+            try:
+                yield next(rows)
+            except StopIteration:
+                ended = True
+                return
+            except InputError as exc:
+                broken = exc
+                return
+
+    while not ended and broken is None:
+        done = screen_chunk(take(), screener, fail_fast, MAX_REPORTED)
+        if done.rows:
+            yield done
+        if done.stopped:
+            return
+    if broken is not None:
+        raise broken
 
 
 def _write(
