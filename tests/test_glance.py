@@ -149,3 +149,33 @@ def test_positions_and_pressure_read_without_nested_brackets() -> None:
     assert "! Bolstering" not in details and "Positioning (recommended for this client)" in details
     assert "2, heavy lotioning" in details
     assert "3 (moderate (Swedish))" not in invoke("techniques", columns=200)
+
+
+@pytest.mark.parametrize("width", [40, 59, 80, 120])
+@pytest.mark.parametrize("name", CASES)
+def test_the_quick_writer_prints_what_rich_prints(name: str, width: int) -> None:
+    """The one-screen plan is written without Rich where ANSI terminals are the norm, and with it on
+    Windows: both must say exactly the same, wrapped the same way."""
+    import io
+
+    from rich.console import Console
+
+    from osteocheck.client.profile import build
+    from osteocheck.engine.evaluate import evaluate
+    from osteocheck.render.glance_terminal import glance_view
+    from osteocheck.render.glance_text import glance_text
+
+    kb = loader.load(loader.resolve_path(None))
+    flags = json.loads(invoke("plan", *CASES[name], "--format", "json"))["profile"]
+    plan = evaluate(build({**flags, "name": "Zoë 李小龍 " * 6}, kb, usage=False), kb)
+    console = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False, highlight=False)
+    console.print(glance_view(plan, kb))
+    rich_text = "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+    assert glance_text(plan, kb, width=width, color=False) == rich_text
+
+
+def test_colour_only_adds_styles() -> None:
+    plain_out = invoke("plan", *EVERYTHING)
+    result = CliRunner().invoke(app, ["plan", *EVERYTHING], env={"COLUMNS": "80", "NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert "\x1b[1;31m" in result.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", result.stdout) == plain_out

@@ -42,16 +42,39 @@ def plan_renderable(plan: Plan, knowledge: Knowledge, *, details: bool = False) 
 
 
 def print_plan(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> None:
-    if output_format == "table":
+    if output_format != "table":
+        emit(plan_text(plan, knowledge, output_format, details=details))
+    elif details or sys.platform == "win32":  # Rich knows every console; the short view's own writer, ANSI ones
         show(plan_renderable(plan, knowledge, details=details))
     else:
-        emit(plan_text(plan, knowledge, output_format, details=details))
+        from osteocheck.render.glance_text import glance_text  # noqa: PLC0415
+
+        width, color = terminal()
+        emit(glance_text(plan, knowledge, width=width, color=color))
+
+
+def terminal() -> tuple[int, bool]:
+    """Width and colour as Rich would choose them: $COLUMNS or the terminal's width (80 for a pipe);
+    colour on a terminal unless NO_COLOR is set or TERM is dumb, or with FORCE_COLOR."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    if os.environ.get("NO_COLOR"):
+        return width, False
+    if os.environ.get("FORCE_COLOR"):
+        return width, True
+    return width, sys.stdout.isatty() and os.environ.get("TERM", "") not in ("dumb", "unknown")
 
 
 def plan_file_text(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> str:
-    """The plan for a file: JSON or Markdown as printed, the table as plain text without colour."""
+    """The plan for a file: JSON or Markdown as printed, the table as plain text 100 columns wide."""
     if output_format != "table":
         return plan_text(plan, knowledge, output_format, details=details)
+    if not details:
+        from osteocheck.render.glance_text import glance_text  # noqa: PLC0415
+
+        return glance_text(plan, knowledge, width=100, color=False)
     return as_plain_text(plan_renderable(plan, knowledge, details=details))
 
 
