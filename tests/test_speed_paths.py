@@ -98,8 +98,12 @@ def test_version_is_answered_without_typer() -> None:
 
 @pytest.mark.parametrize(
     ("argv", "starts"),
-    [(["plan", "--kyphosis", "--format", "json"], "{"), (["selfcare", "--kyphosis"], "# ")],
-    ids=["json plan", "everyday sheet"],
+    [
+        (["plan", "--kyphosis", "--format", "json"], "{"),
+        (["plan", "--kyphosis"], "osteocheck plan"),
+        (["selfcare", "--kyphosis"], "# "),
+    ],
+    ids=["json plan", "one-screen plan", "everyday sheet"],
 )
 def test_everyday_calls_load_no_yaml_template_engine_typer_or_rich(argv: list[str], starts: str) -> None:
     knowledge_module.load(SHIPPED)  # fills the cache

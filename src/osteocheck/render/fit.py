@@ -9,7 +9,7 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-NARROW = 60  # columns: below this a table's cells are shown one under another
+from osteocheck.render.phrases import NARROW
 
 
 class FittedTable:

@@ -13,9 +13,8 @@ from rich.text import Text
 
 from osteocheck.engine.model import Knowledge, Plan, Proceed
 from osteocheck.render.escape import plain
-from osteocheck.render.fit import NARROW
 from osteocheck.render.glance import Glance, Row, TechniqueLine, glance, safe_groups
-from osteocheck.render.phrases import PROCEED
+from osteocheck.render.phrases import NARROW, PROCEED
 from osteocheck.render.terminal import DISCLAIMER, record_view
 from osteocheck.words import one_line
 

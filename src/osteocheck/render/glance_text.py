@@ -13,9 +13,8 @@ import unicodedata
 
 from osteocheck.engine.model import Knowledge, Plan, Proceed
 from osteocheck.render.escape import plain
-from osteocheck.render.fit import NARROW
 from osteocheck.render.glance import Glance, Row, TechniqueLine, glance, safe_groups
-from osteocheck.render.phrases import PROCEED, record_lines
+from osteocheck.render.phrases import NARROW, PROCEED, record_lines
 from osteocheck.words import one_line
 
 DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."

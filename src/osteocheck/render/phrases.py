@@ -8,6 +8,8 @@ from pathlib import Path
 from osteocheck.engine.model import Knowledge, Plan, Proceed, Record, Verdict
 from osteocheck.shipped import knowledge_path
 
+NARROW = 60  # columns: below this a table's cells are shown one under another, each led by its status
+
 PROCEED = {
     Proceed.YES: "yes",
     Proceed.AFTER_CLEARANCE: "only after physician clearance",
