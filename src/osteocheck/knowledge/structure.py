@@ -114,3 +114,48 @@ def _check_any(
         yield path, f"{_describe(value)} is not allowed here"
         return
     yield from check(value, fitting[0], root, path)
+
+
+def valid(value: object, schema: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether `check` would find nothing: the same rules, without paths or messages, for the usual
+    case of a good file (the loader then skips the walk that collects problems)."""
+    if "$ref" in schema:
+        return valid(value, root["$defs"][schema["$ref"].rsplit("/", 1)[-1]], root)
+    if "anyOf" in schema:
+        fitting = [o for o in schema["anyOf"] if _type_ok(value, o.get("type", "object"))]
+        if isinstance(value, dict):
+            keyed = [o for o in fitting if all(k in value for k in o.get("required", []))]
+            if len(keyed or fitting) > 1 or not keyed:
+                return False
+            fitting = keyed
+        return bool(fitting) and valid(value, fitting[0], root)
+    if "enum" in schema:
+        enum = schema["enum"]
+        return value in enum and isinstance(value, bool) == any(isinstance(e, bool) for e in enum)
+    kind = schema.get("type")
+    if kind and not _type_ok(value, kind):
+        return False
+    if isinstance(value, str):
+        least = schema.get("minLength", 0)
+        if len(value) < least or (least and not value.strip()):
+            return False
+        return "pattern" not in schema or re.fullmatch(schema["pattern"], value) is not None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return not ("minimum" in schema and value < schema["minimum"]) and not (
+            "maximum" in schema and value > schema["maximum"]
+        )
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return len(value) >= schema.get("minItems", 0) and all(valid(item, items, root) for item in value)
+    if isinstance(value, dict):
+        props: dict[str, Any] = schema.get("properties", {})
+        if any(key not in value for key in schema.get("required", [])) or len(value) < schema.get("minProperties", 0):
+            return False
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in props:
+                if not valid(item, props[key], root):
+                    return False
+            elif extra is False or (isinstance(extra, dict) and not valid(item, extra, root)):
+                return False
+    return True
