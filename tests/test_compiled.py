@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import random
 
+import pytest
+
 from conftest import ROOT, SHIPPED
 from osteocheck.batch.rows import compact, compact_of
 from osteocheck.client.profile import build
@@ -13,7 +15,7 @@ from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.errors import ProfileError
 from osteocheck.knowledge import loader
-from test_exhaustive import KEYS, profile_of
+from test_exhaustive import KEYS, profile_of, summary
 
 KB = loader.load(SHIPPED)
 SITES = KB.site_ids
@@ -25,18 +27,21 @@ def agree(profiles: list[Profile], knowledge: Knowledge = KB) -> None:
         assert compact_of(fast.screen(p)) == compact(evaluate(p, knowledge), knowledge), p
 
 
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_on_the_whole_lattice_with_and_without_clearance() -> None:
-    profiles = [profile_of(key) for key in KEYS]
-    agree(profiles)
+    fast = CompiledRules(KB)
+    for key in KEYS:  # the full evaluation of each, shared with tests/test_exhaustive.py
+        assert compact_of(fast.screen(profile_of(key))) == summary(key)[-1], key
     # Clearing the site the lattice names (and one it does not) changes only the unless-cleared rules.
-    agree([p._replace(cleared=("wrists", "spine")) for p in profiles[::7]])
+    agree([profile_of(key)._replace(cleared=("wrists", "spine")) for key in KEYS[::13]])
 
 
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_on_generated_rosters_with_t_scores_many_sites_and_clearances() -> None:
     rng = random.Random(11)
     facts = [f for f in KB.facts]
     profiles = []
-    for _ in range(4000):
+    for _ in range(2500):
         raw: dict[str, object] = {}
         if rng.random() < 0.7:
             raw["t_score"] = round(rng.uniform(-5, 1), 2)
@@ -54,7 +59,7 @@ def test_on_generated_rosters_with_t_scores_many_sites_and_clearances() -> None:
             raw["cleared"] = rng.sample(named, rng.randint(1, len(named)))
         with contextlib.suppress(ProfileError):  # a T-score that contradicts the stage: not a profile
             profiles.append(build(raw, KB, usage=False))
-    assert len(profiles) > 3000
+    assert len(profiles) > 1800
     agree(profiles)
 
 

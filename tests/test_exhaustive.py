@@ -9,7 +9,10 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
+import pytest
+
 from conftest import SHIPPED
+from osteocheck.batch.rows import compact
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Plan, Proceed, Profile, Status
 from osteocheck.knowledge import loader as knowledge_module
@@ -48,6 +51,7 @@ def summary(key: Key) -> tuple[object, ...]:
         frozenset((v.technique.id, site) for v in plan.techniques for site in v.avoid_sites),
         PROCEED_RANK[plan.proceed],
         frozenset(s.id for s in plan.withheld),
+        compact(plan, KB),  # the batch record, for tests/test_compiled.py (one evaluation of the lattice for both)
     )
 
 
@@ -118,6 +122,7 @@ def test_lattice_size() -> None:
     assert len(KEYS) == 4 * 2 ** len(BOOL_FACTS) * (1 + len(SITE_FACTS))
 
 
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_every_edge_of_the_lattice_is_monotone() -> None:
     rank = {s: i for i, s in enumerate(("osteopenia", "osteoporosis", "severe"))}
     edges = 0
@@ -136,6 +141,7 @@ def test_every_edge_of_the_lattice_is_monotone() -> None:
     assert edges > 10_000
 
 
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_more_sites_under_a_fact_never_loosen() -> None:
     for fact_index, bools in itertools.product(range(len(SITE_FACTS)), (frozenset(), frozenset(BOOL_FACTS))):
         previous = None
@@ -147,6 +153,7 @@ def test_more_sites_under_a_fact_never_loosen() -> None:
             previous = current
 
 
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
     for fact in SITE_FACTS:
         for site in KB.site_ids:

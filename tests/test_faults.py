@@ -216,7 +216,7 @@ def test_batch_memory_stays_flat_on_distinct_rows(tmp_path: Path) -> None:
         )
         return int(run_python(probe, timeout=120).stdout)
 
-    small, large = peak_kib(3000), peak_kib(12000)
+    small, large = peak_kib(2000), peak_kib(8000)
     assert large <= small * 1.25 + 8 * 1024, (small, large)
 
 

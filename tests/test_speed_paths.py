@@ -58,7 +58,7 @@ COMMANDS = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(COMMANDS, FLAG_TOKENS)
 def test_fast_path_prints_exactly_what_the_full_command_prints(command: list[str], tokens: list[str]) -> None:
     argv = [*command, *tokens]
