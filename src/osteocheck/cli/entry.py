@@ -20,14 +20,14 @@ def _interrupted_while_starting(_signum: int, _frame: object) -> None:
 _signal.signal(_signal.SIGINT, _interrupted_while_starting)
 
 import errno  # noqa: E402 - after the handler above, so Ctrl-C while importing is quiet too
-import signal  # noqa: E402
 import sys  # noqa: E402
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every start; only the type checker needs it
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
-_STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
+# By number (no SIGHUP on Windows); `signal` itself is not imported: its enums cost a millisecond or two.
+_STOP_SIGNALS = {getattr(_signal, name): name for name in ("SIGTERM", "SIGHUP") if hasattr(_signal, name)}
 
 
 class Stopped(BaseException):
@@ -40,14 +40,14 @@ class Stopped(BaseException):
 
 def main() -> None:
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C unwinds and cleans up
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # from here on, Ctrl-C unwinds and cleans up
         _guard_streams()
         for signum in _STOP_SIGNALS:
-            signal.signal(signum, _stop)
+            _signal.signal(signum, _stop)
         _dispatch(sys.argv[1:])
         sys.stdout.flush()
     except Stopped as stop:
-        _leave(f"osteocheck: stopped by {_STOP_SIGNALS[signal.Signals(stop.signum)]}", 128 + stop.signum)
+        _leave(f"osteocheck: stopped by {_STOP_SIGNALS[stop.signum]}", 128 + stop.signum)
     except KeyboardInterrupt:
         _leave("osteocheck: interrupted", 130)
     except BrokenPipeError:
