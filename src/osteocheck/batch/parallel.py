@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from osteocheck.batch.lines import InputError, LineSource
 from osteocheck.batch.rows import Row, Screener, jsonl_row, read_csv
@@ -27,9 +27,8 @@ if TYPE_CHECKING:
 CHUNK = 2000  # rows a worker screens at once
 MIN_BYTES = 1024 * 1024  # a smaller file is screened in-process: starting workers would cost more
 
+T = TypeVar("T")
 Raw = tuple[int, str, list[str]]  # a JSONL line: its number, its text, what reading it found
-
-_screener: Screener | None = None
 
 
 class Done(NamedTuple):
@@ -55,30 +54,13 @@ def worth_it(jobs: int, size: int | None) -> bool:
     return jobs > 1 and (size is None or size >= MIN_BYTES)
 
 
-def _start(knowledge: Knowledge, output_format: str, full: bool) -> None:
-    global _screener  # noqa: PLW0603 - one screener per worker process
+def _quiet_on_ctrl_c() -> None:
     # Ctrl-C is the main process's to handle; it stops the workers. A stop signal ends a worker at once
-    # (not the main process's handler, inherited by fork, which would unwind it into the pool's loop).
+    # (not the main process's handler, inherited by fork, which would unwind it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for stop in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, stop):
             signal.signal(getattr(signal, stop), signal.SIG_DFL)
-    _screener = Screener(knowledge, output_format=output_format, full=full)
-
-
-def _work_lines(chunk: list[Raw], fail_fast: bool, limit: int) -> Done:
-    rows = (jsonl_row(number, line, problems) for number, line, problems in chunk)
-    return _work((row for row in rows if row is not None), fail_fast, limit)
-
-
-def _work_rows(chunk: list[Row], fail_fast: bool, limit: int) -> Done:
-    return _work(iter(chunk), fail_fast, limit)
-
-
-def _work(rows: Iterator[Row], fail_fast: bool, limit: int) -> Done:
-    if _screener is None:
-        raise RuntimeError("a batch worker ran before it was started")
-    return screen_chunk(rows, _screener, fail_fast, limit)
 
 
 def screen_chunk(rows: Iterable[Row], screener: Screener, fail_fast: bool, limit: int) -> Done:
@@ -102,21 +84,18 @@ def screen_chunk(rows: Iterable[Row], screener: Screener, fail_fast: bool, limit
 
 def line_chunks(lines: LineSource) -> Iterator[list[Raw]]:
     """JSONL as raw lines (the workers parse them), each with what reading it found."""
-    chunk: list[Raw] = []
-    for number, line in enumerate(lines, start=1):
-        chunk.append((number, line, lines.take_problems()))
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return _chunked((number, line, lines.take_problems()) for number, line in enumerate(lines, start=1))
 
 
 def row_chunks(lines: LineSource, kinds: dict[str, bool]) -> Iterator[list[Row]]:
     """CSV as rows (the header and quoting are read here, in order)."""
-    chunk: list[Row] = []
-    for row in read_csv(lines, kinds):
-        chunk.append(row)
+    return _chunked(read_csv(lines, kinds))
+
+
+def _chunked(items: Iterable[T]) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -168,7 +147,8 @@ class Workers:
 
 def _serve(pipe: Connection, knowledge: Knowledge, output_format: str, full: bool) -> None:
     """A worker: screen each chunk sent, send back what it made, until told to end."""
-    _start(knowledge, output_format, full)
+    _quiet_on_ctrl_c()
+    screener = Screener(knowledge, output_format=output_format, full=full)
     while True:
         try:
             task = pipe.recv()
@@ -177,11 +157,16 @@ def _serve(pipe: Connection, knowledge: Knowledge, output_format: str, full: boo
         if task is None:
             return
         chunk, fail_fast, limit = task
-        work = _work_rows if chunk and isinstance(chunk[0], Row) else _work_lines
+        rows = chunk if chunk and isinstance(chunk[0], Row) else _parsed(chunk)
         try:
-            pipe.send(work(chunk, fail_fast, limit))
+            pipe.send(screen_chunk(rows, screener, fail_fast, limit))
         except Exception as exc:  # noqa: BLE001 - reported by the main process, which stops the batch
             pipe.send(f"a batch worker failed: {type(exc).__name__}: {exc}")
+
+
+def _parsed(chunk: list[Raw]) -> Iterator[Row]:
+    rows = (jsonl_row(number, line, problems) for number, line, problems in chunk)
+    return (row for row in rows if row is not None)
 
 
 def ordered(
