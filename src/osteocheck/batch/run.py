@@ -137,29 +137,22 @@ def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool, chunk:
     screened and written before its error."""
     from osteocheck.batch.parallel import screen_chunk  # noqa: PLC0415
 
-    broken: InputError | None = None
-    ended = False
-
-    def take() -> Iterator[Row]:
-        nonlocal broken, ended
-        for _ in range(chunk):
-            try:
-                yield next(rows)
-            except StopIteration:
-                ended = True
-                return
-            except InputError as exc:
-                broken = exc
-                return
-
-    while not ended and broken is None:
-        done = screen_chunk(take(), screener, fail_fast, MAX_REPORTED)
-        if done.rows:
-            yield done
-        if done.stopped:
-            return
-    if broken is not None:
-        raise broken
+    batch: list[Row] = []
+    try:
+        for row in rows:
+            batch.append(row)
+            if len(batch) == chunk:
+                done = screen_chunk(batch, screener, fail_fast, MAX_REPORTED)
+                yield done
+                if done.stopped:
+                    return
+                batch = []
+    except InputError:
+        if batch:
+            yield screen_chunk(batch, screener, fail_fast, MAX_REPORTED)
+        raise
+    if batch:
+        yield screen_chunk(batch, screener, fail_fast, MAX_REPORTED)
 
 
 def _write(
