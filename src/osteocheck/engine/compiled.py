@@ -142,7 +142,12 @@ class CompiledRules:
     # -- screening -------------------------------------------------------------------------------
 
     def _facts(self, profile: Profile) -> tuple[str, int, dict[str, tuple[str, ...]]]:
-        """The stage (as `evaluate` settles it), the present-facts mask, and the per-site facts."""
+        """The stage (as `evaluate` settles it), the present-facts mask, and the per-site facts.
+
+        The stage restates `stage.implied` and `stage.stage_of` for valid profiles without their notes:
+        calling them costs half again per profile (13 µs instead of 8.5); tests/test_compiled.py holds
+        the two to the same answer on the whole lattice.
+        """
         per_site = dict(profile.facts)
         fracture = "fracture_history" in per_site or "fresh_fractures" in per_site or profile.stage == "severe"
         stage = profile.stage
