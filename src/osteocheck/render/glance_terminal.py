@@ -11,26 +11,12 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from osteocheck.engine.model import Knowledge, Plan, Proceed
+from osteocheck.engine.model import Knowledge, Plan
 from osteocheck.render.escape import plain
 from osteocheck.render.glance import Glance, Row, TechniqueLine, glance, safe_groups
-from osteocheck.render.phrases import NARROW, PROCEED
-from osteocheck.render.terminal import DISCLAIMER, record_view
+from osteocheck.render.phrases import DISCLAIMER, LABEL_STYLE, NARROW, PROCEED, PROCEED_STYLE
+from osteocheck.render.terminal import record_view
 from osteocheck.words import one_line
-
-_PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
-_LABEL_STYLE = {
-    "DO NOT TREAT": "bold red",
-    "excluded": "bold red",
-    "modify": "yellow",
-    "safe": "green",
-    "avoid": "bold red",
-    "recommended": "green",
-    "allowed": "",
-    "assumed": "magenta",
-    "cleared by physician": "green",
-    "knowledge": "bold magenta",
-}
 
 
 def t(text: str, style: str = "") -> Text:
@@ -48,7 +34,7 @@ def _grid(rows: list[tuple[Text, Text]]) -> Table:
 
 
 def _label(text: str, style: str | None = None) -> Text:
-    return Text("  " + text, style=_LABEL_STYLE.get(text, "yellow") if style is None else style)
+    return Text("  " + text, style=LABEL_STYLE.get(text, "yellow") if style is None else style)
 
 
 def _rows(rows: tuple[Row, ...], style: str | None = None) -> Table:
@@ -95,7 +81,7 @@ def _head(g: Glance, plan: Plan) -> list[RenderableType]:
         Text.assemble(
             ("osteocheck plan", "bold"),
             "  proceed: ",
-            (PROCEED[g.proceed], _PROCEED_STYLE[g.proceed]),
+            (PROCEED[g.proceed], PROCEED_STYLE[g.proceed]),
             "  stage: ",
             (g.stage, "bold"),
         )

@@ -11,21 +11,14 @@ import itertools
 import re
 import unicodedata
 
-from osteocheck.engine.model import Knowledge, Plan, Proceed
+from osteocheck.engine.model import Knowledge, Plan
 from osteocheck.render.escape import plain
 from osteocheck.render.glance import Glance, Row, TechniqueLine, glance, safe_groups
-from osteocheck.render.phrases import NARROW, PROCEED, record_lines
+from osteocheck.render.phrases import DISCLAIMER, LABEL_STYLE, NARROW, PROCEED, PROCEED_STYLE, record_lines
 from osteocheck.words import one_line
 
-DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."
 _CODES = {"bold": "1", "dim": "2", "italic": "3", "underline": "4", "red": "31", "green": "32", "yellow": "33",
           "magenta": "35", "cyan": "36"}  # fmt: skip
-_PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
-_LABEL_STYLE = {
-    "DO NOT TREAT": "bold red", "excluded": "bold red", "modify": "yellow", "safe": "green", "avoid": "bold red",
-    "recommended": "green", "allowed": "", "assumed": "magenta", "cleared by physician": "green",
-    "knowledge": "bold magenta",
-}  # fmt: skip
 
 
 def _text(value: str) -> str:
@@ -153,7 +146,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def _label(text: str, style: str | None = None) -> tuple[str, str, str]:
-    return "  " + text, _LABEL_STYLE.get(text, "yellow") if style is None else style, ""
+    return "  " + text, LABEL_STYLE.get(text, "yellow") if style is None else style, ""
 
 
 def _technique(line: TechniqueLine) -> list[tuple[str, str]]:
@@ -171,7 +164,7 @@ def _technique_rows(w: _Writer, g: Glance) -> None:
             w.para([("  excluded", "bold red"), (" " + _text(name), "")])
         for status, lines in (("modify", g.modify), ("safe", g.safe)):
             for line in lines:
-                w.para([("  " + status, _LABEL_STYLE[status]), (" ", ""), *_technique(line)])
+                w.para([("  " + status, LABEL_STYLE[status]), (" ", ""), *_technique(line)])
         return
     rows: list[tuple[str, str, list[tuple[str, str]]]] = []
     if g.excluded:
@@ -197,7 +190,7 @@ def _simple(rows: tuple[Row, ...], style: str | None = None) -> list[tuple[str, 
 def glance_text(plan: Plan, knowledge: Knowledge, *, width: int, color: bool) -> str:
     g = glance(plan, knowledge)
     w = _Writer(width, color)
-    w.para([("osteocheck plan", "bold"), ("  proceed: ", ""), (PROCEED[g.proceed], _PROCEED_STYLE[g.proceed]),
+    w.para([("osteocheck plan", "bold"), ("  proceed: ", ""), (PROCEED[g.proceed], PROCEED_STYLE[g.proceed]),
             ("  stage: ", ""), (g.stage, "bold")])  # fmt: skip
     if g.postpone:
         w.para([("Postpone today: ", "bold red"), (_text("; ".join(g.postpone)), "")])

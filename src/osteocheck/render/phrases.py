@@ -10,6 +10,15 @@ from osteocheck.shipped import knowledge_path
 
 NARROW = 60  # columns: below this a table's cells are shown one under another, each led by its status
 
+DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."
+# Style names (Rich's spelling) every terminal view uses for the go-ahead and the labelled rows.
+PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
+LABEL_STYLE = {
+    "DO NOT TREAT": "bold red", "excluded": "bold red", "modify": "yellow", "safe": "green", "avoid": "bold red",
+    "recommended": "green", "allowed": "", "assumed": "magenta", "cleared by physician": "green",
+    "knowledge": "bold magenta",
+}  # fmt: skip
+
 PROCEED = {
     Proceed.YES: "yes",
     Proceed.AFTER_CLEARANCE: "only after physician clearance",

@@ -15,7 +15,6 @@ from osteocheck.engine.model import (
     Knowledge,
     Plan,
     PositionStatus,
-    Proceed,
     Reason,
     Recommended,
     Status,
@@ -24,12 +23,19 @@ from osteocheck.engine.model import (
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
 from osteocheck.render.glance import fact_words
-from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
+from osteocheck.render.phrases import (
+    DISCLAIMER,
+    PROCEED,
+    PROCEED_STYLE,
+    avoid_text,
+    not_over,
+    other_knowledge,
+    record_lines,
+    why_not_here,
+)
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
-_PROCEED_STYLE = {Proceed.YES: "bold green", Proceed.AFTER_CLEARANCE: "bold red", Proceed.POSTPONE: "bold red"}
 _STATUS_STYLE = {Status.EXCLUDED: "bold red", Status.MODIFY: "yellow", Status.SAFE: "green"}
-DISCLAIMER = "This plan supports, and does not replace, your clinical judgement."
 
 
 def t(text: str, style: str = "") -> Text:
@@ -47,7 +53,7 @@ def _heading(title: str) -> Text:
 def proceed_view(plan: Plan) -> RenderableType:
     """The first line of every view: whether the session goes ahead, and why not today."""
     line = Text.assemble(
-        "proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]), "  stage: ", (plan.stage, "bold")
+        "proceed: ", (PROCEED[plan.proceed], PROCEED_STYLE[plan.proceed]), "  stage: ", (plan.stage, "bold")
     )
     why = [Text.assemble(("  postpone: ", "bold red"), t(r.text), " ", _rules([r])) for r in plan.postponed]
     return Group(line, *why) if why else line
@@ -204,7 +210,7 @@ def record_view(plan: Plan) -> list[RenderableType]:
 
 def plan_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
     head = Text.assemble(
-        ("osteocheck plan", "bold"), "  proceed: ", (PROCEED[plan.proceed], _PROCEED_STYLE[plan.proceed]),
+        ("osteocheck plan", "bold"), "  proceed: ", (PROCEED[plan.proceed], PROCEED_STYLE[plan.proceed]),
         "  stage: ", (plan.stage, "bold"),
     )  # fmt: skip
     parts: list[RenderableType] = [head]
