@@ -33,8 +33,7 @@ class Glance(NamedTuple):
     proceed: Proceed
     stage: str
     postpone: tuple[str, ...]  # what puts the session off, in short
-    clear_sites: tuple[str, ...]  # where the physician must clear first, in body order
-    clear: tuple[Row, ...]  # each of them with what is there
+    clear: tuple[Row, ...]  # where the physician must clear first, in body order, with what is there
     notes: tuple[Row, ...]  # assumed, cleared by physician
     body: tuple[Row, ...]  # pressure label -> sites, most restrictive first, ending with everywhere else
     untreated: tuple[str, ...]  # no technique goes there, so the technique lines need not repeat them
@@ -62,7 +61,7 @@ def _what(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
     return "; ".join(words) or reason.text
 
 
-def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[tuple[str, ...], tuple[Row, ...]]:
+def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     by_site: dict[str, list[str]] = {}
     for c in plan.clearance_required:
         what = _what(c.reason, knowledge, with_sites=False)
@@ -72,7 +71,7 @@ def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[tuple[str, ...], tupl
                 by_site[site].append(what)
     order = {s: i for i, s in enumerate(knowledge.site_ids)}
     sites = sorted(by_site, key=lambda s: order.get(s, -1))
-    return tuple(sites), tuple(Row(s, "; ".join(by_site[s])) for s in sites)
+    return tuple(Row(s, "; ".join(by_site[s])) for s in sites)
 
 
 def _body(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
@@ -116,7 +115,7 @@ def short_name(name: str) -> str:
 
 
 def glance(plan: Plan, knowledge: Knowledge) -> Glance:
-    clear_sites, clear = _clearances(plan, knowledge)
+    clear = _clearances(plan, knowledge)
     untreated = tuple(s.site for s in plan.sites if s.no_treatment)
     other = other_knowledge(knowledge)
     notes = [Row("knowledge", other)] if other else []
@@ -136,7 +135,6 @@ def glance(plan: Plan, knowledge: Knowledge) -> Glance:
         proceed=plan.proceed,
         stage=plan.stage,
         postpone=tuple(dict.fromkeys(_what(r, knowledge, with_sites=True) for r in plan.postponed)),
-        clear_sites=clear_sites,
         clear=clear,
         notes=tuple(notes),
         body=_body(plan, knowledge),
