@@ -25,7 +25,10 @@ EXE = shutil.which("osteocheck", path=str(Path(PYTHON).parent)) or "osteocheck"
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ["plan", "--fracture-history", "--anticoagulants"]
 PROFILE = str(ROOT / "examples" / "profiles" / "client.yaml")
-BUNDLE = str(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+# A real (Synthea) record, copied unchanged from ../shared/data with its attribution (tests/data/fhir/SOURCE.md).
+BUNDLE = str(
+    ROOT / "tests" / "data" / "fhir" / "synthea" / "Miguel_Angel_Garica_f6d15182-f6ac-46cf-8cbd-afacd43be763.json"
+)
 CASES = [
     ("plan --fracture-history --anticoagulants (table)", [EXE, *PLAN], 10.0),
     ("the same with --format json", [EXE, *PLAN, "--format", "json"], 5.0),
