@@ -26,6 +26,7 @@ from osteocheck import __version__
 from osteocheck.cli import show as shown
 from osteocheck.cli.options import (
     FORMATS,
+    PLAN_FORMATS,
     Client,
     Details,
     DocFormat,
@@ -143,12 +144,10 @@ def load_knowledge(rules: Path | None) -> Knowledge:
 
 def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowledge]:
     """Load the knowledge, gather the profile from its sources, and evaluate it."""
-    from osteocheck.client.sources import gather  # noqa: PLC0415 - not needed for --help
-    from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
+    from osteocheck.api import evaluate_sources  # noqa: PLC0415 - not needed for --help
 
     knowledge = load_knowledge(rules)
-    profile, record = gather(client, knowledge)
-    return evaluate(profile, knowledge)._replace(record=record), knowledge
+    return evaluate_sources(client, knowledge), knowledge
 
 
 @app.command()
@@ -169,7 +168,7 @@ def plan(
         output = output_path(output)
         if output == "-":  # a file's format follows its extension, not the config
             output_format = output_format or current().format
-        output_format = check_format(_plan_format(output_format, output))
+        output_format = check_format(_plan_format(output_format, output), PLAN_FORMATS)
         details = current().details if details is None else details
         result, knowledge = client_plan(rules, client)
         if output != "-":
@@ -197,6 +196,8 @@ def _plan_format(given: str | None, output: str) -> str:
             "for a document to hand over use 'osteocheck selfcare' or 'osteocheck letter'",
             2,
         )
+    if given == "fhir" and by_name == "json":  # a FHIR Bundle is JSON too
+        return given
     if given is not None and given != by_name:
         fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
     return by_name

@@ -31,7 +31,7 @@ _VALUES = {
 }  # fmt: skip
 _SWITCHES = {"--details": "yes", "--short": "no"}
 _FORMATS = {
-    "plan": ("table", "json", "markdown"),
+    "plan": ("table", "json", "markdown", "fhir"),
     "excluded": ("table", "json", "markdown"),
     "explain": ("table", "json", "markdown"),
     "selfcare": ("markdown",),
@@ -102,8 +102,8 @@ def run(argv: list[str]) -> bool:
     from pathlib import Path  # noqa: PLC0415
 
     from osteocheck import config  # noqa: PLC0415
-    from osteocheck.client.sources import ClientSources, gather  # noqa: PLC0415
-    from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
+    from osteocheck.api import evaluate_sources  # noqa: PLC0415
+    from osteocheck.client.sources import ClientSources  # noqa: PLC0415
     from osteocheck.errors import OsteocheckError  # noqa: PLC0415
     from osteocheck.knowledge import loader  # noqa: PLC0415
 
@@ -121,8 +121,7 @@ def run(argv: list[str]) -> bool:
         sources = ClientSources(
             call.flags, Path(profile_file) if profile_file else None, Path(fhir_file) if fhir_file else None
         )
-        profile, record = gather(sources, knowledge)
-        plan = evaluate(profile, knowledge)._replace(record=record)
+        plan = evaluate_sources(sources, knowledge)
         if call.command == "selfcare":
             from osteocheck.cli.show import people  # noqa: PLC0415
             from osteocheck.documents.content import self_care_sheet  # noqa: PLC0415

@@ -19,6 +19,7 @@ from osteocheck.vocabulary import BOOL_FACTS, ENV_VAR, STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
+PLAN_FORMATS = (*FORMATS, "fhir")  # a plan can also be a FHIR Bundle for the record
 
 
 def _complete_sites(incomplete: str) -> list[str]:
@@ -65,8 +66,8 @@ PlanFormat = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Output: table, json or markdown (with --output: by its extension, else table).",
-        autocompletion=_complete(FORMATS),
+        help="Output: table, json, markdown or fhir (an R4 Bundle; with --output: by its extension, else table).",
+        autocompletion=_complete(PLAN_FORMATS),
         show_default=False,
     ),
 ]

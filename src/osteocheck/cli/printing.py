@@ -20,7 +20,12 @@ def show(renderable: object) -> None:
 
 
 def plan_text(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> str:
-    """The plan as JSON (always whole) or Markdown (in short, or whole with `details`)."""
+    """The plan as JSON (always whole), a FHIR Bundle, or Markdown (in short, or whole with `details`)."""
+    if output_format == "fhir":
+        from osteocheck.render.fhirout import plan_bundle  # noqa: PLC0415
+        from osteocheck.render.jsonout import dumps  # noqa: PLC0415
+
+        return dumps(plan_bundle(plan, knowledge))
     if output_format == "json":
         from osteocheck.render.jsonout import dumps, plan_dict  # noqa: PLC0415
 

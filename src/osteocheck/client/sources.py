@@ -8,12 +8,13 @@ one that contradicts another is an error, never a silent override.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from osteocheck.errors import ProfileError
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Mapping
 
     from osteocheck.engine.model import Knowledge, Profile, Record
 
@@ -38,31 +39,58 @@ def as_of_date(text: str | None) -> dt.date | None:
 
 
 def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Record | None]:
-    from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
-    from osteocheck.engine.model import Record  # noqa: PLC0415
-
-    raw: dict[str, object] = {}
+    raw: dict[str, object] | None = None
     origin = "the profile"
     if sources.profile_file is not None:
         from osteocheck.client import files as profile_files  # noqa: PLC0415 - only when a file is given
 
         origin = str(sources.profile_file)
         raw = profile_files.read(sources.profile_file)
-        profile_module.build(raw, knowledge, usage=False, origin=origin)
-    record = None
+    bundle, where = None, ""
     if sources.fhir_file is not None:
+        from osteocheck.client.records.bundle import read_bundle  # noqa: PLC0415 - only when a bundle is given
+
+        bundle = read_bundle(sources.fhir_file)
+        where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)
+    return combine(
+        knowledge, raw, origin, sources.flags, bundle, where, patient=sources.patient, as_of=as_of_date(sources.as_of)
+    )
+
+
+def combine(
+    knowledge: Knowledge,
+    raw: Mapping[str, object] | None,
+    origin: str,
+    flags: Mapping[str, object],
+    bundle: Mapping[str, Any] | None = None,
+    where: str = "",
+    *,
+    patient: str | None = None,
+    as_of: dt.date | None = None,
+) -> tuple[Profile, Record | None]:
+    """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
+    from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
+    from osteocheck.engine.model import Record  # noqa: PLC0415
+
+    merged: dict[str, object] = dict(raw or {})
+    if raw is not None:
+        profile_module.build(merged, knowledge, usage=False, origin=origin)
+    record = None
+    if bundle is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
-        imported = fhir.derive(
-            fhir.read_bundle(sources.fhir_file),
-            fhir.load_code_map(),
-            knowledge,
-            as_of_date(sources.as_of),
-            patient=sources.patient,
-        )
-        where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)
+        imported = fhir.derive(dict(bundle), fhir.load_code_map(), knowledge, as_of, patient=patient)
         profile_module.build(imported.data, knowledge, usage=False, origin=where)
-        raw = profile_module.merge(raw, imported.data, origin=origin, usage=False, incoming=where)
-        record = Record(where, imported.used, imported.set_aside, imported.unrecognised, imported.notes, imported.as_of)
-    merged = profile_module.merge(raw, sources.flags, origin=origin)
+        merged = profile_module.merge(merged, imported.data, origin=origin, usage=False, incoming=where)
+        record = Record(
+            where,
+            imported.used,
+            imported.set_aside,
+            imported.unrecognised,
+            imported.notes,
+            imported.as_of,
+            imported.evidence,
+            imported.patient,
+        )
+    merged = profile_module.merge(merged, dict(flags), origin=origin)
     return profile_module.build(merged, knowledge, usage=True), record

@@ -355,6 +355,8 @@ class Record(NamedTuple):
     unrecognised: tuple[str, ...]
     notes: tuple[str, ...]
     as_of: str = ""  # the date the record was judged at, and why that date
+    evidence: tuple[tuple[str, tuple[str, ...]], ...] = ()  # fact id -> the resources it was read from
+    patient: str | None = None  # "Patient/ID", when the record holds the patient
 
 
 class Plan(NamedTuple):

@@ -48,6 +48,8 @@ def derive(
     found.as_of = f"{when.isoformat()} ({basis})"
     references = References(listed)
     chosen = _the_patient(listed, patient)
+    if chosen is not None and chosen[0] != "(no id)":
+        found.patient = f"Patient/{chosen[0]}"
     for entry in listed:
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
@@ -56,8 +58,32 @@ def derive(
         if chosen is not None and not _belongs(r, entry, chosen, references):
             found.set_aside.append(f"{describe(r)}: another patient's")
             continue
+        before = _snapshot(found)
         read_resource(found, r, references)
+        reference = _reference(r, entry)
+        if reference is not None:
+            for fact in _changed(before, _snapshot(found)):
+                found.cite(fact, reference)
     return found.imported()
+
+
+def _snapshot(found: Findings) -> dict[str, object]:
+    """What the findings hold now, fact by fact (stage and T-score settle at the end, so their candidates)."""
+    now: dict[str, object] = {k: list(v) if isinstance(v, list) else v for k, v in found.data.items()}
+    now["stage"], now["t_score"] = len(found.stages), len(found.t_scores)
+    return now
+
+
+def _changed(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    return [fact for fact, value in after.items() if before.get(fact) != value]
+
+
+def _reference(r: dict[str, Any], entry: dict[str, Any]) -> str | None:
+    """How to point at a resource: its type and id, else the entry's fullUrl."""
+    if isinstance(r.get("id"), str) and r["id"]:
+        return f"{r['resourceType']}/{r['id']}"
+    full = entry.get("fullUrl")
+    return full if isinstance(full, str) and full else None
 
 
 def read_resource(found: Findings, r: dict[str, Any], references: References) -> None:

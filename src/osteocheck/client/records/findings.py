@@ -23,6 +23,9 @@ class Imported(NamedTuple):
     unrecognised: tuple[str, ...]
     notes: tuple[str, ...]
     as_of: str = ""
+    # fact id -> the resources ("Condition/12") it was read from: a plan's evidence in the record
+    evidence: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    patient: str | None = None  # "Patient/ID" of the record's patient, when it holds one
 
 
 class Findings:
@@ -41,6 +44,13 @@ class Findings:
         self.stages: list[tuple[str, str]] = []
         self.t_scores: list[tuple[float, str]] = []
         self.as_of = ""
+        self.evidence: dict[str, list[str]] = {}
+        self.patient: str | None = None
+
+    def cite(self, fact: str, reference: str) -> None:
+        listed = self.evidence.setdefault(fact, [])
+        if reference not in listed:
+            listed.append(reference)
 
     def recognise(self, r: dict[str, Any], section: str, concept: object) -> tuple[str, dict[str, Any] | None]:
         """The resource's label and its code-map entry; a resource the map does not know is noted as such."""
@@ -105,5 +115,12 @@ class Findings:
     def imported(self) -> Imported:
         self.finish()
         return Imported(
-            self.data, tuple(self.used), tuple(self.set_aside), tuple(self.unrecognised), tuple(self.notes), self.as_of
+            self.data,
+            tuple(self.used),
+            tuple(self.set_aside),
+            tuple(self.unrecognised),
+            tuple(self.notes),
+            self.as_of,
+            tuple((fact, tuple(refs)) for fact, refs in self.evidence.items()),
+            self.patient,
         )

@@ -1,0 +1,123 @@
+"""osteocheck from Python: the plan of a profile or a FHIR record, as `plan --format json` prints it.
+
+    from osteocheck import api
+
+    result = api.plan({"stage": "osteoporosis", "fresh_fractures": ["wrists"]})
+    result["proceed"]  # 'after_clearance'
+
+Every check the command line makes is made here: an invalid profile, record or
+knowledge file raises `OsteocheckError` (its `messages` say what and where) and
+returns no plan. The command line and the CDS Hooks service are clients of this
+module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from osteocheck.client.sources import ClientSources
+    from osteocheck.engine.model import Knowledge, Plan
+
+__all__ = [
+    "KnowledgeError",
+    "OsteocheckError",
+    "ProfileError",
+    "evaluate",
+    "load_knowledge",
+    "plan",
+    "plan_fhir",
+]
+
+_loaded: dict[Path, Knowledge] = {}
+
+
+def load_knowledge(path: str | Path | None = None) -> Knowledge:
+    """The knowledge file at `path` (the shipped one by default), checked in full; loaded once per process."""
+    from osteocheck.knowledge import loader  # noqa: PLC0415 - the loader pulls in YAML
+
+    chosen = Path(path) if path is not None else loader.shipped_path()
+    key = chosen.resolve()
+    if key not in _loaded:
+        _loaded[key] = loader.load(chosen)
+    return _loaded[key]
+
+
+def evaluate(
+    profile: Mapping[str, object] | None = None,
+    *,
+    bundle: Mapping[str, Any] | None = None,
+    knowledge: Knowledge | str | Path | None = None,
+    patient: str | None = None,
+    as_of: dt.date | str | None = None,
+    record_name: str = "the record",
+) -> Plan:
+    """The plan as a frozen value (for renderers); `plan` gives it as plain data."""
+    from osteocheck.client.sources import as_of_date, combine  # noqa: PLC0415
+    from osteocheck.engine.evaluate import evaluate as run  # noqa: PLC0415
+
+    rules = _knowledge(knowledge)
+    when = as_of_date(as_of) if as_of is None or isinstance(as_of, str) else as_of
+    if profile is not None and not isinstance(profile, Mapping):
+        raise ProfileError(
+            (f"the profile must be a mapping of fact to value, not {type(profile).__name__}",), usage=False
+        )
+    if bundle is not None and not (isinstance(bundle, Mapping) and bundle.get("resourceType") == "Bundle"):
+        raise ProfileError(("the record must be a FHIR Bundle (resourceType 'Bundle')",), usage=False)
+    found, record = combine(rules, None, "the profile", profile or {}, bundle, record_name, patient=patient, as_of=when)
+    return run(found, rules)._replace(record=record)
+
+
+def plan(
+    profile: Mapping[str, object] | None = None,
+    *,
+    bundle: Mapping[str, Any] | None = None,
+    knowledge: Knowledge | str | Path | None = None,
+    patient: str | None = None,
+    as_of: dt.date | str | None = None,
+) -> dict[str, Any]:
+    """The plan for a profile (the keys of a profile file), a FHIR R4 Bundle, or both, as plain data.
+
+    `knowledge` is a loaded knowledge (`load_knowledge`) or a path; by default the shipped file.
+    `patient` chooses the Patient of a bundle holding several; `as_of` the date to judge the record at.
+    """
+    from osteocheck.render.jsonout import plan_dict  # noqa: PLC0415
+
+    rules = _knowledge(knowledge)
+    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
+    return plan_dict(found, rules)
+
+
+def plan_fhir(
+    profile: Mapping[str, object] | None = None,
+    *,
+    bundle: Mapping[str, Any] | None = None,
+    knowledge: Knowledge | str | Path | None = None,
+    patient: str | None = None,
+    as_of: dt.date | str | None = None,
+) -> dict[str, Any]:
+    """The plan as a FHIR R4 Bundle: a DetectedIssue per contraindication and a CarePlan for the session."""
+    from osteocheck.render.fhirout import plan_bundle  # noqa: PLC0415
+
+    rules = _knowledge(knowledge)
+    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
+    return plan_bundle(found, rules)
+
+
+def evaluate_sources(sources: ClientSources, knowledge: Knowledge) -> Plan:
+    """The plan for the command line's sources (files, then flags)."""
+    from osteocheck.client.sources import gather  # noqa: PLC0415
+    from osteocheck.engine.evaluate import evaluate as run  # noqa: PLC0415
+
+    profile, record = gather(sources, knowledge)
+    return run(profile, knowledge)._replace(record=record)
+
+
+def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:
+    return load_knowledge(value) if value is None or isinstance(value, str | Path) else value
