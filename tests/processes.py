@@ -61,13 +61,16 @@ def run(
 
 
 @contextmanager
-def spawn(argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
-    """A running child for a test to signal; killed with its group when the block ends or overruns."""
+def spawn(argv: Sequence[str], *, output: IO[Any] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """A running child for a test to signal; killed with its group when the block ends or overruns.
+
+    `output`: a file for its stdout and stderr, for a long-running child (a pipe nobody reads fills and blocks it).
+    """
     child = subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output if output is not None else subprocess.PIPE,
+        stderr=output if output is not None else subprocess.PIPE,
         text=True,
         start_new_session=True,
         preexec_fn=_default_signals,  # noqa: PLW1509 - only resets signal dispositions, no locks taken

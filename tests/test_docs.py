@@ -61,3 +61,27 @@ def test_readme_examples_run(runner: CliRunner, tmp_path: object, monkeypatch: p
         assert all(w.startswith(str(tmp_path)) for w in written), f"writes into the checkout: {line}"
         result = runner.invoke(app, args[1:])
         assert result.exit_code == 0, (line, result.stderr)
+
+
+def test_readme_python_example_runs_and_gives_what_its_comments_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each line of the API example whose comment ends with a value evaluates to that value."""
+    import ast
+
+    monkeypatch.chdir(ROOT)
+    block = README.split("```python\n")[1].split("```")[0]
+    scope: dict[str, object] = {}
+    checked = 0
+    for line in block.splitlines():
+        code, _, comment = line.partition("  # ")
+        if not code.strip():
+            continue
+        try:
+            expected = ast.literal_eval(comment.rsplit(": ", 1)[-1].strip()) if comment else None
+        except (ValueError, SyntaxError):
+            expected = None
+        if expected is None:
+            exec(code, scope)  # noqa: S102 - the README's own example, run as a reader would
+        else:
+            assert eval(code, scope) == expected, line  # noqa: S307
+            checked += 1
+    assert checked >= 5

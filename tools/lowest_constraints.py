@@ -1,4 +1,4 @@
-"""Print constraints that hold each runtime dependency at the lowest version pyproject.toml allows.
+"""Print constraints that hold each runtime dependency (the serve extra too) at the lowest version pyproject.toml allows.
 
 Everything else keeps its pin from constraints.txt, so the lowest-versions job differs from the
 normal one only in what it is there to test. Used by .ci/lowest.
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def lowest() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     out = {}
-    for requirement in project["dependencies"]:
+    for requirement in [*project["dependencies"], *project["optional-dependencies"]["serve"]]:
         match = re.match(r"([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", requirement)
         if match is None:
             sys.exit(f"no lower bound in {requirement!r}: every runtime dependency needs one")

@@ -70,7 +70,8 @@ def evaluate(
         )
     if bundle is not None and not (isinstance(bundle, Mapping) and bundle.get("resourceType") == "Bundle"):
         raise ProfileError(("the record must be a FHIR Bundle (resourceType 'Bundle')",), usage=False)
-    found, record = combine(rules, None, "the profile", profile or {}, bundle, record_name, patient=patient, as_of=when)
+    raw = dict(profile) if profile is not None else None
+    found, record = combine(rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when)
     return run(found, rules)._replace(record=record)
 
 

@@ -640,6 +640,69 @@ def intake(
     _stderr(f"Profile written to {output}. Plan with:\n  osteocheck plan --profile{shown}")
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; another than 127.0.0.1 opens it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
+    rules: Rules = None,
+    jwks: Annotated[
+        str | None, typer.Option(metavar="URL|FILE", help="Verify the EHR's CDS Hooks JWT against these keys (JWKS).")
+    ] = None,
+    issuer: Annotated[str | None, typer.Option(help="With --jwks: the only JWT issuer (iss) accepted.")] = None,
+    fhir_server: Annotated[
+        list[str] | None,
+        typer.Option(metavar="URL", help="A FHIR server the service may read when the EHR sends no prefetch (repeat)."),
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ORIGIN", help="Allow browser calls from this origin (repeat); off by default."),
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="The base URL the EHR calls, behind a proxy.")
+    ] = None,
+    max_body: Annotated[int, typer.Option(min=1024, metavar="BYTES", help="Largest request body accepted.")] = 4
+    * 1024
+    * 1024,
+    timeout: Annotated[float, typer.Option(min=1, metavar="SECONDS", help="Longest time for one request.")] = 20.0,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """A CDS Hooks 2.0 service for clinic software: discovery, patient-view and appointment-book (extra: serve)."""
+    try:
+        from osteocheck.service.app import Settings  # noqa: PLC0415 - the serve extra
+        from osteocheck.service.run import serve as run  # noqa: PLC0415
+    except ImportError:
+        fail("osteocheck: serve needs the optional extra: pip install 'osteocheck[serve]'", 1)
+    for url in [*(fhir_server or []), *([public_url] if public_url else [])]:
+        if not url.startswith(("https://", "http://")):
+            fail(f"osteocheck: {url[:80]!r}: give an http:// or https:// URL", 2)
+    settings = Settings(
+        rules=str(loader_path(rules)),
+        max_body=max_body,
+        timeout=timeout,
+        cors_origins=tuple(cors_origin or ()),
+        jwks=jwks,
+        issuer=issuer,
+        fhir_servers=tuple(fhir_server or ()),
+        public_url=public_url,
+    )
+    with reported():
+        from osteocheck.service.app import create_app  # noqa: PLC0415
+
+        create_app(settings)  # the knowledge, the code map and the keys are checked before the port opens
+    if jwks is None:
+        _stderr("osteocheck: no --jwks: requests are not authenticated; keep it on 127.0.0.1 or behind a gateway")
+    _stderr(f"osteocheck: CDS Hooks service on http://{host}:{port}/cds-services (Ctrl-C stops it)")
+    run(settings, host=host, port=port, workers=workers)
+
+
+def loader_path(rules: Path | None) -> Path:
+    from osteocheck.knowledge import loader  # noqa: PLC0415
+
+    return loader.resolve_path(rules)
+
+
 @app.command("profile-schema")
 def profile_schema_command(rules: Rules = None) -> None:
     """Print the JSON Schema (draft 2020-12) of a client profile file."""

@@ -55,7 +55,7 @@ def fact_words(fact: str, knowledge: Knowledge) -> str:
     return f"{words}: {sites}" if sites else words
 
 
-def _what(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
+def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
     facts = reason.facts if with_sites else tuple(f.partition(": ")[0] for f in reason.facts)
     words = [fact_words(f, knowledge) for f in dict.fromkeys(facts)]
     return "; ".join(words) or reason.text
@@ -64,7 +64,7 @@ def _what(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
 def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     by_site: dict[str, list[str]] = {}
     for c in plan.clearance_required:
-        what = _what(c.reason, knowledge, with_sites=False)
+        what = facts_in_words(c.reason, knowledge, with_sites=False)
         for site in c.sites or (WHOLE,):
             by_site.setdefault(site, [])
             if what not in by_site[site]:
@@ -134,7 +134,7 @@ def glance(plan: Plan, knowledge: Knowledge) -> Glance:
     return Glance(
         proceed=plan.proceed,
         stage=plan.stage,
-        postpone=tuple(dict.fromkeys(_what(r, knowledge, with_sites=True) for r in plan.postponed)),
+        postpone=tuple(dict.fromkeys(facts_in_words(r, knowledge, with_sites=True) for r in plan.postponed)),
         clear=clear,
         notes=tuple(notes),
         body=_body(plan, knowledge),

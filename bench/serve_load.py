@@ -1,0 +1,133 @@
+"""Load on `osteocheck serve`: p50/p99 latency and requests/s at N concurrent requests, over real HTTP on loopback.
+
+    pip install '.[serve,bench]'
+    python bench/serve_load.py [--concurrency 50] [--requests 3000] [--workers 1]
+
+Starts the real server (a child process, killed at the end), then sends patient-view calls built from
+the shipped example records and the Synthea records, in turn (each a different patient, nothing
+cached by the service), from `--concurrency` clients on keep-alive connections. The baseline, in the
+same run and at the same concurrency, is discovery (GET /cds-services): the HTTP stack's own floor on
+this machine. Bounded: every request has a timeout and the whole run a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
+    (ROOT / "tests/data/fhir/synthea").glob("*.json")
+)
+DEADLINE = 300.0
+
+
+def requests() -> list[bytes]:
+    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415 - the installed package's
+    from osteocheck.service.hooks import request_for  # noqa: PLC0415
+
+    codes = load_code_map()
+    return [json.dumps(request_for(json.loads(p.read_text()), "patient-view", codes)).encode() for p in RECORDS]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def load(url: str, bodies: list[bytes] | None, total: int, concurrency: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+
+        async def worker() -> None:
+            nonlocal sent, errors
+            while sent < total:
+                n = sent
+                sent += 1
+                started = time.perf_counter()
+                if bodies is None:
+                    response = await client.get(url)
+                else:
+                    body = bodies[n % len(bodies)]
+                    response = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    errors += 1
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), DEADLINE)
+    return latencies, errors
+
+
+def report(name: str, latencies: list[float], errors: int, seconds: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    rate = len(ordered) / seconds
+    print(
+        f"{name:<24} {len(ordered):>6} requests  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+        f"max {ordered[-1] * 1000:7.1f} ms  {rate:7.0f} req/s  errors {errors}"
+    )
+    return {"p50": p50, "p99": p99, "rate": rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    bodies = requests()
+    sizes = sorted(len(b) for b in bodies)
+    print(f"records: {len(bodies)} (prefetch {sizes[0] / 1024:.0f}–{sizes[-1] / 1024:.0f} KiB)")
+    port = free_port()
+    argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), "--workers", str(args.workers)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/cds-services", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the service did not start")
+            time.sleep(0.1)
+        asyncio.run(load(f"{base}/cds-services/osteocheck-patient-view", bodies, 200, 10))  # warm up
+        print(f"{os.cpu_count()} CPUs, {args.workers} server worker(s), {args.concurrency} concurrent clients")
+        started = time.perf_counter()
+        lat, err = asyncio.run(load(f"{base}/cds-services", None, args.requests, args.concurrency))
+        floor = report("discovery (baseline)", lat, err, time.perf_counter() - started)
+        started = time.perf_counter()
+        lat, err = asyncio.run(
+            load(f"{base}/cds-services/osteocheck-patient-view", bodies, args.requests, args.concurrency)
+        )
+        hook = report("patient-view", lat, err, time.perf_counter() - started)
+        print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

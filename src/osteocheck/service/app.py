@@ -1,0 +1,267 @@
+"""The CDS Hooks service as an ASGI app (Starlette): discovery, the two hooks, the rules, the full plans.
+
+The knowledge and the code map are loaded once, when the app is made; a request is read within a
+size limit and a deadline, and every refusal is a JSON error with a 4xx status. Logs carry the
+route, the status and the time taken: never the record, the patient or the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from osteocheck import api
+from osteocheck.client.records.codes import load_code_map
+from osteocheck.errors import OsteocheckError
+from osteocheck.service import hooks
+from osteocheck.service.cards import plan_cards
+from osteocheck.service.fetch import Fetcher
+from osteocheck.service.request import Refused, as_bundle, parse
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from osteocheck.engine.model import Knowledge, Plan
+
+log = logging.getLogger("osteocheck.serve")
+
+
+class Settings(NamedTuple):
+    rules: str | None = None  # knowledge file; None: the shipped one
+    max_body: int = 4 * 1024 * 1024
+    timeout: float = 20.0  # seconds for one request, fetching included
+    cors_origins: tuple[str, ...] = ()
+    jwks: str | None = None
+    issuer: str | None = None
+    fhir_servers: tuple[str, ...] = ()  # servers the service may fetch from when the EHR sent no prefetch
+    public_url: str | None = None  # the base URL the EHR uses, when a proxy stands in front
+    plans_kept: int = 1000  # full plans kept for the link card (in memory only, for `plan_ttl` seconds)
+    plan_ttl: float = 15 * 60
+
+
+class _Plans:
+    """The last plans served, for the link card's URL: a bounded, expiring, in-memory store."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self.size, self.ttl = size, ttl
+        self.kept: OrderedDict[str, tuple[float, Plan]] = OrderedDict()
+
+    def put(self, plan: Plan) -> str:
+        token = secrets.token_urlsafe(24)
+        self.kept[token] = (time.monotonic() + self.ttl, plan)
+        while len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+        return token
+
+    def get(self, token: str) -> Plan | None:
+        found = self.kept.get(token)
+        if found is None or found[0] < time.monotonic():
+            self.kept.pop(token, None)
+            return None
+        return found[1]
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app, with the knowledge loaded and checked now (an invalid file fails here, before serving)."""
+    knowledge = api.load_knowledge(settings.rules)
+    codes = load_code_map()
+    templates = hooks.prefetch_templates(codes)
+    listing = hooks.discovery(codes)
+    fetcher = Fetcher(settings.fhir_servers, timeout=min(10.0, settings.timeout), max_bytes=settings.max_body)
+    verifier = None
+    if settings.jwks:
+        from osteocheck.service.auth import Verifier  # noqa: PLC0415 - PyJWT only when keys are configured
+
+        verifier = Verifier(settings.jwks, issuer=settings.issuer)
+    plans = _Plans(settings.plans_kept, settings.plan_ttl)
+
+    def base(request: Request) -> str:
+        return (settings.public_url or str(request.base_url)).rstrip("/")
+
+    async def discover(request: Request) -> Response:
+        return JSONResponse(listing)
+
+    async def call(request: Request) -> Response:
+        service = hooks.BY_ID.get(request.path_params["id"])
+        if service is None:
+            return error(404, "no such CDS service; GET /cds-services lists them")
+        try:
+            if verifier is not None:
+                verifier.verify(request.headers.get("authorization"), f"{base(request)}/cds-services/{service.id}")
+            if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+                raise Refused(415, "send the request as application/json")
+            body = await _body(request, settings.max_body)
+            hook = parse(body, service.hook)
+            return await asyncio.wait_for(_answer(request, hook), timeout=settings.timeout)
+        except Refused as refused:
+            return error(refused.status, refused.message)
+        except TimeoutError:
+            return error(504, f"the request took longer than {settings.timeout:g} seconds")
+
+    async def _answer(request: Request, hook: Any) -> Response:
+        prefetched = dict(hook.prefetch)
+        if any(key not in prefetched for key in templates) and hook.fhir_server:
+            fetched = await asyncio.to_thread(
+                fetcher.missing, templates, prefetched, hook.fhir_server, hook.patient, hook.token
+            )
+            prefetched.update(fetched)
+        bundle = as_bundle(prefetched)
+        plan = _plan(bundle, hook.patient, knowledge)
+        link = f"{base(request)}/plans/{plans.put(plan)}"
+        cards = plan_cards(plan, knowledge, base_url=base(request), patient=hook.patient, link=link)
+        return JSONResponse({"cards": cards})
+
+    async def rule(request: Request) -> Response:
+        wanted = request.path_params["rule"]
+        for r in knowledge.rules:
+            if r.id == wanted:
+                source = r.basis.source
+                return JSONResponse(
+                    {
+                        "rule": r.id,
+                        "text": r.text,
+                        "severity": r.severity.value,
+                        "source": {"title": source.title, "quote": source.quote},
+                        "inferred": r.basis.inference,
+                        "knowledge": {"id": knowledge.id, "version": knowledge.version},
+                    }
+                )
+        return error(404, "no such rule")
+
+    async def full_plan(request: Request) -> Response:
+        plan = plans.get(request.path_params["token"])
+        if plan is None:
+            return error(404, "no such plan (plans are kept for a short time only)")
+        from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
+
+        return PlainTextResponse(plan_markdown(plan, knowledge), headers={"Cache-Control": "no-store"})
+
+    async def feedback(request: Request) -> Response:
+        if hooks.BY_ID.get(request.path_params["id"]) is None:
+            return error(404, "no such CDS service")
+        try:
+            await _body(request, settings.max_body)
+        except Refused as refused:
+            return error(refused.status, refused.message)
+        return JSONResponse({})
+
+    routes = [
+        Route("/cds-services", discover, methods=["GET"]),
+        Route("/cds-services/{id}", call, methods=["POST"]),
+        Route("/cds-services/{id}/feedback", feedback, methods=["POST"]),
+        Route("/rules/{rule}", rule, methods=["GET"]),
+        Route("/plans/{token}", full_plan, methods=["GET"]),
+    ]
+    middleware = [Middleware(_Logged)]
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware  # noqa: PLC0415
+
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, 405: _not_allowed, 500: _failed},
+    )
+
+
+def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:
+    ids = [
+        e["resource"].get("id")
+        for e in bundle["entry"]
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType") == "Patient"
+    ]
+    if ids and patient not in ids:
+        raise Refused(422, "the prefetched Patient is not the patient of context.patientId")
+    try:
+        return api.evaluate(
+            bundle=bundle, knowledge=knowledge, patient=patient if ids else None, record_name="the EHR's record"
+        )
+    except OsteocheckError as exc:
+        raise Refused(
+            422, "; ".join(str(m) for m in getattr(exc, "messages", ())) or "the record cannot be read"
+        ) from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Refused(413, f"the request body is larger than {limit:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, f"the request body is larger than {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error(404, "not found; GET /cds-services lists the services")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return error(405, "method not allowed")
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    log.error("internal error: %s", type(exc).__name__)  # the type only: the message may hold the record
+    return error(500, "internal error")
+
+
+class _Logged:
+    """One log line per request: method, route kind, status, milliseconds. Never the path's values or the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [0]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            log.info(
+                "%s %s %d %.1f ms",
+                scope["method"],
+                _route(scope["path"]),
+                status[0],
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def _route(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if parts[0] == "cds-services" and len(parts) in (2, 3) and parts[1] in hooks.BY_ID:
+        return "/".join(["", *parts])
+    return {"cds-services": "/cds-services", "rules": "/rules/…", "plans": "/plans/…"}.get(parts[0], "(other)")

@@ -1,0 +1,137 @@
+"""The plan as CDS Hooks cards: go-ahead and clearances first, then what not to do where, one rule per card.
+
+Each restriction card carries one rule (its severity is the card's indicator, its id the source's
+topic), so the clinician can judge it: the detail gives the rule's text, the client facts that
+triggered it and the sentence of the source it rests on. Summaries stay under 140 characters; every
+text from the knowledge or the record is escaped for Markdown in the detail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from osteocheck import __version__
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
+from osteocheck.render.escape import markdown, plain
+from osteocheck.render.glance import fact_words, facts_in_words, glance
+
+SUMMARY_LIMIT = 139  # CDS Hooks: "<140 char"
+_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def short(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """One line of at most `limit` characters, cut at a word with an ellipsis when longer."""
+    line = " ".join(plain(text).split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+class _Cards:
+    def __init__(self, plan: Plan, knowledge: Knowledge, base_url: str, patient: str) -> None:
+        self.plan, self.knowledge, self.base = plan, knowledge, base_url.rstrip("/")
+        self.seed = uuid.uuid5(uuid.NAMESPACE_URL, f"osteocheck:{knowledge.sha256}:{patient}")
+        self.cards: list[dict[str, Any]] = []
+
+    def add(self, key: str, summary: str, indicator: str, detail: str, rule: Reason | None = None) -> dict[str, Any]:
+        source: dict[str, Any] = {"label": f"osteocheck {__version__}: {plain(self.knowledge.title)}"}
+        if rule is not None:
+            source["url"] = f"{self.base}/rules/{rule.rule}"
+            source["topic"] = {"system": f"{self.base}/rules", "code": rule.rule, "display": short(rule.text, 120)}
+        card = {
+            "uuid": str(uuid.uuid5(self.seed, key)),
+            "summary": short(summary),
+            "indicator": indicator,
+            "detail": detail,
+            "source": source,
+        }
+        self.cards.append(card)
+        return card
+
+    def why(self, reason: Reason) -> str:
+        """The rule, the facts that triggered it and its source, as Markdown."""
+        facts = "; ".join(fact_words(f, self.knowledge) for f in dict.fromkeys(reason.facts)) or "the stage"
+        source = reason.basis.source
+        lines = [
+            markdown(reason.text),
+            "",
+            f"- **Because:** {markdown(facts)}",
+            f"- **Rule:** {markdown(reason.rule)} ({reason.severity.value})",
+            f"- **Source:** {markdown(source.title)}: “{markdown(source.quote)}”",
+        ]
+        if reason.basis.inference:
+            lines.append(f"- **Inferred:** {markdown(reason.basis.inference)}")
+        return "\n".join(lines)
+
+
+def plan_cards(
+    plan: Plan, knowledge: Knowledge, *, base_url: str, patient: str, link: str | None
+) -> list[dict[str, Any]]:
+    """The cards for one plan; `link`, when given, is the URL of the full plan (a link card ends the list)."""
+    out = _Cards(plan, knowledge, base_url, patient)
+    _proceed(out)
+    for c in plan.clearance_required:
+        where = ", ".join(c.sites) or "treatment as a whole"
+        out.add(f"clear:{c.reason.rule}:{where}", f"Physician must clear first: {where}", c.reason.severity.value,
+                out.why(c.reason), c.reason)  # fmt: skip
+    for reason in plan.postponed:
+        out.add(f"postpone:{reason.rule}", f"Postpone massage: {reason.text}", reason.severity.value,
+                out.why(reason), reason)  # fmt: skip
+    for key, head, items, reason in sorted(_restrictions(plan), key=lambda r: _ORDER[r[3].severity]):
+        because = facts_in_words(reason, knowledge, with_sites=False)
+        listed = f"**{markdown(head)}:** {markdown(', '.join(items))}\n\n"
+        out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value, listed + out.why(reason), reason)
+    if link is not None:
+        card = out.add("link", "Full plan: every reason and source, assessment steps, self-care", "info",
+                       "The whole plan as `osteocheck plan --details` prints it.")  # fmt: skip
+        card["links"] = [{"label": "Open the full osteocheck plan", "url": link, "type": "absolute"}]
+    return out.cards
+
+
+def _proceed(out: _Cards) -> None:
+    plan, seen = out.plan, glance(out.plan, out.knowledge)
+    clear = [f"{row.label} ({row.text})" for row in seen.clear]
+    if plan.proceed is Proceed.POSTPONE:
+        summary, indicator = "Postpone massage today: " + "; ".join(seen.postpone), "critical"
+    elif plan.proceed is Proceed.AFTER_CLEARANCE:
+        worst = min((c.reason.severity for c in plan.clearance_required), key=_ORDER.__getitem__)
+        summary, indicator = "Massage only after the physician clears: " + "; ".join(clear), worst.value
+    else:
+        restricted = any(v.status is not Status.SAFE for v in plan.techniques) or plan.sites
+        summary = "Massage may proceed" + (" with the restrictions below" if restricted else "")
+        indicator = "warning" if restricted else "info"
+    lines = [f"**Stage:** {markdown(plan.stage)}"]
+    lines += [f"- **Clear first:** {markdown(c)}" for c in clear]
+    lines += [f"- **Assumed:** {markdown(a)}" for a in plan.assumptions]
+    lines += [f"- **Pressure:** {markdown(row.label)}: {markdown(row.text)}" for row in seen.body]
+    out.add("proceed", summary, indicator, "\n".join(lines))
+
+
+def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason]]:
+    """(key, summary, rule) per rule: sites not to treat, pressure caps, excluded and modified techniques, positions."""
+    found: dict[tuple[str, str], tuple[list[str], Reason]] = {}
+
+    def note(kind: str, reason: Reason, what: str) -> None:
+        listed = found.setdefault((kind, reason.rule), ([], reason))[0]
+        if what not in listed:
+            listed.append(what)
+
+    for s in plan.sites:
+        for reason in s.reasons:
+            note("untreated" if s.no_treatment else f"cap{s.max_pressure}", reason, s.site)
+    for v in plan.techniques:
+        if v.status is not Status.SAFE:
+            for reason in v.reasons:
+                note(v.status.value, reason, v.technique.name)
+    for p in plan.positions:
+        if p.status is PositionStatus.AVOID:
+            for reason in p.reasons:
+                note("position", reason, p.position.name)
+    heads = {"untreated": "Do not treat", "excluded": "Do not use", "modify": "Modify", "position": "Avoid position"}
+    out = []
+    for (kind, rule), (what, reason) in found.items():
+        head = heads.get(kind) or f"Pressure at most level {kind[3:]} over"
+        out.append((f"{kind}:{rule}", head, what, reason))
+    return out

@@ -1,0 +1,89 @@
+"""What the EHR did not prefetch, read from its FHIR server with the access token it sent.
+
+Only from a server the operator allowed (`--fhir-server`): the service never sends a token, or a
+request, anywhere a caller names. Bounded in time, size and pages; a search's `next` link is
+followed only on the same server.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from osteocheck.service.request import Refused
+
+MAX_PAGES = 20
+
+
+class Fetcher:
+    def __init__(self, allowed: tuple[str, ...], *, timeout: float, max_bytes: int) -> None:
+        self.allowed = tuple(a.rstrip("/") + "/" for a in allowed)
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+
+    def allows(self, server: str) -> bool:
+        return (server.rstrip("/") + "/") in self.allowed
+
+    def missing(
+        self, templates: dict[str, str], given: dict[str, Any], server: str, patient: str, token: str | None
+    ) -> dict[str, Any]:
+        """Each template the request left out, fetched (a Bundle, a resource, or None when not found)."""
+        if not self.allows(server):
+            raise Refused(
+                403, "the request has no prefetch and its fhirServer is not one this service may read (--fhir-server)"
+            )
+        base = server.rstrip("/") + "/"
+        budget = [self.max_bytes]
+        fetched: dict[str, Any] = {}
+        for key, template in templates.items():
+            if key in given:
+                continue
+            query = template.replace("{{context.patientId}}", urllib.parse.quote(patient, safe=""))
+            fetched[key] = self._read(base + query, base, token, budget)
+        return fetched
+
+    def _read(self, url: str, base: str, token: str | None, budget: list[int]) -> Any:
+        first = self._get(url, token, budget)
+        if first is None or first.get("resourceType") != "Bundle":
+            return first
+        page, pages = first, 1
+        while pages < MAX_PAGES:
+            after = next(
+                (x.get("url") for x in page.get("link", []) if isinstance(x, dict) and x.get("relation") == "next"),
+                None,
+            )
+            if not isinstance(after, str) or not after.startswith(base):
+                break
+            page = self._get(after, token, budget) or {}
+            first.setdefault("entry", []).extend(page.get("entry", []) if isinstance(page.get("entry"), list) else [])
+            pages += 1
+        return first
+
+    def _get(self, url: str, token: str | None, budget: list[int]) -> dict[str, Any] | None:
+        headers = {"Accept": "application/fhir+json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - an allowed http(s) server only
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                raw = response.read(budget[0] + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()  # the error holds the open response
+            if exc.code == 404:
+                return None
+            raise Refused(502, f"the FHIR server answered {exc.code} to a query this service needs") from None
+        except (urllib.error.URLError, TimeoutError, OSError):
+            raise Refused(504, "the FHIR server could not be reached in time") from None
+        budget[0] -= len(raw)
+        if budget[0] < 0:
+            raise Refused(413, "the record fetched from the FHIR server is larger than the limit")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise Refused(502, "the FHIR server sent something that is not FHIR JSON") from None
+        if not isinstance(data, dict):
+            raise Refused(502, "the FHIR server sent something that is not a FHIR resource")
+        return data

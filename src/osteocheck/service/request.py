@@ -1,0 +1,102 @@
+"""A CDS Hooks request, checked: its hook, the patient, the prefetched FHIR data, and where to fetch the rest.
+
+Everything here is the EHR's data: a problem is a `Refused` (a 4xx with a JSON error that never
+quotes the record), never an exception that escapes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
+
+
+class Refused(Exception):
+    """A request the service will not answer: its HTTP status and a message that names no client data."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class HookRequest(NamedTuple):
+    hook: str
+    instance: str
+    patient: str
+    prefetch: dict[str, Any]  # key -> resource, Bundle or None, as sent
+    fhir_server: str | None
+    token: str | None
+
+
+def parse(body: bytes, hook: str) -> HookRequest:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Refused(400, "the request body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise Refused(400, f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise Refused(400, "the request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "the request body must be a JSON object")
+    if data.get("hook") != hook:
+        sent = data.get("hook")
+        named = repr(sent)[:60] if isinstance(sent, str) else "none"
+        raise Refused(400, f"this service answers the '{hook}' hook; the request names {named}")
+    instance = _text(data, "hookInstance")
+    context = data.get("context")
+    if not isinstance(context, dict):
+        raise Refused(400, "'context' must be an object")
+    patient = _text(context, "patientId", where="context.")
+    prefetch = data.get("prefetch", {})
+    if not isinstance(prefetch, dict):
+        raise Refused(400, "'prefetch' must be an object")
+    server = data.get("fhirServer")
+    if server is not None and not isinstance(server, str):
+        raise Refused(400, "'fhirServer' must be a URL")
+    token = None
+    auth = data.get("fhirAuthorization")
+    if auth is not None:
+        if not isinstance(auth, dict) or not isinstance(auth.get("access_token"), str):
+            raise Refused(400, "'fhirAuthorization' must be an object with an 'access_token'")
+        if str(auth.get("token_type", "Bearer")).lower() != "bearer":
+            raise Refused(400, "'fhirAuthorization.token_type' must be 'Bearer'")
+        token = auth["access_token"]
+    return HookRequest(hook, instance, patient, prefetch, server, token)
+
+
+def _text(data: dict[str, Any], key: str, *, where: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > 256:
+        raise Refused(400, f"'{where}{key}' must be a non-empty string")
+    return value
+
+
+def as_bundle(prefetched: dict[str, Any]) -> dict[str, Any]:
+    """One collection Bundle of every resource prefetched (a resource, or a search Bundle's entries)."""
+    entries: list[dict[str, Any]] = []
+    for key, value in prefetched.items():
+        if value is None:  # the EHR found nothing for this query
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+            raise Refused(400, f"prefetch '{key[:40]}' is not a FHIR resource")
+        if value["resourceType"] == "Bundle":
+            listed = value.get("entry", [])
+            if not isinstance(listed, list):
+                raise Refused(400, f"prefetch '{key[:40]}': Bundle.entry must be a list")
+            entries.extend(e for e in listed if _not_outcome(e))
+        else:
+            entries.append({"resource": value})
+        if len(entries) > MAX_ENTRIES:
+            raise Refused(413, f"the prefetched record holds more than {MAX_ENTRIES:,} resources")
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _not_outcome(entry: object) -> bool:
+    """Search results carry OperationOutcomes about the search itself (search.mode 'outcome'): not the record."""
+    if not isinstance(entry, dict):
+        return True  # kept, so the importer counts it as not recognised
+    search = entry.get("search")
+    return not (isinstance(search, dict) and search.get("mode") == "outcome")

@@ -1,0 +1,39 @@
+"""Running the service under uvicorn: one process, or several workers that each load the knowledge once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+from osteocheck.service.app import Settings, create_app
+
+_ENV = "OSTEOCHECK_SERVE_SETTINGS"  # how the settings reach worker processes
+
+
+def app_from_env() -> object:
+    """The app for a uvicorn worker (factory), from the settings the parent process put in the environment."""
+    raw = json.loads(os.environ[_ENV])
+    raw["cors_origins"], raw["fhir_servers"] = tuple(raw["cors_origins"]), tuple(raw["fhir_servers"])
+    return create_app(Settings(**raw))
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn  # noqa: PLC0415 - the serve extra
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = {
+        "host": host,
+        "port": port,
+        "access_log": False,  # uvicorn's access log prints paths and query strings; ours prints neither
+        "log_level": "warning",
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 5,
+        "server_header": False,
+    }
+    if workers > 1:
+        os.environ[_ENV] = json.dumps(settings._asdict())
+        uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    else:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]

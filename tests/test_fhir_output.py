@@ -1,0 +1,128 @@
+"""`plan --format fhir`: a Bundle valid against the R4 base resources, that says what the JSON plan says.
+
+Validated with fhir.resources 6.0–6.1 (the FHIR 4.0.1 models): structure, types, cardinality, no
+unknown elements; and each coded element against the codes the R4 definition lists for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from processes import run
+
+RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
+    (ROOT / "tests/data/fhir/synthea").glob("*.json")
+)
+FLAGS = [
+    (),
+    ("--fracture-history", "--anticoagulants"),
+    ("--stage", "severe", "--fresh-fracture", "spine", "--dvt", "legs", "--fever", "--cancer-in-bone", "ribs"),
+    ("--stage", "osteoporosis", "--fresh-fracture", "wrists", "--cleared", "wrists"),
+]
+
+
+def r4() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydantic 1 on newer Pythons warns about its own internals
+        fhir = pytest.importorskip("fhir.resources", reason="the R4 models come with the test extra")
+        from fhir.resources import construct_fhir_element
+    assert fhir.__fhir_version__ == "4.0.1"
+    return construct_fhir_element
+
+
+def validate(resource: dict[str, Any]) -> None:
+    model = r4()(resource["resourceType"], resource)
+    _codes_allowed(model, resource["resourceType"])
+
+
+def _codes_allowed(model: Any, where: str) -> None:
+    """Every element whose definition lists its codes holds one of them (the models check types, not codes)."""
+    for name, field in model.__fields__.items():
+        value = getattr(model, name)
+        allowed = field.field_info.extra.get("enum_values")
+        if allowed and value is not None:
+            assert value in allowed, f"{where}.{name} = {value!r}, not one of {allowed}"
+        for item in value if isinstance(value, list) else [value]:
+            if hasattr(item, "__fields__"):
+                _codes_allowed(item, f"{where}.{name}")
+
+
+def fhir_plan(*argv: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    outputs = []
+    for form in ("fhir", "json"):
+        done = run([sys.executable, "-m", "osteocheck", "plan", *argv, "--as-of", "2026-01-01", "-f", form])
+        assert done.returncode == 0, done.stderr
+        outputs.append(json.loads(done.stdout))
+    return outputs[0], outputs[1]
+
+
+@pytest.mark.parametrize("flags", FLAGS, ids=["none", "readme", "severe-everything", "cleared"])
+def test_the_bundle_is_valid_r4_and_agrees_with_the_plan(flags: tuple[str, ...]) -> None:
+    bundle, plan = fhir_plan(*flags)
+    validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    for resource in resources:
+        validate(resource)
+    care = resources[0]
+    assert care["resourceType"] == "CarePlan"
+    assert care["status"] == {"yes": "active", "after_clearance": "on-hold", "postpone": "on-hold"}[plan["proceed"]]
+    refused = {a["detail"]["code"]["text"] for a in care["activity"] if a["detail"].get("doNotPerform")}
+    excluded = {t["name"] for t in plan["techniques"] if t["status"] == "excluded"}
+    avoided = {f"Position: {p['name']}" for p in plan["positions"] if p["status"] == "avoid"}
+    assert refused == excluded | avoided
+    issues = [r for r in resources if r["resourceType"] == "DetectedIssue"]
+    codes = " | ".join(i["code"]["text"] for i in issues)
+    for t in plan["techniques"]:
+        assert (f"Do not use: {t['name']}" in codes) == (t["status"] == "excluded")
+    for c in plan["clearance_required"]:
+        assert f"Physician clearance required: {', '.join(c['sites'])}" in codes
+    for s in plan["sites"]:
+        assert (f"Do not treat: {s['site']}" in codes) == s["no_treatment"]
+    rules = {r["rule"] for t in plan["techniques"] for r in t["reasons"]}
+    assert all(any(f"(rule {rule};" in i["detail"] for i in issues) for rule in rules)
+    assert {s["reference"] for s in care.get("supportingInfo", [])} == {e["fullUrl"] for e in bundle["entry"][1:]}
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda p: p.stem[:30])
+def test_from_a_record_issues_point_at_the_resources_they_rest_on(record: Path) -> None:
+    bundle, plan = fhir_plan("--fhir", str(record))
+    validate(bundle)
+    source = json.loads(record.read_text())
+    ids = {f"{e['resource']['resourceType']}/{e['resource'].get('id')}" for e in source["entry"]}
+    patient = next(r for r in ids if r.startswith("Patient/"))
+    resources = [e["resource"] for e in bundle["entry"]]
+    assert resources[0]["subject"] == {"reference": patient}
+    pointed = {d["reference"] for r in resources for ev in r.get("evidence", []) for d in ev.get("detail", [])}
+    assert pointed <= ids  # every pointer names a resource of the record
+    if any(t["status"] != "safe" for t in plan["techniques"]) and plan["record"]["used"][1:]:
+        assert pointed, "a plan read from a record should point at the resources it used"
+
+
+def test_the_same_plan_gives_the_same_bundle() -> None:
+    first, _ = fhir_plan("--fracture-history")
+    again, _ = fhir_plan("--fracture-history")
+    assert first == again
+
+
+def test_an_invalid_bundle_is_caught_by_the_check() -> None:
+    """The check itself can fail: a wrong code and a missing element are both reported."""
+    with pytest.raises(AssertionError):
+        validate({"resourceType": "CarePlan", "status": "bogus", "intent": "proposal", "subject": {"display": "x"}})
+    with pytest.raises(Exception, match="subject"):
+        validate({"resourceType": "CarePlan", "status": "active", "intent": "proposal"})
+
+
+def test_fhir_goes_to_a_json_file_and_not_to_other_extensions(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    done = run([sys.executable, "-m", "osteocheck", "plan", "--fever", "-f", "fhir", "-o", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["resourceType"] == "Bundle"
+    done = run([sys.executable, "-m", "osteocheck", "plan", "--fever", "-f", "fhir", "-o", str(tmp_path / "plan.md")])
+    assert done.returncode == 2 and "contradicts" in done.stderr

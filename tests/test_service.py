@@ -1,0 +1,617 @@
+"""`osteocheck serve`: real HTTP against the real server, started here on a free port and killed after.
+
+The cards must say what `osteocheck plan` says for the same record; every bad request is a 4xx with a
+JSON error (never a 500, never a traceback); the log names no patient; a record is fetched with the
+EHR's token only from an allowed server; the EHR's JWT is checked when keys are configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.client
+import json
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jsonschema
+import pytest
+
+from conftest import ROOT
+from osteocheck.client.records.codes import load_code_map
+from osteocheck.service import hooks
+from processes import spawn
+
+pytest.importorskip("starlette", reason="the serve extra is not installed")
+
+SCHEMAS = ROOT / "tests" / "data" / "cds-hooks"
+RESPONSE = json.loads((SCHEMAS / "response.schema.json").read_text())
+DISCOVERY = json.loads((SCHEMAS / "discovery.schema.json").read_text())
+RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
+    (ROOT / "tests" / "data" / "fhir" / "synthea").glob("*.json")
+)
+VIEW, BOOK = "osteocheck-patient-view", "osteocheck-appointment-book"
+CODES = load_code_map()
+TODAY = dt.date.today().isoformat()
+TIMEOUT = 30.0
+
+
+class Server(NamedTuple):
+    port: int
+    log: Path
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            connection.close()
+
+    def hook(self, service: str, request: object, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        status, _, body = self.call(
+            "POST",
+            f"/cds-services/{service}",
+            json.dumps(request).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )
+        return status, json.loads(body)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[FhirStub]:
+    found = FhirStub()
+    yield found
+    found.close()
+
+
+def _serving(*extra: str) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "serve.log"
+        port = _free_port()
+        argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), *extra]
+        with log.open("w") as out, spawn(argv, output=out) as child:
+            server = Server(port, log)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if server.call("GET", "/cds-services")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if child.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the service did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.05)
+            yield server
+
+
+def _serving_here(settings: Any) -> Iterator[Server]:
+    """The real server (uvicorn, real HTTP on a free port) in a thread of this process, so coverage sees it."""
+    import logging
+
+    import uvicorn
+
+    from osteocheck.service.app import create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "serve.log"
+        handler = logging.FileHandler(log)
+        logger = logging.getLogger("osteocheck.serve")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, access_log=False, log_level="warning"
+        )
+        running = uvicorn.Server(config)
+        thread = threading.Thread(target=running.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not running.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    pytest.fail("the service did not start")
+                time.sleep(0.02)
+            yield Server(port, log)
+        finally:
+            running.should_exit = True
+            thread.join(15)
+            logger.removeHandler(handler)
+            handler.close()
+            assert not thread.is_alive(), "the service did not stop"
+
+
+@pytest.fixture(scope="module")
+def server(stub: FhirStub) -> Iterator[Server]:
+    from osteocheck.service.app import Settings
+
+    yield from _serving_here(Settings(fhir_servers=(stub.base,), max_body=200_000))
+
+
+@pytest.fixture(scope="module")
+def started() -> Iterator[Server]:
+    """`osteocheck serve` as a user starts it: its own process, its log on stderr."""
+    yield from _serving("--max-body", "200000")
+
+
+def request_for(path: Path, hook: str = "patient-view") -> dict[str, Any]:
+    return hooks.request_for(json.loads(path.read_text()), hook, CODES)
+
+
+def plan_of(request: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """`osteocheck plan` on the very resources the request carries, judged today as the service judges."""
+    from osteocheck.service.request import as_bundle
+    from processes import run
+
+    record = tmp / "record.json"
+    record.write_text(json.dumps(as_bundle(request["prefetch"])))
+    done = run([sys.executable, "-m", "osteocheck", "plan", "--fhir", str(record), "--as-of", TODAY, "-f", "json"])
+    assert done.returncode == 0, done.stderr
+    plan: dict[str, Any] = json.loads(done.stdout)
+    return plan
+
+
+# --- discovery and the cards -----------------------------------------------------------------
+
+
+def test_discovery_lists_both_hooks_with_the_prefetch_the_importer_reads(server: Server) -> None:
+    status, headers, body = server.call("GET", "/cds-services")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    listing = json.loads(body)
+    jsonschema.validate(listing, DISCOVERY)
+    assert {(s["id"], s["hook"]) for s in listing["services"]} == {(VIEW, "patient-view"), (BOOK, "appointment-book")}
+    prefetch = listing["services"][0]["prefetch"]
+    assert set(prefetch) == {
+        "patient",
+        "conditions",
+        "medicationRequests",
+        "medicationStatements",
+        "observations",
+        "procedures",
+    }
+    assert "http://loinc.org|38263-0" in prefetch["observations"]  # a DXA T-score code of the code map
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda p: p.stem[:30])
+@pytest.mark.parametrize("service", [VIEW, BOOK])
+def test_each_hook_gives_the_cards_of_the_plan_for_the_same_record(
+    server: Server, record: Path, service: str, tmp_path: Path
+) -> None:
+    request = request_for(record, "patient-view" if service == VIEW else "appointment-book")
+    status, answer = server.hook(service, request)
+    assert status == 200, answer
+    jsonschema.validate(answer, RESPONSE, format_checker=jsonschema.FormatChecker())
+    cards = answer["cards"]
+    plan = plan_of(request, tmp_path)
+    first = cards[0]
+    expected = {"yes": "Massage may proceed", "after_clearance": "Massage only after", "postpone": "Postpone massage"}
+    assert first["summary"].startswith(expected[plan["proceed"]])
+    # clearances come right after the go-ahead, one card per clearance of the plan, naming its sites
+    clearing = [c for c in cards if c["summary"].startswith("Physician must clear first: ")]
+    assert cards[1 : 1 + len(clearing)] == clearing
+    assert len(clearing) == len(plan["clearance_required"])
+    for card, clearance in zip(clearing, plan["clearance_required"], strict=True):
+        assert card["source"]["topic"]["code"] == clearance["rule"]
+        assert ", ".join(clearance["sites"]) in card["summary"]
+    # every excluded technique and every site not to treat has a card, and nothing else is called so
+    named = _items(cards, "Do not use")
+    assert named == {t["name"] for t in plan["techniques"] if t["status"] == "excluded"}
+    assert _items(cards, "Do not treat") == {s["site"] for s in plan["sites"] if s["no_treatment"]}
+    assert _items(cards, "Modify") == {t["name"] for t in plan["techniques"] if t["status"] == "modify"}
+    # each restriction card shows its rule, the facts and the source sentence
+    rules = {r["rule"]: r for t in plan["techniques"] for r in t["reasons"]}
+    for card in cards[1:-1]:
+        rule = card["source"]["topic"]["code"]
+        assert card["source"]["url"].endswith(f"/rules/{rule}")
+        if rule in rules:
+            assert rules[rule]["severity"] == card["indicator"]
+    assert cards[-1]["links"][0]["type"] == "absolute"
+    assert len({c["uuid"] for c in cards}) == len(cards)
+
+
+def _items(cards: list[dict[str, Any]], head: str) -> set[str]:
+    """What the cards starting with `head` name, from their details (a summary may be cut short)."""
+    found: set[str] = set()
+    for card in cards:
+        if card["summary"].startswith(head + ":"):
+            first = card["detail"].split("\n", 1)[0]
+            listed = first.split(":** ", 1)[1].replace("\\", "")
+            found.update(x.strip() for x in listed.split(", "))
+    return found
+
+
+def test_the_cards_are_stable_and_the_link_card_opens_the_full_plan(server: Server) -> None:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    first, again = server.hook(VIEW, request)[1]["cards"], server.hook(VIEW, request)[1]["cards"]
+    assert [c["uuid"] for c in first] == [c["uuid"] for c in again]
+    url = first[-1]["links"][0]["url"]
+    assert url.startswith(f"http://127.0.0.1:{server.port}/plans/")
+    status, headers, body = server.call("GET", url.split(str(server.port), 1)[1])
+    assert status == 200 and headers["cache-control"] == "no-store"
+    assert "Physician" in body.decode() and "Sources" in body.decode()
+    assert first[-1]["links"][0]["url"] != again[-1]["links"][0]["url"]  # an unguessable token each time
+    rule = first[1]["source"]["topic"]["code"]
+    status, _, body = server.call("GET", f"/rules/{rule}")
+    assert status == 200 and json.loads(body)["rule"] == rule and json.loads(body)["source"]["quote"]
+
+
+def test_the_prefetched_record_is_read_as_the_importer_reads_a_file(server: Server) -> None:
+    """The cards rest on the record: Miguel's warfarin and T-score give the anticoagulant and stage cards."""
+    cards = server.hook(
+        VIEW,
+        request_for(ROOT / "tests/data/fhir/synthea/Miguel_Angel_Garica_f6d15182-f6ac-46cf-8cbd-afacd43be763.json"),
+    )[1]["cards"]
+    details = " ".join(c["detail"] for c in cards)
+    assert "blood thinners" in details or "anticoagulant" in details
+    assert "**Stage:** osteoporosis" in cards[0]["detail"]
+
+
+# --- what it refuses ----------------------------------------------------------------------------
+
+
+def _bad(
+    server: Server, body: bytes, *, path: str = f"/cds-services/{VIEW}", content_type: str = "application/json"
+) -> tuple[int, dict[str, Any]]:
+    status, headers, raw = server.call("POST", path, body, {"Content-Type": content_type})
+    assert headers["content-type"].startswith("application/json")
+    return status, json.loads(raw)
+
+
+def _stu3() -> dict[str, Any]:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    condition = {"resourceType": "Condition", "id": "old", "clinicalStatus": "active", "code": {"text": "Osteoporosis"}}
+    request["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": condition}],
+    }
+    return request
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not UTF-8"),
+        (b"[]", 400, "must be a JSON object"),
+        (
+            json.dumps({"hook": "order-sign", "hookInstance": "x", "context": {}}).encode(),
+            400,
+            "answers the 'patient-view' hook",
+        ),
+        (json.dumps({"hook": "patient-view", "hookInstance": "x"}).encode(), 400, "'context' must be an object"),
+        (json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {}}).encode(), 400, "context.patientId"),
+        (
+            json.dumps(
+                {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p"}, "prefetch": []}
+            ).encode(),
+            400,
+            "'prefetch' must be an object",
+        ),
+        (
+            json.dumps(
+                {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p"}, "prefetch": {"patient": 3}}
+            ).encode(),
+            400,
+            "not a FHIR resource",
+        ),
+        (json.dumps(_stu3()).encode(), 422, "not a FHIR R4 record"),
+        (b"[" * 100_000, 400, "nested too deeply"),
+        (b" " * 300_000, 413, "larger than 200,000 bytes"),
+    ],
+    ids=[
+        "malformed",
+        "not-utf8",
+        "array",
+        "wrong-hook",
+        "no-context",
+        "no-patient",
+        "prefetch-list",
+        "prefetch-not-resource",
+        "stu3",
+        "deep",
+        "oversized",
+    ],
+)
+def test_every_bad_request_is_a_4xx_with_a_json_error(server: Server, body: bytes, status: int, says: str) -> None:
+    got, answer = _bad(server, body)
+    assert got == status and says in answer["error"], answer
+
+
+def test_other_bad_calls_are_json_errors_too(server: Server) -> None:
+    assert _bad(server, b"{}", content_type="text/plain")[0] == 415
+    assert _bad(server, b"{}", path="/cds-services/nope")[0] == 404
+    status, _, raw = server.call("GET", f"/cds-services/{VIEW}")
+    assert status == 405 and json.loads(raw)["error"]
+    status, _, raw = server.call("GET", "/plans/not-a-token")
+    assert status == 404 and json.loads(raw)["error"]
+    status, _, raw = server.call("GET", "/etc/passwd")
+    assert status == 404 and json.loads(raw)["error"]
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    request["context"]["patientId"] = "someone-else"
+    status, answer = server.hook(VIEW, request)
+    assert status == 422 and "context.patientId" in answer["error"]
+
+
+def test_a_body_sent_in_chunks_is_cut_off_at_the_limit(server: Server) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+    try:
+        chunks = (b"{" + b" " * 50_000 for _ in range(10))
+        connection.request(
+            "POST",
+            f"/cds-services/{VIEW}",
+            body=chunks,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == 413 and json.loads(response.read())["status"] == 413
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def fixtures(request: pytest.FixtureRequest) -> pytest.FixtureRequest:
+    return request
+
+
+@pytest.mark.parametrize("where", ["process", "thread"])
+def test_the_log_names_the_route_status_and_time_never_the_patient(where: str, fixtures: pytest.FixtureRequest) -> None:
+    server: Server = fixtures.getfixturevalue("started" if where == "process" else "server")
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    assert server.hook(VIEW, request)[0] == 200
+    _bad(server, json.dumps(_stu3()).encode())
+    time.sleep(0.2)
+    log = server.log.read_text()
+    assert f"POST /cds-services/{VIEW} 200" in log and f"POST /cds-services/{VIEW} 422" in log
+    patient = request["context"]["patientId"]
+    name = request["prefetch"]["patient"]["name"][0]["family"]
+    assert patient not in log and name not in log and "Traceback" not in log
+    link = server.hook(VIEW, request)[1]["cards"][-1]["links"][0]["url"]
+    assert server.call("GET", "/plans/" + link.rsplit("/", 1)[1])[0] == 200
+    time.sleep(0.2)
+    log = server.log.read_text()
+    assert "GET /plans/… 200" in log and link.rsplit("/", 1)[1] not in log  # a plan's token is never logged
+
+
+def test_cors_is_off_unless_configured(server: Server) -> None:
+    _, headers, _ = server.call("GET", "/cds-services", headers={"Origin": "https://ehr.example"})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_fifty_concurrent_requests_all_answer_the_same(server: Server) -> None:
+    request = request_for(ROOT / "tests/data/fhir/synthea/Fredrick_Kris_ec6a5bb6-b412-4bb6-8219-11d66f52ae8b.json")
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda _: server.hook(VIEW, request), range(100)))
+    assert {status for status, _ in answers} == {200}
+    summaries = {tuple(c["summary"] for c in answer["cards"]) for _, answer in answers}
+    assert len(summaries) == 1
+
+
+# --- fetching what was not prefetched, with the EHR's token -------------------------------------
+
+
+class FhirStub:
+    """A FHIR server on loopback that answers searches from one bundle, only with the right token."""
+
+    TOKEN = "token-for-the-test"  # noqa: S105 - a made-up token the stub expects
+
+    def __init__(self) -> None:
+        record = json.loads((ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json").read_text())
+        self.resources = [e["resource"] for e in record["entry"]]
+        self.seen: list[str] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stub.seen.append(self.headers.get("Authorization", ""))
+                if self.headers.get("Authorization") != f"Bearer {stub.TOKEN}":
+                    self._send(401, {"resourceType": "OperationOutcome"})
+                    return
+                kind = self.path.removeprefix("/fhir/").partition("?")[0]
+                if "/" in kind:
+                    kind, _, rid = kind.partition("/")
+                    found = [r for r in stub.resources if r["resourceType"] == kind and r.get("id") == rid]
+                    self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
+                    return
+                hits = [r for r in stub.resources if r["resourceType"] == kind]
+                self._send(
+                    200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in hits]}
+                )
+
+            def _send(self, status: int, data: object) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _without_prefetch(stub: FhirStub, *, token: str = FhirStub.TOKEN, server: str | None = None) -> dict[str, Any]:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    del request["prefetch"]
+    request["fhirServer"] = server or stub.base
+    request["fhirAuthorization"] = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "osteocheck",
+    }
+    return request
+
+
+def test_with_no_prefetch_it_reads_the_record_from_the_fhir_server_with_the_token(
+    server: Server, stub: FhirStub
+) -> None:
+    given = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    expected = [c["summary"] for c in server.hook(VIEW, given)[1]["cards"]]
+    stub.seen.clear()
+    status, answer = server.hook(VIEW, _without_prefetch(stub))
+    assert status == 200, answer
+    assert [c["summary"] for c in answer["cards"]] == expected
+    assert len(stub.seen) == 6 and set(stub.seen) == {f"Bearer {FhirStub.TOKEN}"}
+
+
+def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:
+    status, answer = server.hook(VIEW, _without_prefetch(stub, token="wrong"))  # noqa: S106
+    assert status == 502 and "answered 401" in answer["error"]
+    stub.seen.clear()
+    status, answer = server.hook(VIEW, _without_prefetch(stub, server="http://127.0.0.1:9/fhir"))
+    assert status == 403 and "--fhir-server" in answer["error"]
+    assert stub.seen == []
+
+
+# --- the EHR's JWT ------------------------------------------------------------------------------
+
+
+class Keys(NamedTuple):
+    jwks: Path
+    private: Any
+    other: Any
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private, other = ec.generate_private_key(ec.SECP384R1()), ec.generate_private_key(ec.SECP384R1())
+    numbers = private.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes(48, "big")).rstrip(b"=").decode()
+
+    jwk = {
+        "kty": "EC",
+        "crv": "P-384",
+        "kid": "ehr-1",
+        "use": "sig",
+        "alg": "ES384",
+        "x": b64(numbers.x),
+        "y": b64(numbers.y),
+    }
+    path = tmp_path_factory.mktemp("jwks") / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk]}))
+    return Keys(path, private, other)
+
+
+@pytest.fixture(scope="module")
+def guarded(keys: Keys) -> Iterator[Server]:
+    from osteocheck.service.app import Settings
+
+    settings = Settings(jwks=str(keys.jwks), issuer="https://ehr.example", cors_origins=("https://ehr.example",))
+    yield from _serving_here(settings)
+
+
+def _token(key: Any, port: int, **changes: Any) -> dict[str, str]:
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "iss": "https://ehr.example",
+        "aud": f"http://127.0.0.1:{port}/cds-services/{VIEW}",
+        "iat": now,
+        "exp": now + 300,
+        "jti": "one",
+    }
+    claims.update(changes)
+    return {"Authorization": "Bearer " + jwt.encode(claims, key, algorithm="ES384", headers={"kid": "ehr-1"})}
+
+
+def test_with_keys_configured_only_a_valid_ehr_jwt_is_answered(guarded: Server, keys: Keys) -> None:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    assert guarded.hook(VIEW, request, _token(keys.private, guarded.port))[0] == 200
+    refused = [
+        {},
+        _token(keys.other, guarded.port),
+        _token(keys.private, guarded.port, aud="https://elsewhere.example/cds-services/x"),
+        _token(keys.private, guarded.port, exp=int(time.time()) - 3600),
+        _token(keys.private, guarded.port, iss="https://impostor.example"),
+        {"Authorization": "Bearer not.a.jwt"},
+    ]
+    for headers in refused:
+        status, answer = guarded.hook(VIEW, request, headers)
+        assert status == 401 and answer["error"], headers
+    assert guarded.call("GET", "/cds-services")[0] == 200  # discovery is public, as the standard has it
+
+
+def test_cors_answers_only_the_configured_origin(guarded: Server) -> None:
+    _, headers, _ = guarded.call("GET", "/cds-services", headers={"Origin": "https://ehr.example"})
+    assert headers["access-control-allow-origin"] == "https://ehr.example"
+    _, headers, _ = guarded.call("GET", "/cds-services", headers={"Origin": "https://other.example"})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_the_readme_starts_and_calls_the_service_as_written(started: Server) -> None:
+    server = started
+    """The README's curl calls, made against the test's server: discovery, then the example request file."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b.split("```")[0] for b in readme.split("```bash\n")[1:] if "osteocheck serve" in b)
+    lines = block.replace("\\\n", " ").splitlines()
+    assert lines[0] == "pip install '.[serve]'" and lines[1].startswith("osteocheck serve --port 8080")
+    calls = [line.split() for line in lines[2:]]
+    assert calls[0][-1] == "http://127.0.0.1:8080/cds-services"
+    assert server.call("GET", "/cds-services")[0] == 200
+    body = ROOT / calls[1][calls[1].index("-d") + 1].removeprefix("@")
+    path = calls[1][-1].removeprefix("http://127.0.0.1:8080")
+    status, answer = server.hook(path.rsplit("/", 1)[1], json.loads(body.read_text()))
+    assert status == 200 and answer["cards"][0]["summary"].startswith("Massage only after the physician clears")
+
+
+@pytest.mark.parametrize("hook", ["patient-view", "appointment-book"])
+def test_the_shipped_example_requests_are_what_request_for_makes(hook: str) -> None:
+    shipped = json.loads((ROOT / "examples" / "cds-hooks" / f"{hook}.json").read_text())
+    made = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json", hook)
+    assert shipped == {**made, "hookInstance": shipped["hookInstance"]}
+
+
+def test_serve_says_what_is_missing_or_wrong_before_it_listens(tmp_path: Path) -> None:
+    from processes import run
+
+    blocked = "import sys; sys.modules['starlette'] = None; sys.argv = ['osteocheck', 'serve']; from osteocheck.cli.entry import main; main()"
+    done = run([sys.executable, "-c", blocked])
+    assert (
+        done.returncode == 1
+        and done.stderr == "osteocheck: serve needs the optional extra: pip install 'osteocheck[serve]'\n"
+    )
+    done = run([sys.executable, "-m", "osteocheck", "serve", "--fhir-server", "file:///etc"])
+    assert done.returncode == 2 and "give an http:// or https:// URL" in done.stderr
+    keys = tmp_path / "keys.json"
+    keys.write_text("{not json")
+    done = run([sys.executable, "-m", "osteocheck", "serve", "--jwks", str(keys)])
+    assert done.returncode == 1 and "not a JSON Web Key Set" in done.stderr and "Traceback" not in done.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\n")
+    done = run([sys.executable, "-m", "osteocheck", "serve", "--rules", str(broken)])
+    assert done.returncode == 1 and "the knowledge file is invalid" in done.stderr
