@@ -22,6 +22,7 @@ from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
 if TYPE_CHECKING:
     import datetime as dt
 
+    from osteocheck.client.records.codes import CodeMap
     from osteocheck.client.sources import ClientSources
     from osteocheck.engine.model import Knowledge, Plan
 
@@ -29,6 +30,7 @@ __all__ = [
     "KnowledgeError",
     "OsteocheckError",
     "ProfileError",
+    "code_map",
     "evaluate",
     "load_knowledge",
     "plan",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _loaded: dict[Path, Knowledge] = {}
+_codes: list[CodeMap] = []
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
@@ -71,7 +74,10 @@ def evaluate(
     if bundle is not None and not (isinstance(bundle, Mapping) and bundle.get("resourceType") == "Bundle"):
         raise ProfileError(("the record must be a FHIR Bundle (resourceType 'Bundle')",), usage=False)
     raw = dict(profile) if profile is not None else None
-    found, record = combine(rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when)
+    codes = code_map() if bundle is not None else None
+    found, record = combine(
+        rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when, codes=codes
+    )
     return run(found, rules)._replace(record=record)
 
 
@@ -118,6 +124,15 @@ def evaluate_sources(sources: ClientSources, knowledge: Knowledge) -> Plan:
 
     profile, record = gather(sources, knowledge)
     return run(profile, knowledge)._replace(record=record)
+
+
+def code_map() -> CodeMap:
+    """The shipped code map, read once per process (2.7 MB of JSON: too much to read per record)."""
+    if not _codes:
+        from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
+
+        _codes.append(load_code_map())
+    return _codes[0]
 
 
 def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:

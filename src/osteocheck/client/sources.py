@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Mapping
 
+    from osteocheck.client.records.codes import CodeMap
     from osteocheck.engine.model import Knowledge, Profile, Record
 
 
@@ -67,6 +68,7 @@ def combine(
     *,
     patient: str | None = None,
     as_of: dt.date | None = None,
+    codes: CodeMap | None = None,
 ) -> tuple[Profile, Record | None]:
     """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
     from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
@@ -79,7 +81,7 @@ def combine(
     if bundle is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
-        imported = fhir.derive(dict(bundle), fhir.load_code_map(), knowledge, as_of, patient=patient)
+        imported = fhir.derive(dict(bundle), codes or fhir.load_code_map(), knowledge, as_of, patient=patient)
         profile_module.build(imported.data, knowledge, usage=False, origin=where)
         merged = profile_module.merge(merged, imported.data, origin=origin, usage=False, incoming=where)
         record = Record(

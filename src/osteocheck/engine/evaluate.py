@@ -8,6 +8,7 @@ Output follows knowledge-file order. No I/O; imports nothing outside the model.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from osteocheck.engine.model import (
@@ -151,8 +152,14 @@ def _verdicts(
     sites: tuple[SitePlan, ...],
 ) -> tuple[Verdict, ...]:
     verdicts = []
+    # one pass over the firings for the rules that keep a technique off some sites (usually none)
+    off_at: dict[str, list[tuple[str, Reason]]] = {}
+    for f in firings:
+        for technique_id in f.rule.effects.exclude_at_sites:
+            off_at.setdefault(technique_id, []).extend((site, f.reason) for site in f.sites)
+    order = knowledge.site_ids
     for t in knowledge.techniques:
-        avoid = _avoid(t, sites, firings, knowledge)
+        avoid = _avoid(t, sites, off_at.get(t.id, ()), order)
         excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
         if excluded:
             verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
@@ -186,18 +193,18 @@ def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[Posit
 
 
 def _avoid(
-    t: Technique, sites: tuple[SitePlan, ...], firings: tuple[Firing, ...], knowledge: Knowledge
+    t: Technique, sites: tuple[SitePlan, ...], off_at: Iterable[tuple[str, Reason]], order: tuple[str, ...]
 ) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
     """The sites a technique must not be used at, in vocabulary order, each with its reasons."""
     why: dict[str, list[Reason]] = {}
     for s in sites:
         if s.no_treatment or s.max_pressure < t.pressure:
             why.setdefault(s.site, []).extend(s.reasons)
-    for f in firings:
-        if t.id in f.rule.effects.exclude_at_sites:
-            for site in f.sites:
-                why.setdefault(site, []).append(f.reason)
-    return tuple((site, tuple(dict.fromkeys(why[site]))) for site in knowledge.site_ids if site in why)
+    for site, reason in off_at:
+        why.setdefault(site, []).append(reason)
+    if not why:
+        return ()
+    return tuple((site, tuple(dict.fromkeys(why[site]))) for site in order if site in why)
 
 
 def _pressing_first(
@@ -207,12 +214,16 @@ def _pressing_first(
     firing rules name them (so an author can say which matters most); the rest in file order."""
     untreatable = {s.site for s in sites if s.no_treatment}
     named: dict[str, int] = {}
+    why: dict[str, list[Reason]] = {}
     for f in firings:
         for item_id in getattr(f.rule.effects, effect):
             named.setdefault(item_id, len(named))
+            listed = why.setdefault(item_id, [])
+            if not listed or listed[-1] is not f.reason:  # a rule naming an item twice gives one reason
+                listed.append(f.reason)
     out = []
     for item in items:
-        reasons = tuple(f.reason for f in firings if item.id in getattr(f.rule.effects, effect))
+        reasons = tuple(why.get(item.id, ()))
         if item.always or reasons:
             avoid = tuple(s for s in item.sites if s in untreatable)
             out.append(Recommended(item.id, item.text, item.basis, reasons, avoid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from pathlib import Path
 
@@ -76,6 +77,12 @@ def other_knowledge(knowledge: Knowledge) -> str:
 
     Every plan view names it, so a file set once in the config can never change the advice unseen.
     """
-    if Path(knowledge.path).resolve() == knowledge_path().resolve():
+    if _is_shipped(knowledge.path):
         return ""
     return f"{knowledge.path} ({knowledge.title} {knowledge.version})"
+
+
+@functools.lru_cache(maxsize=16)
+def _is_shipped(path: str) -> bool:
+    """Resolving paths costs system calls; a service asks this for every plan, of the same one or two files."""
+    return Path(path).resolve() == knowledge_path().resolve()

@@ -8,6 +8,7 @@ text from the knowledge or the record is escaped for Markdown in the detail.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ SUMMARY_LIMIT = 139  # CDS Hooks: "<140 char"
 _ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
+@functools.lru_cache(maxsize=4096)  # summaries are the knowledge's words: the same few hundred for every patient
 def short(text: str, limit: int = SUMMARY_LIMIT) -> str:
     """One line of at most `limit` characters, cut at a word with an ellipsis when longer."""
     line = " ".join(plain(text).split())
@@ -34,9 +36,10 @@ class _Cards:
         self.plan, self.knowledge, self.base = plan, knowledge, base_url.rstrip("/")
         self.seed = uuid.uuid5(uuid.NAMESPACE_URL, f"osteocheck:{knowledge.sha256}:{patient}")
         self.cards: list[dict[str, Any]] = []
+        self.label = f"osteocheck {__version__}: {plain(knowledge.title)}"
 
     def add(self, key: str, summary: str, indicator: str, detail: str, rule: Reason | None = None) -> dict[str, Any]:
-        source: dict[str, Any] = {"label": f"osteocheck {__version__}: {plain(self.knowledge.title)}"}
+        source: dict[str, Any] = {"label": self.label}
         if rule is not None:
             source["url"] = f"{self.base}/rules/{rule.rule}"
             source["topic"] = {"system": f"{self.base}/rules", "code": rule.rule, "display": short(rule.text, 120)}
@@ -54,16 +57,23 @@ class _Cards:
         """The rule, the facts that triggered it and its source, as Markdown."""
         facts = "; ".join(fact_words(f, self.knowledge) for f in dict.fromkeys(reason.facts)) or "the stage"
         source = reason.basis.source
-        lines = [
-            markdown(reason.text),
-            "",
-            f"- **Because:** {markdown(facts)}",
-            f"- **Rule:** {markdown(reason.rule)} ({reason.severity.value})",
-            f"- **Source:** {markdown(source.title)}: “{markdown(source.quote)}”",
-        ]
-        if reason.basis.inference:
-            lines.append(f"- **Inferred:** {markdown(reason.basis.inference)}")
-        return "\n".join(lines)
+        return _why(reason.text, facts, reason.rule, reason.severity.value, source.title, source.quote,
+                    reason.basis.inference or "")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _why(text: str, facts: str, rule: str, severity: str, title: str, quote: str, inference: str) -> str:
+    """Escaped once per rule and set of facts: the same few hundred texts serve every patient."""
+    lines = [
+        markdown(text),
+        "",
+        f"- **Because:** {markdown(facts)}",
+        f"- **Rule:** {markdown(rule)} ({severity})",
+        f"- **Source:** {markdown(title)}: “{markdown(quote)}”",
+    ]
+    if inference:
+        lines.append(f"- **Inferred:** {markdown(inference)}")
+    return "\n".join(lines)
 
 
 def plan_cards(

@@ -21,6 +21,8 @@ _ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_med
 
 
 Index = dict[str, tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]]
+# (id of map, id of knowledge) -> (map, knowledge, extended map): the objects are kept so the ids stay theirs
+_EXTENDED: dict[tuple[int, int], tuple[CodeMap, Knowledge, CodeMap]] = {}
 
 
 class CodeMap(NamedTuple):
@@ -33,7 +35,21 @@ class CodeMap(NamedTuple):
     lookup: Index  # per section: exact codes by (system URI, code), and the few prefix entries
 
     def with_facts(self, knowledge: Knowledge) -> CodeMap:
-        """The map with the codes each declared fact names, so a layered file's fact is read from records too."""
+        """The map with the codes each declared fact names, so a layered file's fact is read from records too.
+
+        Made once per (map, knowledge) pair: a service reads many records with the same two.
+        """
+        key = (id(self), id(knowledge))
+        kept = _EXTENDED.get(key)
+        if kept is not None and kept[0] is self and kept[1] is knowledge:
+            return kept[2]
+        extended = self._extended(knowledge)
+        if len(_EXTENDED) >= 8:
+            _EXTENDED.clear()
+        _EXTENDED[key] = (self, knowledge, extended)
+        return extended
+
+    def _extended(self, knowledge: Knowledge) -> CodeMap:
         added: dict[str, list[dict[str, Any]]] = {k: [] for k in self.sections}
         for fact in knowledge.facts:
             for c in fact.codes:

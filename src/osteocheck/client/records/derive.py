@@ -69,7 +69,8 @@ def derive(
 
 def _snapshot(found: Findings) -> dict[str, object]:
     """What the findings hold now, fact by fact (stage and T-score settle at the end, so their candidates)."""
-    now: dict[str, object] = {k: list(v) if isinstance(v, list) else v for k, v in found.data.items()}
+    # lists of sites only grow (add_site), so their length says whether this resource added one
+    now: dict[str, object] = {k: len(v) if isinstance(v, list) else v for k, v in found.data.items()}
     now["stage"], now["t_score"] = len(found.stages), len(found.t_scores)
     return now
 
