@@ -1,11 +1,11 @@
 """Load on `osteocheck serve`: p50/p99 latency and requests/s at N concurrent requests, over real HTTP on loopback.
 
     pip install '.[serve,bench]'
-    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--workers 1]
+    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--workers 1] [--max-kib N]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
-the shipped example records and the Synthea records, in turn (each a different patient, nothing
-cached by the service), from `--concurrency` clients on keep-alive connections. The baseline, in the
+the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
+(18 real patients; nothing is remembered per patient by the service), from `--concurrency` clients on keep-alive connections. The baseline, in the
 same run and at the same concurrency, is discovery (GET /cds-services): the HTTP stack's own floor on
 this machine. Bounded: every request has a timeout and the whole run a deadline.
 """
@@ -31,15 +31,18 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
     (ROOT / "tests/data/fhir/synthea").glob("*.json")
 )
+BULK = ROOT / "tests/data/fhir/bulk-ndjson"
 DEADLINE = 300.0
 
 
 def requests() -> list[bytes]:
+    """A patient-view call per real patient: the example records, the Synthea records, the Bulk export's 13."""
     from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415 - the installed package's
-    from osteocheck.service.hooks import request_for  # noqa: PLC0415
+    from osteocheck.service.hooks import bulk_records, request_for  # noqa: PLC0415
 
     codes = load_code_map()
-    return [json.dumps(request_for(json.loads(p.read_text()), "patient-view", codes)).encode() for p in RECORDS]
+    bundles = [json.loads(p.read_text()) for p in RECORDS] + bulk_records(BULK)
+    return [json.dumps(request_for(b, "patient-view", codes)).encode() for b in bundles]
 
 
 def free_port() -> int:
@@ -94,8 +97,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--max-kib", type=int, default=0, help="only records whose prefetch is at most this size")
     args = parser.parse_args()
-    bodies = requests()
+    bodies = [b for b in requests() if not args.max_kib or len(b) <= args.max_kib * 1024]
     sizes = sorted(len(b) for b in bodies)
     print(f"records: {len(bodies)} (prefetch {sizes[0] / 1024:.0f}–{sizes[-1] / 1024:.0f} KiB)")
     port = free_port()

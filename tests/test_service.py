@@ -143,13 +143,13 @@ def _serving_here(settings: Any) -> Iterator[Server]:
 def server(stub: FhirStub) -> Iterator[Server]:
     from osteocheck.service.app import Settings
 
-    yield from _serving_here(Settings(fhir_servers=(stub.base,), max_body=200_000))
+    yield from _serving_here(Settings(fhir_servers=(stub.base,), max_body=3_000_000))
 
 
 @pytest.fixture(scope="module")
 def started() -> Iterator[Server]:
     """`osteocheck serve` as a user starts it: its own process, its log on stderr."""
-    yield from _serving("--max-body", "200000")
+    yield from _serving("--max-body", "3000000")
 
 
 def request_for(path: Path, hook: str = "patient-view") -> dict[str, Any]:
@@ -315,7 +315,7 @@ def _stu3() -> dict[str, Any]:
         ),
         (json.dumps(_stu3()).encode(), 422, "not a FHIR R4 record"),
         (b"[" * 100_000, 400, "nested too deeply"),
-        (b" " * 300_000, 413, "larger than 200,000 bytes"),
+        (b" " * 3_100_000, 413, "larger than 3,000,000 bytes"),
     ],
     ids=[
         "malformed",
@@ -354,7 +354,7 @@ def test_other_bad_calls_are_json_errors_too(server: Server) -> None:
 def test_a_body_sent_in_chunks_is_cut_off_at_the_limit(server: Server) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
     try:
-        chunks = (b"{" + b" " * 50_000 for _ in range(10))
+        chunks = (b"{" + b" " * 500_000 for _ in range(10))
         connection.request(
             "POST",
             f"/cds-services/{VIEW}",
@@ -615,3 +615,25 @@ def test_serve_says_what_is_missing_or_wrong_before_it_listens(tmp_path: Path) -
     broken.write_text("id: x\n")
     done = run([sys.executable, "-m", "osteocheck", "serve", "--rules", str(broken)])
     assert done.returncode == 1 and "the knowledge file is invalid" in done.stderr
+
+
+BULK = hooks.bulk_records(ROOT / "tests" / "data" / "fhir" / "bulk-ndjson")
+
+
+@pytest.mark.parametrize("number", range(len(BULK)))
+def test_every_patient_of_a_real_bulk_export_gets_the_cards_of_its_plan(server: Server, number: int) -> None:
+    """Thirteen real patients (Synthea via Bulk Data), each as an EHR would prefetch them."""
+    from osteocheck import api
+    from osteocheck.service.request import as_bundle
+
+    request = hooks.request_for(BULK[number], "patient-view", CODES)
+    status, answer = server.hook(VIEW, request)
+    assert status == 200, answer
+    jsonschema.validate(answer, RESPONSE, format_checker=jsonschema.FormatChecker())
+    cards = answer["cards"]
+    plan = api.plan(bundle=as_bundle(request["prefetch"]), patient=request["context"]["patientId"])
+    expected = {"yes": "Massage may proceed", "after_clearance": "Massage only after", "postpone": "Postpone massage"}
+    assert cards[0]["summary"].startswith(expected[plan["proceed"]])
+    assert len([c for c in cards if c["summary"].startswith("Physician must clear")]) == len(plan["clearance_required"])
+    assert _items(cards, "Do not use") == {t["name"] for t in plan["techniques"] if t["status"] == "excluded"}
+    assert _items(cards, "Modify") == {t["name"] for t in plan["techniques"] if t["status"] == "modify"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from osteocheck.client.records.codes import CodeMap
@@ -114,3 +116,33 @@ def _relinked(value: Any, local: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [_relinked(v, local) for v in value]
     return value
+
+
+def bulk_records(folder: Path) -> list[dict[str, Any]]:
+    """One Bundle per Patient of a small FHIR Bulk Data export (`Type.NNN.ndjson`): examples, tests, benchmarks.
+
+    Read whole into memory; `osteocheck batch --fhir-ndjson` is the way to screen a large export.
+    """
+    by_patient: dict[str, list[dict[str, Any]]] = {}
+    patients: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if r.get("resourceType") == "Patient":
+                patients.append(r)
+                continue
+            for key in ("subject", "patient"):
+                ref = r.get(key)
+                if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
+                    by_patient.setdefault(ref["reference"].split("/", 1)[1], []).append(r)
+                    break
+    return [
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": r} for r in [p, *by_patient.get(p["id"], [])]],
+        }
+        for p in patients
+    ]
