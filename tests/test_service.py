@@ -637,3 +637,20 @@ def test_every_patient_of_a_real_bulk_export_gets_the_cards_of_its_plan(server: 
     assert len([c for c in cards if c["summary"].startswith("Physician must clear")]) == len(plan["clearance_required"])
     assert _items(cards, "Do not use") == {t["name"] for t in plan["techniques"] if t["status"] == "excluded"}
     assert _items(cards, "Modify") == {t["name"] for t in plan["techniques"] if t["status"] == "modify"}
+
+
+def test_a_fault_of_ours_is_a_json_500_and_one_log_line_without_the_record(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    name = request["prefetch"]["patient"]["name"][0]["family"]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError(f"something about {name}")
+
+    monkeypatch.setattr("osteocheck.service.app.plan_cards", broken)
+    status, answer = server.hook(VIEW, request)
+    assert status == 500 and answer == {"error": "internal error", "status": 500}
+    time.sleep(0.2)
+    log = server.log.read_text()
+    assert "internal error: ValueError" in log and name not in log and "Traceback" not in log

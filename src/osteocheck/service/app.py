@@ -119,6 +119,9 @@ def create_app(settings: Settings) -> Starlette:
             return error(refused.status, refused.message)
         except TimeoutError:
             return error(504, f"the request took longer than {settings.timeout:g} seconds")
+        except Exception as exc:  # noqa: BLE001 - a fault of ours: said in one line, never a traceback of the record
+            log.error("internal error: %s", type(exc).__name__)
+            return error(500, "internal error")
 
     async def _answer(request: Request, hook: Any) -> Response:
         prefetched = dict(hook.prefetch)
