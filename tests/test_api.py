@@ -33,7 +33,7 @@ def test_a_profile_gives_what_plan_format_json_prints() -> None:
 
 
 @pytest.mark.parametrize("record", [WARFARIN, MIGUEL], ids=["example", "synthea"])
-def test_a_bundle_gives_what_plan_fhir_prints_but_the_record_name(record: Path) -> None:
+def test_a_bundle_gives_what_plan_with_fhir_prints_but_the_record_name(record: Path) -> None:
     expected = cli_json("--fhir", str(record), "--as-of", "2026-01-01")
     got = api.plan(bundle=json.loads(record.read_text()), as_of="2026-01-01")
     assert got["record"].pop("file") == "the record"
@@ -83,7 +83,7 @@ def test_knowledge_by_path_is_checked_and_loaded_once(tmp_path: Path) -> None:
 
 
 def test_the_fhir_form_is_a_bundle() -> None:
-    bundle = api.plan_fhir({"dvt": ["legs"]})
+    bundle = api.plan({"dvt": ["legs"]}, form="fhir")
     assert bundle["resourceType"] == "Bundle" and bundle["entry"][0]["resource"]["resourceType"] == "CarePlan"
 
 

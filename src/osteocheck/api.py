@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
 
@@ -34,7 +34,6 @@ __all__ = [
     "evaluate",
     "load_knowledge",
     "plan",
-    "plan_fhir",
 ]
 
 _loaded: dict[Path, Knowledge] = {}
@@ -88,33 +87,26 @@ def plan(
     knowledge: Knowledge | str | Path | None = None,
     patient: str | None = None,
     as_of: dt.date | str | None = None,
+    form: Literal["json", "fhir"] = "json",
 ) -> dict[str, Any]:
     """The plan for a profile (the keys of a profile file), a FHIR R4 Bundle, or both, as plain data.
 
     `knowledge` is a loaded knowledge (`load_knowledge`) or a path; by default the shipped file.
     `patient` chooses the Patient of a bundle holding several; `as_of` the date to judge the record at.
+    `form`: "json", the object `plan --format json` prints; "fhir", the plan as a FHIR R4 Bundle (a
+    CarePlan for the session and a DetectedIssue per contraindication), as `--format fhir` prints.
     """
+    if form not in ("json", "fhir"):
+        raise ValueError(f"form must be 'json' or 'fhir', not {form!r}")
+    rules = _knowledge(knowledge)
+    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
+    if form == "fhir":
+        from osteocheck.render.fhirout import plan_bundle  # noqa: PLC0415
+
+        return plan_bundle(found, rules)
     from osteocheck.render.jsonout import plan_dict  # noqa: PLC0415
 
-    rules = _knowledge(knowledge)
-    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
     return plan_dict(found, rules)
-
-
-def plan_fhir(
-    profile: Mapping[str, object] | None = None,
-    *,
-    bundle: Mapping[str, Any] | None = None,
-    knowledge: Knowledge | str | Path | None = None,
-    patient: str | None = None,
-    as_of: dt.date | str | None = None,
-) -> dict[str, Any]:
-    """The plan as a FHIR R4 Bundle: a DetectedIssue per contraindication and a CarePlan for the session."""
-    from osteocheck.render.fhirout import plan_bundle  # noqa: PLC0415
-
-    rules = _knowledge(knowledge)
-    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
-    return plan_bundle(found, rules)
 
 
 def evaluate_sources(sources: ClientSources, knowledge: Knowledge) -> Plan:
