@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from multiprocessing.context import ForkContext, SpawnContext  # ForkContext: not on Windows
 
 CHUNK = 2000  # rows a worker screens at once
+FULL_CHUNK = 40  # with --full: a whole plan is ~50 KB of JSON, so ~2 MB a chunk instead of ~100 MB
+
+
+def chunk_rows(full: bool) -> int:
+    """Rows screened at once: memory follows the chunk's output, so fewer when each line is a whole plan."""
+    return FULL_CHUNK if full else CHUNK
+
+
 MIN_BYTES = 1024 * 1024  # a smaller file is screened in-process: starting workers would cost more
 
 T = TypeVar("T")
@@ -82,21 +90,21 @@ def screen_chunk(rows: Iterable[Row], screener: Screener, fail_fast: bool, limit
     return Done("".join(out), count, failed, clearance, tuple(problems), False)
 
 
-def line_chunks(lines: LineSource) -> Iterator[list[Raw]]:
+def line_chunks(lines: LineSource, size: int = CHUNK) -> Iterator[list[Raw]]:
     """JSONL as raw lines (the workers parse them), each with what reading it found."""
-    return _chunked((number, line, lines.take_problems()) for number, line in enumerate(lines, start=1))
+    return _chunked(((number, line, lines.take_problems()) for number, line in enumerate(lines, start=1)), size)
 
 
-def row_chunks(lines: LineSource, kinds: dict[str, bool]) -> Iterator[list[Row]]:
+def row_chunks(lines: LineSource, kinds: dict[str, bool], size: int = CHUNK) -> Iterator[list[Row]]:
     """CSV as rows (the header and quoting are read here, in order)."""
-    return _chunked(read_csv(lines, kinds))
+    return _chunked(read_csv(lines, kinds), size)
 
 
-def _chunked(items: Iterable[T]) -> Iterator[list[T]]:
+def _chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     chunk: list[T] = []
     for item in items:
         chunk.append(item)
-        if len(chunk) >= CHUNK:
+        if len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:

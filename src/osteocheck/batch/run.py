@@ -86,7 +86,12 @@ def run_batch(
     size = _size(handle)
     try:
         if parallel.worth_it(jobs, size):
-            work = parallel.row_chunks(lines, kinds) if input_format == "csv" else parallel.line_chunks(lines)
+            rows_at_once = parallel.chunk_rows(full)
+            work = (
+                parallel.row_chunks(lines, kinds, rows_at_once)
+                if input_format == "csv"
+                else parallel.line_chunks(lines, rows_at_once)
+            )
             workers = parallel.Workers(jobs, knowledge, output_format, full)
             try:
                 summary = _write(
@@ -129,7 +134,10 @@ def _screen(
     rows: Iterator[Row], screener: Screener, target: str, progress: tuple[Callable[[], int], int | None], *,
     fail_fast: bool, force: bool,
 ) -> Summary:  # fmt: skip
-    return _write(_in_process(rows, screener, fail_fast), screener.header(), target, progress, force=force)
+    from osteocheck.batch.parallel import FULL_CHUNK  # noqa: PLC0415
+
+    chunk = FULL_CHUNK if screener.full else 500
+    return _write(_in_process(rows, screener, fail_fast, chunk), screener.header(), target, progress, force=force)
 
 
 def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool, chunk: int = 500) -> Iterator[Done]:
