@@ -7,12 +7,12 @@ file:line:column. A file with any error yields no Knowledge at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from osteocheck import shipped
+from osteocheck.digest import sha256, sha256_hex
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import KnowledgeError, Problem
 from osteocheck.knowledge import builder, layers, structure
@@ -86,7 +86,7 @@ def check(path: Path, *, use_cache: bool = True) -> tuple[Knowledge | None, tupl
 
 def _check(path: Path, *, use_cache: bool) -> tuple[Knowledge | None, tuple[Problem, ...]]:
     raw = read_bytes(path)
-    digest = hashlib.sha256(raw)
+    digest = sha256(raw)
     try:
         doc = parse(raw, str(path), digest.hexdigest(), use_cache=use_cache)
     except KnowledgeError as exc:
@@ -101,7 +101,7 @@ def _check(path: Path, *, use_cache: bool) -> tuple[Knowledge | None, tuple[Prob
             return None, (doc.problem(("extends",), "a knowledge file cannot extend itself"),)
         base_raw = read_bytes(base_path)
         try:
-            base_doc = parse(base_raw, str(base_path), hashlib.sha256(base_raw).hexdigest(), use_cache=use_cache)
+            base_doc = parse(base_raw, str(base_path), sha256_hex(base_raw), use_cache=use_cache)
         except KnowledgeError as exc:
             return None, exc.problems
         base_problems = list(_structure(base_doc))

@@ -96,15 +96,15 @@ def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]])
 def load_code_map(path: Path | None = None) -> CodeMap:
     """The hand-checked map at `path` (default: the shipped one) with the generated entries beside it."""
 
-    import hashlib  # noqa: PLC0415
     import json  # noqa: PLC0415
 
+    from osteocheck.digest import sha256_hex  # noqa: PLC0415
     from osteocheck.parsing import cache  # noqa: PLC0415 - the YAML parsed once per content, like the knowledge
 
     path = path or shipped.code_map_path()
     raw = _read(path)
     try:
-        data = cache.parse(raw, str(path), hashlib.sha256(raw).hexdigest()).data
+        data = cache.parse(raw, str(path), sha256_hex(raw)).data
     except KnowledgeError as exc:
         raise ProfileError(tuple(str(p) for p in exc.problems), usage=False) from None
     if not isinstance(data, dict):
