@@ -62,9 +62,9 @@ def test_every_hand_entry_carries_a_public_reference() -> None:
 
 
 def test_every_loinc_code_in_the_map_has_a_valid_check_digit() -> None:
-    loinc = [e["code"] for s in SECTIONS for e in CODES.sections[s] if e["system"] == "loinc"]
+    loinc = [e["code"] for s in SECTIONS for e in CODES.entries(s) if e["system"] == "loinc"]
     assert loinc and all(loinc_check_digit_ok(code) for code in loinc)
-    t_scores = {e["code"] for e in CODES.sections["observations"] if e.get("t_score")}
+    t_scores = {e["code"] for e in CODES.entries("observations") if e.get("t_score")}
     assert {"38267-1", "38264-8", "38263-0", "38265-5", "80946-7"} <= t_scores
 
 
@@ -111,3 +111,58 @@ def test_the_review_s_hip_and_vertebral_codes_carry_their_site() -> None:
 
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:
     assert Path(ROOT / "data" / "fhir_codes.json").stat().st_size < 4_000_000
+    assert Path(ROOT / "data" / "fhir_codes.index.json").stat().st_size < 400_000  # what every --fhir start reads
+
+
+def test_the_index_the_reader_loads_is_made_from_the_full_map() -> None:
+    from osteocheck.client.records.codes import index_of
+
+    shipped = json.loads((ROOT / "data" / "fhir_codes.index.json").read_text(encoding="utf-8"))
+    assert shipped == index_of(GENERATED)
+
+
+def test_every_generated_code_means_what_its_full_entry_says_unless_a_hand_entry_overrides_it() -> None:
+    from osteocheck.client.records.codes import PROVENANCE
+
+    hand = {(e["system"], e["code"]) for s in SECTIONS for e in CODES.sections[s]}
+    checked = 0
+    for section in SECTIONS:
+        for entry in GENERATED.get(section, []):
+            found = CODES.match(
+                section, {"coding": [{"system": CODES.systems[entry["system"]], "code": entry["code"]}]}
+            )
+            if (entry["system"], entry["code"]) in hand:
+                assert found is not None and "reference" in found
+                continue
+            assert found == {k: v for k, v in entry.items() if k not in PROVENANCE}, entry
+            checked += 1
+    assert checked > 10_000
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "[]",
+        '{"meanings": {}}',
+        '{"meanings": [], "conditions": {"icd10cm": {"A00": 0}}}',
+        '{"meanings": [{}], "conditions": {"icd10cm": {"A00": "0"}}}',
+        '{"meanings": [{}], "conditions": {"icd10cm": ["A00"]}}',
+        '{"meanings": [{}], "conditions": {"nosuch": {"A00": 0}}}',
+        "not json",
+    ],
+)
+def test_a_damaged_index_is_refused_not_misread(tmp_path: Path, damage: str) -> None:
+    from osteocheck.errors import ProfileError
+
+    for name in ("fhir_codes.yaml", "fhir_codes.json"):
+        (tmp_path / name).write_bytes((ROOT / "data" / name).read_bytes())
+    (tmp_path / "fhir_codes.index.json").write_text(damage, encoding="utf-8")
+    with pytest.raises(ProfileError):
+        fhir.load_code_map(tmp_path / "fhir_codes.yaml")
+
+
+def test_without_an_index_the_full_map_is_read(tmp_path: Path) -> None:
+    for name in ("fhir_codes.yaml", "fhir_codes.json"):
+        (tmp_path / name).write_bytes((ROOT / "data" / name).read_bytes())
+    alone = fhir.load_code_map(tmp_path / "fhir_codes.yaml")
+    assert alone.lookup == CODES.lookup and alone.meanings == CODES.meanings

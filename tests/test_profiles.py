@@ -200,8 +200,8 @@ def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:
 
 def test_code_map_entries_are_complete() -> None:
     codes = fhir.load_code_map()
-    for section, entries in codes.sections.items():
-        for entry in entries:
+    for section in codes.sections:
+        for entry in codes.entries(section):
             assert entry["display"], (section, entry)
     with pytest.raises(ProfileError):
         fhir.load_code_map(ROOT / "data" / "osteoporosis.yaml")

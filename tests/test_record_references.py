@@ -12,7 +12,7 @@ from osteocheck.engine.model import Knowledge
 CODES = load_code_map()
 RXNORM = CODES.systems["rxnorm"]
 # The anticoagulant is taken from the shipped code map itself, never typed here.
-WARFARIN = next(e for e in CODES.sections["medications"] if e["system"] == "rxnorm" and e["fact"] == "anticoagulants")
+WARFARIN = next(e for e in CODES.entries("medications") if e["system"] == "rxnorm" and e["fact"] == "anticoagulants")
 ANTICOAGULANT = {"coding": [{"system": RXNORM, "code": WARFARIN["code"], "display": WARFARIN["display"]}]}
 OTHER = {"coding": [{"system": RXNORM, "code": "not-in-the-map", "display": "calcium carbonate"}], "text": "calcium"}
 

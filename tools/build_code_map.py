@@ -1,4 +1,4 @@
-"""Build data/fhir_codes.json, the code map's coded entries, from NLM VSAC value sets.
+"""Build data/fhir_codes.json, the code map's coded entries, from NLM VSAC value sets (and its index).
 
     python tools/build_code_map.py PATH/TO/valuesets
 
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from osteocheck.client.records.body_words import sites_named  # noqa: E402
+from osteocheck.client.records.codes import index_of  # noqa: E402
 
 SITES = (
     "head", "neck", "shoulders", "arms", "wrists", "hands", "ribs", "spine", "abdomen",
@@ -192,6 +193,10 @@ def main() -> int:
         shutil.copyfile(path, target / path.name)
     (ROOT / "data" / "fhir_codes.json").write_text(
         json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False) + "\n", encoding="utf-8"
+    )
+    # what the reader loads: each meaning once, then code -> meaning number per section and system
+    (ROOT / "data" / "fhir_codes.index.json").write_text(
+        json.dumps(index_of(data), ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
     counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
     print(f"{len(used)} value sets, entries: {counts}")

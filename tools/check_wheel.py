@@ -11,11 +11,11 @@ ALLOWED = [
     r"osteocheck/py\.typed",
     r"osteocheck/documents/templates/[\w.]+\.j2",
     r"osteocheck/documents/fonts/(DejaVuSans(-Bold)?\.ttf|LICENSE\.txt)",
-    r"osteocheck/data/(osteoporosis\.yaml|knowledge\.schema\.json|fhir_codes\.yaml|fhir_codes\.json)",
+    r"osteocheck/data/(osteoporosis\.yaml|knowledge\.schema\.json|fhir_codes\.yaml|fhir_codes\.json|fhir_codes\.index\.json)",
     r"osteocheck/data/sources/(000_360acb9329b9f714\.txt|REFERENCES\.md)",
     r"osteocheck-[\w.]+\.dist-info/(METADATA|WHEEL|RECORD|entry_points\.txt|licenses/.*)",
 ]
-REQUIRED = ["osteocheck/data/osteoporosis.yaml", "osteocheck/data/fhir_codes.yaml", "osteocheck/data/fhir_codes.json", "osteocheck/documents/fonts/DejaVuSans.ttf",
+REQUIRED = ["osteocheck/data/osteoporosis.yaml", "osteocheck/data/fhir_codes.yaml", "osteocheck/data/fhir_codes.json", "osteocheck/data/fhir_codes.index.json", "osteocheck/documents/fonts/DejaVuSans.ttf",
             "osteocheck/documents/templates/document.html.j2", "osteocheck/cli/entry.py"]  # fmt: skip
 
 

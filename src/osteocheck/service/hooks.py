@@ -39,9 +39,7 @@ BY_ID = {s.id: s for s in SERVICES}
 
 def prefetch_templates(codes: CodeMap) -> dict[str, str]:
     """What the importer reads, asked for by patient; the DXA observations by the code map's own codes."""
-    observed = ",".join(
-        f"{codes.systems[e['system']]}|{e['code']}" for e in codes.sections["observations"] if "code" in e
-    )
+    observed = ",".join(f"{system}|{code}" for system, code in observed_codes(codes))
     return {
         "patient": f"Patient/{PATIENT}",
         "conditions": f"Condition?patient={PATIENT}",
@@ -50,6 +48,11 @@ def prefetch_templates(codes: CodeMap) -> dict[str, str]:
         "observations": f"Observation?patient={PATIENT}&code={observed}",
         "procedures": f"Procedure?patient={PATIENT}",
     }
+
+
+def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
+    """(system URI, code) of every Observation the code map reads (the DXA T-scores), from its index."""
+    return [(system, code) for system, table in codes.lookup["observations"][0].items() for code in table]
 
 
 def discovery(codes: CodeMap) -> dict[str, Any]:
@@ -84,7 +87,7 @@ def request_for(bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: 
     }
     found = [_relinked(e["resource"], local) for e in entries]
     patient = next(r for r in found if r.get("resourceType") == "Patient")
-    wanted = {(codes.systems[e["system"]], e["code"]) for e in codes.sections["observations"] if "code" in e}
+    wanted = set(observed_codes(codes))
 
     def asked(r: dict[str, Any]) -> bool:
         if r["resourceType"] != "Observation":

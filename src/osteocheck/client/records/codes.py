@@ -1,13 +1,17 @@
 """The code map: which coded concepts (SNOMED CT, ICD-10, RxNorm, ATC, LOINC) become which profile facts.
 
-Two files: `fhir_codes.json`, generated from NLM VSAC value sets by
-tools/build_code_map.py, and `fhir_codes.yaml`, the hand-checked rest (systems,
-body sites, classes matched by prefix), each entry with its public reference.
-Exact codes are looked up in an index; only the few prefix entries are scanned.
+`fhir_codes.json`, generated from NLM VSAC value sets by tools/build_code_map.py
+(every code with its display and value sets), and `fhir_codes.yaml`, the
+hand-checked rest (systems, body sites, classes matched by prefix), each entry with
+its public reference. The reader loads `fhir_codes.index.json`, which the builder
+writes beside the generated file: each of its ~90 meanings once and, per system, a
+table of code -> meaning (160 KB instead of 2.8 MB); the full file is read only
+when its entries are asked for. Only the few prefix entries are scanned.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,19 +24,30 @@ SECTIONS = ("conditions", "medications", "observations", "procedures", "body_sit
 _ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_medication_days", *SECTIONS}
 
 
-Index = dict[str, tuple[dict[tuple[str, str], dict[str, Any]], list[dict[str, Any]]]]
+# per section: system URI -> code -> what it means (a number into `meanings` for a generated code, the
+# entry itself for a hand-checked or declared one), and the few entries matched by prefix
+Exact = dict[str, dict[str, Any]]
+Index = dict[str, tuple[Exact, list[dict[str, Any]]]]
 # (id of map, id of knowledge) -> (map, knowledge, extended map): the objects are kept so the ids stay theirs
 _EXTENDED: dict[tuple[int, int], tuple[CodeMap, Knowledge, CodeMap]] = {}
+# what a generated entry says only about where it came from: not part of what the code means
+PROVENANCE = ("system", "code", "display", "value_sets", "reference")
 
 
 class CodeMap(NamedTuple):
     systems: dict[str, str]
     fresh_fracture_days: int
     recent_surgery_days: int
-    sections: dict[str, list[dict[str, Any]]]
-    value_sets: dict[str, dict[str, Any]]
+    sections: dict[str, list[dict[str, Any]]]  # the hand-checked entries (and a knowledge's declared codes)
     recent_medication_days: int
-    lookup: Index  # per section: exact codes by (system URI, code), and the few prefix entries
+    lookup: Index
+    meanings: tuple[dict[str, Any], ...] = ()  # what a generated code means, by number
+    generated: Path | None = None  # the generated entries in full, with their provenance: read only when asked
+
+    def entries(self, section: str) -> list[dict[str, Any]]:
+        """Every entry of a section, hand-checked first, then the generated ones with their provenance."""
+        full = _generated(str(self.generated)) if self.generated is not None else {}
+        return [*self.sections[section], *full.get(section, [])]
 
     def with_facts(self, knowledge: Knowledge) -> CodeMap:
         """The map with the codes each declared fact names, so a layered file's fact is read from records too.
@@ -57,20 +72,24 @@ class CodeMap(NamedTuple):
                     entry = {"system": c.system, "code": c.code, "display": c.display, "fact": fact.id}
                     added[c.section].insert(0, {**entry, "prefix": c.prefix})
         extra = {k: [*added[k], *v] for k, v in self.sections.items()}
-        # The declared codes come first, so they win; the map's own index is extended, not rebuilt.
+        # The declared codes come first, so they win; the map's own index is extended (per system), not rebuilt.
         ahead = _indexed(self.systems, added)
-        lookup = {
-            k: ({**exact, **ahead[k][0]}, [*ahead[k][1], *prefixed]) for k, (exact, prefixed) in self.lookup.items()
-        }
+        lookup: Index = {}
+        for k, (exact, prefixed) in self.lookup.items():
+            merged = dict(exact)
+            for uri, codes in ahead[k][0].items():
+                merged[uri] = {**exact.get(uri, {}), **codes}
+            lookup[k] = (merged, [*ahead[k][1], *prefixed])
         return self._replace(sections=extra, lookup=lookup)
 
     def match(self, section: str, concept: object) -> dict[str, Any] | None:
-        """The entry of `section` that a coding of the CodeableConcept matches (exact codes before prefixes)."""
+        """What the first coding of the CodeableConcept that the section knows means (exact codes before prefixes)."""
         exact, prefixed = self.lookup[section]
         found = [(str(x.get("system")), str(x.get("code"))) for x in codings(concept) if isinstance(x.get("code"), str)]
-        for key in found:
-            if key in exact:
-                return exact[key]
+        for system, code in found:
+            hit = exact.get(system, {}).get(code)
+            if hit is not None:
+                return self.meanings[hit] if isinstance(hit, int) else hit
         for system, code in found:
             for entry in prefixed:
                 if self.systems[entry["system"]] == system and code.startswith(entry["code"]):
@@ -79,24 +98,53 @@ class CodeMap(NamedTuple):
 
 
 def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]]) -> Index:
-    """Built once per map: the first entry of a code wins, as in a scan of the section."""
+    """The first entry of a code wins, as in a scan of the section."""
     index: Index = {}
     for name, entries in sections.items():
-        exact: dict[tuple[str, str], dict[str, Any]] = {}
+        exact: Exact = {}
         prefixed = []
         for entry in entries:
             if entry.get("prefix"):
                 prefixed.append(entry)
             else:
-                exact.setdefault((systems[entry["system"]], entry["code"]), entry)
+                exact.setdefault(systems[entry["system"]], {}).setdefault(entry["code"], entry)
         index[name] = (exact, prefixed)
     return index
 
 
+def index_of(generated: dict[str, Any]) -> dict[str, Any]:
+    """The generated entries as the reader loads them: each distinct meaning once, and per section and system
+    a table of code -> meaning number (the first entry of a code wins). tools/build_code_map.py writes it
+    beside the full file; a test holds the two together."""
+    import json  # noqa: PLC0415
+
+    meanings: list[dict[str, Any]] = []
+    numbers: dict[str, int] = {}
+    out: dict[str, Any] = {"generated_from": "fhir_codes.json", "meanings": meanings}
+    for section in SECTIONS:
+        table: dict[str, dict[str, int]] = {}
+        for entry in generated.get(section, []):
+            meaning = {k: v for k, v in entry.items() if k not in PROVENANCE}
+            key = json.dumps(meaning, sort_keys=True)
+            if key not in numbers:
+                numbers[key] = len(meanings)
+                meanings.append(meaning)
+            table.setdefault(entry["system"], {}).setdefault(entry["code"], numbers[key])
+        if table:
+            out[section] = table
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _generated(path: str) -> dict[str, Any]:
+    import json  # noqa: PLC0415
+
+    data = json.loads(_read(Path(path)).decode("utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
 def load_code_map(path: Path | None = None) -> CodeMap:
     """The hand-checked map at `path` (default: the shipped one) with the generated entries beside it."""
-
-    import json  # noqa: PLC0415
 
     from osteocheck.digest import sha256_hex  # noqa: PLC0415
     from osteocheck.parsing import cache  # noqa: PLC0415 - the YAML parsed once per content, like the knowledge
@@ -115,20 +163,6 @@ def load_code_map(path: Path | None = None) -> CodeMap:
         raise ProfileError((f"{path}: not a FHIR code map: {what}",), usage=False)
     systems = data["systems"]
     sections: dict[str, list[dict[str, Any]]] = {k: list(data.get(k, [])) for k in SECTIONS}
-    value_sets: dict[str, dict[str, Any]] = {}
-    generated = path.with_suffix(".json")
-    if generated.is_file():
-        try:
-            # 2.7 MB of the builder's own output, which a test holds to exactly what the builder writes:
-            # read at the JSON reader's full speed (its duplicate-key check would add nothing here).
-            extra = json.loads(_read(generated).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProfileError((f"{generated}: not a generated code map: {exc}",), usage=False) from None
-        if not isinstance(extra, dict) or not isinstance(extra.get("value_sets"), dict):
-            raise ProfileError((f"{generated}: not a generated code map",), usage=False)
-        value_sets = extra["value_sets"]
-        for name in SECTIONS:
-            sections[name] += list(extra.get(name, []))
     for name, entries in sections.items():
         for i, entry in enumerate(entries):
             if (
@@ -137,9 +171,48 @@ def load_code_map(path: Path | None = None) -> CodeMap:
                 or not isinstance(entry.get("code"), str)
             ):
                 raise ProfileError((f"{path}: {name}[{i}] needs a known 'system' and a 'code'",), usage=False)
+    lookup = _indexed(systems, sections)
+    generated = path.with_suffix(".json")
+    meanings: tuple[dict[str, Any], ...] = ()
+    if generated.is_file():
+        index = _index(path, generated)
+        meanings = tuple(index["meanings"])
+        for name in SECTIONS:
+            exact = lookup[name][0]
+            for system, codes in index.get(name, {}).items():
+                if system not in systems:
+                    raise ProfileError((f"{generated}: {name}: unknown system {system!r}",), usage=False)
+                codes.update(exact.get(systems[system], {}))  # the hand-checked entry of a code wins
+                exact[systems[system]] = codes
     days = int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90))
     medication_days = int(data.get("recent_medication_days", 90))
-    return CodeMap(systems, days[0], days[1], sections, value_sets, medication_days, _indexed(systems, sections))
+    return CodeMap(
+        systems, days[0], days[1], sections, medication_days, lookup, meanings, generated if meanings else None
+    )
+
+
+def _index(path: Path, generated: Path) -> dict[str, Any]:
+    """The generated entries' index (`fhir_codes.index.json`), checked in shape; made from the full file
+    when a map has none beside it."""
+    import json  # noqa: PLC0415
+
+    written = path.with_suffix(".index.json")
+    try:
+        index = (
+            json.loads(_read(written).decode("utf-8")) if written.is_file() else index_of(_generated(str(generated)))
+        )
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ProfileError((f"{written}: not a generated code map index: {exc}",), usage=False) from None
+    meanings = index.get("meanings") if isinstance(index, dict) else None
+    if not isinstance(meanings, list) or not all(isinstance(m, dict) for m in meanings):
+        raise ProfileError((f"{written}: not a generated code map index",), usage=False)
+    for name in SECTIONS:
+        tables = index.get(name, {})
+        for codes in tables.values() if isinstance(tables, dict) else [None]:
+            values = codes.values() if isinstance(codes, dict) else [None]
+            if set(map(type, values)) - {int} or (values and not 0 <= min(values) <= max(values) < len(meanings)):
+                raise ProfileError((f"{written}: {name}: not a table of codes to meanings",), usage=False)
+    return index
 
 
 def _read(path: Path) -> bytes:
