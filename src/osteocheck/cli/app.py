@@ -643,14 +643,17 @@ def intake(
 @app.command()
 def serve(
     host: Annotated[
-        str, typer.Option(help="Address to listen on; another than 127.0.0.1 opens it to the network.")
+        str,
+        typer.Option(metavar="ADDRESS", help="Address to listen on; any other than 127.0.0.1 opens it to the network."),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")] = 8080,
     rules: Rules = None,
     jwks: Annotated[
         str | None, typer.Option(metavar="URL|FILE", help="Verify the EHR's CDS Hooks JWT against these keys (JWKS).")
     ] = None,
-    issuer: Annotated[str | None, typer.Option(help="With --jwks: the only JWT issuer (iss) accepted.")] = None,
+    issuer: Annotated[
+        str | None, typer.Option(metavar="URL", help="With --jwks: the only JWT issuer (iss) accepted.")
+    ] = None,
     fhir_server: Annotated[
         list[str] | None,
         typer.Option(metavar="URL", help="A FHIR server the service may read when the EHR sends no prefetch (repeat)."),
@@ -666,7 +669,9 @@ def serve(
     * 1024
     * 1024,
     timeout: Annotated[float, typer.Option(min=1, metavar="SECONDS", help="Longest time for one request.")] = 20.0,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, metavar="N", help="Worker processes, each with the knowledge loaded once.")
+    ] = 1,
 ) -> None:
     """A CDS Hooks 2.0 service for clinic software: discovery, patient-view and appointment-book (extra: serve)."""
     try:
