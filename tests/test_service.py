@@ -654,3 +654,18 @@ def test_a_fault_of_ours_is_a_json_500_and_one_log_line_without_the_record(
     time.sleep(0.2)
     log = server.log.read_text()
     assert "internal error: ValueError" in log and name not in log and "Traceback" not in log
+
+
+def test_a_body_sent_too_slowly_is_cut_off_at_the_deadline() -> None:
+    from osteocheck.service.app import Settings
+
+    for server in _serving_here(Settings(timeout=1.0)):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+            sock.sendall(
+                f"POST /cds-services/{VIEW} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000\r\n\r\n{".encode()
+            )
+            started = time.monotonic()
+            answer = sock.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 504") and '"status":504' in answer.replace(" ", "")
+        assert time.monotonic() - started < 10

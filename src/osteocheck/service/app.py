@@ -111,9 +111,10 @@ def create_app(settings: Settings) -> Starlette:
                 verifier.verify(request.headers.get("authorization"), f"{base(request)}/cds-services/{service.id}")
             if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
                 raise Refused(415, "send the request as application/json")
-            body = await _body(request, settings.max_body)
-            hook = parse(body, service.hook)
-            async with asyncio.timeout(settings.timeout):  # no task of its own, unlike wait_for
+            async with asyncio.timeout(
+                settings.timeout
+            ):  # the body too: a slow sender is cut off; no task, unlike wait_for
+                hook = parse(await _body(request, settings.max_body), service.hook)
                 return await _answer(request, hook)
         except Refused as refused:
             return error(refused.status, refused.message)
