@@ -19,6 +19,7 @@ from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
 from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.derive import Findings, References, read_resource
+from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
@@ -111,7 +112,7 @@ class Bulk:
             if kind in _ORDER:
                 continue
             for r in self._resources(kind):
-                owner = patients.get(_patient_of(r) or "")
+                owner = patients.get(patient_of(r) or "")
                 if owner is None:
                     self.orphans += 1
                     continue
@@ -146,17 +147,3 @@ class Bulk:
                         yield r
                     else:
                         self.problems.append(f"{path.name}:{number}: not a {kind} resource")
-
-
-def _patient_of(r: dict[str, Any]) -> str | None:
-    """The Patient id a resource is about (`Patient/ID`, or a URL ending so)."""
-    for key in ("subject", "patient"):
-        ref = r.get(key)
-        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-            text: str = ref["reference"]
-            parts = text.rstrip("/").split("/")
-            if len(parts) >= 2 and parts[-2] == "Patient":
-                return parts[-1]
-            if text.startswith("urn:uuid:"):
-                return text[len("urn:uuid:") :]
-    return None

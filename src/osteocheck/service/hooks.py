@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from osteocheck.client.records.codes import CodeMap
+from osteocheck.client.records.references import patient_of
 
 PATIENT = "{{context.patientId}}"
 
@@ -136,11 +137,9 @@ def bulk_records(folder: Path) -> list[dict[str, Any]]:
             if r.get("resourceType") == "Patient":
                 patients.append(r)
                 continue
-            for key in ("subject", "patient"):
-                ref = r.get(key)
-                if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
-                    by_patient.setdefault(ref["reference"].split("/", 1)[1], []).append(r)
-                    break
+            owner = patient_of(r)
+            if owner is not None:
+                by_patient.setdefault(owner, []).append(r)
     return [
         {
             "resourceType": "Bundle",

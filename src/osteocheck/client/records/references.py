@@ -36,3 +36,17 @@ class References:
         if "_history" in parts:  # Type/id/_history/version
             parts = parts[: parts.index("_history")]
         return self._by_key.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+
+def patient_of(r: dict[str, Any]) -> str | None:
+    """The Patient id a resource is about (`Patient/ID`, or a URL ending so)."""
+    for key in ("subject", "patient"):
+        ref = r.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            text: str = ref["reference"]
+            parts = text.rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "Patient":
+                return parts[-1]
+            if text.startswith("urn:uuid:"):
+                return text[len("urn:uuid:") :]
+    return None
