@@ -70,8 +70,10 @@ def evaluate(
         raise ProfileError(
             (f"the profile must be a mapping of fact to value, not {type(profile).__name__}",), usage=False
         )
-    if bundle is not None and not (isinstance(bundle, Mapping) and bundle.get("resourceType") == "Bundle"):
-        raise ProfileError(("the record must be a FHIR Bundle (resourceType 'Bundle')",), usage=False)
+    if bundle is not None:
+        from osteocheck.client.records.bundle import checked  # noqa: PLC0415
+
+        bundle = checked(dict(bundle) if isinstance(bundle, Mapping) else bundle, record_name)
     raw = dict(profile) if profile is not None else None
     codes = code_map() if bundle is not None else None
     found, record = combine(

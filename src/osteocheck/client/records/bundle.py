@@ -1,4 +1,4 @@
-"""Reading a FHIR Bundle file: bounded, UTF-8 JSON, and really a Bundle."""
+"""Reading a FHIR Bundle file: bounded, UTF-8 JSON, and really a Bundle (`checked`, for a Bundle already parsed)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,14 @@ def read_bundle(path: Path) -> dict[str, Any]:
         raise ProfileError((f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",), usage=False) from None
     except RecursionError:
         raise ProfileError((f"{path}: JSON nested too deeply",), usage=False) from None
+    return checked(data, str(path))
+
+
+def checked(data: object, where: str) -> dict[str, Any]:
+    """`data` if it is a Bundle with a list of entries (read from a file, or given by a caller of the API)."""
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise ProfileError((f"{path}: not a FHIR Bundle (resourceType is {found!r}, expected 'Bundle')",), usage=False)
+        raise ProfileError((f"{where}: not a FHIR Bundle (resourceType is {found!r}, expected 'Bundle')",), usage=False)
     if not isinstance(data.get("entry", []), list):
-        raise ProfileError((f"{path}: Bundle.entry must be a list",), usage=False)
+        raise ProfileError((f"{where}: Bundle.entry must be a list",), usage=False)
     return data
