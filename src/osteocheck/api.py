@@ -13,6 +13,7 @@ module.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 _loaded: dict[Path, Knowledge] = {}
-_codes: list[CodeMap] = []
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
@@ -120,13 +120,12 @@ def evaluate_sources(sources: ClientSources, knowledge: Knowledge) -> Plan:
     return run(profile, knowledge)._replace(record=record)
 
 
+@functools.cache
 def code_map() -> CodeMap:
-    """The shipped code map, read once per process (2.7 MB of JSON: too much to read per record)."""
-    if not _codes:
-        from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
+    """The shipped code map, read once per process (a service reads many records with it)."""
+    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
 
-        _codes.append(load_code_map())
-    return _codes[0]
+    return load_code_map()
 
 
 def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:

@@ -674,8 +674,10 @@ def serve(
     ] = 1,
 ) -> None:
     """A CDS Hooks 2.0 service for clinic software: discovery, patient-view and appointment-book (extra: serve)."""
+    from osteocheck.knowledge.loader import resolve_path  # noqa: PLC0415
+
     try:
-        from osteocheck.service.app import Settings  # noqa: PLC0415 - the serve extra
+        from osteocheck.service.app import Settings, create_app  # noqa: PLC0415 - the serve extra
         from osteocheck.service.run import serve as run  # noqa: PLC0415
     except ImportError:
         fail("osteocheck: serve needs the optional extra: pip install 'osteocheck[serve]'", 1)
@@ -683,7 +685,7 @@ def serve(
         if not url.startswith(("https://", "http://")):
             fail(f"osteocheck: {url[:80]!r}: give an http:// or https:// URL", 2)
     settings = Settings(
-        rules=str(loader_path(rules)),
+        rules=str(resolve_path(rules)),
         max_body=max_body,
         timeout=timeout,
         cors_origins=tuple(cors_origin or ()),
@@ -693,19 +695,11 @@ def serve(
         public_url=public_url,
     )
     with reported():
-        from osteocheck.service.app import create_app  # noqa: PLC0415
-
-        create_app(settings)  # the knowledge, the code map and the keys are checked before the port opens
+        made = create_app(settings)  # the knowledge, the code map and the keys are checked before the port opens
     if jwks is None:
         _stderr("osteocheck: no --jwks: requests are not authenticated; keep it on 127.0.0.1 or behind a gateway")
     _stderr(f"osteocheck: CDS Hooks service on http://{host}:{port}/cds-services (Ctrl-C stops it)")
-    run(settings, host=host, port=port, workers=workers)
-
-
-def loader_path(rules: Path | None) -> Path:
-    from osteocheck.knowledge import loader  # noqa: PLC0415
-
-    return loader.resolve_path(rules)
+    run(made, settings, host=host, port=port, workers=workers)
 
 
 @app.command("profile-schema")

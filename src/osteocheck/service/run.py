@@ -6,8 +6,12 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from osteocheck.service.app import Settings, create_app
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _ENV = "OSTEOCHECK_SERVE_SETTINGS"  # how the settings reach worker processes
 
@@ -19,7 +23,9 @@ def app_from_env() -> object:
     return create_app(Settings(**raw))
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve `app` (already made, so its knowledge was checked before the port opened); with several
+    workers each process makes its own from the same settings."""
     import uvicorn  # noqa: PLC0415 - the serve extra
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -36,4 +42,4 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         os.environ[_ENV] = json.dumps(settings._asdict())
         uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
