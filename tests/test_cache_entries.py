@@ -30,8 +30,8 @@ def _object(entry: Path) -> None:
     entry.write_text(json.dumps({"sha256": DIGEST, "marks": [], "data": {"rules": [{"x": {"__class__": 1}}] * 3}}))
 
 
-def _marks(entry: Path) -> None:
-    entry.write_text(json.dumps({"sha256": DIGEST, "marks": [[{"a": 1}, 1, 1]], "data": {}}), encoding="utf-8")
+def _marks(bad: list[object]) -> Callable[[Path], None]:
+    return lambda entry: entry.write_text(json.dumps({"sha256": DIGEST, "marks": [bad], "data": {}}))
 
 
 def _huge(entry: Path) -> None:
@@ -45,7 +45,10 @@ ENTRIES: dict[str, Callable[[Path], None]] = {
     "folder": lambda e: e.mkdir(),
     "deep nesting": _deep,
     "another shape": _shape,
-    "bad positions": _marks,
+    "a position's path a mapping": _marks([{"a": 1}, 1, 1]),
+    "a position's path holding a list": _marks([["rules", [0]], 1, 1]),
+    "a position's line as text": _marks([["rules"], "1", 1]),
+    "a position of two numbers": _marks([["rules"], 1]),
     "data of another kind": _object,
     "larger than any real entry": _huge,
     "binary": lambda e: e.write_bytes(b"\x00\xff" * 100),

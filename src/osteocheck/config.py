@@ -5,8 +5,6 @@ skipped. It may name another knowledge file, but never silently: every plan name
 file that is not the shipped one, and `osteocheck config` says where each setting came from.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from functools import cache

@@ -1,7 +1,5 @@
 """The one exception family of osteocheck; every message says where and what."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

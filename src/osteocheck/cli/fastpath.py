@@ -6,8 +6,6 @@ the full Typer command line runs instead, so every message and exit code still c
 tests/test_speed_paths.py checks both paths print the same.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, NamedTuple
 
 from osteocheck.vocabulary import BOOL_FACTS
@@ -135,7 +133,7 @@ def run(argv: list[str]) -> bool:
     return True
 
 
-def _print(call: Call, plan: Plan, knowledge: Knowledge, output_format: str, details: bool, text: str) -> None:
+def _print(call: Call, plan: "Plan", knowledge: "Knowledge", output_format: str, details: bool, text: str) -> None:
     from osteocheck.cli import show  # noqa: PLC0415
     from osteocheck.cli.printing import emit, print_plan  # noqa: PLC0415
 

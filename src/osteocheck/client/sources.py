@@ -5,19 +5,17 @@ from (a file: exit 1; a flag: exit 2); then they are combined, and a value in
 one that contradicts another is an error, never a silent override.
 """
 
-from __future__ import annotations
-
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from osteocheck.engine.model import Knowledge, Profile, Record
 from osteocheck.errors import ProfileError
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Mapping
 
     from osteocheck.client.records.codes import CodeMap
-    from osteocheck.engine.model import Knowledge, Profile, Record
 
 
 class ClientSources(NamedTuple):
@@ -28,7 +26,7 @@ class ClientSources(NamedTuple):
     as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
 
 
-def as_of_date(text: str | None) -> dt.date | None:
+def as_of_date(text: str | None) -> "dt.date | None":
     if text is None:
         return None
     import datetime as dt  # noqa: PLC0415 - only records need dates; the everyday plan does not
@@ -67,12 +65,11 @@ def combine(
     where: str = "",
     *,
     patient: str | None = None,
-    as_of: dt.date | None = None,
-    codes: CodeMap | None = None,
+    as_of: "dt.date | None" = None,
+    codes: "CodeMap | None" = None,
 ) -> tuple[Profile, Record | None]:
     """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
     from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
-    from osteocheck.engine.model import Record  # noqa: PLC0415
 
     merged: dict[str, object] = dict(raw or {})
     if raw is not None:

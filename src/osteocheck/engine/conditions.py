@@ -5,8 +5,6 @@ condition that holds for a profile still holds when a risk factor is added:
 the engine's monotonicity rests on that.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import NamedTuple
 

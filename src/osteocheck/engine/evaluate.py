@@ -6,8 +6,6 @@ clearance of a site lifts only the `unless_cleared` rules at that site.
 Output follows knowledge-file order. No I/O; imports nothing outside the model.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import NamedTuple
 

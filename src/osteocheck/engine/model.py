@@ -1,9 +1,9 @@
 """Typed, frozen values: the knowledge, a client profile and a plan.
 
 Nothing here does I/O or imports a third-party library, so every layer can use it.
+Annotations are real types, not strings (no `from __future__ import annotations`):
+typing.NamedTuple compiles each string one at import, which every plan paid for.
 """
-
-from __future__ import annotations
 
 import enum
 from typing import NamedTuple, Protocol
@@ -119,6 +119,71 @@ class BoneDensity(NamedTuple):
     basis: Basis
 
 
+class Profile(NamedTuple):
+    """A client as the therapist described them; validated, sites in vocabulary order.
+
+    `facts` holds the risk factors present, sorted by id so equal profiles are equal values:
+    a yes/no fact with no sites, a per-site fact with the sites it names (never none).
+    """
+
+    stage: str | None = None
+    t_score: float | None = None
+    facts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cleared: tuple[str, ...] = ()
+    name: str | None = None
+    id: str | None = None
+
+    @classmethod
+    def make(cls, **given: object) -> "Profile":
+        """A profile from keywords: stage, t_score, cleared, name, id, and facts (True, or a tuple of sites).
+
+        Unchecked: for code and tests; client.profile.build validates plain data against the knowledge.
+        """
+        own = {k: given.pop(k) for k in ("stage", "t_score", "cleared", "name", "id") if k in given}
+        facts: list[tuple[str, tuple[str, ...]]] = []
+        for key, value in given.items():
+            if value is True:
+                facts.append((key, ()))
+            elif isinstance(value, (tuple, list)) and value:
+                facts.append((key, tuple(str(site) for site in value)))
+        return cls(**own, facts=tuple(sorted(facts)))  # type: ignore[arg-type]
+
+    def has(self, fact: str) -> bool:
+        return any(f == fact for f, _ in self.facts)
+
+    def sites_of(self, fact: str) -> tuple[str, ...]:
+        for f, sites in self.facts:
+            if f == fact:
+                return sites
+        return ()
+
+    def adding(self, fact: str, sites: tuple[str, ...] = ()) -> "Profile":
+        """The profile with one more fact (or more sites of it); sites keep the order given."""
+        merged = dict(self.facts)
+        old = merged.get(fact, ())
+        merged[fact] = (*old, *(s for s in sites if s not in old))
+        return self._replace(facts=tuple(sorted(merged.items())))
+
+
+class Facts(NamedTuple):
+    """What a condition sees: the profile and the stage the engine settled on."""
+
+    profile: Profile
+    stage: str
+
+
+class Condition(Protocol):
+    """A compiled rule condition (see engine.conditions): positive only, so monotone."""
+
+    def holds(self, facts: Facts) -> bool: ...
+
+    def triggers(self, facts: Facts) -> tuple[str, ...]:
+        """The profile facts that make the condition hold (empty when it does not)."""
+        ...
+
+    def describe(self) -> str: ...
+
+
 class Effects(NamedTuple):
     exclude: tuple[str, ...] = ()
     modify: tuple[tuple[str, str], ...] = ()
@@ -199,71 +264,6 @@ class Knowledge(NamedTuple):
     @property
     def top_pressure(self) -> int:
         return max(p.level for p in self.pressure_scale)
-
-
-class Profile(NamedTuple):
-    """A client as the therapist described them; validated, sites in vocabulary order.
-
-    `facts` holds the risk factors present, sorted by id so equal profiles are equal values:
-    a yes/no fact with no sites, a per-site fact with the sites it names (never none).
-    """
-
-    stage: str | None = None
-    t_score: float | None = None
-    facts: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    cleared: tuple[str, ...] = ()
-    name: str | None = None
-    id: str | None = None
-
-    @classmethod
-    def make(cls, **given: object) -> Profile:
-        """A profile from keywords: stage, t_score, cleared, name, id, and facts (True, or a tuple of sites).
-
-        Unchecked: for code and tests; client.profile.build validates plain data against the knowledge.
-        """
-        own = {k: given.pop(k) for k in ("stage", "t_score", "cleared", "name", "id") if k in given}
-        facts: list[tuple[str, tuple[str, ...]]] = []
-        for key, value in given.items():
-            if value is True:
-                facts.append((key, ()))
-            elif isinstance(value, (tuple, list)) and value:
-                facts.append((key, tuple(str(site) for site in value)))
-        return cls(**own, facts=tuple(sorted(facts)))  # type: ignore[arg-type]
-
-    def has(self, fact: str) -> bool:
-        return any(f == fact for f, _ in self.facts)
-
-    def sites_of(self, fact: str) -> tuple[str, ...]:
-        for f, sites in self.facts:
-            if f == fact:
-                return sites
-        return ()
-
-    def adding(self, fact: str, sites: tuple[str, ...] = ()) -> Profile:
-        """The profile with one more fact (or more sites of it); sites keep the order given."""
-        merged = dict(self.facts)
-        old = merged.get(fact, ())
-        merged[fact] = (*old, *(s for s in sites if s not in old))
-        return self._replace(facts=tuple(sorted(merged.items())))
-
-
-class Facts(NamedTuple):
-    """What a condition sees: the profile and the stage the engine settled on."""
-
-    profile: Profile
-    stage: str
-
-
-class Condition(Protocol):
-    """A compiled rule condition (see engine.conditions): positive only, so monotone."""
-
-    def holds(self, facts: Facts) -> bool: ...
-
-    def triggers(self, facts: Facts) -> tuple[str, ...]:
-        """The profile facts that make the condition hold (empty when it does not)."""
-        ...
-
-    def describe(self) -> str: ...
 
 
 class Reason(NamedTuple):

@@ -1,7 +1,5 @@
 """Checked plain data -> frozen Knowledge, collecting every semantic problem on the way."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, NamedTuple
 

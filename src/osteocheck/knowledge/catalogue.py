@@ -1,7 +1,5 @@
 """The catalogue sections of a knowledge file: texts, pressure scale, sites, techniques, positioning, T-scores."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from osteocheck.engine.model import BoneDensity, FactCode, FactDecl, Item, Positioning, PressureLevel, Site, Technique

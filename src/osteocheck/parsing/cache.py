@@ -54,9 +54,10 @@ def get(digest: str, file: str) -> Document | None:
             return None
         marks = {}
         for path, line, column in stored["marks"]:
-            if not (isinstance(path, list) and all(isinstance(p, (str, int)) for p in path)):
+            # A path holding a list or mapping is unhashable (TypeError, below); other leaves only miss.
+            if type(path) is not list or type(line) is not int or type(column) is not int:
                 return None
-            marks[tuple(path)] = (int(line), int(column))
+            marks[tuple(path)] = (line, column)
         return Document(stored["data"], file, marks)
     except (ValueError, KeyError, TypeError, IndexError, RecursionError):
         return None
