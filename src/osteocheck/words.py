@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from osteocheck.patterns import LazyPattern
 
 # Everything that breaks a line in any convention (and the controls that move the cursor like one).
-_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
-_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = LazyPattern("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
+_INVISIBLE = LazyPattern("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -5,15 +5,15 @@ HTML is escaped by Jinja2's autoescaping after `plain` has removed control chara
 
 from __future__ import annotations
 
-import re
+from osteocheck.patterns import LazyPattern
 
 # C0 controls except tab and newline, DEL, and the C1 range (which holds CSI, OSC, ...).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = LazyPattern(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Unicode bidi marks, embeddings, overrides and isolates reorder what a reader sees; tag characters hide text.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&])")
+_BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
+_MD_SPECIAL = LazyPattern(r"([\\`*_{}\[\]<>#|~&])")
 # Characters that start a list or heading only at the beginning of a line.
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
+_MD_LINE_START = LazyPattern(r"^(\s*)([-+=]|\d+(?=[.)]))")
 
 
 def plain(text: str) -> str:
@@ -26,7 +26,7 @@ def plain(text: str) -> str:
 
 # Raw in JSON strings, these still act on a terminal or a reader's display: C1 controls (CSI, OSC),
 # bidi controls, line and paragraph separators. json escapes C0 controls itself.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = LazyPattern("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def json_text(serialized: str) -> str:

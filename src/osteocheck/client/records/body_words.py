@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from osteocheck.patterns import LazyPattern
+
 # Checked in order; a phrase that names a site removes itself from the text, so
 # "neck of femur" is the hips and never also the neck. Words are matched whole.
 _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -33,31 +35,9 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
-class LazyPattern:
-    """A case-blind regular expression compiled on first use: most records never need the words.
-
-    (Compiling the few dozen patterns here costs tens of milliseconds a start.)
-    """
-
-    def __init__(self, pattern: str) -> None:
-        self._source = pattern
-        self._compiled: re.Pattern[str] | None = None
-
-    def _get(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            self._compiled = re.compile(self._source, re.IGNORECASE)
-        return self._compiled
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return self._get().search(text)
-
-    def sub(self, replacement: str, text: str) -> str:
-        return self._get().sub(replacement, text)
-
-
-_COMPILED = tuple((LazyPattern(rf"\b(?:{p})\b"), sites) for p, sites in _PHRASES)
+_COMPILED = tuple((LazyPattern(rf"\b(?:{p})\b", re.IGNORECASE), sites) for p, sites in _PHRASES)
 # Side words between "of the" and the bone ("lower end of right radius") would hide the phrase.
-_SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*")
+_SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*", re.IGNORECASE)
 
 
 def sites_named(label: str, vocabulary: tuple[str, ...]) -> list[str]:

@@ -9,15 +9,17 @@ bone, an open wound), and what is found is marked for the therapist to confirm.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from osteocheck.client.records.body_words import LazyPattern, sites_named
+from osteocheck.client.records.body_words import sites_named
+from osteocheck.patterns import LazyPattern
 
 MARK = "recognised by name: confirm with the client"
 
 
 def _words(pattern: str) -> LazyPattern:
-    return LazyPattern(pattern)
+    return LazyPattern(pattern, re.IGNORECASE)
 
 
 _NOT_CURRENT = _words(
