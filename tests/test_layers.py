@@ -37,7 +37,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "documents": {"jinja2", "fpdf"},
     "batch": {"rich"},
     "api": set(),
-    "service": {"starlette", "uvicorn", "jwt"},
+    "service": {"starlette", "uvicorn", "jwt", "orjson"},
     "cli": {"typer", "click", "rich"},
 }
 

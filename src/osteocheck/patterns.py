@@ -19,6 +19,10 @@ class LazyPattern:
         self._compiled: re.Pattern[str] | None = None
 
     @property
+    def source(self) -> str:
+        return self._source
+
+    @property
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
             self._compiled = re.compile(self._source, self._flags)
@@ -29,3 +33,94 @@ class LazyPattern:
 
     def sub(self, replacement: str | Callable[[re.Match[str]], str], text: str) -> str:
         return self.compiled.sub(replacement, text)
+
+
+def stems(*patterns: str) -> frozenset[str]:
+    """Text, case-folded, of which every match of any of `patterns` (compiled case-blind) holds at least one.
+
+    Each alternative gives the literal text it starts with (after any `\\b`), or, when it starts with
+    a group, the stems of that group's alternatives. A pattern whose alternative starts with no
+    literal text raises ValueError: such a pattern cannot be screened this way, and must not be.
+    """
+    found: set[str] = set()
+    for pattern in patterns:
+        for alternative in _alternatives(pattern):
+            found |= _stems_of(alternative)
+    return frozenset(found)
+
+
+def may_hold(text: str, screened: frozenset[str]) -> bool:
+    """False only when no pattern `screened` came from can match `text` case-blind.
+
+    Case-folding maps every character that matches an ASCII letter case-blind onto that letter,
+    except the Turkish dotted and dotless I, which are mapped first.
+    """
+    folded = text.replace("İ", "i").replace("ı", "i").casefold()
+    return any(stem in folded for stem in screened)
+
+
+_QUANTIFIERS = ("?", "*", "{")  # after a literal, they make its last character optional
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The pattern's top-level alternatives (split at `|` outside groups and classes)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _stems_of(alternative: str) -> set[str]:
+    text = alternative
+    while text.startswith("\\b"):
+        text = text[2:]
+    if text.startswith("("):
+        end = _closing(text)
+        inner = text[1:end]
+        if inner.startswith("?:"):
+            inner = inner[2:]
+        elif inner.startswith("?"):
+            raise ValueError(f"cannot screen {alternative!r}: it starts with a lookaround or flag group")
+        if text[end + 1 : end + 2] in _QUANTIFIERS:
+            raise ValueError(f"cannot screen {alternative!r}: it starts with an optional group")
+        return {stem for branch in _alternatives(inner) for stem in _stems_of(branch)}
+    run = ""
+    for c in text:
+        if not (c.isascii() and (c.isalnum() or c in " -")):
+            break
+        run += c
+    if text[len(run) : len(run) + 1] in _QUANTIFIERS:
+        run = run[:-1]
+    if len(run) < 3:
+        raise ValueError(f"cannot screen {alternative!r}: it starts with no literal text")
+    return {run.casefold()}
+
+
+def _closing(text: str) -> int:
+    depth, i = 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth == 0:
+            return i
+        i += 1
+    raise ValueError(f"unbalanced group in {text!r}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from osteocheck import api
@@ -28,6 +28,7 @@ from osteocheck.service import hooks
 from osteocheck.service.cards import plan_cards
 from osteocheck.service.fetch import Fetcher
 from osteocheck.service.request import Refused, as_bundle, parse
+from osteocheck.service.wire import Json
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -78,8 +79,8 @@ class _Plans:
         return evaluate(found[1], knowledge)._replace(record=found[2])
 
 
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def error(status: int, message: str) -> Json:
+    return Json({"error": message, "status": status}, status_code=status)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -100,7 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         return (settings.public_url or str(request.base_url)).rstrip("/")
 
     async def discover(request: Request) -> Response:
-        return JSONResponse(listing)
+        return Json(listing)
 
     async def call(request: Request) -> Response:
         service = hooks.BY_ID.get(request.path_params["id"])
@@ -135,14 +136,14 @@ def create_app(settings: Settings) -> Starlette:
         plan = _plan(bundle, hook.patient, knowledge)
         link = f"{base(request)}/plans/{plans.put(plan)}"
         cards = plan_cards(plan, knowledge, base_url=base(request), patient=hook.patient, link=link)
-        return JSONResponse({"cards": cards})
+        return Json({"cards": cards})
 
     async def rule(request: Request) -> Response:
         wanted = request.path_params["rule"]
         for r in knowledge.rules:
             if r.id == wanted:
                 source = r.basis.source
-                return JSONResponse(
+                return Json(
                     {
                         "rule": r.id,
                         "text": r.text,
@@ -169,7 +170,7 @@ def create_app(settings: Settings) -> Starlette:
             await _body(request, settings.max_body)
         except Refused as refused:
             return error(refused.status, refused.message)
-        return JSONResponse({})
+        return Json({})
 
     routes = [
         Route("/cds-services", discover, methods=["GET"]),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from osteocheck.service import wire
+
 MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
 
 
@@ -32,7 +34,7 @@ class HookRequest(NamedTuple):
 
 def parse(body: bytes, hook: str) -> HookRequest:
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = wire.loads(body)
     except UnicodeDecodeError:
         raise Refused(400, "the request body is not UTF-8") from None
     except json.JSONDecodeError as exc:

@@ -1,0 +1,90 @@
+"""The word screen in front of the record reader's searches never turns away a label a search would match."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from osteocheck.client.records import names
+from osteocheck.client.records.codes import load_code_map
+from osteocheck.patterns import LazyPattern, may_hold, stems
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENED = {
+    "conditions": ([p for p, _ in names._CONDITIONS], names._CONDITION_STEMS),
+    "medications": ([names._BLOOD_THINNERS, names._STEROIDS], names._MEDICATION_STEMS),
+}
+
+
+def _record_labels() -> list[str]:
+    """Every text and display in the shipped and test records."""
+    found: list[str] = []
+    for path in [*ROOT.glob("examples/fhir/*.json"), *ROOT.glob("tests/data/fhir/**/*.*json")]:
+        text = path.read_text(encoding="utf-8")
+        found += re.findall(r'"(?:display|text)"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    return sorted(set(found))
+
+
+RECORD_LABELS = _record_labels()
+LABELS = sorted(
+    {str(e.get("display", "")) for s in ("conditions", "medications") for e in load_code_map().entries(s)}
+    | set(RECORD_LABELS)
+)
+
+
+def _matches(patterns: list[LazyPattern], label: str) -> bool:
+    return any(p.search(label) for p in patterns)
+
+
+@pytest.mark.parametrize("section", sorted(SCREENED))
+def test_no_label_of_the_code_map_or_the_records_that_a_search_matches_is_screened_out(section: str) -> None:
+    patterns, screen = SCREENED[section]
+    assert len(LABELS) > 5000
+    missed = [label for label in LABELS if _matches(patterns, label) and not may_hold(label, screen)]
+    assert missed == []
+    # and the screen does its work: most labels of real records are passed by without a search
+    assert sum(may_hold(label, screen) for label in RECORD_LABELS) < len(RECORD_LABELS) / 2
+
+
+WORDS = st.sampled_from(["fracture", "Warfarin", "OSTEOPOROSIS", "İnfection", "ınfluenza", "DVT", "clot", "bone"])
+NOISE = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(WORDS, NOISE), max_size=6), st.sampled_from([" ", "", "-", "\u00a0", ","]))
+def test_the_screen_passes_whatever_a_search_matches(parts: list[str], joiner: str) -> None:
+    label = joiner.join(parts)
+    for patterns, screen in SCREENED.values():
+        assert may_hold(label, screen) or not _matches(patterns, label)
+
+
+def test_the_turkish_i_matches_case_blind_and_passes_the_screen() -> None:
+    assert re.search("infecti", "İNFECTİON", re.IGNORECASE) and may_hold("İNFECTİON", names._CONDITION_STEMS)
+    assert re.search("infecti", "ınfectıon", re.IGNORECASE) and may_hold("ınfectıon", names._CONDITION_STEMS)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\bfractur\w*|\bcollapsed? vertebra", {"fractur", "collapse"}),
+        (r"\b(bone|osseous) metasta\w*|\bDVT\b", {"bone", "osseous", "dvt"}),
+        (r"\b(?:neck of (the )?femur|hips?)\b", {"neck of ", "hip"}),
+        (r"\bbacteri?emia|[|]x|\bpressure (ulcer|sore)", {"bacter", "pressure "}),
+    ],
+)
+def test_stems_are_the_literal_start_of_each_alternative(pattern: str, expected: set[str]) -> None:
+    if "[|]x" in pattern:  # a class starts no literal text: refused, never guessed
+        with pytest.raises(ValueError, match="no literal text"):
+            stems(pattern)
+        return
+    assert stems(pattern) == expected
+
+
+@pytest.mark.parametrize("pattern", [r"\b\w*ectomy", r"(?=x)abc", r"(abc)?def", r"ab", r"\b(abc|\d+)x"])
+def test_a_pattern_that_cannot_be_screened_is_refused(pattern: str) -> None:
+    with pytest.raises(ValueError, match="cannot screen"):
+        stems(pattern)
