@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,8 @@ from typing import Any, NamedTuple
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from osteocheck.client.records.codes import load_code_map
@@ -669,3 +672,11 @@ def test_a_body_sent_too_slowly_is_cut_off_at_the_deadline() -> None:
             answer = sock.recv(4096).decode()
         assert answer.startswith("HTTP/1.1 504") and '"status":504' in answer.replace(" ", "")
         assert time.monotonic() - started < 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=16, max_size=16), st.text(max_size=60))
+def test_a_card_s_uuid_is_the_name_based_uuid_of_the_standard(namespace: bytes, name: str) -> None:
+    from osteocheck.service.cards import name_uuid
+
+    assert name_uuid(namespace, name) == str(uuid.uuid5(uuid.UUID(bytes=namespace), name))

@@ -202,9 +202,12 @@ def create_app(settings: Settings) -> Starlette:
 @contextlib.asynccontextmanager
 async def _frozen(app: Starlette) -> AsyncIterator[None]:
     """Once loaded, the knowledge and the code map (hundreds of thousands of objects) never change: moved
-    out of the collector's sight, so its full passes stay short while requests come in."""
+    out of the collector's sight, so its full passes stay short while requests come in. A call makes
+    tens of thousands of short-lived objects: the youngest generation is collected every 10,000
+    allocations rather than 700 (a tenth of the collector's time; cycles are still collected)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     yield
 
 
