@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,12 @@ def test_a_layered_knowledge_file_cannot_forge_lines_either(tmp_path: Path, char
         assert result.exit_code == 0, result.stderr
         assert _forged_lines(result.stdout, PRESSURE) == []
         assert UNSAFE.findall(result.stdout.replace("\n", "")) == []
+
+
+def test_text_passed_through_as_printable_holds_nothing_plain_would_remove() -> None:
+    """`plain` returns printable text untouched: no printable character is one it removes."""
+    from osteocheck.render import escape
+
+    removed = re.compile(f"{escape._CONTROL.source}|{escape._BIDI.source}")
+    everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    assert [hex(ord(c)) for c in removed.findall(everything) if c.isprintable()] == []

@@ -21,6 +21,8 @@ def plain(text: str) -> str:
 
     On a terminal this goes into `rich.text.Text`, never into markup, so brackets stay literal.
     """
+    if text.isprintable():  # every character removed below is a control (Cc) or format (Cf) character
+        return text
     return _BIDI.sub("", _CONTROL.sub("", text))
 
 
