@@ -45,6 +45,7 @@ def _standard(body: bytes) -> object:
         b'["\\ud800"]',  # a lone surrogate
         b'{"a": 1, "a": 2}',  # the last of a repeated key
         b"[" * 1500 + b"]" * 1500,
+        b"[" * 100_000 + b"]" * 100_000,
         b"[" * 100_000,
         b'{"a": "\x01"}',  # a raw control character
         b"\xff\xfe",

@@ -1,5 +1,5 @@
-"""JSON on the wire: read and written by orjson (a third of the standard library's time on a
-60 KiB prefetch, a large part of a call), with the standard library's meaning.
+"""JSON on the wire: read and written by orjson (half the standard library's time on a 60 KiB
+prefetch), with the standard library's meaning.
 
 What orjson refuses (a byte-order mark, NaN, 1e400, a lone surrogate, deeper than 1,024) is read
 again by `json`, which accepts it or words the error exactly as before. Two differences remain:
