@@ -86,6 +86,12 @@ def _why(text: str, facts: str, rule: str, severity: str, title: str, quote: str
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=4096)
+def _listed(head: str, items: tuple[str, ...]) -> str:
+    """Escaped once per list: technique, site and position names are the knowledge's words."""
+    return f"**{markdown(head)}:** {markdown(', '.join(items))}\n\n"
+
+
 def plan_cards(
     plan: Plan, knowledge: Knowledge, *, base_url: str, patient: str, link: str | None
 ) -> list[dict[str, Any]]:
@@ -101,8 +107,8 @@ def plan_cards(
                 out.why(reason), reason)  # fmt: skip
     for key, head, items, reason in sorted(_restrictions(plan), key=lambda r: _ORDER[r[3].severity]):
         because = facts_in_words(reason, knowledge, with_sites=False)
-        listed = f"**{markdown(head)}:** {markdown(', '.join(items))}\n\n"
-        out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value, listed + out.why(reason), reason)
+        out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value,
+                _listed(head, tuple(items)) + out.why(reason), reason)  # fmt: skip
     if link is not None:
         card = out.add("link", "Full plan: every reason and source, assessment steps, self-care", "info",
                        "The whole plan as `osteocheck plan --details` prints it.")  # fmt: skip
