@@ -1,7 +1,9 @@
-"""Regular expressions compiled on first use.
+"""Regular expressions compiled on first use, and a screen of the literal text every match holds.
 
 Compiling a pattern of wide Unicode ranges or many alternatives costs a fraction of a millisecond,
 and every command starts afresh: a pattern that most runs never use should not be paid for by them.
+Searching a dozen case-blind patterns costs tens of microseconds a label, and most labels hold
+none of the words they look for: a substring test says so first.
 """
 
 from __future__ import annotations
