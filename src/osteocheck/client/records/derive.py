@@ -50,33 +50,29 @@ def derive(
     chosen = _the_patient(listed, patient)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"
+    known: dict[str, bool] = {}
     for entry in listed:
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
             found.unrecognised.append("an entry without a resource")
             continue
-        if chosen is not None and not _belongs(r, entry, chosen, references):
+        if chosen is not None and not _belongs(r, chosen, references, known):
             found.set_aside.append(f"{describe(r)}: another patient's")
             continue
-        before = _snapshot(found)
+        found.changed.clear()
         read_resource(found, r, references)
-        reference = _reference(r, entry)
-        if reference is not None:
-            for fact in _changed(before, _snapshot(found)):
-                found.cite(fact, reference)
+        if found.changed:
+            reference = _reference(r, entry)
+            if reference is not None:
+                for fact in _in_order(found):
+                    found.cite(fact, reference)
     return found.imported()
 
 
-def _snapshot(found: Findings) -> dict[str, object]:
-    """What the findings hold now, fact by fact (stage and T-score settle at the end, so their candidates)."""
-    # lists of sites only grow (add_site), so their length says whether this resource added one
-    now: dict[str, object] = {k: len(v) if isinstance(v, list) else v for k, v in found.data.items()}
-    now["stage"], now["t_score"] = len(found.stages), len(found.t_scores)
-    return now
-
-
-def _changed(before: dict[str, object], after: dict[str, object]) -> list[str]:
-    return [fact for fact, value in after.items() if before.get(fact) != value]
+def _in_order(found: Findings) -> list[str]:
+    """The facts the last resource changed, in the findings' order (stage and T-score, settled at the end, last)."""
+    changed = found.changed
+    return [fact for fact in (*found.data, "stage", "t_score") if fact in changed]
 
 
 def _reference(r: dict[str, Any], entry: dict[str, Any]) -> str | None:
@@ -149,16 +145,32 @@ def _the_patient(listed: list[Any], wanted: str | None) -> tuple[str, str] | Non
     return patients[0] if patients else None
 
 
-def _belongs(r: dict[str, Any], entry: dict[str, Any], chosen: tuple[str, str], references: References) -> bool:
-    """A resource is the chosen patient's unless it names another patient as its subject."""
+def _belongs(
+    r: dict[str, Any], chosen: tuple[str, str], references: References, known: dict[str, bool] | None = None
+) -> bool:
+    """A resource is the chosen patient's unless it names another patient as its subject.
+
+    `known`: answers for references already seen in this record (all but `#contained` ones depend on
+    the reference alone; a record's resources nearly all name the same patient the same way).
+    """
     if r.get("resourceType") == "Patient":
         return str(r.get("id")) == chosen[0]
     for key in ("subject", "patient"):
         ref = r.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-            target = references.resolve(r, ref)
-            if target is not None and target.get("resourceType") == "Patient":
-                return str(target.get("id")) == chosen[0]
             text = ref["reference"]
-            return text in (chosen[1], f"Patient/{chosen[0]}") or text.endswith(f"/Patient/{chosen[0]}")
+            if known is not None and not text.startswith("#"):
+                answer = known.get(text)
+                if answer is None:
+                    answer = known[text] = _names_chosen(r, ref, chosen, references)
+                return answer
+            return _names_chosen(r, ref, chosen, references)
     return True
+
+
+def _names_chosen(r: dict[str, Any], ref: dict[str, Any], chosen: tuple[str, str], references: References) -> bool:
+    target = references.resolve(r, ref)
+    if target is not None and target.get("resourceType") == "Patient":
+        return str(target.get("id")) == chosen[0]
+    text = ref["reference"]
+    return text in (chosen[1], f"Patient/{chosen[0]}") or text.endswith(f"/Patient/{chosen[0]}")

@@ -46,6 +46,23 @@ class Findings:
         self.as_of = ""
         self.evidence: dict[str, list[str]] = {}
         self.patient: str | None = None
+        # Facts changed since derive last cleared it, so it can cite the resource that changed them: every
+        # change goes through the methods below (tests/test_record_references.py holds the readers to it).
+        self.changed: set[str] = set()
+
+    def set_fact(self, fact: str, value: object = True) -> None:
+        """A yes/no fact found (or the patient's name or id)."""
+        if self.data.get(fact) != value:
+            self.data[fact] = value
+            self.changed.add(fact)
+
+    def add_stage(self, stage: str, label: str) -> None:
+        self.stages.append((stage, label))
+        self.changed.add("stage")
+
+    def add_t_score(self, value: float, label: str) -> None:
+        self.t_scores.append((value, label))
+        self.changed.add("t_score")
 
     def cite(self, fact: str, reference: str) -> None:
         listed = self.evidence.setdefault(fact, [])
@@ -69,6 +86,7 @@ class Findings:
         listed = self.data.setdefault(fact, [])
         if site not in listed:
             listed.append(site)
+            self.changed.add(fact)
 
     def site_of(self, resource: dict[str, Any], entry: dict[str, Any]) -> list[str]:
         named = [*entry.get("sites", ()), entry.get("site")]

@@ -37,7 +37,7 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         f.notes.append(f"{label}: no clinical status; counted as active")
     kind = entry.get("kind")
     if "stage" in entry:
-        f.stages.append((entry["stage"], label))
+        f.add_stage(entry["stage"], label)
         f.used.append(f"{label}: stage {entry['stage']}")
     if kind == "fracture":
         fracture(f, r, entry, label, active=active)
@@ -50,7 +50,7 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         if sites or kind == "wound":
             _at_sites(f, r, label, fact, sites)
         else:  # fail closed: an infection the record places nowhere is taken to affect the whole body
-            f.data["fever"] = True
+            f.set_fact("fever")
             f.used.append(f"{label}: fever (an infection of the whole body)")
             f.notes.append(
                 f"{label}: active with no body site, so counted as an infection of the whole body (fever); "
@@ -69,7 +69,7 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
                 sites = _nowhere(f, label, declared.id)
             _at_sites(f, r, label, declared.id, sites)
         else:
-            f.data[entry["fact"]] = True
+            f.set_fact(entry["fact"])
             f.used.append(f"{label}: {entry['fact']}")
 
 
@@ -95,7 +95,7 @@ def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list
 
 
 def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, *, active: bool) -> None:
-    f.data["fracture_history"] = True
+    f.set_fact("fracture_history")
     when = date(r.get("onsetDateTime")) or date(r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     # A fracture recorded as resolved within the window still counts as unhealed: some records
@@ -144,7 +144,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if declared is None or declared.per_site:
         f.notes.append(f"{label}: the code map names '{entry['fact']}', which is not a yes/no fact here")
         return
-    f.data[entry["fact"]] = True
+    f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
 
 
@@ -213,7 +213,7 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
     ):
         f.set_aside.append(f"{label}: status {r.get('status')}, value {value!r}")
         return
-    f.t_scores.append((float(value), label))
+    f.add_t_score(float(value), label)
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
@@ -223,9 +223,9 @@ def patient(f: Findings, r: dict[str, Any]) -> None:
         given: list[Any] = first["given"] if isinstance(first.get("given"), list) else []
         text = first.get("text") or " ".join([*(str(g) for g in given), str(first.get("family", ""))]).strip()
         if text:
-            f.data["name"] = str(text)
+            f.set_fact("name", str(text))
     if isinstance(r.get("id"), str):
-        f.data["id"] = r["id"]
+        f.set_fact("id", r["id"])
     died = r.get("deceasedDateTime") or (r.get("deceasedBoolean") is True)
     if died:
         when = f" on {str(died)[:10]}" if isinstance(died, str) else ""
