@@ -150,19 +150,34 @@ def _verdicts(
     sites: tuple[SitePlan, ...],
 ) -> tuple[Verdict, ...]:
     verdicts = []
-    # one pass over the firings for the rules that keep a technique off some sites (usually none)
+    # One pass over the firings, in their order, for what each names per technique: exclusions,
+    # modifications, and the sites some rules keep it off (usually none).
     off_at: dict[str, list[tuple[str, Reason]]] = {}
+    excluded_by: dict[str, list[Reason]] = {}
+    modified_by: dict[str, list[tuple[Reason, str]]] = {}
     for f in firings:
-        for technique_id in f.rule.effects.exclude_at_sites:
+        effects = f.rule.effects
+        for technique_id in effects.exclude_at_sites:
             off_at.setdefault(technique_id, []).extend((site, f.reason) for site in f.sites)
+        for technique_id in dict.fromkeys(effects.exclude):
+            excluded_by.setdefault(technique_id, []).append(f.reason)
+        for technique_id, text in effects.modify:
+            modified_by.setdefault(technique_id, []).append((f.reason, text))
     order = knowledge.site_ids
+    # Without sites of its own, where a technique must not go follows from its pressure alone.
+    by_pressure: dict[int, tuple[tuple[str, tuple[Reason, ...]], ...]] = {}
     for t in knowledge.techniques:
-        avoid = _avoid(t, sites, off_at.get(t.id, ()), order)
-        excluded = tuple(f.reason for f in firings if t.id in f.rule.effects.exclude)
+        if t.id in off_at:
+            avoid = _avoid(t, sites, off_at[t.id], order)
+        else:
+            if t.pressure not in by_pressure:
+                by_pressure[t.pressure] = _avoid(t, sites, (), order)
+            avoid = by_pressure[t.pressure]
+        excluded = tuple(excluded_by.get(t.id, ()))
         if excluded:
             verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
             continue
-        mods = [(f.reason, text) for f in firings for tech, text in f.rule.effects.modify if tech == t.id]
+        mods = list(modified_by.get(t.id, ()))
         if t.pressure > cap:
             label = knowledge.pressure_label(cap)
             mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
