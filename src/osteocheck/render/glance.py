@@ -61,7 +61,8 @@ def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) ->
     return "; ".join(words) or reason.text
 
 
-def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
+def clearance_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
+    """Per site (or treatment as a whole), what the physician must clear there."""
     by_site: dict[str, list[str]] = {}
     for c in plan.clearance_required:
         what = facts_in_words(c.reason, knowledge, with_sites=False)
@@ -74,7 +75,7 @@ def _clearances(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     return tuple(Row(s, "; ".join(by_site[s])) for s in sites)
 
 
-def _body(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
+def body_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     """Sites by pressure cap; where a cap keeps techniques off a site, the ones still usable there."""
     groups: dict[tuple[int, tuple[str, ...]], list[str]] = {}
     allowed = [v for v in plan.techniques if v.status is not Status.EXCLUDED]
@@ -114,8 +115,13 @@ def short_name(name: str) -> str:
     return name.split(", ", 1)[0]
 
 
+def postponed_words(plan: Plan, knowledge: Knowledge) -> tuple[str, ...]:
+    """Why the session is not for today, once each, in the knowledge's words."""
+    return tuple(dict.fromkeys(facts_in_words(r, knowledge, with_sites=True) for r in plan.postponed))
+
+
 def glance(plan: Plan, knowledge: Knowledge) -> Glance:
-    clear = _clearances(plan, knowledge)
+    clear = clearance_rows(plan, knowledge)
     untreated = tuple(s.site for s in plan.sites if s.no_treatment)
     other = other_knowledge(knowledge)
     notes = [Row("knowledge", other)] if other else []
@@ -134,10 +140,10 @@ def glance(plan: Plan, knowledge: Knowledge) -> Glance:
     return Glance(
         proceed=plan.proceed,
         stage=plan.stage,
-        postpone=tuple(dict.fromkeys(facts_in_words(r, knowledge, with_sites=True) for r in plan.postponed)),
+        postpone=postponed_words(plan, knowledge),
         clear=clear,
         notes=tuple(notes),
-        body=_body(plan, knowledge),
+        body=body_rows(plan, knowledge),
         untreated=untreated,
         excluded=tuple(v.technique.name for v in plan.techniques if v.status is Status.EXCLUDED),
         modify=tuple(_line(v, plan, untreated) for v in plan.techniques if v.status is Status.MODIFY),

@@ -16,7 +16,7 @@ from typing import Any
 from osteocheck import __version__
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
 from osteocheck.render.escape import markdown, plain
-from osteocheck.render.glance import fact_words, facts_in_words, glance
+from osteocheck.render.glance import body_rows, clearance_rows, fact_words, facts_in_words, postponed_words
 
 SUMMARY_LIMIT = 139  # CDS Hooks: "<140 char"
 _ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -117,10 +117,10 @@ def plan_cards(
 
 
 def _proceed(out: _Cards) -> None:
-    plan, seen = out.plan, glance(out.plan, out.knowledge)
-    clear = [f"{row.label} ({row.text})" for row in seen.clear]
+    plan, knowledge = out.plan, out.knowledge  # the parts of the one-screen plan the cards show, not all of it
+    clear = [f"{row.label} ({row.text})" for row in clearance_rows(plan, knowledge)]
     if plan.proceed is Proceed.POSTPONE:
-        summary, indicator = "Postpone massage today: " + "; ".join(seen.postpone), "critical"
+        summary, indicator = "Postpone massage today: " + "; ".join(postponed_words(plan, knowledge)), "critical"
     elif plan.proceed is Proceed.AFTER_CLEARANCE:
         worst = min((c.reason.severity for c in plan.clearance_required), key=_ORDER.__getitem__)
         summary, indicator = "Massage only after the physician clears: " + "; ".join(clear), worst.value
@@ -131,7 +131,7 @@ def _proceed(out: _Cards) -> None:
     lines = [f"**Stage:** {markdown(plan.stage)}"]
     lines += [f"- **Clear first:** {markdown(c)}" for c in clear]
     lines += [f"- **Assumed:** {markdown(a)}" for a in plan.assumptions]
-    lines += [f"- **Pressure:** {markdown(row.label)}: {markdown(row.text)}" for row in seen.body]
+    lines += [f"- **Pressure:** {markdown(row.label)}: {markdown(row.text)}" for row in body_rows(plan, knowledge)]
     out.add("proceed", summary, indicator, "\n".join(lines))
 
 
