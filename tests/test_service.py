@@ -113,6 +113,7 @@ def _serving_here(settings: Any) -> Iterator[Server]:
     import uvicorn
 
     from osteocheck.service.app import create_app
+    from osteocheck.service.run import uvicorn_options
 
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "serve.log"
@@ -121,9 +122,7 @@ def _serving_here(settings: Any) -> Iterator[Server]:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, access_log=False, log_level="warning"
-        )
+        config = uvicorn.Config(create_app(settings), **uvicorn_options(settings, host="127.0.0.1", port=port))
         running = uvicorn.Server(config)
         thread = threading.Thread(target=running.run, daemon=True)
         thread.start()
@@ -676,6 +675,29 @@ def test_a_body_sent_too_slowly_is_cut_off_at_the_deadline() -> None:
             answer = sock.recv(4096).decode()
         assert answer.startswith("HTTP/1.1 504") and '"status":504' in answer.replace(" ", "")
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"POST /cds-services/" + VIEW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Ty"],
+    ids=["nothing", "half the headers"],
+)
+def test_a_connection_that_does_not_finish_its_headers_in_time_is_closed(sent: bytes) -> None:
+    from osteocheck.service.app import Settings
+
+    for server in _serving_here(Settings(timeout=1.0)):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+            sock.sendall(sent)
+            started = time.monotonic()
+            assert sock.recv(4096) == b""  # closed, with nothing said
+            assert 0.5 < time.monotonic() - started < 10
+        # and a request that sends its headers at once is answered as ever, on a connection kept open
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+        for _ in range(2):
+            connection.request("GET", "/cds-services")
+            answer = connection.getresponse()
+            assert answer.status == 200 and json.loads(answer.read())["services"]
+        connection.close()
 
 
 @settings(max_examples=300, deadline=None)

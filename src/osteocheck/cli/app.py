@@ -668,7 +668,12 @@ def serve(
     max_body: Annotated[int, typer.Option(min=1024, metavar="BYTES", help="Largest request body accepted.")] = 4
     * 1024
     * 1024,
-    timeout: Annotated[float, typer.Option(min=1, metavar="SECONDS", help="Longest time for one request.")] = 20.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=1, metavar="SECONDS", help="Longest time for a request's headers, and again for its body and answer."
+        ),
+    ] = 20.0,
     workers: Annotated[
         int, typer.Option(min=1, max=64, metavar="N", help="Worker processes, each with the knowledge loaded once.")
     ] = 1,

@@ -6,8 +6,9 @@ import json
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from osteocheck.service import protocol
 from osteocheck.service.app import Settings, create_app
 
 if TYPE_CHECKING:
@@ -20,7 +21,24 @@ def app_from_env() -> object:
     """The app for a uvicorn worker (factory), from the settings the parent process put in the environment."""
     raw = json.loads(os.environ[_ENV])
     raw["cors_origins"], raw["fhir_servers"] = tuple(raw["cors_origins"]), tuple(raw["fhir_servers"])
-    return create_app(Settings(**raw))
+    settings = Settings(**raw)
+    protocol.HEADERS_WITHIN = settings.timeout
+    return create_app(settings)
+
+
+def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
+    """How uvicorn serves the app (for `serve`, and for the tests that start it)."""
+    protocol.HEADERS_WITHIN = settings.timeout
+    return {
+        "host": host,
+        "port": port,
+        "http": protocol.HeadersInTime,  # uvicorn's own, with a deadline for the headers
+        "access_log": False,  # uvicorn's access log prints paths and query strings; ours prints neither
+        "log_level": "warning",
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 5,
+        "server_header": False,
+    }
 
 
 def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
@@ -29,17 +47,9 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: 
     import uvicorn  # noqa: PLC0415 - the serve extra
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    options = {
-        "host": host,
-        "port": port,
-        "access_log": False,  # uvicorn's access log prints paths and query strings; ours prints neither
-        "log_level": "warning",
-        "timeout_keep_alive": 5,
-        "timeout_graceful_shutdown": 5,
-        "server_header": False,
-    }
+    options = uvicorn_options(settings, host=host, port=port)
     if workers > 1:
         os.environ[_ENV] = json.dumps(settings._asdict())
-        uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        uvicorn.run(app, **options)
