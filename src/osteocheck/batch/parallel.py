@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from multiprocessing.context import ForkContext, SpawnContext  # ForkContext: not on Windows
 
 CHUNK = 2000  # rows a worker screens at once
+IN_PROCESS_CHUNK = 500  # rows screened at once without workers
 FULL_CHUNK = 40  # with --full: a whole plan is ~50 KB of JSON, so ~2 MB a chunk instead of ~100 MB
 
 
-def chunk_rows(full: bool) -> int:
+def chunk_rows(full: bool, *, in_process: bool = False) -> int:
     """Rows screened at once: memory follows the chunk's output, so fewer when each line is a whole plan."""
-    return FULL_CHUNK if full else CHUNK
+    return FULL_CHUNK if full else IN_PROCESS_CHUNK if in_process else CHUNK
 
 
 MIN_BYTES = 1024 * 1024  # a smaller file is screened in-process: starting workers would cost more

@@ -134,16 +134,15 @@ def _screen(
     rows: Iterator[Row], screener: Screener, target: str, progress: tuple[Callable[[], int], int | None], *,
     fail_fast: bool, force: bool,
 ) -> Summary:  # fmt: skip
-    from osteocheck.batch.parallel import FULL_CHUNK  # noqa: PLC0415
-
-    chunk = FULL_CHUNK if screener.full else 500
-    return _write(_in_process(rows, screener, fail_fast, chunk), screener.header(), target, progress, force=force)
+    return _write(_in_process(rows, screener, fail_fast), screener.header(), target, progress, force=force)
 
 
-def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool, chunk: int = 500) -> Iterator[Done]:
+def _in_process(rows: Iterator[Row], screener: Screener, fail_fast: bool) -> Iterator[Done]:
     """Rows screened here, in chunks as the workers hand theirs on; rows read before the input breaks are
     screened and written before its error."""
-    from osteocheck.batch.parallel import screen_chunk  # noqa: PLC0415
+    from osteocheck.batch.parallel import chunk_rows, screen_chunk  # noqa: PLC0415
+
+    chunk = chunk_rows(screener.full, in_process=True)
 
     batch: list[Row] = []
     try:
