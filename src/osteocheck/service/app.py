@@ -109,7 +109,10 @@ def create_app(settings: Settings) -> Starlette:
             return error(404, "no such CDS service; GET /cds-services lists them")
         try:
             if verifier is not None:
-                verifier.verify(request.headers.get("authorization"), f"{base(request)}/cds-services/{service.id}")
+                # off the event loop: with --jwks URL, a key not yet seen means fetching the key set
+                await asyncio.to_thread(
+                    verifier.verify, request.headers.get("authorization"), f"{base(request)}/cds-services/{service.id}"
+                )
             if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
                 raise Refused(415, "send the request as application/json")
             async with asyncio.timeout(
