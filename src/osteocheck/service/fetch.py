@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from osteocheck.service import wire
 from osteocheck.service.request import Refused
 
 MAX_PAGES = 20
@@ -81,7 +82,7 @@ class Fetcher:
         if budget[0] < 0:
             raise Refused(413, "the record fetched from the FHIR server is larger than the limit")
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = wire.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise Refused(502, "the FHIR server sent something that is not FHIR JSON") from None
         if not isinstance(data, dict):
