@@ -1,13 +1,18 @@
 """Load on `osteocheck serve`: p50/p99 latency and requests/s at N concurrent requests, over real HTTP on loopback.
 
     pip install '.[serve,bench]'
-    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--workers 1] [--max-kib N]
+    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--workers 1] [--max-kib N] [--client wrk]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
 (18 real patients; nothing is remembered per patient by the service), from `--concurrency` clients on keep-alive connections. The baseline, in the
 same run and at the same concurrency, is discovery (GET /cds-services): the HTTP stack's own floor on
 this machine. Bounded: every request has a timeout and the whole run a deadline.
+
+The load's client shares the machine with the server: aiohttp (the default) costs about a quarter of
+a millisecond of CPU a call. `--client wrk` sends the same bodies with wrk (C; Debian's `wrk`
+package), which costs a tenth of that, so more of the two cores are the server's; it runs for
+`--seconds` instead of a count of requests.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -92,12 +101,64 @@ def report(name: str, latencies: list[float], errors: int, seconds: float) -> di
     return {"p50": p50, "p99": p99, "rate": rate}
 
 
+# wrk's script: the bodies in turn, each from its file; the count of error answers at the end.
+LUA = """local bodies = {}
+for _, path in ipairs({%s}) do
+  local f = assert(io.open(path, "rb"))
+  bodies[#bodies + 1] = f:read("*all")
+  f:close()
+end
+local k = 0
+request = function()
+  k = k %% #bodies + 1
+  return wrk.format("POST", "%s", {["Content-Type"] = "application/json"}, bodies[k])
+end
+"""
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk_run(name: str, url: str, bodies: list[bytes] | None, seconds: int, concurrency: int) -> dict[str, float]:
+    """The same load from wrk: `seconds` long, `concurrency` connections, one thread."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("--client wrk needs wrk on the PATH (Debian: apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [wrk, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+        if bodies is not None:
+            paths = []
+            for i, body in enumerate(bodies):
+                path = Path(tmp) / f"{i}.json"
+                path.write_bytes(body)
+                paths.append(f"[[{path}]]")
+            script = Path(tmp) / "bodies.lua"
+            script.write_text(LUA % (", ".join(paths), urllib.parse.urlsplit(url).path))
+            argv += ["-s", str(script)]
+        out = subprocess.run(  # noqa: S603 - wrk, found on the PATH
+            [*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=False
+        ).stdout
+    latency = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if "50" not in latency or "99" not in latency or rate is None:
+        sys.exit(f"wrk said:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(n) for n in failed.groups()) if failed else 0)
+    count = re.search(r"(\d+) requests in", out)
+    print(
+        f"{name:<24} {count.group(1) if count else '?':>6} requests  p50 {latency['50']:7.1f} ms  "
+        f"p99 {latency['99']:7.1f} ms  {float(rate.group(1)):7.0f} req/s  errors {errors}  (wrk)"
+    )
+    return {"p50": latency["50"], "p99": latency["99"], "rate": float(rate.group(1))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-kib", type=int, default=0, help="only records whose prefetch is at most this size")
+    parser.add_argument("--client", choices=("aiohttp", "wrk"), default="aiohttp")
+    parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
     args = parser.parse_args()
     bodies = [b for b in requests() if not args.max_kib or len(b) <= args.max_kib * 1024]
     sizes = sorted(len(b) for b in bodies)
@@ -120,6 +181,14 @@ def main() -> None:
             time.sleep(0.1)
         asyncio.run(load(f"{base}/cds-services/osteocheck-patient-view", bodies, 500, args.concurrency))  # warm up
         print(f"{os.cpu_count()} CPUs, {args.workers} server worker(s), {args.concurrency} concurrent clients")
+        if args.client == "wrk":
+            hook_url = f"{base}/cds-services/osteocheck-patient-view"
+            floor = wrk_run("discovery (baseline)", f"{base}/cds-services", None, args.seconds, args.concurrency)
+            hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)
+            print(
+                f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x"
+            )
+            return
         started = time.perf_counter()
         lat, err = asyncio.run(load(f"{base}/cds-services", None, args.requests, args.concurrency))
         floor = report("discovery (baseline)", lat, err, time.perf_counter() - started)
