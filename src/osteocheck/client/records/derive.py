@@ -145,9 +145,7 @@ def _the_patient(listed: list[Any], wanted: str | None) -> tuple[str, str] | Non
     return patients[0] if patients else None
 
 
-def _belongs(
-    r: dict[str, Any], chosen: tuple[str, str], references: References, known: dict[str, bool] | None = None
-) -> bool:
+def _belongs(r: dict[str, Any], chosen: tuple[str, str], references: References, known: dict[str, bool]) -> bool:
     """A resource is the chosen patient's unless it names another patient as its subject.
 
     `known`: answers for references already seen in this record (all but `#contained` ones depend on
@@ -159,12 +157,12 @@ def _belongs(
         ref = r.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
             text = ref["reference"]
-            if known is not None and not text.startswith("#"):
-                answer = known.get(text)
-                if answer is None:
-                    answer = known[text] = _names_chosen(r, ref, chosen, references)
-                return answer
-            return _names_chosen(r, ref, chosen, references)
+            if text.startswith("#"):  # contained: the answer depends on the resource that holds it
+                return _names_chosen(r, ref, chosen, references)
+            answer = known.get(text)
+            if answer is None:
+                answer = known[text] = _names_chosen(r, ref, chosen, references)
+            return answer
     return True
 
 
