@@ -6,6 +6,13 @@ from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.errors import ProfileError
 from osteocheck.vocabulary import label
 
+# The profile facts each derived fact is worked out from (by stage_of and implied below): the stage from
+# a stated stage, a T-score and a fracture; fracture history from a fresh fracture too.
+RESTS_ON: dict[str, tuple[str, ...]] = {
+    "stage": ("stage", "t_score", "fracture_history", "fresh_fractures"),
+    "fracture_history": ("fracture_history", "fresh_fractures"),
+}
+
 
 def classify(t_score: float, knowledge: Knowledge) -> str:
     """normal, osteopenia or osteoporosis by the thresholds (and convention) of the knowledge file."""

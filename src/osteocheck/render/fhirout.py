@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
+from osteocheck.engine.stage import RESTS_ON
 from osteocheck.render.glance import fact_words
 
 # DetectedIssue.severity (R4 value set detectedissue-severity: high | moderate | low)
@@ -102,21 +103,13 @@ def _detail(reason: Reason) -> str:
     return text + ")"
 
 
-# What a derived fact rests on (engine/stage.py: stage_of and implied): the stage follows from a stated
-# stage, a T-score and a fracture; a fresh fracture is a fracture.
-_RESTS_ON = {
-    "stage": ("stage", "t_score", "fracture_history", "fresh_fractures"),
-    "fracture_history": ("fracture_history", "fresh_fractures"),
-}
-
-
 def _evidence(reason: Reason, plan: Plan, knowledge: Knowledge) -> list[dict[str, Any]]:
     cited = dict(plan.record.evidence) if plan.record is not None else {}
     found: list[dict[str, Any]] = []
     for fact in dict.fromkeys(reason.facts):
         item: dict[str, Any] = {"code": [{"text": fact_words(fact, knowledge)}]}
         fact_id = fact.partition(": ")[0]
-        refs = list(dict.fromkeys(r for f in _RESTS_ON.get(fact_id, (fact_id,)) for r in cited.get(f, ())))
+        refs = list(dict.fromkeys(r for f in RESTS_ON.get(fact_id, (fact_id,)) for r in cited.get(f, ())))
         if refs:
             item["detail"] = [{"reference": ref} for ref in refs]
         found.append(item)
