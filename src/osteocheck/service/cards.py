@@ -16,7 +16,7 @@ from typing import Any
 from osteocheck import __version__
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
 from osteocheck.render.escape import markdown, plain
-from osteocheck.render.glance import body_rows, clearance_rows, fact_words, facts_in_words, postponed_words
+from osteocheck.render.glance import body_rows, clearance_rows, facts_in_words, postponed_words
 
 SUMMARY_LIMIT = 139  # CDS Hooks: "<140 char"
 _ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -65,7 +65,7 @@ class _Cards:
 
     def why(self, reason: Reason) -> str:
         """The rule, the facts that triggered it and its source, as Markdown."""
-        facts = "; ".join(fact_words(f, self.knowledge) for f in dict.fromkeys(reason.facts)) or "the stage"
+        facts = facts_in_words(reason, self.knowledge, with_sites=True) if reason.facts else "the stage"
         source = reason.basis.source
         return _why(reason.text, facts, reason.rule, reason.severity.value, source.title, source.quote,
                     reason.basis.inference or "")  # fmt: skip
