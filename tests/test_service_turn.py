@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
-from osteocheck.service.app import _io_turn
+from osteocheck.service.app import Settings, _InArrivalOrder, _io_turn, create_app
 
 
 def _loops() -> list[tuple[str, Callable[[], asyncio.AbstractEventLoop]]]:
@@ -62,6 +62,21 @@ def test_a_request_that_arrived_first_is_read_before_the_call_goes_on(
     name: str, new_loop: Callable[[], asyncio.AbstractEventLoop]
 ) -> None:
     assert _order(new_loop, _io_turn) == ["read", "planned"], name
+
+
+def test_every_request_of_the_app_waits_its_turn() -> None:
+    """The app runs every HTTP request through the turn, before any route (and its CPU-bound part)."""
+    handled: list[str] = []
+
+    async def route(scope: object, receive: object, send: object) -> None:
+        handled.append("handled")
+
+    async def request() -> None:
+        await _InArrivalOrder(route)({"type": "http"}, None, None)  # type: ignore[arg-type]
+
+    assert _order(asyncio.new_event_loop, request) == ["read", "planned"]
+    assert handled == ["handled"]
+    assert _InArrivalOrder in [m.cls for m in create_app(Settings()).user_middleware]
 
 
 def test_a_plain_yield_would_not_do() -> None:
