@@ -13,7 +13,6 @@ import http.client
 import json
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +30,7 @@ from hypothesis import strategies as st
 from conftest import ROOT
 from osteocheck.client.records.codes import load_code_map
 from osteocheck.service import hooks
-from processes import spawn
+from serving import TIMEOUT, Server, serving, serving_here
 
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
@@ -44,39 +43,6 @@ RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
 VIEW, BOOK = "osteocheck-patient-view", "osteocheck-appointment-book"
 CODES = load_code_map()
 TODAY = dt.date.today().isoformat()
-TIMEOUT = 30.0
-
-
-class Server(NamedTuple):
-    port: int
-    log: Path
-
-    def call(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            connection.close()
-
-    def hook(self, service: str, request: object, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        status, _, body = self.call(
-            "POST",
-            f"/cds-services/{service}",
-            json.dumps(request).encode(),
-            {"Content-Type": "application/json", **(headers or {})},
-        )
-        return status, json.loads(body)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -86,72 +52,17 @@ def stub() -> Iterator[FhirStub]:
     found.close()
 
 
-def _serving(*extra: str) -> Iterator[Server]:
-    with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "serve.log"
-        port = _free_port()
-        argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), *extra]
-        with log.open("w") as out, spawn(argv, output=out) as child:
-            server = Server(port, log)
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if server.call("GET", "/cds-services")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if child.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the service did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.05)
-            yield server
-
-
-def _serving_here(settings: Any) -> Iterator[Server]:
-    """The real server (uvicorn, real HTTP on a free port) in a thread of this process, so coverage sees it."""
-    import logging
-
-    import uvicorn
-
-    from osteocheck.service.app import create_app
-    from osteocheck.service.run import uvicorn_options
-
-    with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "serve.log"
-        handler = logging.FileHandler(log)
-        logger = logging.getLogger("osteocheck.serve")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        port = _free_port()
-        config = uvicorn.Config(create_app(settings), **uvicorn_options(settings, host="127.0.0.1", port=port))
-        running = uvicorn.Server(config)
-        thread = threading.Thread(target=running.run, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not running.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    pytest.fail("the service did not start")
-                time.sleep(0.02)
-            yield Server(port, log)
-        finally:
-            running.should_exit = True
-            thread.join(15)
-            logger.removeHandler(handler)
-            handler.close()
-            assert not thread.is_alive(), "the service did not stop"
-
-
 @pytest.fixture(scope="module")
 def server(stub: FhirStub) -> Iterator[Server]:
     from osteocheck.service.app import Settings
 
-    yield from _serving_here(Settings(fhir_servers=(stub.base,), max_body=3_000_000))
+    yield from serving_here(Settings(fhir_servers=(stub.base,), max_body=3_000_000))
 
 
 @pytest.fixture(scope="module")
 def started() -> Iterator[Server]:
     """`osteocheck serve` as a user starts it: its own process, its log on stderr."""
-    yield from _serving("--max-body", "3000000")
+    yield from serving("--max-body", "3000000")
 
 
 def request_for(path: Path, hook: str = "patient-view") -> dict[str, Any]:
@@ -533,7 +444,7 @@ def guarded(keys: Keys) -> Iterator[Server]:
     from osteocheck.service.app import Settings
 
     settings = Settings(jwks=str(keys.jwks), issuer="https://ehr.example", cors_origins=("https://ehr.example",))
-    yield from _serving_here(settings)
+    yield from serving_here(settings)
 
 
 def _token(key: Any, port: int, **changes: Any) -> dict[str, str]:
@@ -665,7 +576,7 @@ def test_a_fault_of_ours_is_a_json_500_and_one_log_line_without_the_record(
 def test_a_body_sent_too_slowly_is_cut_off_at_the_deadline() -> None:
     from osteocheck.service.app import Settings
 
-    for server in _serving_here(Settings(timeout=1.0)):
+    for server in serving_here(Settings(timeout=1.0)):
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
             sock.sendall(
                 f"POST /cds-services/{VIEW} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -685,7 +596,7 @@ def test_a_body_sent_too_slowly_is_cut_off_at_the_deadline() -> None:
 def test_a_connection_that_does_not_finish_its_headers_in_time_is_closed(sent: bytes) -> None:
     from osteocheck.service.app import Settings
 
-    for server in _serving_here(Settings(timeout=1.0)):
+    for server in serving_here(Settings(timeout=1.0)):
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
             sock.sendall(sent)
             started = time.monotonic()
