@@ -61,13 +61,16 @@ def run(
 
 
 @contextmanager
-def spawn(argv: Sequence[str], *, output: IO[Any] | None = None) -> Iterator[subprocess.Popen[str]]:
+def spawn(
+    argv: Sequence[str], *, output: IO[Any] | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
     """A running child for a test to signal; killed with its group when the block ends or overruns.
 
     `output`: a file for its stdout and stderr, for a long-running child (a pipe nobody reads fills and blocks it).
     """
     child = subprocess.Popen(
         list(argv),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=output if output is not None else subprocess.PIPE,
         stderr=output if output is not None else subprocess.PIPE,

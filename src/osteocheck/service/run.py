@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from osteocheck.service import protocol
 from osteocheck.service.app import Settings, create_app
+from osteocheck.service.balance import Spread, create, remove
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 _ENV = "OSTEOCHECK_SERVE_SETTINGS"  # how the settings reach worker processes
+_SPREAD_ENV = "OSTEOCHECK_SERVE_SPREAD"  # and the workers' shared file of connection counts
 
 
 def app_from_env() -> object:
@@ -23,16 +25,20 @@ def app_from_env() -> object:
     raw["cors_origins"], raw["fhir_servers"] = tuple(raw["cors_origins"]), tuple(raw["fhir_servers"])
     settings = Settings(**raw)
     protocol.HEADERS_WITHIN = settings.timeout
+    spread = json.loads(os.environ.get(_SPREAD_ENV, "null"))
+    if spread is not None:
+        protocol.SPREAD = Spread(spread["folder"], spread["workers"])
     return create_app(settings)
 
 
-def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
+def uvicorn_options(settings: Settings, *, host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """How uvicorn serves the app (for `serve`, and for the tests that start it)."""
     protocol.HEADERS_WITHIN = settings.timeout
     return {
         "host": host,
         "port": port,
-        "http": protocol.HeadersInTime,  # uvicorn's own, with a deadline for the headers
+        # uvicorn's own, with a deadline for the headers, and with workers their even shares of connections
+        "http": protocol.SpreadEvenly if workers > 1 else protocol.HeadersInTime,
         "access_log": False,  # uvicorn's access log prints paths and query strings; ours prints neither
         "log_level": "warning",
         "timeout_keep_alive": 5,
@@ -47,9 +53,14 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: 
     import uvicorn  # noqa: PLC0415 - the serve extra
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    options = uvicorn_options(settings, host=host, port=port)
+    options = uvicorn_options(settings, host=host, port=port, workers=workers)
     if workers > 1:
         os.environ[_ENV] = json.dumps(settings._asdict())
-        uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)
+        shared = create(workers)
+        os.environ[_SPREAD_ENV] = json.dumps({"folder": shared, "workers": workers})
+        try:
+            uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)
+        finally:
+            remove(shared)
     else:
         uvicorn.run(app, **options)
