@@ -1,18 +1,22 @@
 """Load on `osteocheck serve`: p50/p99 latency and requests/s at N concurrent requests, over real HTTP on loopback.
 
     pip install '.[serve,bench]'
-    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--workers 1] [--max-kib N] [--client wrk]
+    python bench/serve_load.py [--concurrency 50] [--requests 5000] [--warmup 500] [--workers 1] [--max-kib N]
+                               [--client curl|aiohttp|wrk]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
-(18 real patients; nothing is remembered per patient by the service), from `--concurrency` clients on keep-alive connections. The baseline, in the
-same run and at the same concurrency, is discovery (GET /cds-services): the HTTP stack's own floor on
-this machine. Bounded: every request has a timeout and the whole run a deadline.
+(18 real patients; nothing is remembered per patient by the service), from `--concurrency` clients on
+keep-alive connections. The first `--warmup` requests open the connections and are not counted (the
+connections stay open for the counted ones); a second line counts every request, openings included.
+The baseline, in the same run and at the same concurrency, is discovery (GET /cds-services): the HTTP
+stack's own floor on this machine. Bounded: every request has a timeout and the whole run a deadline.
 
-The load's client shares the machine with the server: aiohttp (the default) costs about a quarter of
-a millisecond of CPU a call. `--client wrk` sends the same bodies with wrk (C; Debian's `wrk`
-package), which costs a tenth of that, so more of the two cores are the server's; it runs for
-`--seconds` instead of a count of requests.
+The load's client shares the two cores with the server, so the lighter it is the less it measures
+itself. The default is libcurl (pycurl's multi interface: the transfers in C, a few microseconds of
+Python a call). aiohttp costs about a quarter of a millisecond of CPU a call and queues answers in
+its own event loop. `--client wrk` sends the same bodies with wrk (C; Debian's `wrk` package) for
+`--seconds`, connection openings included.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
+import pycurl
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
@@ -61,17 +67,18 @@ def free_port() -> int:
         return port
 
 
-async def load(url: str, bodies: list[bytes] | None, total: int, concurrency: int) -> tuple[list[float], int]:
-    """`total` requests from `concurrency` clients at once, each on its own keep-alive connection."""
-    latencies: list[float] = []
-    errors = 0
+async def aiohttp_load(
+    url: str, bodies: list[bytes] | None, total: int, concurrency: int, warmup: int
+) -> tuple[Run, Run]:
+    """The same from aiohttp: `concurrency` clients, each on its own keep-alive connection."""
+    done: list[tuple[int, float, float, bool, int]] = []
     sent = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
 
         async def client() -> None:
-            nonlocal sent, errors
-            while sent < total:
+            nonlocal sent
+            while sent < warmup + total:
                 n = sent
                 sent += 1
                 started = time.perf_counter()
@@ -81,22 +88,89 @@ async def load(url: str, bodies: list[bytes] | None, total: int, concurrency: in
                     body = bodies[n % len(bodies)]
                     response = await session.post(url, data=body, headers={"Content-Type": "application/json"})
                 await response.read()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200:
-                    errors += 1
+                done.append((n, started, time.perf_counter(), response.status == 200, 0))
 
         await asyncio.wait_for(asyncio.gather(*(client() for _ in range(concurrency))), DEADLINE)
-    return latencies, errors
+    return _run([d for d in done if d[0] >= warmup]), _run(done)
 
 
-def report(name: str, latencies: list[float], errors: int, seconds: float) -> dict[str, float]:
-    ordered = sorted(latencies)
+class Run(NamedTuple):
+    latencies: list[float]  # seconds, of the counted requests, in the order they finished
+    errors: int  # answers other than 200, and failed transfers
+    seconds: float  # from the first counted request's start to the last one's end
+    connects: int  # connections opened (curl only): the first ones, then when the service asks a client to move
+
+
+def curl_load(url: str, bodies: list[bytes] | None, total: int, concurrency: int, warmup: int) -> tuple[Run, Run]:
+    """`warmup + total` requests from `concurrency` transfers at once (libcurl, keep-alive): the counted
+    ones, and all of them."""
+    multi = pycurl.CurlMulti()
+    multi.setopt(pycurl.M_MAXCONNECTS, concurrency)
+    started: dict[pycurl.Curl, tuple[int, float]] = {}
+    done: list[tuple[int, float, float, bool, int]] = []  # index, start, end, ok, new connections
+    sent = 0
+
+    def launch(handle: pycurl.Curl) -> None:
+        nonlocal sent
+        if bodies is not None:
+            handle.setopt(pycurl.POSTFIELDS, bodies[sent % len(bodies)])
+        started[handle] = (sent, time.perf_counter())
+        sent += 1
+        multi.add_handle(handle)
+
+    handles = []
+    for _ in range(min(concurrency, warmup + total)):
+        handle = pycurl.Curl()
+        handle.setopt(pycurl.URL, url)
+        handle.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", "Expect:"])
+        handle.setopt(pycurl.WRITEFUNCTION, len)  # the answer is read and dropped
+        handle.setopt(pycurl.TIMEOUT, 30)
+        handles.append(handle)
+        launch(handle)
+    deadline = time.monotonic() + DEADLINE
+    while len(done) < warmup + total:
+        if time.monotonic() > deadline:
+            sys.exit("the load did not finish in time")
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        while True:
+            left, finished, failed = multi.info_read()
+            now = time.perf_counter()
+            for handle in [*finished, *(f[0] for f in failed)]:
+                index, began = started.pop(handle)
+                ok = handle not in [f[0] for f in failed] and handle.getinfo(pycurl.RESPONSE_CODE) == 200
+                done.append((index, began, now, ok, handle.getinfo(pycurl.NUM_CONNECTS)))
+                multi.remove_handle(handle)
+                if sent < warmup + total:
+                    launch(handle)
+            if not left:
+                break
+        multi.select(1.0)
+    for handle in handles:
+        handle.close()
+    multi.close()
+    counted = [d for d in done if d[0] >= warmup]
+    return _run(counted), _run(done)
+
+
+def _run(done: list[tuple[int, float, float, bool, int]]) -> Run:
+    return Run(
+        [end - start for _, start, end, _, _ in done],
+        sum(not ok for *_, ok, _ in done),
+        max(d[2] for d in done) - min(d[1] for d in done),
+        sum(d[4] for d in done),
+    )
+
+
+def report(name: str, run: Run, *, connects: bool) -> dict[str, float]:
+    ordered = sorted(run.latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    rate = len(ordered) / seconds
+    rate = len(ordered) / run.seconds
     print(
-        f"{name:<24} {len(ordered):>6} requests  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
-        f"max {ordered[-1] * 1000:7.1f} ms  {rate:7.0f} req/s  errors {errors}"
+        f"{name:<30} {len(ordered):>6} requests  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+        f"max {ordered[-1] * 1000:7.1f} ms  {rate:7.0f} req/s  errors {run.errors}"
+        + (f"  connections opened {run.connects}" if connects else "")
     )
     return {"p50": p50, "p99": p99, "rate": rate}
 
@@ -157,7 +231,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-kib", type=int, default=0, help="only records whose prefetch is at most this size")
-    parser.add_argument("--client", choices=("aiohttp", "wrk"), default="aiohttp")
+    parser.add_argument("--warmup", type=int, default=500, help="requests that open the connections, not counted")
+    parser.add_argument("--client", choices=("curl", "aiohttp", "wrk"), default="curl")
     parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
     args = parser.parse_args()
     bodies = [b for b in requests() if not args.max_kib or len(b) <= args.max_kib * 1024]
@@ -179,24 +254,25 @@ def main() -> None:
             if server.poll() is not None or time.monotonic() > deadline:
                 sys.exit("the service did not start")
             time.sleep(0.1)
-        asyncio.run(load(f"{base}/cds-services/osteocheck-patient-view", bodies, 500, args.concurrency))  # warm up
+        hook_url = f"{base}/cds-services/osteocheck-patient-view"
+
+        def measure(url: str, sent: list[bytes] | None, total: int, warmup: int) -> tuple[Run, Run]:
+            if args.client == "aiohttp":
+                return asyncio.run(aiohttp_load(url, sent, total, args.concurrency, warmup))
+            return curl_load(url, sent, total, args.concurrency, warmup)
+
+        measure(hook_url, bodies, 500, 0)  # the server's first calls (imports, first allocations)
         print(f"{os.cpu_count()} CPUs, {args.workers} server worker(s), {args.concurrency} concurrent clients")
         if args.client == "wrk":
-            hook_url = f"{base}/cds-services/osteocheck-patient-view"
             floor = wrk_run("discovery (baseline)", f"{base}/cds-services", None, args.seconds, args.concurrency)
             hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)
-            print(
-                f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x"
-            )
-            return
-        started = time.perf_counter()
-        lat, err = asyncio.run(load(f"{base}/cds-services", None, args.requests, args.concurrency))
-        floor = report("discovery (baseline)", lat, err, time.perf_counter() - started)
-        started = time.perf_counter()
-        lat, err = asyncio.run(
-            load(f"{base}/cds-services/osteocheck-patient-view", bodies, args.requests, args.concurrency)
-        )
-        hook = report("patient-view", lat, err, time.perf_counter() - started)
+        else:
+            curl = args.client == "curl"
+            counted, _ = measure(f"{base}/cds-services", None, args.requests, args.warmup)
+            floor = report(f"discovery (baseline, {args.client})", counted, connects=curl)
+            counted, every = measure(hook_url, bodies, args.requests, args.warmup)
+            hook = report(f"patient-view ({args.client})", counted, connects=curl)
+            report("  the same, openings included", every, connects=curl)
         print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
