@@ -1,8 +1,8 @@
 """Open connections spread evenly over the service's workers.
 
 The kernel hands a new connection to whichever worker takes it first, and a kept-alive connection
-stays where it landed: fifty opened at once split 42/8 as often as 25/25, and the calls on the
-fuller worker wait five times as long. So each worker writes how many connections it holds into a
+stays where it landed: fifty opened at once split anywhere from 25/25 to 42/8, and the calls on
+the fuller worker waited five times as long. So each worker writes how many connections it holds into a
 small shared file, one slot each, and a worker holding more than its share by more than one answers
 the request in hand with `Connection: close`: the client's next connection lands on whichever worker
 takes it, and the shares even out within a few calls. A client that honours HTTP/1.1 loses nothing
