@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from osteocheck.client.records import names
 from osteocheck.client.records.codes import load_code_map
-from osteocheck.patterns import LazyPattern, may_hold, stems
+from osteocheck.patterns import LazyPattern, Screen, _branching, stems
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENED = {
-    "conditions": ([p for p, _ in names._CONDITIONS], names._CONDITION_STEMS),
-    "medications": ([names._BLOOD_THINNERS, names._STEROIDS], names._MEDICATION_STEMS),
+    "conditions": ([p for p, _ in names._CONDITIONS], names._CONDITION_SCREEN),
+    "medications": ([names._BLOOD_THINNERS, names._STEROIDS], names._MEDICATION_SCREEN),
 }
 
 
@@ -44,10 +44,10 @@ def _matches(patterns: list[LazyPattern], label: str) -> bool:
 def test_no_label_of_the_code_map_or_the_records_that_a_search_matches_is_screened_out(section: str) -> None:
     patterns, screen = SCREENED[section]
     assert len(LABELS) > 5000
-    missed = [label for label in LABELS if _matches(patterns, label) and not may_hold(label, screen)]
+    missed = [label for label in LABELS if _matches(patterns, label) and not screen.may_hold(label)]
     assert missed == []
     # and the screen does its work: most labels of real records are passed by without a search
-    assert sum(may_hold(label, screen) for label in RECORD_LABELS) < len(RECORD_LABELS) / 2
+    assert sum(screen.may_hold(label) for label in RECORD_LABELS) < len(RECORD_LABELS) / 2
 
 
 WORDS = st.sampled_from(["fracture", "Warfarin", "OSTEOPOROSIS", "İnfection", "ınfluenza", "DVT", "clot", "bone"])
@@ -59,12 +59,33 @@ NOISE = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 def test_the_screen_passes_whatever_a_search_matches(parts: list[str], joiner: str) -> None:
     label = joiner.join(parts)
     for patterns, screen in SCREENED.values():
-        assert may_hold(label, screen) or not _matches(patterns, label)
+        assert screen.may_hold(label) or not _matches(patterns, label)
 
 
 def test_the_turkish_i_matches_case_blind_and_passes_the_screen() -> None:
-    assert re.search("infecti", "İNFECTİON", re.IGNORECASE) and may_hold("İNFECTİON", names._CONDITION_STEMS)
-    assert re.search("infecti", "ınfectıon", re.IGNORECASE) and may_hold("ınfectıon", names._CONDITION_STEMS)
+    assert re.search("infecti", "İNFECTİON", re.IGNORECASE) and names._CONDITION_SCREEN.may_hold("İNFECTİON")
+    assert re.search("infecti", "ınfectıon", re.IGNORECASE) and names._CONDITION_SCREEN.may_hold("ınfectıon")
+
+
+def _holds_a_stem(screen: Screen, text: str) -> bool:
+    """The screen's meaning, plainly: some stem is in the text, case-folded."""
+    folded = text.replace("İ", "i").replace("ı", "i").casefold()
+    return any(stem in folded for stem in screen.stems)
+
+
+@pytest.mark.parametrize("section", sorted(SCREENED))
+def test_the_one_pass_search_finds_a_stem_exactly_when_one_is_there(section: str) -> None:
+    screen = SCREENED[section][1]
+    assert [label for label in LABELS if screen.may_hold(label) != _holds_a_stem(screen, label)] == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["bone", "bone marrow", "bon", "clot", "clots", "a-b", "x.y", "(p)", "q"]), min_size=1),
+       st.text(alphabet="bonecltsa-x.y(p)q ", max_size=30))  # fmt: skip
+def test_the_expression_of_any_stems_finds_one_exactly_when_one_is_there(words: list[str], text: str) -> None:
+    """Stems that begin others, and characters the expression must take literally."""
+    found = re.search(_branching(frozenset(words)), text) is not None
+    assert found == any(word in text for word in words)
 
 
 @pytest.mark.parametrize(

@@ -51,14 +51,45 @@ def stems(*patterns: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def may_hold(text: str, screened: frozenset[str]) -> bool:
-    """False only when no pattern `screened` came from can match `text` case-blind.
+_Tree = dict[str, "_Tree"]
 
-    Case-folding maps every character that matches an ASCII letter case-blind onto that letter,
-    except the Turkish dotted and dotless I, which are mapped first.
+
+class Screen:
+    """The literal text every match of some patterns holds (their `stems`), searched for in one pass.
+
+    `may_hold(text)` is False only when no pattern can match `text` case-blind. Case-folding maps every
+    character that matches an ASCII letter case-blind onto that letter, except the Turkish dotted and
+    dotless I, which are mapped first. The stems are searched for as one expression that branches
+    letter by letter (compiled on first use), which is twice as fast as a test per stem.
     """
-    folded = text.replace("İ", "i").replace("ı", "i").casefold()
-    return any(map(folded.__contains__, screened))
+
+    def __init__(self, *patterns: str) -> None:
+        self.stems = stems(*patterns)
+        self._search: Callable[[str], re.Match[str] | None] | None = None
+
+    def may_hold(self, text: str) -> bool:
+        if self._search is None:
+            self._search = re.compile(_branching(self.stems)).search
+        return self._search(text.replace("İ", "i").replace("ı", "i").casefold()) is not None
+
+
+def _branching(words: frozenset[str]) -> str:
+    """An expression matching where any of `words` begins, as a tree of their letters. A word that
+    another begins with ends the search there: the longer one adds nothing to "any of them"."""
+    tree: _Tree = {}
+    for word in words:
+        node = tree
+        for letter in word:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+
+    def branch(node: _Tree) -> str:
+        if "" in node:
+            return ""
+        ways = [re.escape(letter) + branch(rest) for letter, rest in sorted(node.items())]
+        return ways[0] if len(ways) == 1 else "(?:" + "|".join(ways) + ")"
+
+    return branch(tree)
 
 
 _QUANTIFIERS = ("?", "*", "{")  # after a literal, they make its last character optional

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.patterns import LazyPattern, may_hold, stems
+from osteocheck.patterns import LazyPattern, Screen
 
 MARK = "recognised by name: confirm with the client"
 
@@ -65,13 +65,13 @@ SURGICAL = _words(
 )
 # Words every match holds one of: most labels ("Hypertension") hold none, and are passed by in a
 # microsecond instead of a dozen searches.
-_CONDITION_STEMS = stems(*(pattern.source for pattern, _ in _CONDITIONS))
-_MEDICATION_STEMS = stems(_BLOOD_THINNERS.source, _STEROIDS.source)
+_CONDITION_SCREEN = Screen(*(pattern.source for pattern, _ in _CONDITIONS))
+_MEDICATION_SCREEN = Screen(_BLOOD_THINNERS.source, _STEROIDS.source)
 
 
 def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     """A map-like entry for a condition the map lacks, by its words; None when they name nothing dangerous."""
-    if not label.strip() or not may_hold(label, _CONDITION_STEMS):
+    if not label.strip() or not _CONDITION_SCREEN.may_hold(label):
         return None
     entry: dict[str, Any] = {}
     for pattern, meaning in _CONDITIONS:
@@ -90,7 +90,7 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def medication(label: str) -> dict[str, Any] | None:
-    if not may_hold(label, _MEDICATION_STEMS):
+    if not _MEDICATION_SCREEN.may_hold(label):
         return None
     if _BLOOD_THINNERS.search(label):
         return {"display": label, "by_name": True, "fact": "anticoagulants"}
