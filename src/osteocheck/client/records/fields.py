@@ -28,11 +28,12 @@ def text(value: object) -> str | None:
 
 
 def words_of(concept: object) -> str:
-    """Every name a CodeableConcept gives itself: its text and each coding's display."""
+    """Every name a CodeableConcept gives itself, once each: its text and each coding's display (most
+    records repeat the display as the text; the searches over these words find no more in a copy)."""
     if not isinstance(concept, dict):
         return ""
     names = [concept.get("text"), *(c.get("display") for c in codings(concept))]
-    return one_line("; ".join(n for n in names if isinstance(n, str)))[:500]
+    return one_line("; ".join(dict.fromkeys(n for n in names if isinstance(n, str))))[:500]
 
 
 def describe(resource: dict[str, Any], concept: object = None) -> str:
