@@ -130,9 +130,16 @@ def _overall_cap(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[int
 
 
 def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple[SitePlan, ...]:
+    by_site: dict[str, list[Firing]] = {}  # one pass over the firings, in their order, not one per site
+    for f in firings:
+        if f.rule.effects.site_pressure or f.rule.effects.no_treatment:
+            for site in f.sites:
+                listed = by_site.setdefault(site, [])
+                if not listed or listed[-1] is not f:  # a site named twice by one rule counts once
+                    listed.append(f)
     plans = []
     for site in knowledge.site_ids:
-        here = [f for f in firings if site in f.sites and (f.rule.effects.site_pressure or f.rule.effects.no_treatment)]
+        here = by_site.get(site)
         if not here:
             continue
         no_treatment = any(f.rule.effects.no_treatment for f in here)
@@ -192,10 +199,21 @@ def _verdicts(
 
 def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[PositionVerdict, ...]:
     """Avoid if any rule says so; recommended if some rule recommends it and none avoids it; else allowed."""
+    avoided: dict[str, list[Reason]] = {}  # one pass over the firings, in their order, not two per position
+    recommending: dict[str, list[Reason]] = {}
+    for f in firings:
+        for named, position_ids in (
+            (avoided, f.rule.effects.avoid_positioning),
+            (recommending, f.rule.effects.positioning),
+        ):
+            for position_id in position_ids:
+                listed = named.setdefault(position_id, [])
+                if not listed or listed[-1] is not f.reason:  # a position named twice by one rule counts once
+                    listed.append(f.reason)
     out = []
     for p in knowledge.positioning:
-        avoid = tuple(f.reason for f in firings if p.id in f.rule.effects.avoid_positioning)
-        recommended = tuple(f.reason for f in firings if p.id in f.rule.effects.positioning)
+        avoid = tuple(avoided.get(p.id, ()))
+        recommended = tuple(recommending.get(p.id, ()))
         if avoid:
             out.append(PositionVerdict(p, PositionStatus.AVOID, avoid))
         elif recommended:
