@@ -67,23 +67,19 @@ class _Cards:
         """The rule, the facts that triggered it and its source, as Markdown."""
         facts = facts_in_words(reason, self.knowledge, with_sites=True) if reason.facts else "the stage"
         source = reason.basis.source
-        return _why(reason.text, facts, reason.rule, reason.severity.value, source.title, source.quote,
-                    reason.basis.inference or "")  # fmt: skip
+        text, rule = _rule(reason.text, reason.rule, reason.severity.value, source.title, source.quote,
+                           reason.basis.inference or "")  # fmt: skip
+        return f"{text}\n\n- **Because:** {markdown(facts)}\n{rule}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _why(text: str, facts: str, rule: str, severity: str, title: str, quote: str, inference: str) -> str:
-    """Escaped once per rule and set of facts: the same few hundred texts serve every patient."""
-    lines = [
-        markdown(text),
-        "",
-        f"- **Because:** {markdown(facts)}",
-        f"- **Rule:** {markdown(rule)} ({severity})",
-        f"- **Source:** {markdown(title)}: “{markdown(quote)}”",
-    ]
+@functools.lru_cache(maxsize=1024)
+def _rule(text: str, rule: str, severity: str, title: str, quote: str, inference: str) -> tuple[str, str]:
+    """A rule's text, and its id, source and inference, escaped once per rule: they are the knowledge's
+    own words, the same for every patient (the facts that triggered it are escaped per call)."""
+    lines = [f"- **Rule:** {markdown(rule)} ({severity})", f"- **Source:** {markdown(title)}: “{markdown(quote)}”"]
     if inference:
         lines.append(f"- **Inferred:** {markdown(inference)}")
-    return "\n".join(lines)
+    return markdown(text), "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=4096)
