@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -37,7 +39,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import aiohttp
 import pycurl
@@ -50,14 +52,66 @@ BULK = ROOT / "tests/data/fhir/bulk-ndjson"
 DEADLINE = 300.0
 
 
-def requests() -> list[bytes]:
+def real_calls() -> list[dict[str, Any]]:
     """A patient-view call per real patient: the example records, the Synthea records, the Bulk export's 13."""
     from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415 - the installed package's
     from osteocheck.service.hooks import bulk_records, request_for  # noqa: PLC0415
 
     codes = load_code_map()
     bundles = [json.loads(p.read_text()) for p in RECORDS] + bulk_records(BULK)
-    return [json.dumps(request_for(b, "patient-view", codes)).encode() for b in bundles]
+    return [request_for(b, "patient-view", codes) for b in bundles]
+
+
+def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[bytes]:
+    """`count` calls, the real patients in turn, each time with every Condition placed at one or two body
+    sites and a DXA T-score from -4.0 to -0.5 added, drawn (seeded) with the code map's own body-site
+    and T-score codes: a roster's patients are nearly all distinct, and the cards keep the texts they
+    have escaped, so a load that repeated 13 patients would measure those caches warm. What a record
+    says otherwise (which conditions, how recent) stays as it is."""
+    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
+
+    codes = load_code_map()
+    sites = [
+        {"system": codes.systems[e["system"]], "code": e["code"], "display": e["display"]}
+        for e in codes.entries("body_sites")
+    ]
+    scores = [
+        {"system": codes.systems[e["system"]], "code": e["code"], "display": e["display"]}
+        for e in codes.entries("observations")
+        if e.get("t_score")
+    ]
+    draw = random.Random(seed)  # noqa: S311 - a load's variety, not a secret
+    today = datetime.date.today()
+    out = []
+    for n in range(count):
+        call = calls[n % len(calls)]
+        conditions = call["prefetch"]["conditions"]
+        placed = [
+            {
+                "resource": {
+                    **e["resource"],
+                    "bodySite": [{"coding": draw.sample(sites, draw.randint(1, 2))}],
+                }
+            }
+            for e in conditions["entry"]
+        ]
+        scan = {
+            "resourceType": "Observation",
+            "id": f"dxa-{n}",
+            "status": "final",
+            "code": {"coding": [draw.choice(scores)]},
+            "subject": {"reference": f"Patient/{call['context']['patientId']}"},
+            "effectiveDateTime": (today - datetime.timedelta(days=draw.randint(0, 730))).isoformat(),
+            "valueQuantity": {"value": draw.randint(-40, -5) / 10, "unit": "{T-score}"},
+        }
+        observations = call["prefetch"]["observations"]
+        prefetch = {
+            **call["prefetch"],
+            "conditions": {**conditions, "entry": placed},
+            "observations": {**observations, "entry": [*observations["entry"], {"resource": scan}]},
+        }
+        out.append(json.dumps({**call, "prefetch": prefetch}).encode())
+    return out
 
 
 def free_port() -> int:
@@ -234,10 +288,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500, help="requests that open the connections, not counted")
     parser.add_argument("--client", choices=("curl", "aiohttp", "wrk"), default="curl")
     parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
+    parser.add_argument("--same", action="store_true", help="send the real records as they are, in turn")
     args = parser.parse_args()
-    bodies = [b for b in requests() if not args.max_kib or len(b) <= args.max_kib * 1024]
-    sizes = sorted(len(b) for b in bodies)
-    print(f"records: {len(bodies)} (prefetch {sizes[0] / 1024:.0f}–{sizes[-1] / 1024:.0f} KiB)")
+    calls = [c for c in real_calls() if not args.max_kib or len(json.dumps(c)) <= args.max_kib * 1024]
+    sizes = sorted(len(json.dumps(c)) for c in calls)
+    print(f"records: {len(calls)} (prefetch {sizes[0] / 1024:.0f}–{sizes[-1] / 1024:.0f} KiB)", end="")
+    if args.same:
+        bodies = [json.dumps(c).encode() for c in calls]
+        print(", each sent as it is, in turn")
+    else:
+        bodies = distinct(calls, args.warmup + args.requests)
+        print(f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates)")
     port = free_port()
     argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
