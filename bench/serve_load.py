@@ -2,12 +2,13 @@
 
     pip install '.[serve,bench]'
     python bench/serve_load.py [--concurrency 50] [--requests 5000] [--warmup 500] [--workers 1] [--max-kib N]
-                               [--client curl|aiohttp|wrk]
+                               [--client curl|aiohttp|wrk] [--same]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
-(18 real patients; nothing is remembered per patient by the service), from `--concurrency` clients on
-keep-alive connections. The first `--warmup` requests open the connections and are not counted (the
+(18 real patients), from `--concurrency` clients on keep-alive connections. By default every call is
+a different patient (`distinct`: conditions at drawn body sites, a drawn T-score), as on a roster;
+`--same` sends the records as they are. The first `--warmup` requests open the connections and are not counted (the
 connections stay open for the counted ones); a second line counts every request, openings included.
 The baseline, in the same run and at the same concurrency, is discovery (GET /cds-services): the HTTP
 stack's own floor on this machine. Bounded: every request has a timeout and the whole run a deadline.
