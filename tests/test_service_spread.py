@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
-from osteocheck.service import protocol
+from osteocheck.service import balance, protocol
 from osteocheck.service.app import Settings
 from osteocheck.service.balance import Spread, create, remove
 from processes import DEADLINE, run_python, spawn
@@ -81,6 +81,12 @@ def test_each_worker_takes_a_free_slot_and_one_restarted_takes_it_again(counts: 
         # a third (more workers than slots, for a moment during a restart) takes none, and never lets go
         assert run_python(_CLAIM.replace("sys.argv[1]", repr(counts))).stdout.strip() == "None"
     assert Spread(counts, 2).slot == 1  # in this process too, once the holder is gone
+
+
+def test_without_flock_there_are_no_shared_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no flock: the workers then take connections as they come, and nothing is created."""
+    monkeypatch.setattr(balance, "fcntl", None)
+    assert balance.create(2) is None
 
 
 def test_the_protocol_closes_one_connection_after_its_answer_when_over(counts: str) -> None:

@@ -11,7 +11,6 @@ takes it, and the shares even out within a few calls. A client that honours HTTP
 
 from __future__ import annotations
 
-import fcntl
 import mmap
 import os
 import shutil
@@ -19,12 +18,19 @@ import struct
 import tempfile
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no shared counts; workers take connections as they come
+    fcntl = None  # type: ignore[assignment]
+
 _COUNT = struct.Struct("q")
 
 
-def create(workers: int) -> str:
+def create(workers: int) -> str | None:
     """A new folder (this user's only) with the shared file of `workers` zero counts, and a lock file
-    per slot; `remove` it when the workers have stopped."""
+    per slot; `remove` it when the workers have stopped. None where there is no flock."""
+    if fcntl is None:
+        return None
     folder = Path(tempfile.mkdtemp(prefix="osteocheck-serve-"))
     (folder / "counts").write_bytes(bytes(_COUNT.size * workers))
     for slot in range(workers):

@@ -57,10 +57,12 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: 
     if workers > 1:
         os.environ[_ENV] = json.dumps(settings._asdict())
         shared = create(workers)
-        os.environ[_SPREAD_ENV] = json.dumps({"folder": shared, "workers": workers})
+        if shared is not None:
+            os.environ[_SPREAD_ENV] = json.dumps({"folder": shared, "workers": workers})
         try:
             uvicorn.run("osteocheck.service.run:app_from_env", factory=True, workers=workers, **options)
         finally:
-            remove(shared)
+            if shared is not None:
+                remove(shared)
     else:
         uvicorn.run(app, **options)
