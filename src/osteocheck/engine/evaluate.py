@@ -6,7 +6,7 @@ clearance of a site lifts only the `unless_cleared` rules at that site.
 Output follows knowledge-file order. No I/O; imports nothing outside the model.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from osteocheck.engine.model import (
@@ -129,14 +129,24 @@ def _overall_cap(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[int
     return level, tuple(r for c, r in caps if c == level)
 
 
-def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple[SitePlan, ...]:
-    by_site: dict[str, list[Firing]] = {}  # one pass over the firings, in their order, not one per site
+def _naming(firings: tuple[Firing, ...], names: Callable[[Firing], Iterable[str]]) -> dict[str, list[Firing]]:
+    """Per id, the firings that name it, in their order, each once (a rule naming an id twice counts once);
+    the ids in the order they were first named. One pass over the firings, not one per id."""
+    out: dict[str, list[Firing]] = {}
     for f in firings:
-        if f.rule.effects.site_pressure or f.rule.effects.no_treatment:
-            for site in f.sites:
-                listed = by_site.setdefault(site, [])
-                if not listed or listed[-1] is not f:  # a site named twice by one rule counts once
-                    listed.append(f)
+        for name in names(f):
+            listed = out.setdefault(name, [])
+            if not listed or listed[-1] is not f:
+                listed.append(f)
+    return out
+
+
+def _reasons(firings: list[Firing] | None) -> tuple[Reason, ...]:
+    return tuple([f.reason for f in firings]) if firings else ()
+
+
+def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple[SitePlan, ...]:
+    by_site = _naming(firings, lambda f: f.sites if f.rule.effects.site_pressure or f.rule.effects.no_treatment else ())
     plans = []
     for site in knowledge.site_ids:
         here = by_site.get(site)
@@ -145,7 +155,7 @@ def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple
         no_treatment = any(f.rule.effects.no_treatment for f in here)
         levels = [f.rule.effects.site_pressure for f in here if f.rule.effects.site_pressure is not None]
         level = 0 if no_treatment else min([cap, *levels])
-        plans.append(SitePlan(site, level, no_treatment, tuple(f.reason for f in here)))
+        plans.append(SitePlan(site, level, no_treatment, _reasons(here)))
     return tuple(plans)
 
 
@@ -160,14 +170,12 @@ def _verdicts(
     # One pass over the firings, in their order, for what each names per technique: exclusions,
     # modifications, and the sites some rules keep it off (usually none).
     off_at: dict[str, list[tuple[str, Reason]]] = {}
-    excluded_by: dict[str, list[Reason]] = {}
+    excluded_by = _naming(firings, lambda f: f.rule.effects.exclude)
     modified_by: dict[str, list[tuple[Reason, str]]] = {}
     for f in firings:
         effects = f.rule.effects
         for technique_id in effects.exclude_at_sites:
             off_at.setdefault(technique_id, []).extend((site, f.reason) for site in f.sites)
-        for technique_id in dict.fromkeys(effects.exclude):
-            excluded_by.setdefault(technique_id, []).append(f.reason)
         for technique_id, text in effects.modify:
             modified_by.setdefault(technique_id, []).append((f.reason, text))
     order = knowledge.site_ids
@@ -180,7 +188,7 @@ def _verdicts(
             if t.pressure not in by_pressure:
                 by_pressure[t.pressure] = _avoid(t, sites, (), order)
             avoid = by_pressure[t.pressure]
-        excluded = tuple(excluded_by.get(t.id, ()))
+        excluded = _reasons(excluded_by.get(t.id))
         if excluded:
             verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
             continue
@@ -199,21 +207,12 @@ def _verdicts(
 
 def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[PositionVerdict, ...]:
     """Avoid if any rule says so; recommended if some rule recommends it and none avoids it; else allowed."""
-    avoided: dict[str, list[Reason]] = {}  # one pass over the firings, in their order, not two per position
-    recommending: dict[str, list[Reason]] = {}
-    for f in firings:
-        for named, position_ids in (
-            (avoided, f.rule.effects.avoid_positioning),
-            (recommending, f.rule.effects.positioning),
-        ):
-            for position_id in position_ids:
-                listed = named.setdefault(position_id, [])
-                if not listed or listed[-1] is not f.reason:  # a position named twice by one rule counts once
-                    listed.append(f.reason)
+    avoided = _naming(firings, lambda f: f.rule.effects.avoid_positioning)
+    recommending = _naming(firings, lambda f: f.rule.effects.positioning)
     out = []
     for p in knowledge.positioning:
-        avoid = tuple(avoided.get(p.id, ()))
-        recommended = tuple(recommending.get(p.id, ()))
+        avoid = _reasons(avoided.get(p.id))
+        recommended = _reasons(recommending.get(p.id))
         if avoid:
             out.append(PositionVerdict(p, PositionStatus.AVOID, avoid))
         elif recommended:
@@ -244,17 +243,11 @@ def _pressing_first(
     """Every standing item plus the ones rules add. Pressing ones come first, in the order the
     firing rules name them (so an author can say which matters most); the rest in file order."""
     untreatable = {s.site for s in sites if s.no_treatment}
-    named: dict[str, int] = {}
-    why: dict[str, list[Reason]] = {}
-    for f in firings:
-        for item_id in getattr(f.rule.effects, effect):
-            named.setdefault(item_id, len(named))
-            listed = why.setdefault(item_id, [])
-            if not listed or listed[-1] is not f.reason:  # a rule naming an item twice gives one reason
-                listed.append(f.reason)
+    why = _naming(firings, lambda f: getattr(f.rule.effects, effect))
+    named = {item_id: rank for rank, item_id in enumerate(why)}  # the order the firing rules name them
     out = []
     for item in items:
-        reasons = tuple(why.get(item.id, ()))
+        reasons = _reasons(why.get(item.id))
         if item.always or reasons:
             avoid = tuple(s for s in item.sites if s in untreatable)
             out.append(Recommended(item.id, item.text, item.basis, reasons, avoid))
