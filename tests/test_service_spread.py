@@ -22,7 +22,7 @@ pytest.importorskip("starlette", reason="the serve extra is not installed")
 from osteocheck.service import balance, protocol
 from osteocheck.service.app import Settings
 from osteocheck.service.balance import Spread, create, remove
-from processes import DEADLINE, run_python, spawn
+from processes import DEADLINE, run, spawn
 from serving import TIMEOUT, free_port, serving_here
 
 
@@ -68,18 +68,23 @@ _CLAIM = (
 )
 
 
+def _claimed(counts: str) -> str:
+    """The slot another process takes (it then ends, as a worker that crashed would)."""
+    return run([sys.executable, "-c", _CLAIM, counts], check=True).stdout.strip()
+
+
 def test_each_worker_takes_a_free_slot_and_one_restarted_takes_it_again(counts: str) -> None:
     here = Spread(counts, 2)
     assert here.slot == 0
-    for _ in range(2):  # a worker that ended (as if it crashed) leaves its slot to the next
-        assert run_python(_CLAIM.replace("sys.argv[1]", repr(counts))).stdout.strip() == "1"
+    for _ in range(2):  # a worker that ended leaves its slot to the next
+        assert _claimed(counts) == "1"
     holding = [sys.executable, "-c", _CLAIM + "; time.sleep(60)", counts]
     with spawn(holding) as holder:
         assert holder.stdout is not None
         ready, _, _ = select.select([holder.stdout], [], [], DEADLINE)
         assert ready and holder.stdout.readline().strip() == "1"
         # a third (more workers than slots, for a moment during a restart) takes none, and never lets go
-        assert run_python(_CLAIM.replace("sys.argv[1]", repr(counts))).stdout.strip() == "None"
+        assert _claimed(counts) == "None"
     assert Spread(counts, 2).slot == 1  # in this process too, once the holder is gone
 
 

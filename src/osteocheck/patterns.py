@@ -3,7 +3,7 @@
 Compiling a pattern of wide Unicode ranges or many alternatives costs a fraction of a millisecond,
 and every command starts afresh: a pattern that most runs never use should not be paid for by them.
 Searching a dozen case-blind patterns costs tens of microseconds a label, and most labels hold
-none of the words they look for: a substring test says so first.
+none of the words they look for: one search for those words (a `Screen`) says so first.
 """
 
 from __future__ import annotations
