@@ -55,10 +55,10 @@ DEADLINE = 300.0
 
 def real_calls() -> list[dict[str, Any]]:
     """A patient-view call per real patient: the example records, the Synthea records, the Bulk export's 13."""
-    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415 - the installed package's
+    from osteocheck import api  # noqa: PLC0415 - the installed package's
     from osteocheck.service.hooks import bulk_records, request_for  # noqa: PLC0415
 
-    codes = load_code_map()
+    codes = api.code_map()  # loaded once for both
     bundles = [json.loads(p.read_text()) for p in RECORDS] + bulk_records(BULK)
     return [request_for(b, "patient-view", codes) for b in bundles]
 
@@ -69,18 +69,15 @@ def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[byt
     and T-score codes: a roster's patients are nearly all distinct, and the cards keep the texts they
     have escaped, so a load that repeated 13 patients would measure those caches warm. What a record
     says otherwise (which conditions, how recent) stays as it is."""
-    from osteocheck.client.records.codes import load_code_map  # noqa: PLC0415
+    from osteocheck import api  # noqa: PLC0415
 
-    codes = load_code_map()
-    sites = [
-        {"system": codes.systems[e["system"]], "code": e["code"], "display": e["display"]}
-        for e in codes.entries("body_sites")
-    ]
-    scores = [
-        {"system": codes.systems[e["system"]], "code": e["code"], "display": e["display"]}
-        for e in codes.entries("observations")
-        if e.get("t_score")
-    ]
+    codes = api.code_map()  # loaded once for both
+
+    def coding(entry: dict[str, Any]) -> dict[str, str]:
+        return {"system": codes.systems[entry["system"]], "code": entry["code"], "display": entry["display"]}
+
+    sites = [coding(e) for e in codes.entries("body_sites")]
+    scores = [coding(e) for e in codes.entries("observations") if e.get("t_score")]
     draw = random.Random(seed)  # noqa: S311 - a load's variety, not a secret
     today = datetime.date.today()
     out = []
