@@ -187,4 +187,6 @@ def test_thirty_connections_end_up_spread_evenly_over_two_workers(tmp_path: Path
             c.close()
         child.send_signal(signal.SIGTERM)
         assert child.wait(DEADLINE) == 0
+    logged = (tmp_path / "serve.log").read_text()
+    assert logged.count("GET /cds-services 200") >= 30, logged[-2000:]  # each worker logs its requests
     assert list(tmp_path.iterdir()) == [tmp_path / "serve.log"]  # the shared file goes with the service

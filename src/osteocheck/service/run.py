@@ -24,11 +24,16 @@ def app_from_env() -> object:
     raw = json.loads(os.environ[_ENV])
     raw["cors_origins"], raw["fhir_servers"] = tuple(raw["cors_origins"]), tuple(raw["fhir_servers"])
     settings = Settings(**raw)
+    _log_to_stderr()  # a worker is a new process: without this its request lines would go nowhere
     protocol.HEADERS_WITHIN = settings.timeout
     spread = json.loads(os.environ.get(_SPREAD_ENV, "null"))
     if spread is not None:
         protocol.SPREAD = Spread(spread["folder"], spread["workers"])
     return create_app(settings)
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
 
 def uvicorn_options(settings: Settings, *, host: str, port: int, workers: int = 1) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, workers: 
     workers each process makes its own from the same settings."""
     import uvicorn  # noqa: PLC0415 - the serve extra
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _log_to_stderr()
     options = uvicorn_options(settings, host=host, port=port, workers=workers)
     if workers > 1:
         os.environ[_ENV] = json.dumps(settings._asdict())
