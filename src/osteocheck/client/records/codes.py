@@ -28,6 +28,7 @@ _ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_med
 # entry itself for a hand-checked or declared one), and the few entries matched by prefix
 Exact = dict[str, dict[str, Any]]
 Index = dict[str, tuple[Exact, list[dict[str, Any]]]]
+_NONE: dict[str, Any] = {}  # the codes of a system the map does not hold
 # (id of map, id of knowledge) -> (map, knowledge, extended map): the objects are kept so the ids stay theirs
 _EXTENDED: dict[tuple[int, int], tuple[CodeMap, Knowledge, CodeMap]] = {}
 # what a generated entry says only about where it came from: not part of what the code means
@@ -85,11 +86,15 @@ class CodeMap(NamedTuple):
     def match(self, section: str, concept: object) -> dict[str, Any] | None:
         """What the first coding of the CodeableConcept that the section knows means (exact codes before prefixes)."""
         exact, prefixed = self.lookup[section]
-        found = [(str(x.get("system")), str(x.get("code"))) for x in codings(concept) if isinstance(x.get("code"), str)]
-        for system, code in found:
-            hit = exact.get(system, {}).get(code)
-            if hit is not None:
-                return self.meanings[hit] if isinstance(hit, int) else hit
+        found = []
+        for x in codings(concept):
+            code = x.get("code")
+            if isinstance(code, str):
+                system = str(x.get("system"))
+                hit = exact.get(system, _NONE).get(code)
+                if hit is not None:
+                    return self.meanings[hit] if isinstance(hit, int) else hit
+                found.append((system, code))
         for system, code in found:
             for entry in prefixed:
                 if self.systems[entry["system"]] == system and code.startswith(entry["code"]):

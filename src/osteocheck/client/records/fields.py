@@ -32,8 +32,13 @@ def words_of(concept: object) -> str:
     records repeat the display as the text; the searches over these words find no more in a copy)."""
     if not isinstance(concept, dict):
         return ""
-    names = [concept.get("text"), *(c.get("display") for c in codings(concept))]
-    return one_line("; ".join(dict.fromkeys(n for n in names if isinstance(n, str))))[:500]
+    text = concept.get("text")
+    names = [text] if isinstance(text, str) else []
+    for coding in codings(concept):
+        display = coding.get("display")
+        if isinstance(display, str) and display not in names:
+            names.append(display)
+    return one_line("; ".join(names))[:500]
 
 
 def describe(resource: dict[str, Any], concept: object = None) -> str:
