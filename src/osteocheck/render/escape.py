@@ -11,7 +11,7 @@ from osteocheck.patterns import LazyPattern
 _CONTROL = LazyPattern(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Unicode bidi marks, embeddings, overrides and isolates reorder what a reader sees; tag characters hide text.
 _BIDI = LazyPattern("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
-_MD_SPECIAL = LazyPattern(r"([\\`*_{}\[\]<>#|~&])")
+_MD_SPECIAL = {ord(c): "\\" + c for c in "\\`*_{}[]<>#|~&"}  # each backslash-escaped (str.translate)
 # Characters that start a list or heading only at the beginning of a line.
 _MD_LINE_START = LazyPattern(r"^(\s*)([-+=]|\d+(?=[.)]))")
 
@@ -41,7 +41,7 @@ def markdown(text: str, *, line_start: bool = False) -> str:
 
     `line_start`: the text begins a line, where `-`, `+` or `1.` would start a list.
     """
-    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(plain(text).split()))
+    escaped = " ".join(plain(text).split()).translate(_MD_SPECIAL)
     if not line_start:
         return escaped
     return _MD_LINE_START.sub(
