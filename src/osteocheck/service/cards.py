@@ -44,7 +44,9 @@ def name_uuid(namespace: bytes, name: str) -> str:
 class _Cards:
     def __init__(self, plan: Plan, knowledge: Knowledge, base_url: str, patient: str) -> None:
         self.plan, self.knowledge, self.base = plan, knowledge, base_url.rstrip("/")
-        self.seed = uuid.uuid5(uuid.NAMESPACE_URL, f"osteocheck:{knowledge.sha256}:{patient}").bytes
+        self.seed = bytes.fromhex(
+            name_uuid(uuid.NAMESPACE_URL.bytes, f"osteocheck:{knowledge.sha256}:{patient}").replace("-", "")
+        )
         self.cards: list[dict[str, Any]] = []
         self.label = f"osteocheck {__version__}: {plain(knowledge.title)}"
 

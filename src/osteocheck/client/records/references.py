@@ -9,7 +9,7 @@ from typing import Any
 class References:
     def __init__(self, entries: list[Any]) -> None:
         self._by_url: dict[str, dict[str, Any]] = {}
-        self._by_key: dict[str, dict[str, Any]] = {}
+        self._by_key: dict[tuple[str, str], dict[str, Any]] = {}  # (type, id)
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
                 continue
@@ -17,7 +17,7 @@ class References:
             if isinstance(entry.get("fullUrl"), str):
                 self._by_url[entry["fullUrl"]] = resource
             if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
-                self._by_key[f"{resource['resourceType']}/{resource['id']}"] = resource
+                self._by_key[resource["resourceType"], resource["id"]] = resource
 
     def resolve(self, holder: dict[str, Any], reference: object) -> dict[str, Any] | None:
         """The resource `reference` points at, seen from `holder` (whose contained resources are its own)."""
@@ -35,7 +35,7 @@ class References:
         parts = [p for p in ref.split("/") if p]
         if "_history" in parts:  # Type/id/_history/version
             parts = parts[: parts.index("_history")]
-        return self._by_key.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+        return self._by_key.get((parts[-2], parts[-1])) if len(parts) >= 2 else None
 
 
 def patient_of(r: dict[str, Any]) -> str | None:
