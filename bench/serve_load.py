@@ -10,8 +10,10 @@ the shipped example records, the Synthea records and the patients of the Bulk Da
 a different patient (`distinct`: conditions at drawn body sites, a drawn T-score), as on a roster;
 `--same` sends the records as they are. The first `--warmup` requests open the connections and are not counted (the
 connections stay open for the counted ones); a second line counts every request, openings included.
-The baseline, in the same run and at the same concurrency, is discovery (GET /cds-services): the HTTP
-stack's own floor on this machine. Bounded: every request has a timeout and the whole run a deadline.
+Two baselines, in the same run: discovery (GET /cds-services) at the same concurrency, the HTTP
+stack's own floor on this machine; and a call through the service's app in this process, without
+HTTP, which says how fast the host is running at the moment (its spells move everything by a
+quarter). Bounded: every request has a timeout and the whole run a deadline.
 
 The load's client shares the two cores with the server, so the lighter it is the less it measures
 itself. The default is libcurl (pycurl's multi interface: the transfers in C, a few microseconds of
@@ -110,6 +112,46 @@ def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[byt
         }
         out.append(json.dumps({**call, "prefetch": prefetch}).encode())
     return out
+
+
+def in_process(bodies: list[bytes], calls: int = 150, rounds: int = 3) -> float:
+    """Seconds a call takes in this process through the service's own app, without HTTP (the fastest
+    of `rounds` rounds of `calls` bodies): the host's pace at the moment, for reading the figures
+    of a run (this host's spells move everything by a quarter)."""
+    from osteocheck.service.app import Settings, create_app  # noqa: PLC0415 - the installed package's
+
+    app = create_app(Settings())
+    path = "/cds-services/osteocheck-patient-view"
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "root_path": ""}  # fmt: skip
+
+    async def call(body: bytes) -> int:
+        said: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                said.append(message["status"])
+
+        await app(dict(scope), receive, send)
+        return said[0]
+
+    async def timed() -> float:
+        best = float("inf")
+        for n in range(rounds):
+            chunk = [bodies[(n * calls + k) % len(bodies)] for k in range(calls)]
+            started = time.perf_counter()
+            statuses = [await call(body) for body in chunk]
+            best = min(best, (time.perf_counter() - started) / calls)
+            if set(statuses) != {200}:
+                sys.exit(f"the app answered {sorted(set(statuses))} in process")
+        return best
+
+    return asyncio.run(timed())
 
 
 def free_port() -> int:
@@ -298,6 +340,8 @@ def main() -> None:
     else:
         bodies = distinct(calls, args.warmup + args.requests)
         print(f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates)")
+    pace = in_process(bodies)
+    print(f"in process, the app without HTTP: {pace * 1000:.2f} ms a call (the host's pace now)")
     port = free_port()
     argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), "--workers", str(args.workers)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
@@ -334,6 +378,7 @@ def main() -> None:
             hook = report(f"patient-view ({args.client})", counted, connects=curl)
             report("  the same, openings included", every, connects=curl)
         print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
+        print(f"patient-view p99 / a call in process: {hook['p99'] / (pace * 1000):.0f}x")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
