@@ -33,6 +33,9 @@ def app_from_env() -> object:
 
 
 def _log_to_stderr() -> None:
+    # The lines name no thread or process: not looking them up saves a quarter of a line's cost
+    # (the logging HOWTO's "Optimization"), a line a call.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
 
