@@ -34,19 +34,22 @@ def short(text: str, limit: int = SUMMARY_LIMIT) -> str:
 
 def name_uuid(namespace: bytes, name: str) -> str:
     """`str(uuid.uuid5(UUID(bytes=namespace), name))`, without building two UUID objects per card."""
+    h = _uuid5_bytes(namespace, name).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _uuid5_bytes(namespace: bytes, name: str) -> bytes:
+    """`uuid.uuid5(UUID(bytes=namespace), name).bytes`."""
     digest = bytearray(hashlib.sha1(namespace + name.encode(), usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return bytes(digest)
 
 
 class _Cards:
     def __init__(self, plan: Plan, knowledge: Knowledge, base_url: str, patient: str) -> None:
         self.plan, self.knowledge, self.base = plan, knowledge, base_url.rstrip("/")
-        self.seed = bytes.fromhex(
-            name_uuid(uuid.NAMESPACE_URL.bytes, f"osteocheck:{knowledge.sha256}:{patient}").replace("-", "")
-        )
+        self.seed = _uuid5_bytes(uuid.NAMESPACE_URL.bytes, f"osteocheck:{knowledge.sha256}:{patient}")
         self.cards: list[dict[str, Any]] = []
         self.label = f"osteocheck {__version__}: {plain(knowledge.title)}"
 
