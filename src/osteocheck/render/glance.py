@@ -79,7 +79,7 @@ def body_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     """Sites by pressure cap; where a cap keeps techniques off a site, the ones still usable there."""
     groups: dict[tuple[int, tuple[str, ...]], list[str]] = {}
     allowed = [v for v in plan.techniques if v.status is not Status.EXCLUDED]
-    kept_off = [(v.technique.name, {site for site, _ in v.avoid_reasons}) for v in allowed]
+    kept_off = [(v.technique.name, set(v.avoid_sites)) for v in allowed]  # once per technique, not per site
     for s in plan.sites:
         level = 0 if s.no_treatment else s.max_pressure
         usable = () if level == 0 else tuple(name for name, off in kept_off if s.site not in off)
