@@ -74,9 +74,9 @@ def serving(*extra: str) -> Iterator[Server]:
             yield server
 
 
-def serving_here(settings: Any, *, workers: int = 1) -> Iterator[Server]:
-    """The real server (uvicorn, real HTTP on a free port) in a thread of this process, so coverage sees it.
-    `workers`: serve as one of that many workers would (with the protocol they use)."""
+def serving_here(settings: Any) -> Iterator[Server]:
+    """The real server (uvicorn, real HTTP on a free port) in a thread of this process, so coverage sees it
+    (in one process: workers are forked, which a test runs with `serving`)."""
     import logging
 
     import uvicorn
@@ -91,7 +91,7 @@ def serving_here(settings: Any, *, workers: int = 1) -> Iterator[Server]:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         port = free_port()
-        options = uvicorn_options(settings, host="127.0.0.1", port=port, workers=workers)
+        options = uvicorn_options(settings, host="127.0.0.1", port=port)
         running = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
         thread = threading.Thread(target=running.run, daemon=True)
         thread.start()

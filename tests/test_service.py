@@ -532,6 +532,13 @@ def test_serve_says_what_is_missing_or_wrong_before_it_listens(tmp_path: Path) -
     broken.write_text("id: x\n")
     done = run([sys.executable, "-m", "osteocheck", "serve", "--rules", str(broken)])
     assert done.returncode == 1 and "the knowledge file is invalid" in done.stderr
+    no_fork = "import os, sys; del os.fork; sys.argv = ['osteocheck', 'serve', '--workers', '2']; " + (
+        "from osteocheck.cli.entry import main; main()"
+    )
+    done = run([sys.executable, "-c", no_fork])
+    assert done.returncode == 2 and done.stderr == (
+        "osteocheck: --workers needs os.fork, which this system lacks; run one process per port\n"
+    )
 
 
 BULK = hooks.bulk_records(ROOT / "tests" / "data" / "fhir" / "bulk-ndjson")

@@ -7,6 +7,7 @@ trusted, 2 = usage.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -675,7 +676,10 @@ def serve(
         ),
     ] = 20.0,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, metavar="N", help="Worker processes, each with the knowledge loaded once.")
+        int,
+        typer.Option(
+            min=1, max=64, metavar="N", help="Processes that answer the hook calls, taking them from one line."
+        ),
     ] = 1,
 ) -> None:
     """A CDS Hooks 2.0 service for clinic software: discovery, patient-view and appointment-book (extra: serve)."""
@@ -698,13 +702,16 @@ def serve(
         issuer=issuer,
         fhir_servers=tuple(fhir_server or ()),
         public_url=public_url,
+        workers=workers,
     )
+    if workers > 1 and not hasattr(os, "fork"):
+        fail("osteocheck: --workers needs os.fork, which this system lacks; run one process per port", 2)
     with reported():
         made = create_app(settings)  # the knowledge, the code map and the keys are checked before the port opens
     if jwks is None:
         _stderr("osteocheck: no --jwks: requests are not authenticated; keep it on 127.0.0.1 or behind a gateway")
     _stderr(f"osteocheck: CDS Hooks service on http://{host}:{port}/cds-services (Ctrl-C stops it)")
-    run(made, settings, host=host, port=port, workers=workers)
+    run(made, settings, host=host, port=port)
 
 
 @app.command("profile-schema")

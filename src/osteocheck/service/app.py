@@ -29,6 +29,7 @@ from osteocheck.errors import OsteocheckError
 from osteocheck.service import hooks
 from osteocheck.service.cards import plan_cards
 from osteocheck.service.fetch import Fetcher
+from osteocheck.service.pool import Pool, Work, WorkerGone
 from osteocheck.service.request import Refused, as_bundle, parse
 from osteocheck.service.wire import Json
 
@@ -53,6 +54,7 @@ class Settings(NamedTuple):
     public_url: str | None = None  # the base URL the EHR uses, when a proxy stands in front
     plans_kept: int = 1000  # full plans kept for the link card (in memory only, for `plan_ttl` seconds)
     plan_ttl: float = 15 * 60
+    workers: int = 1  # processes that answer the hook calls (pool.py); 1: this one
 
 
 class _Plans:
@@ -68,24 +70,37 @@ class _Plans:
         self.kept: OrderedDict[str, bytes] = OrderedDict()
 
     def put(self, plan: Plan) -> str:
-        token = secrets.token_urlsafe(24)
-        record = tuple(plan.record) if plan.record is not None else None
-        self.kept[token] = marshal.dumps((time.monotonic() + self.ttl, tuple(plan.profile), record))
+        token = self.token()
+        self.keep(token, made_of(plan))
+        return token
+
+    @staticmethod
+    def token() -> str:
+        return secrets.token_urlsafe(24)
+
+    def keep(self, token: str, made: bytes) -> None:
+        """Keep under `token` the plan `made_of` describes (made here, or by a worker)."""
+        self.kept[token] = marshal.dumps((time.monotonic() + self.ttl, made))
         while len(self.kept) > self.size:
             self.kept.popitem(last=False)
-        return token
 
     def get(self, token: str, knowledge: Knowledge) -> Plan | None:
         found = self.kept.get(token)
         if found is None:
             return None
-        expires, profile, record = marshal.loads(found)  # noqa: S302 - bytes this process wrote itself
+        expires, made = marshal.loads(found)  # noqa: S302 - bytes this process wrote itself
         if expires < time.monotonic():
             self.kept.pop(token, None)
             return None
+        profile, record = marshal.loads(made)  # noqa: S302 - written by this process or its own workers
         from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
 
         return evaluate(Profile(*profile), knowledge)._replace(record=None if record is None else Record(*record))
+
+
+def made_of(plan: Plan) -> bytes:
+    """What a plan was made from, as bytes (its profile and the record's account): it evaluates again the same."""
+    return marshal.dumps((tuple(plan.profile), tuple(plan.record) if plan.record is not None else None))
 
 
 def error(status: int, message: str) -> Json:
@@ -105,6 +120,25 @@ def create_app(settings: Settings) -> Starlette:
 
         verifier = Verifier(settings.jwks, issuer=settings.issuer)
     plans = _Plans(settings.plans_kept, settings.plan_ttl)
+    work = answering(knowledge, templates)
+    pool: list[Pool] = []  # the processes that answer calls, from the app's start-up to its end
+
+    async def answer(*args: Any) -> tuple[Any, ...]:
+        if not pool:
+            raise RuntimeError("the app has not started")  # a 500, said in one line
+        return await pool[0].answer(*args)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        _frozen()
+        answering_here = Pool(settings.workers, work)  # workers forked now, so they share what is loaded
+        try:
+            await answering_here.start()
+            pool.append(answering_here)
+            yield
+        finally:
+            pool.clear()
+            answering_here.stop()
 
     def base(request: Request) -> str:
         return (settings.public_url or str(request.base_url)).rstrip("/")
@@ -127,29 +161,34 @@ def create_app(settings: Settings) -> Starlette:
             async with asyncio.timeout(
                 settings.timeout
             ):  # the body too: a slow sender is cut off; no task, unlike wait_for
-                hook = parse(await _body(request, settings.max_body), service.hook)
-                return await _answer(request, hook)
+                body = await _body(request, settings.max_body)
+                return await _answer(service.hook, body, base(request))
         except Refused as refused:
             return error(refused.status, refused.message)
         except TimeoutError:
             return error(504, f"the request took longer than {settings.timeout:g} seconds")
+        except WorkerGone:
+            log.error("internal error: a worker process has ended")
+            return error(503, "the service has lost a worker process; it needs a restart")
         except Exception as exc:  # noqa: BLE001 - a fault of ours: said in one line, never a traceback of the record
             log.error("internal error: %s", type(exc).__name__)
             return error(500, "internal error")
 
-    async def _answer(request: Request, hook: Any) -> Response:
-        prefetched = dict(hook.prefetch)
-        if any(key not in prefetched for key in templates) and hook.fhir_server:
-            fetched = await asyncio.to_thread(
-                fetcher.missing, templates, prefetched, hook.fhir_server, hook.patient, hook.token
-            )
-            prefetched.update(fetched)
-        bundle = as_bundle(prefetched)
-        plan = _plan(bundle, hook.patient, knowledge)
-        here = base(request)
-        link = f"{here}/plans/{plans.put(plan)}"
-        cards = plan_cards(plan, knowledge, base_url=here, patient=hook.patient, link=link)
-        return Json({"cards": cards})
+    async def _answer(hook: str, body: bytes, here: str) -> Response:
+        token = plans.token()
+        link = f"{here}/plans/{token}"
+        outcome = await answer(hook, body, here, link, None)
+        if outcome[0] == "fetch":  # no prefetch: fetched here, read by a worker
+            _, server, patient, auth, given = outcome
+            fetched = await asyncio.to_thread(fetcher.missing, templates, dict.fromkeys(given), server, patient, auth)
+            outcome = await answer(hook, body, here, link, fetched)
+        if outcome[0] == "refused":
+            return error(outcome[1], outcome[2])
+        if outcome[0] == "fault":
+            log.error("internal error: %s", outcome[1])
+            return error(500, "internal error")
+        plans.keep(token, outcome[2])
+        return Response(outcome[1], media_type="application/json")
 
     async def rule(request: Request) -> Response:
         wanted = request.path_params["rule"]
@@ -192,7 +231,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/rules/{rule}", rule, methods=["GET"]),
         Route("/plans/{token}", full_plan, methods=["GET"]),
     ]
-    middleware = [Middleware(_Logged), Middleware(_InArrivalOrder)]
+    middleware = [Middleware(_Logged)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware  # noqa: PLC0415
 
@@ -208,48 +247,41 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         middleware=middleware,
         exception_handlers={404: _not_found, 405: _not_allowed, 500: _failed},
-        lifespan=_frozen,
+        lifespan=lifespan,
     )
 
 
-@contextlib.asynccontextmanager
-async def _frozen(app: Starlette) -> AsyncIterator[None]:
+def answering(knowledge: Knowledge, templates: dict[str, str]) -> Work:
+    """A hook call's answer from its body, in this process or a worker's: ("cards", the JSON, `made_of`
+    the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys sent) when
+    the EHR sent no prefetch, and the call comes again with what was fetched."""
+
+    def work(hook: str, body: bytes, base: str, link: str, fetched: dict[str, Any] | None) -> tuple[Any, ...]:
+        try:
+            call = parse(body, hook)
+            prefetched = dict(call.prefetch)
+            if fetched is not None:
+                prefetched.update(fetched)
+            elif call.fhir_server and any(key not in prefetched for key in templates):
+                return ("fetch", call.fhir_server, call.patient, call.token, list(prefetched))
+            plan = _plan(as_bundle(prefetched), call.patient, knowledge)
+            cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
+            return ("cards", Json({"cards": cards}).body, made_of(plan))
+        except Refused as refused:
+            return ("refused", refused.status, refused.message)
+
+    return work
+
+
+def _frozen() -> None:
     """Once loaded, the knowledge and the code map (hundreds of thousands of objects) never change: moved
     out of the collector's sight, so its full passes stay short while requests come in. A call makes
     tens of thousands of short-lived objects: the youngest generation is collected every 10,000
-    allocations rather than 700 (a tenth of the collector's time; cycles are still collected)."""
+    allocations rather than 700 (a tenth of the collector's time; cycles are still collected).
+    Workers forked after this share those pages: the collector never writes to them."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
-    yield
-
-
-class _InArrivalOrder:
-    """Every request waits for the event loop's next poll of its sockets before it is handled, so the
-    CPU-bound ones (a hook call, a full plan) run in the order their requests arrived. Under uvloop,
-    tasks made ready while others run are run in the same pass, and requests that arrive meanwhile
-    wait unread: under load, one call in fifty waited two passes (p99 twice p50)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await _io_turn()
-        await self.app(scope, receive, send)
-
-
-async def _io_turn() -> None:
-    """Go on after the event loop's next poll: a timer fires only then, whichever loop runs."""
-    loop = asyncio.get_running_loop()
-    turn = loop.create_future()
-    loop.call_later(0, _wake, turn)
-    await turn
-
-
-def _wake(turn: asyncio.Future[None]) -> None:
-    if not turn.done():  # the call may have been cancelled meanwhile
-        turn.set_result(None)
 
 
 def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:

@@ -1,5 +1,4 @@
-"""uvicorn's HTTP protocol with a time limit on a request's line and headers; with several workers,
-one that also keeps their shares of the connections even (balance.py).
+"""uvicorn's HTTP protocol with a time limit on a request's line and headers.
 
 uvicorn sets none: a client could open connections and send nothing, or a byte a minute, and hold
 them for ever (the body and the answer are under the call's own deadline, once the headers are in;
@@ -11,15 +10,10 @@ first byte) is closed.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-if TYPE_CHECKING:
-    from osteocheck.service.balance import Spread
-
-HEADERS_WITHIN = 20.0  # seconds; set from --timeout in each process that serves (run.py)
-SPREAD: Spread | None = None  # this worker's slot among the workers; set in each worker (run.py)
+HEADERS_WITHIN = 20.0  # seconds; set from --timeout (run.py)
 
 
 class HeadersInTime(HttpToolsProtocol):
@@ -54,29 +48,3 @@ class HeadersInTime(HttpToolsProtocol):
         self._headers_timer = None
         if not self.transport.is_closing():
             self.transport.close()
-
-
-class SpreadEvenly(HeadersInTime):
-    """A worker holding more than its share of the connections closes one after its answer."""
-
-    _leaving = False
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        if SPREAD is not None:
-            SPREAD.held(len(self.connections))
-
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
-        cycle = self.cycle
-        if SPREAD is None or self._leaving or cycle is None or not cycle.keep_alive:
-            return
-        if SPREAD.lets_go(len(self.connections)):
-            cycle.keep_alive = False  # uvicorn then says `connection: close` and closes after the answer
-            self._leaving = True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if SPREAD is not None:
-            SPREAD.gone(len(self.connections), was_leaving=self._leaving)
-        self._leaving = False

@@ -1,0 +1,290 @@
+"""Hook calls taken from one line (`service.pool`): here between two polls of the event loop, in the
+order they arrived, and by forked workers with `serve --workers N`, under the standard loop and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette", reason="the serve extra is not installed")
+
+from conftest import ROOT
+from osteocheck.service.pool import Pool, WorkerGone, io_turn
+from processes import DEADLINE
+from serving import serving
+from test_service import RECORDS, FhirStub, _without_prefetch, request_for
+
+NewLoop = Callable[[], asyncio.AbstractEventLoop]
+
+
+def _loops() -> list[tuple[str, NewLoop]]:
+    loops: list[tuple[str, NewLoop]] = [("asyncio", asyncio.new_event_loop)]
+    try:
+        import uvloop
+    except ImportError:  # the serve extra without uvloop (not on Linux)
+        return loops
+    return [*loops, ("uvloop", uvloop.new_event_loop)]
+
+
+LOOPS = _loops()
+EACH_LOOP = pytest.mark.parametrize("new_loop", [n for _, n in LOOPS], ids=[n for n, _ in LOOPS])
+FORKS = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+
+
+def _run(new_loop: NewLoop, main: Callable[[], Any]) -> Any:
+    loop = new_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(main(), 20))
+    finally:
+        loop.close()
+
+
+@contextmanager
+def _pool(processes: int, work: Callable[..., tuple[Any, ...]]) -> Iterator[Pool]:
+    with warnings.catch_warnings():  # Python 3.12+ warns of fork in a process with threads; the child runs no other
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = Pool(processes, work)
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@EACH_LOOP
+def test_a_request_that_arrived_first_is_read_before_the_next_call_is_answered(new_loop: NewLoop) -> None:
+    order: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        receiving, sending = socket.socketpair()
+        receiving.setblocking(False)
+        with _pool(1, lambda: (order.append("answered"),)) as pool:
+            await pool.start()
+            try:
+                loop.add_reader(receiving, lambda: (receiving.recv(16), order.append("read")))
+                sending.send(b"x")
+                await pool.answer()
+                await io_turn()  # so the reader has run either way before it is removed
+                loop.remove_reader(receiving)
+            finally:
+                receiving.close()
+                sending.close()
+
+    _run(new_loop, main)
+    assert order == ["read", "answered"]
+
+
+def test_a_plain_yield_would_not_do() -> None:
+    """`io_turn` is what makes the order above: a bare `sleep(0)` resumes before the loop polls (asyncio)."""
+    order: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        receiving, sending = socket.socketpair()
+        receiving.setblocking(False)
+        try:
+            loop.add_reader(receiving, lambda: (receiving.recv(16), order.append("read")))
+            sending.send(b"x")
+            await asyncio.sleep(0)
+            order.append("answered")
+            await io_turn()
+            loop.remove_reader(receiving)
+        finally:
+            receiving.close()
+            sending.close()
+
+    _run(asyncio.new_event_loop, main)
+    assert order == ["answered", "read"]
+
+
+@EACH_LOOP
+def test_calls_are_answered_here_in_the_order_they_came_and_a_given_up_one_never(new_loop: NewLoop) -> None:
+    answered: list[int] = []
+
+    async def main() -> list[Any]:
+        with _pool(1, lambda n: (answered.append(n), n)[1:]) as pool:
+            await pool.start()
+            calls = [asyncio.ensure_future(pool.answer(n)) for n in range(6)]
+            await asyncio.sleep(0)  # all six in line
+            calls[2].cancel()  # its client gone, or its deadline passed, before its turn
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = _run(new_loop, main)
+    assert answered == [0, 1, 3, 4, 5]
+    assert [o if not isinstance(o, BaseException) else "cancelled" for o in outcomes] == [
+        (0,), (1,), "cancelled", (3,), (4,), (5,),
+    ]  # fmt: skip
+
+
+@EACH_LOOP
+def test_an_error_in_a_call_answered_here_reaches_its_caller_and_the_line_goes_on(new_loop: NewLoop) -> None:
+    def work(n: int) -> tuple[int]:
+        if n == 1:
+            raise ValueError("record text that must not be shown")
+        return (n,)
+
+    async def main() -> list[Any]:
+        with _pool(1, work) as pool:
+            await pool.start()
+            return await asyncio.gather(*(pool.answer(n) for n in range(3)), return_exceptions=True)
+
+    first, failed, last = _run(new_loop, main)
+    assert (first, last) == ((0,), (2,))
+    assert isinstance(failed, ValueError)
+
+
+@FORKS
+@EACH_LOOP
+def test_workers_answer_the_same_share_the_line_and_end_with_the_pool(new_loop: NewLoop) -> None:
+    def work(n: int, text: str, body: bytes, nested: dict[str, Any]) -> tuple[Any, ...]:
+        time.sleep(0.002)  # long enough that every process gets calls
+        return (os.getpid(), n * 2, text.upper(), body[::-1], nested)
+
+    nested = {"a": [1, 2.5, None, True, {"b": "é"}]}
+
+    async def main() -> tuple[list[Any], list[int]]:
+        with _pool(3, work) as pool:
+            workers = list(pool.pids)
+            await pool.start()
+            outcomes = await asyncio.gather(*(pool.answer(n, f"t{n}", bytes([n]) * 3, nested) for n in range(90)))
+        return outcomes, workers
+
+    outcomes, workers = _run(new_loop, main)
+    assert len(workers) == 2
+    assert [o[1:] for o in outcomes] == [(n * 2, f"T{n}", bytes([n]) * 3, nested) for n in range(90)]
+    by = {pid: sum(o[0] == pid for o in outcomes) for pid in [os.getpid(), *workers]}
+    assert all(count >= 5 for count in by.values()), by  # each of the three took its share
+    for pid in workers:
+        with pytest.raises(ChildProcessError):  # reaped: no process left behind
+            os.waitpid(pid, os.WNOHANG)
+
+
+@FORKS
+def test_a_worker_that_fails_or_ends_fails_only_its_own_calls(caplog: pytest.LogCaptureFixture) -> None:
+    def work(n: int) -> tuple[Any, ...]:
+        if n < 0:
+            raise KeyError("record text that must not be shown")
+        time.sleep(0.2 if n == 0 else 0)
+        return (os.getpid(), n)
+
+    async def main() -> tuple[Any, ...]:
+        with _pool(2, work) as pool:
+            await pool.start()
+            worker = pool.pids[0]
+            fault = await _from(pool, worker, -1)
+            slow = asyncio.ensure_future(_from(pool, worker, 0))
+            await asyncio.sleep(0.05)  # in the worker's hands
+            os.kill(worker, signal.SIGKILL)
+            lost = (await asyncio.gather(slow, return_exceptions=True))[0]
+            after = await asyncio.gather(*(pool.answer(n) for n in range(1, 6)))
+            return fault, lost, after
+
+    with caplog.at_level(logging.ERROR, logger="osteocheck.serve"):
+        fault, lost, after = _run(asyncio.new_event_loop, main)
+    assert fault == ("fault", "KeyError")  # the type only: the message may hold the record
+    assert isinstance(lost, WorkerGone)
+    assert [o[1] for o in after] == [1, 2, 3, 4, 5]
+    assert {o[0] for o in after} == {os.getpid()}  # answered here, by the process left
+    assert "a worker process has ended; 1 calls in its hands fail" in caplog.text
+
+
+async def _from(pool: Pool, worker: int, n: int) -> Any:
+    """A call answered by `worker`: sent while this process is busy, so the worker takes it."""
+    future = asyncio.ensure_future(pool.answer(n))
+    hand = pool._hands[pool.pids.index(worker)]
+    while future not in hand.waiting and not future.done():
+        await asyncio.sleep(0)
+    return await future
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[FhirStub]:
+    found = FhirStub()
+    yield found
+    found.close()
+
+
+def _calls(stub: FhirStub) -> list[dict[str, Any]]:
+    """The example requests, each record as its prefetch, and one with no prefetch (fetched with the token)."""
+    examples = ROOT / "examples" / "cds-hooks"
+    calls = [json.loads((examples / f"{hook}.json").read_text()) for hook in ("patient-view", "appointment-book")]
+    return [*calls, *(request_for(path) for path in RECORDS), _without_prefetch(stub)]
+
+
+def _service(request: dict[str, Any]) -> str:
+    return "osteocheck-appointment-book" if request["hook"] == "appointment-book" else "osteocheck-patient-view"
+
+
+def _cards(answer: dict[str, Any], port: int) -> str:
+    """The cards without the service's address and the link's token, which is new every time."""
+    text = json.dumps(answer["cards"]).replace(f"http://127.0.0.1:{port}/", "/")
+    return re.sub(r"/plans/[A-Za-z0-9_-]+", "/plans/TOKEN", text)
+
+
+def _processes_under(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):  # a process that ended meanwhile
+            continue
+    return found
+
+
+@FORKS
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
+def test_serve_with_two_workers_answers_as_one_process_does_and_stops_with_its_worker(stub: FhirStub) -> None:
+    calls = _calls(stub)
+    answers: dict[str, list[Any]] = {}
+    for workers in ("1", "2"):
+        for server in serving("--workers", workers, "--fhir-server", stub.base):
+            with ThreadPoolExecutor(20) as threads:
+                got = list(threads.map(server.hook, [_service(r) for r in calls * 3], calls * 3))
+            assert {status for status, _ in got} == {200}, got
+            answers[workers] = [_cards(answer, server.port) for _, answer in got]
+            assert server.pid is not None
+            children = _processes_under(server.pid)
+            assert len(children) == int(workers) - 1, children
+            os.kill(server.pid, signal.SIGTERM)
+            deadline = time.monotonic() + DEADLINE
+            while (
+                Path(f"/proc/{server.pid}/stat").exists() and " Z " not in Path(f"/proc/{server.pid}/stat").read_text()
+            ):
+                assert time.monotonic() < deadline, "the service did not stop"
+                time.sleep(0.05)
+            assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a worker outlived the service"
+            log = server.log.read_text()
+            assert "stopped by SIGTERM" in log and "Traceback" not in log and "worker process has ended" not in log, log
+    assert answers["2"] == answers["1"]
+
+
+@EACH_LOOP
+def test_a_turn_given_up_while_waiting_leaves_no_error(new_loop: NewLoop) -> None:
+    reported: list[object] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        waiting = asyncio.ensure_future(io_turn())
+        await asyncio.sleep(0)
+        waiting.cancel()  # the service stopping before the loop's next turn
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+        assert waiting.cancelled()
+
+    _run(new_loop, main)
+    assert reported == []
