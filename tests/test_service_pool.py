@@ -288,3 +288,24 @@ def test_a_turn_given_up_while_waiting_leaves_no_error(new_loop: NewLoop) -> Non
 
     _run(new_loop, main)
     assert reported == []
+
+
+@FORKS
+def test_a_fork_that_fails_ends_the_workers_already_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    forked: list[int] = []
+    fork = os.fork
+
+    def fork_once() -> int:
+        if forked:
+            raise BlockingIOError("Resource temporarily unavailable")
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_once)
+    with pytest.raises(BlockingIOError), _pool(3, lambda: ()):
+        pass
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # reaped
+        os.waitpid(forked[0], os.WNOHANG)

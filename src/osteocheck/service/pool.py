@@ -44,11 +44,21 @@ class Pool:
     def __init__(self, processes: int, work: Work) -> None:
         self.work = work
         self.pids: list[int] = []
+        self.stopping = False
         self._sockets: list[socket.socket] = []
+        self._hands: list[_Hand] = []
+        self._line: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[Any, ...]]]] = deque()
+        self._waiting = asyncio.Event()
+        self._here: asyncio.Task[None] | None = None
         try:
             for _ in range(processes - 1):
                 ours, theirs = socket.socketpair()
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError:  # the system's limit on processes, say: no service half started
+                    ours.close()
+                    theirs.close()
+                    raise
                 if pid == 0:  # pragma: no cover - the child; its work is measured through the service's tests
                     ours.close()
                     for other in self._sockets:
@@ -60,11 +70,6 @@ class Pool:
         except BaseException:
             self.stop()
             raise
-        self._hands: list[_Hand] = []
-        self._line: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[Any, ...]]]] = deque()
-        self._waiting = asyncio.Event()
-        self._here: asyncio.Task[None] | None = None
-        self.stopping = False
 
     async def start(self) -> None:
         """Read the workers' answers on this event loop, and answer here too (the app's start-up)."""
