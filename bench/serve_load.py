@@ -372,7 +372,7 @@ def main() -> None:
             return curl_load(url, sent, total, args.concurrency, warmup)
 
         measure(hook_url, bodies, 500, 0)  # the server's first calls (imports, first allocations)
-        print(f"{os.cpu_count()} CPUs, {args.workers} server worker(s), {args.concurrency} concurrent clients")
+        print(f"{os.cpu_count()} CPUs, {args.workers} answering (--workers), {args.concurrency} concurrent clients")
         if args.client == "wrk":
             floor = wrk_run("discovery (baseline)", f"{base}/cds-services", None, args.seconds, args.concurrency)
             hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)

@@ -291,21 +291,20 @@ def test_a_turn_given_up_while_waiting_leaves_no_error(new_loop: NewLoop) -> Non
 
 
 @FORKS
-def test_a_fork_that_fails_ends_the_workers_already_forked(monkeypatch: pytest.MonkeyPatch) -> None:
-    forked: list[int] = []
-    fork = os.fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
+def test_a_worker_that_cannot_start_ends_the_workers_already_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[socket.socket, socket.socket]] = []
+    socketpair = socket.socketpair
 
-    def fork_once() -> int:
-        if forked:
-            raise BlockingIOError("Resource temporarily unavailable")
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
+    def one_pair_only() -> tuple[socket.socket, socket.socket]:
+        if made:
+            raise OSError(24, "Too many open files")
+        made.append(socketpair())
+        return made[0]
 
-    monkeypatch.setattr(os, "fork", fork_once)
-    with pytest.raises(BlockingIOError), _pool(3, lambda: ()):
+    before = _processes_under(os.getpid())
+    monkeypatch.setattr(socket, "socketpair", one_pair_only)
+    with pytest.raises(OSError, match="Too many open files"), _pool(3, lambda: ()):
         pass
-    assert len(forked) == 1
-    with pytest.raises(ChildProcessError):  # reaped
-        os.waitpid(forked[0], os.WNOHANG)
+    assert len(made) == 1 and made[0][0].fileno() == -1  # the first worker's socket, closed
+    assert _processes_under(os.getpid()) == before  # and that worker ended and reaped
