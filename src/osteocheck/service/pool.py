@@ -166,7 +166,7 @@ class _Hand(asyncio.Protocol):
     def send(self, args: tuple[Any, ...], future: asyncio.Future[tuple[Any, ...]]) -> None:
         self.waiting.append(future)
         job = marshal.dumps(args)
-        self._transport.write(_SIZE.pack(len(job)) + job)
+        self._transport.writelines((_SIZE.pack(len(job)), job))
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
@@ -205,12 +205,11 @@ def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs 
     signal.set_wakeup_fd(-1)  # the serving process's event loop listens on it
     code = 0
     try:
-        reader = sock.makefile("rb")
         while True:
-            head = reader.read(_SIZE.size)
-            if len(head) < _SIZE.size:
+            head = _take(sock, _SIZE.size)
+            job = _take(sock, _SIZE.unpack(head)[0]) if head is not None else None
+            if job is None:
                 break
-            job = reader.read(_SIZE.unpack(head)[0])
             try:
                 outcome = work(*marshal.loads(job))  # noqa: S302 - the front's bytes
                 answer = marshal.dumps(outcome)
@@ -221,6 +220,20 @@ def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs 
         code = 1
     finally:
         os._exit(code)
+
+
+def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cover - runs in the worker
+    """Exactly `size` bytes, read straight into one buffer (a call's body in one or two reads); None
+    when the socket has closed."""
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return data
 
 
 def _reap(pid: int) -> None:
