@@ -16,12 +16,14 @@ a request body and an answer, nothing that runs). A worker ends when its socket 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import marshal
 import os
 import signal
 import socket
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
@@ -125,8 +127,10 @@ class Pool:
         if self._here is not None:
             self._here.cancel()
         for hand in self._hands:
-            hand.close()
+            hand.close()  # takes effect on the event loop's next pass, which _reap holds up
         for sock in self._sockets:
+            with contextlib.suppress(OSError):  # a worker that has gone already
+                sock.shutdown(socket.SHUT_RDWR)  # so the worker's read ends now
             sock.close()
         for pid in self.pids:
             _reap(pid)
@@ -237,7 +241,7 @@ def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cov
 
 
 def _reap(pid: int) -> None:
-    """Wait for a worker that was told to end; kill it after 5 s."""
+    """Wait for a worker that was told to end (it finishes the call in hand); kill it after 5 s."""
     for _ in range(100):
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
@@ -245,9 +249,8 @@ def _reap(pid: int) -> None:
             return
         if done:
             return
-        import time  # noqa: PLC0415
-
         time.sleep(0.05)
+    log.error("a worker process did not end within 5 s of the stop; killed it")
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
