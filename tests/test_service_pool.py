@@ -313,3 +313,30 @@ def test_a_worker_that_cannot_start_ends_the_workers_already_forked(monkeypatch:
         pass
     assert len(made) == 1 and made[0][0].fileno() == -1  # the first worker's socket, closed
     assert _processes_under(os.getpid()) == before  # and that worker ended and reaped
+
+
+@FORKS
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
+def test_calls_a_worker_held_when_it_died_are_503_and_the_service_goes_on() -> None:
+    request = json.loads((ROOT / "examples" / "cds-hooks" / "patient-view.json").read_text())
+    for server in serving("--workers", "2"):
+        assert server.pid is not None
+        (worker,) = _processes_under(server.pid)
+        os.kill(worker, signal.SIGSTOP)  # it takes the first two calls, and answers neither
+        with ThreadPoolExecutor(3) as threads:
+            calls = [threads.submit(server.hook, "osteocheck-patient-view", request) for _ in range(3)]
+            deadline = time.monotonic() + DEADLINE
+            while sum(call.done() for call in calls) < 1:  # the third, answered by the serving process
+                assert time.monotonic() < deadline, "no call was answered"
+                time.sleep(0.02)
+            os.kill(worker, signal.SIGKILL)
+            answers = sorted((call.result() for call in calls), key=lambda answer: answer[0])
+        assert [status for status, _ in answers] == [200, 503, 503]
+        assert answers[1][1] == {
+            "error": "a worker process ended while answering this call; send it again",
+            "status": 503,
+        }
+        assert server.hook("osteocheck-patient-view", request)[0] == 200  # and later calls are answered
+        time.sleep(0.2)
+        log = server.log.read_text()
+        assert "a worker process has ended; 2 calls in its hands fail" in log and "Traceback" not in log, log

@@ -167,9 +167,8 @@ def create_app(settings: Settings) -> Starlette:
             return error(refused.status, refused.message)
         except TimeoutError:
             return error(504, f"the request took longer than {settings.timeout:g} seconds")
-        except WorkerGone:
-            log.error("internal error: a worker process has ended")
-            return error(503, "the service has lost a worker process; it needs a restart")
+        except WorkerGone:  # the pool has said so in the log; the other processes go on
+            return error(503, "a worker process ended while answering this call; send it again")
         except Exception as exc:  # noqa: BLE001 - a fault of ours: said in one line, never a traceback of the record
             log.error("internal error: %s", type(exc).__name__)
             return error(500, "internal error")
