@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import marshal
 import os
 import re
 import signal
 import socket
+import struct
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ import pytest
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
 from conftest import ROOT
-from osteocheck.service.pool import Pool, WorkerGone, io_turn
+from osteocheck.service.pool import Pool, WorkerGone, _Hand, io_turn
 from processes import DEADLINE
 from serving import serving
 from test_service import RECORDS, FhirStub, _without_prefetch, request_for
@@ -340,3 +342,74 @@ def test_calls_a_worker_held_when_it_died_are_503_and_the_service_goes_on() -> N
         time.sleep(0.2)
         log = server.log.read_text()
         assert "a worker process has ended; 2 calls in its hands fail" in log and "Traceback" not in log, log
+
+
+class _Wire:
+    """A transport that keeps what the serving process writes to a worker."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    def writelines(self, parts: tuple[bytes, ...]) -> None:
+        self.sent.append(b"".join(parts))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda first, second: (second, ("cards", b"another call's", b"")),  # the second call's answer first
+        lambda first, second: (first + 1000, ("cards", b"", b"")),  # a number never sent
+        lambda first, second: first,  # no outcome
+        None,  # not marshal at all
+    ],
+    ids=["another-call", "unknown-number", "no-outcome", "garbage"],
+)
+def test_an_answer_for_another_call_is_never_passed_on(
+    answer: Callable[[int, int], object] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> tuple[list[BaseException | tuple[Any, ...]], _Wire, bool]:
+        loop = asyncio.get_running_loop()
+        with _pool(1, lambda: ()) as pool:
+            hand = _Hand(pool)
+            wire = _Wire()
+            hand.connection_made(wire)  # type: ignore[arg-type]
+            calls: list[asyncio.Future[tuple[Any, ...]]] = [loop.create_future(), loop.create_future()]
+            for n, call in enumerate(calls):
+                hand.send((n,), call)
+            numbers = [marshal.loads(sent[8:])[0] for sent in wire.sent]  # noqa: S302 - written just above
+            data = b"\x00garbage" if answer is None else marshal.dumps(answer(*numbers))
+            hand.data_received(struct.pack("!Q", len(data)) + data)
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            return outcomes, wire, hand.alive
+
+    with caplog.at_level(logging.ERROR, logger="osteocheck.serve"):
+        outcomes, wire, alive = _run(asyncio.new_event_loop, main)
+    assert all(isinstance(o, WorkerGone) for o in outcomes), outcomes  # both fail: neither gets cards
+    assert wire.closed and not alive
+    assert "cut off; 2 calls in its hands fail" in caplog.text
+
+
+def test_answers_that_echo_their_calls_are_passed_on_in_order() -> None:
+    async def main() -> list[tuple[Any, ...]]:
+        loop = asyncio.get_running_loop()
+        with _pool(1, lambda: ()) as pool:
+            hand = _Hand(pool)
+            wire = _Wire()
+            hand.connection_made(wire)  # type: ignore[arg-type]
+            calls: list[asyncio.Future[tuple[Any, ...]]] = [loop.create_future() for _ in range(3)]
+            for n, call in enumerate(calls):
+                hand.send((n,), call)
+            frames = b""
+            for sent in wire.sent:
+                number, (n,) = marshal.loads(sent[8:])  # noqa: S302 - written just above
+                data = marshal.dumps((number, ("cards", n)))
+                frames += struct.pack("!Q", len(data)) + data
+            hand.data_received(frames[:5])  # in pieces, as a socket delivers them
+            hand.data_received(frames[5:])
+            return list(await asyncio.gather(*calls))
+
+    assert _run(asyncio.new_event_loop, main) == [("cards", 0), ("cards", 1), ("cards", 2)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import marshal
 import os
@@ -76,8 +77,8 @@ class Pool:
     async def start(self) -> None:
         """Read the workers' answers on this event loop, and answer here too (the app's start-up)."""
         loop = asyncio.get_running_loop()
-        for number, sock in enumerate(self._sockets):
-            hand = _Hand(self, number)
+        for sock in self._sockets:
+            hand = _Hand(self)
             await loop.create_unix_connection(lambda hand=hand: hand, sock=sock)  # type: ignore[misc]
             self._hands.append(hand)
         self._here = loop.create_task(self._answer_here())
@@ -155,11 +156,13 @@ def _load(hand: _Hand) -> int:
 
 
 class _Hand(asyncio.Protocol):
-    """The front's end of one worker's socket: calls out, answers back, in order."""
+    """The serving process's end of one worker's socket: calls out, answers back, in order. Each call
+    carries a number its answer must echo: an answer for another call (cards for another patient)
+    is never passed on. The worker is cut off instead, and the calls in its hands fail."""
 
-    def __init__(self, pool: Pool, number: int) -> None:
-        self.pool, self.number = pool, number
-        self.waiting: deque[asyncio.Future[tuple[Any, ...]]] = deque()
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.waiting: deque[tuple[int, asyncio.Future[tuple[Any, ...]]]] = deque()
         self.alive = True
         self._buffer = bytearray()
         self._transport: asyncio.Transport  # connected before any call is sent (Pool.start)
@@ -168,36 +171,55 @@ class _Hand(asyncio.Protocol):
         self._transport = cast("asyncio.Transport", transport)  # a socket's
 
     def send(self, args: tuple[Any, ...], future: asyncio.Future[tuple[Any, ...]]) -> None:
-        self.waiting.append(future)
-        job = marshal.dumps(args)
+        number = next(_numbers)
+        self.waiting.append((number, future))
+        job = marshal.dumps((number, args))
         self._transport.writelines((_SIZE.pack(len(job)), job))
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
         buffer += data
-        while len(buffer) >= _SIZE.size:
+        while self.alive and len(buffer) >= _SIZE.size:
             (size,) = _SIZE.unpack_from(buffer)
             end = _SIZE.size + size
             if len(buffer) < end:
                 return
-            outcome = marshal.loads(bytes(buffer[_SIZE.size : end]))  # noqa: S302 - our own worker's bytes
+            answer = bytes(buffer[_SIZE.size : end])
             del buffer[:end]
-            future = self.waiting.popleft()
+            number, future = self.waiting.popleft()
+            try:
+                echoed, outcome = marshal.loads(answer)  # noqa: S302 - our own worker's bytes
+            except (ValueError, EOFError, TypeError):
+                echoed, outcome = None, None
+            if echoed != number or not isinstance(outcome, tuple):
+                self.waiting.appendleft((number, future))
+                self._cut_off(f"answered call {echoed!r} in place of call {number}")
+                return
             if not future.done():
                 future.set_result(outcome)
         self.pool.feed()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.alive and not self.pool.stopping:
-            log.error("a worker process has ended; %d calls in its hands fail", len(self.waiting))
+            self._fail(f"a worker process has ended; {len(self.waiting)} calls in its hands fail")
+
+    def _cut_off(self, why: str) -> None:
+        self._fail(f"a worker process {why}: cut off; {len(self.waiting)} calls in its hands fail")
+        self._transport.close()
+
+    def _fail(self, message: str) -> None:
+        log.error("%s", message)
         self.alive = False
         while self.waiting:
-            future = self.waiting.popleft()
+            _, future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(WorkerGone())
 
     def close(self) -> None:
         self._transport.close()
+
+
+_numbers = itertools.count(1)  # calls sent to workers, numbered across the process
 
 
 def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the worker
@@ -214,13 +236,13 @@ def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs 
             job = _take(sock, _SIZE.unpack(head)[0]) if head is not None else None
             if job is None:
                 break
+            number, args = marshal.loads(job)  # noqa: S302 - the serving process's bytes
             try:
-                outcome = work(*marshal.loads(job))  # noqa: S302 - the front's bytes
-                answer = marshal.dumps(outcome)
-            except Exception as exc:  # noqa: BLE001 - said to the front by type only: the message may hold the record
-                answer = marshal.dumps(("fault", type(exc).__name__))
+                answer = marshal.dumps((number, work(*args)))
+            except Exception as exc:  # noqa: BLE001 - said to the serving process by type only: the message may hold the record
+                answer = marshal.dumps((number, ("fault", type(exc).__name__)))
             sock.sendall(_SIZE.pack(len(answer)) + answer)
-    except BaseException:  # noqa: BLE001 - the front has gone, or a signal: end quietly, no traceback
+    except BaseException:  # noqa: BLE001 - the serving process has gone, or a signal: end quietly, no traceback
         code = 1
     finally:
         os._exit(code)
