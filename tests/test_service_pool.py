@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -263,6 +264,10 @@ def test_serve_with_two_workers_answers_as_one_process_does_and_stops_with_its_w
                 got = list(threads.map(server.hook, [_service(r) for r in calls * 3], calls * 3))
             assert {status for status, _ in got} == {200}, got
             answers[workers] = [_cards(answer, server.port) for _, answer in got]
+            links = [answer["cards"][-1]["links"][0]["url"] for _, answer in got]
+            with ThreadPoolExecutor(20) as threads:  # each on a new connection, whichever process made the plan
+                opened = list(threads.map(server.call, ["GET"] * len(links), [urlsplit(u).path for u in links]))
+            assert {status for status, _, _ in opened} == {200}, opened
             assert server.pid is not None
             children = _processes_under(server.pid)
             assert len(children) == int(workers) - 1, children
