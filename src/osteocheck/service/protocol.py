@@ -3,7 +3,7 @@
 uvicorn sets none: a client could open connections and send nothing, or a byte a minute, and hold
 them for ever (the body and the answer are under the call's own deadline, once the headers are in;
 an idle kept-alive connection is closed after 5 s). Here a connection whose request has not finished
-its headers within `HEADERS_WITHIN` seconds of starting (the connection opening, or the request's
+its headers within `within` seconds of starting (the connection opening, or the request's
 first byte) is closed.
 """
 
@@ -13,10 +13,9 @@ import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HEADERS_WITHIN = 20.0  # seconds; set from --timeout (run.py)
-
 
 class HeadersInTime(HttpToolsProtocol):
+    within = 20.0  # seconds
     _headers_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -37,7 +36,7 @@ class HeadersInTime(HttpToolsProtocol):
 
     def _arm(self) -> None:
         self._disarm()
-        self._headers_timer = self.loop.call_later(HEADERS_WITHIN, self._too_slow)
+        self._headers_timer = self.loop.call_later(self.within, self._too_slow)
 
     def _disarm(self) -> None:
         if self._headers_timer is not None:
@@ -48,3 +47,8 @@ class HeadersInTime(HttpToolsProtocol):
         self._headers_timer = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+def headers_within(seconds: float) -> type[HttpToolsProtocol]:
+    """The protocol for uvicorn, with `seconds` for a request's line and headers (from --timeout)."""
+    return type("HeadersInTime", (HeadersInTime,), {"within": seconds})

@@ -23,11 +23,10 @@ def _log_to_stderr() -> None:
 
 def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
     """How uvicorn serves the app (for `serve`, and for the tests that start it)."""
-    protocol.HEADERS_WITHIN = settings.timeout
     return {
         "host": host,
         "port": port,
-        "http": protocol.HeadersInTime,  # uvicorn's own, with a deadline for the headers
+        "http": protocol.headers_within(settings.timeout),  # uvicorn's own, with a deadline for the headers
         "access_log": False,  # uvicorn's access log prints paths and query strings; ours prints neither
         "log_level": "warning",
         "timeout_keep_alive": 5,
