@@ -14,13 +14,6 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 
-def _log_to_stderr() -> None:
-    # The lines name no thread or process: not looking them up saves a quarter of a line's cost
-    # (the logging HOWTO's "Optimization"), a line a call.
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-
-
 def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
     """How uvicorn serves the app (for `serve`, and for the tests that start it)."""
     return {
@@ -39,5 +32,8 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int) -> None:
     """Serve `app` (already made, so its knowledge was checked before the port opened)."""
     import uvicorn  # noqa: PLC0415 - the serve extra
 
-    _log_to_stderr()
+    # The lines name no thread or process: not looking them up saves a quarter of a line's cost
+    # (the logging HOWTO's "Optimization"), a line a call.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(app, **uvicorn_options(settings, host=host, port=port))
