@@ -26,7 +26,7 @@ from starlette.routing import Route
 from osteocheck import api
 from osteocheck.engine.model import Profile, Record
 from osteocheck.errors import OsteocheckError
-from osteocheck.service import hooks
+from osteocheck.service import hooks, wire
 from osteocheck.service.cards import plan_cards
 from osteocheck.service.fetch import Fetcher
 from osteocheck.service.pool import Pool, Work, WorkerGone
@@ -265,7 +265,7 @@ def answering(knowledge: Knowledge, templates: dict[str, str]) -> Work:
                 return ("fetch", call.fhir_server, call.patient, call.token, list(prefetched))
             plan = _plan(as_bundle(prefetched), call.patient, knowledge)
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
-            return ("cards", Json({"cards": cards}).body, made_of(plan))
+            return ("cards", wire.dumps({"cards": cards}), made_of(plan))
         except Refused as refused:
             return ("refused", refused.status, refused.message)
 

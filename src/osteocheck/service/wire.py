@@ -25,8 +25,13 @@ def loads(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"))
 
 
+def dumps(content: Any) -> bytes:
+    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it."""
+    return orjson.dumps(content)
+
+
 class Json(JSONResponse):
-    """Starlette's JSONResponse (compact UTF-8), serialised by orjson."""
+    """Starlette's JSONResponse, serialised by orjson (`dumps`)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return dumps(content)
