@@ -14,7 +14,7 @@ import socket
 import struct
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,32 +67,8 @@ def _pool(processes: int, work: Callable[..., tuple[Any, ...]]) -> Iterator[Pool
         pool.stop()
 
 
-@EACH_LOOP
-def test_a_request_that_arrived_first_is_read_before_the_next_call_is_answered(new_loop: NewLoop) -> None:
-    order: list[str] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        receiving, sending = socket.socketpair()
-        receiving.setblocking(False)
-        with _pool(1, lambda: (order.append("answered"),)) as pool:
-            await pool.start()
-            try:
-                loop.add_reader(receiving, lambda: (receiving.recv(16), order.append("read")))
-                sending.send(b"x")
-                await pool.answer()
-                await io_turn()  # so the reader has run either way before it is removed
-                loop.remove_reader(receiving)
-            finally:
-                receiving.close()
-                sending.close()
-
-    _run(new_loop, main)
-    assert order == ["read", "answered"]
-
-
-def test_a_plain_yield_would_not_do() -> None:
-    """`io_turn` is what makes the order above: a bare `sleep(0)` resumes before the loop polls (asyncio)."""
+def _order(new_loop: NewLoop, answer: Callable[[list[str]], Awaitable[object]]) -> list[str]:
+    """A request arrives (bytes wait on a socket) just before a call is answered: which comes first?"""
     order: list[str] = []
 
     async def main() -> None:
@@ -102,16 +78,35 @@ def test_a_plain_yield_would_not_do() -> None:
         try:
             loop.add_reader(receiving, lambda: (receiving.recv(16), order.append("read")))
             sending.send(b"x")
-            await asyncio.sleep(0)
-            order.append("answered")
-            await io_turn()
+            await answer(order)
+            await io_turn()  # so the reader has run either way before it is removed
             loop.remove_reader(receiving)
         finally:
             receiving.close()
             sending.close()
 
-    _run(asyncio.new_event_loop, main)
-    assert order == ["answered", "read"]
+    _run(new_loop, main)
+    return order
+
+
+@EACH_LOOP
+def test_a_request_that_arrived_first_is_read_before_the_next_call_is_answered(new_loop: NewLoop) -> None:
+    async def by_the_pool(order: list[str]) -> None:
+        with _pool(1, lambda: (order.append("answered"),)) as pool:
+            await pool.start()
+            await pool.answer()
+
+    assert _order(new_loop, by_the_pool) == ["read", "answered"]
+
+
+def test_a_plain_yield_would_not_do() -> None:
+    """`io_turn` is what makes the order above: a bare `sleep(0)` resumes before the loop polls (asyncio)."""
+
+    async def after_a_yield(order: list[str]) -> None:
+        await asyncio.sleep(0)
+        order.append("answered")
+
+    assert _order(asyncio.new_event_loop, after_a_yield) == ["answered", "read"]
 
 
 @EACH_LOOP
