@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -69,13 +70,10 @@ def request_for(path: Path, hook: str = "patient-view") -> dict[str, Any]:
     return hooks.request_for(json.loads(path.read_text()), hook, CODES)
 
 
-def plan_of(request: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """`osteocheck plan` on the very resources the request carries, judged today as the service judges."""
-    from osteocheck.service.request import as_bundle
+def plan_of(record: Path) -> dict[str, Any]:
+    """`osteocheck plan` on the whole record, as a therapist runs it, judged today as the service judges."""
     from processes import run
 
-    record = tmp / "record.json"
-    record.write_text(json.dumps(as_bundle(request["prefetch"])))
     done = run([sys.executable, "-m", "osteocheck", "plan", "--fhir", str(record), "--as-of", TODAY, "-f", "json"])
     assert done.returncode == 0, done.stderr
     plan: dict[str, Any] = json.loads(done.stdout)
@@ -101,19 +99,23 @@ def test_discovery_lists_both_hooks_with_the_prefetch_the_importer_reads(server:
         "procedures",
     }
     assert "http://loinc.org|38263-0" in prefetch["observations"]  # a DXA T-score code of the code map
+    since = (dt.date.today() - dt.timedelta(days=CODES.recent_surgery_days + 1)).isoformat()
+    assert (
+        prefetch["procedures"]
+        == f"Procedure?patient={{{{context.patientId}}}}&date=ge{since}&status=completed,in-progress"
+    )
+    assert prefetch["medicationRequests"].endswith("&status=active,on-hold&_include=MedicationRequest:medication")
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda p: p.stem[:30])
 @pytest.mark.parametrize("service", [VIEW, BOOK])
-def test_each_hook_gives_the_cards_of_the_plan_for_the_same_record(
-    server: Server, record: Path, service: str, tmp_path: Path
-) -> None:
+def test_each_hook_gives_the_cards_of_the_plan_for_the_same_record(server: Server, record: Path, service: str) -> None:
     request = request_for(record, "patient-view" if service == VIEW else "appointment-book")
     status, answer = server.hook(service, request)
     assert status == 200, answer
     jsonschema.validate(answer, RESPONSE, format_checker=jsonschema.FormatChecker())
     cards = answer["cards"]
-    plan = plan_of(request, tmp_path)
+    plan = plan_of(record)
     first = cards[0]
     expected = {"yes": "Massage may proceed", "after_clearance": "Massage only after", "postpone": "Postpone massage"}
     assert first["summary"].startswith(expected[plan["proceed"]])
@@ -345,7 +347,7 @@ class FhirStub:
                     found = [r for r in stub.resources if r["resourceType"] == kind and r.get("id") == rid]
                     self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
                     return
-                hits = [r for r in stub.resources if r["resourceType"] == kind]
+                hits = hooks.found_by(urllib.parse.unquote(self.path.removeprefix("/fhir/")), stub.resources)
                 self._send(
                     200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in hits]}
                 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import functools
 import gc
 import logging
 import marshal
@@ -111,8 +113,7 @@ def create_app(settings: Settings) -> Starlette:
     """The app, with the knowledge loaded and checked now (an invalid file fails here, before serving)."""
     knowledge = api.load_knowledge(settings.rules)
     codes = api.code_map()
-    templates = hooks.prefetch_templates(codes)
-    listing = hooks.discovery(codes)
+    templates = functools.lru_cache(maxsize=1)(functools.partial(hooks.prefetch_templates, codes))  # by the day
     fetcher = Fetcher(settings.fhir_servers, timeout=min(10.0, settings.timeout), max_bytes=settings.max_body)
     verifier = None
     if settings.jwks:
@@ -120,7 +121,7 @@ def create_app(settings: Settings) -> Starlette:
 
         verifier = Verifier(settings.jwks, issuer=settings.issuer)
     plans = _Plans(settings.plans_kept, settings.plan_ttl)
-    work = answering(knowledge, templates)
+    work = answering(knowledge)
     pool: list[Pool] = []  # the processes that answer calls, from the app's start-up to its end
 
     async def answer(*args: Any) -> tuple[Any, ...]:
@@ -144,7 +145,7 @@ def create_app(settings: Settings) -> Starlette:
         return (settings.public_url or str(request.base_url)).rstrip("/")
 
     async def discover(request: Request) -> Response:
-        return Json(listing)
+        return Json(hooks.discovery(templates(dt.date.today())))
 
     async def call(request: Request) -> Response:
         service = hooks.BY_ID.get(request.path_params["id"])
@@ -179,7 +180,9 @@ def create_app(settings: Settings) -> Starlette:
         outcome = await answer(hook, body, here, link, None)
         if outcome[0] == "fetch":  # no prefetch: fetched here, read by a worker
             _, server, patient, auth, given = outcome
-            fetched = await asyncio.to_thread(fetcher.missing, templates, dict.fromkeys(given), server, patient, auth)
+            fetched = await asyncio.to_thread(
+                fetcher.missing, templates(dt.date.today()), dict.fromkeys(given), server, patient, auth
+            )
             outcome = await answer(hook, body, here, link, fetched)
         if outcome[0] == "refused":
             return error(outcome[1], outcome[2])
@@ -250,7 +253,7 @@ def create_app(settings: Settings) -> Starlette:
     )
 
 
-def answering(knowledge: Knowledge, templates: dict[str, str]) -> Work:
+def answering(knowledge: Knowledge) -> Work:
     """A hook call's answer from its body, in this process or a worker's: ("cards", the JSON, `made_of`
     the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys sent) when
     the EHR sent no prefetch, and the call comes again with what was fetched."""
@@ -261,7 +264,7 @@ def answering(knowledge: Knowledge, templates: dict[str, str]) -> Work:
             prefetched = dict(call.prefetch)
             if fetched is not None:
                 prefetched.update(fetched)
-            elif call.fhir_server and any(key not in prefetched for key in templates):
+            elif call.fhir_server and any(key not in prefetched for key in hooks.KEYS):
                 return ("fetch", call.fhir_server, call.patient, call.token, list(prefetched))
             plan = _plan(as_bundle(prefetched), call.patient, knowledge)
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)

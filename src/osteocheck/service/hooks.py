@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,17 +39,41 @@ SERVICES = (
 BY_ID = {s.id: s for s in SERVICES}
 
 
-def prefetch_templates(codes: CodeMap) -> dict[str, str]:
-    """What the importer reads, asked for by patient; the DXA observations by the code map's own codes."""
+# The statuses the importer counts (client/records/resources.py), as each resource's R4 value set names them.
+COUNTED = {
+    "MedicationRequest": ("active", "on-hold"),
+    "MedicationStatement": ("active", "intended", "on-hold"),
+    "Procedure": ("completed", "in-progress"),
+}
+
+
+def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
+    """What the importer reads, and no more, asked for by patient: every Condition (a fracture stays
+    history when resolved); medications in a status it counts; the DXA observations by the code map's
+    own codes; procedures done within its window for surgery, from a day earlier (the EHR's day may
+    start before ours). A listing the EHR keeps asks, as days pass, for more than needed, never less."""
     observed = ",".join(f"{system}|{code}" for system, code in observed_codes(codes))
+    since = today - dt.timedelta(days=codes.recent_surgery_days + 1)
     return {
         "patient": f"Patient/{PATIENT}",
         "conditions": f"Condition?patient={PATIENT}",
-        "medicationRequests": f"MedicationRequest?patient={PATIENT}",
-        "medicationStatements": f"MedicationStatement?patient={PATIENT}",
+        "medicationRequests": _medications("MedicationRequest"),
+        "medicationStatements": _medications("MedicationStatement"),
         "observations": f"Observation?patient={PATIENT}&code={observed}",
-        "procedures": f"Procedure?patient={PATIENT}",
+        "procedures": f"Procedure?patient={PATIENT}&date=ge{since.isoformat()}&status={_counted('Procedure')}",
     }
+
+
+KEYS = ("patient", "conditions", "medicationRequests", "medicationStatements", "observations", "procedures")
+
+
+def _counted(kind: str) -> str:
+    return ",".join(COUNTED[kind])
+
+
+def _medications(kind: str) -> str:
+    """With the Medication each one names (`_include`): a drug given by reference is known by its code there."""
+    return f"{kind}?patient={PATIENT}&status={_counted(kind)}&_include={kind}:medication"
 
 
 def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
@@ -56,8 +81,7 @@ def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
     return [(system, code) for system, table in codes.lookup["observations"][0].items() for code in table]
 
 
-def discovery(codes: CodeMap) -> dict[str, Any]:
-    templates = prefetch_templates(codes)
+def discovery(templates: dict[str, str]) -> dict[str, Any]:
     return {
         "services": [
             {"hook": s.hook, "id": s.id, "title": s.title, "description": s.description, "prefetch": templates}
@@ -66,20 +90,13 @@ def discovery(codes: CodeMap) -> dict[str, Any]:
     }
 
 
-_SEARCHED = {
-    "conditions": "Condition",
-    "medicationRequests": "MedicationRequest",
-    "medicationStatements": "MedicationStatement",
-    "observations": "Observation",
-    "procedures": "Procedure",
-}
-
-
-def request_for(bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: str = "example") -> dict[str, Any]:
+def request_for(
+    bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: str = "example", today: dt.date | None = None
+) -> dict[str, Any]:
     """The request an EHR would send for the bundle's (one) patient, its prefetch answered from the bundle.
 
-    For examples, tests and benchmarks: each template's search as a searchset Bundle, the observations
-    only those with a code the template asks for.
+    For examples, tests and benchmarks: each template's search answered as a searchset Bundle, with
+    what its query asks for (`found_by`).
     """
     entries = [e for e in bundle.get("entry", []) if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     # A server stores a transaction's urn:uuid references as Type/id, and answers searches with those.
@@ -88,17 +105,11 @@ def request_for(bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: 
     }
     found = [_relinked(e["resource"], local) for e in entries]
     patient = next(r for r in found if r.get("resourceType") == "Patient")
-    wanted = set(observed_codes(codes))
-
-    def asked(r: dict[str, Any]) -> bool:
-        if r["resourceType"] != "Observation":
-            return True
-        coded = r.get("code", {}).get("coding", []) if isinstance(r.get("code"), dict) else []
-        return any((c.get("system"), c.get("code")) in wanted for c in coded if isinstance(c, dict))
-
     prefetch: dict[str, Any] = {"patient": patient}
-    for key, kind in _SEARCHED.items():
-        hits = [r for r in found if r.get("resourceType") == kind and asked(r)]
+    for key, template in prefetch_templates(codes, today or dt.date.today()).items():
+        if key == "patient":
+            continue
+        hits = found_by(template, found)
         prefetch[key] = {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -109,6 +120,58 @@ def request_for(bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: 
     if hook == "appointment-book":
         context["appointments"] = {"resourceType": "Bundle", "type": "collection", "entry": []}
     return {"hook": hook, "hookInstance": instance, "context": context, "prefetch": prefetch}
+
+
+def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The resources a FHIR server would return for one of this service's searches (`Type?param=...`),
+    as far as the search says (the patient is the caller's to choose): a code among `code`'s
+    `system|code` list, a status among `status`'s, a `date=ge` met by Procedure.performed[x] (an
+    ongoing period meets it), then the Medications the hits name (`_include`). For examples, tests
+    and the tests' FHIR stub; any other parameter is an error."""
+    kind, _, query = query.partition("?")
+    params = dict(param.partition("=")[::2] for param in query.split("&"))
+    unknown = set(params) - {"patient", "code", "status", "date", "_include"}
+    if params.get("_include", f"{kind}:medication") != f"{kind}:medication":
+        unknown.add("_include")
+    if unknown or ("date" in params and (kind != "Procedure" or not params["date"].startswith("ge"))):
+        raise ValueError(f"a search this service does not make: {kind}?{query}")
+    codes = {tuple(c.split("|", 1)) for c in params["code"].split(",")} if "code" in params else None
+    statuses = set(params["status"].split(",")) if "status" in params else None
+    since = params["date"][2:] if "date" in params else None
+
+    def hit(r: dict[str, Any]) -> bool:
+        return (
+            r.get("resourceType") == kind
+            and (codes is None or any((c.get("system"), c.get("code")) in codes for c in _codings(r)))
+            and (statuses is None or r.get("status") in statuses)
+            and (since is None or _performed_until(r) >= since)
+        )
+
+    hits = [r for r in resources if hit(r)]
+    if "_include" in params:
+        named = {_reference(r.get("medicationReference")) for r in hits}
+        hits += [r for r in resources if f"{r.get('resourceType')}/{r.get('id')}" in named]
+    return hits
+
+
+def _reference(value: object) -> str | None:
+    return value.get("reference") if isinstance(value, dict) else None
+
+
+def _codings(r: dict[str, Any]) -> list[dict[str, Any]]:
+    code = r.get("code")
+    coded = code.get("coding", []) if isinstance(code, dict) else []
+    return [c for c in coded if isinstance(c, dict)]
+
+
+def _performed_until(r: dict[str, Any]) -> str:
+    """The last day a procedure was performed (ISO, compared as text); "9" (after every date) when ongoing."""
+    period = r.get("performedPeriod")
+    if isinstance(period, dict):
+        end = period.get("end")
+        return end[:10] if isinstance(end, str) else "9"
+    when = r.get("performedDateTime")
+    return when[:10] if isinstance(when, str) else ""
 
 
 def _relinked(value: Any, local: dict[str, str]) -> Any:

@@ -1,0 +1,125 @@
+"""The prefetch templates ask the EHR for what the importer reads and no more: asking for less never
+changes a plan, on the real records judged at many dates, and on every status at the window's edges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from osteocheck import api
+from osteocheck.client.records import resources
+from osteocheck.client.records.codes import load_code_map
+from osteocheck.service import hooks
+from osteocheck.service.request import as_bundle
+
+pytest.importorskip("starlette", reason="the serve extra is not installed")
+
+CODES = load_code_map()
+WINDOW = CODES.recent_surgery_days
+RECORDS = [
+    json.loads(p.read_text())
+    for p in [
+        *sorted((ROOT / "examples" / "fhir").glob("*.json")),
+        *sorted((ROOT / "tests/data/fhir/synthea").glob("*.json")),
+    ]
+] + hooks.bulk_records(ROOT / "tests" / "data" / "fhir" / "bulk-ndjson")
+_EVENTS = ("performedDateTime", "authoredOn", "onsetDateTime", "recordedDate", "effectiveDateTime", "start", "end")
+
+
+def _days(bundle: dict[str, Any]) -> list[dt.date]:
+    """The dates to judge a record at: its last event, and the last day and the day after each of its
+    latest procedures counts as recent (the edges of the window the procedures' search asks for)."""
+    found: list[str] = []
+    done: list[str] = []
+
+    def walk(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+            if value.get("resourceType") == "Procedure":
+                done.append(hooks._performed_until(value))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key in _EVENTS and len(value) >= 10:
+            found.append(value[:10])
+
+    walk(bundle)
+    days = {dt.date.fromisoformat(max(found))}
+    for when in sorted(d for d in done if len(d) == 10)[-3:]:
+        last = dt.date.fromisoformat(when) + dt.timedelta(days=WINDOW)
+        days |= {last, last + dt.timedelta(days=1), last + dt.timedelta(days=2)}
+    return sorted(days)
+
+
+def _compared(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plan without what differs by design: the record's name and the resources it set aside or did
+    not recognise (the EHR is not asked for what the importer does not read)."""
+    record = plan["record"]
+    return {**plan, "record": {k: sorted(record[k]) for k in ("used", "notes")}}
+
+
+@pytest.mark.parametrize("number", range(len(RECORDS)))
+def test_asking_for_less_never_changes_the_plan_of_a_real_record(number: int) -> None:
+    record = RECORDS[number]
+    for day in _days(record):
+        request = hooks.request_for(record, "patient-view", CODES, today=day)
+        patient = request["context"]["patientId"]
+        asked = api.plan(bundle=as_bundle(request["prefetch"]), patient=patient, as_of=day)
+        whole = api.plan(bundle=record, patient=patient, as_of=day)
+        assert _compared(asked) == _compared(whole), day
+
+
+def _r4_statuses(kind: str) -> list[str]:
+    module = __import__(f"fhir.resources.{kind.lower()}", fromlist=[kind])
+    statuses: list[str] = getattr(module, kind).__fields__["status"].field_info.extra["enum_values"]
+    return statuses
+
+
+@pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
+def test_the_searches_ask_for_each_status_the_importer_counts(kind: str) -> None:
+    counted = resources._DONE_PROCEDURE if kind == "Procedure" else resources._ACTIVE_MEDICATION
+    assert set(hooks.COUNTED[kind]) == counted & set(_r4_statuses(kind))
+
+
+def _coded(section: str) -> dict[str, Any]:
+    entry = CODES.entries(section)[0]
+    return {"coding": [{"system": CODES.systems[entry["system"]], "code": entry["code"], "display": entry["display"]}]}
+
+
+@pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
+def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(kind: str) -> None:
+    """Each R4 status (and none), a day inside the window, its last day, the day after; a medication
+    named in place or by reference; a procedure performed on a day or over a period."""
+    day = dt.date(2026, 3, 1)
+    patient = {"resourceType": "Patient", "id": "p"}
+    drug = {"resourceType": "Medication", "id": "d", "code": _coded("medications")}
+    for status in [*_r4_statuses(kind), None]:
+        for back in (WINDOW - 1, WINDOW, WINDOW + 1, WINDOW + 2):
+            when = (day - dt.timedelta(days=back)).isoformat()
+            if kind == "Procedure":
+                forms = [{"performedDateTime": when}, {"performedPeriod": {"start": "2020-01-01", "end": when}}]
+                forms.append({"performedPeriod": {"start": when}})
+                made = [{"code": _coded("procedures"), **form} for form in forms]
+            else:
+                made = [
+                    {"medicationCodeableConcept": _coded("medications")},
+                    {"medicationReference": {"reference": "Medication/d"}},
+                ]
+            for n, fields in enumerate(made):
+                resource = {"resourceType": kind, "id": f"r{n}", "subject": {"reference": "Patient/p"}, **fields}
+                if status is not None:
+                    resource["status"] = status
+                record = {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": r} for r in (patient, drug, resource)],
+                }
+                request = hooks.request_for(record, "patient-view", CODES, today=day)
+                asked = api.plan(bundle=as_bundle(request["prefetch"]), patient="p", as_of=day)
+                whole = api.plan(bundle=record, patient="p", as_of=day)
+                assert _compared(asked) == _compared(whole), (status, back, fields)
