@@ -6,7 +6,8 @@
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
-(18 real patients), from `--concurrency` clients on keep-alive connections. By default every call is
+(18 real patients; the generated ones moved in time to end today), each prefetch holding what the
+service's templates ask for, from `--concurrency` clients on keep-alive connections. By default every call is
 a different patient (`distinct`: conditions at drawn body sites, a drawn T-score), as on a roster;
 `--same` sends the records as they are. The first `--warmup` requests open the connections and are not counted (the
 connections stay open for the counted ones); a second line counts every request, openings included.
@@ -49,21 +50,51 @@ import aiohttp
 import pycurl
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
-    (ROOT / "tests/data/fhir/synthea").glob("*.json")
-)
+EXAMPLES = sorted((ROOT / "examples" / "fhir").glob("*.json"))
+SYNTHEA = sorted((ROOT / "tests/data/fhir/synthea").glob("*.json"))
 BULK = ROOT / "tests/data/fhir/bulk-ndjson"
 DEADLINE = 300.0
 
 
 def real_calls() -> list[dict[str, Any]]:
-    """A patient-view call per real patient: the example records, the Synthea records, the Bulk export's 13."""
+    """A patient-view call per real patient, as an EHR would send it today: the example records as they
+    are, the Synthea records and the Bulk export's 13 moved in time so that each ends today (a chart
+    opened today runs up to today, so its recent procedures and current medications are asked for)."""
     from osteocheck import api  # noqa: PLC0415 - the installed package's
     from osteocheck.service.hooks import bulk_records, request_for  # noqa: PLC0415
 
     codes = api.code_map()  # loaded once for both
-    bundles = [json.loads(p.read_text()) for p in RECORDS] + bulk_records(BULK)
-    return [request_for(b, "patient-view", codes) for b in bundles]
+    examples = [json.loads(p.read_text()) for p in EXAMPLES]
+    generated = [json.loads(p.read_text()) for p in SYNTHEA] + bulk_records(BULK)
+    today = datetime.date.today()
+    bundles = examples + [moved(b, today - last_event(b)) for b in generated]
+    return [request_for(b, "patient-view", codes, today=today) for b in bundles]
+
+
+_EVENTS = {"performedDateTime", "authoredOn", "onsetDateTime", "recordedDate", "effectiveDateTime", "start", "end"}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def last_event(value: Any, key: str = "") -> datetime.date:
+    """The record's last dated event (a procedure, an order, an onset, an encounter's start or end)."""
+    if isinstance(value, dict):
+        return max((last_event(v, k) for k, v in value.items()), default=datetime.date.min)
+    if isinstance(value, list):
+        return max((last_event(v, key) for v in value), default=datetime.date.min)
+    if key in _EVENTS and isinstance(value, str) and _DAY.match(value):
+        return datetime.date.fromisoformat(value[:10])
+    return datetime.date.min
+
+
+def moved(value: Any, by: datetime.timedelta) -> Any:
+    """Every date and date-time in the record `by` later (birth dates too, so ages stay as they were)."""
+    if isinstance(value, dict):
+        return {k: moved(v, by) for k, v in value.items()}
+    if isinstance(value, list):
+        return [moved(v, by) for v in value]
+    if isinstance(value, str) and _DAY.fullmatch(value[:10]) and (len(value) == 10 or value[10] == "T"):
+        return (datetime.date.fromisoformat(value[:10]) + by).isoformat() + value[10:]
+    return value
 
 
 def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[bytes]:
