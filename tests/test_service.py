@@ -399,6 +399,31 @@ def test_with_no_prefetch_it_reads_the_record_from_the_fhir_server_with_the_toke
     assert len(stub.seen) == 6 and set(stub.seen) == {f"Bearer {FhirStub.TOKEN}"}
 
 
+@pytest.mark.parametrize("key", hooks.KEYS)
+def test_a_prefetch_left_out_is_fetched_or_412_never_a_quieter_plan(server: Server, stub: FhirStub, key: str) -> None:
+    """CDS Hooks: an EHR leaves a prefetch out, or sends an OperationOutcome in its place, when it could not
+    run the query; `null` means it has no such data. The shipped record's cards need its medication."""
+    given = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    expected = [c["summary"] for c in server.hook(VIEW, given)[1]["cards"]]
+    failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
+    for value in (None, failed):
+        request = json.loads(json.dumps(given))
+        if value is None:
+            del request["prefetch"][key]
+        else:
+            request["prefetch"][key] = value
+        status, answer = server.hook(VIEW, request)
+        assert status == 412 and f"lacks the prefetch {key} " in answer["error"], answer
+        stub.seen.clear()
+        request.update(_without_prefetch(stub) | {"prefetch": request["prefetch"]})
+        status, answer = server.hook(VIEW, request)
+        assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
+        assert len(stub.seen) == 1  # only what was missing
+    request = json.loads(json.dumps(given))
+    request["prefetch"][key] = None  # the EHR has no such data: a plan without it, as sent
+    assert server.hook(VIEW, request)[0] == 200
+
+
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:
     status, answer = server.hook(VIEW, _without_prefetch(stub, token="wrong"))  # noqa: S106
     assert status == 502 and "answered 401" in answer["error"]

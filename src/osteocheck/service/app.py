@@ -255,8 +255,13 @@ def create_app(settings: Settings) -> Starlette:
 
 def answering(knowledge: Knowledge) -> Work:
     """A hook call's answer from its body, in this process or a worker's: ("cards", the JSON, `made_of`
-    the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys sent) when
-    the EHR sent no prefetch, and the call comes again with what was fetched."""
+    the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys met) when
+    the EHR left a prefetch out, and the call comes again with what was fetched.
+
+    A plan is never made without a prefetch the templates ask for: the EHR leaves one out (or sends an
+    OperationOutcome in its place) when it could not run the query, and a plan made without, say, the
+    medications would be quieter than the record. With no fhirServer to read it from, the call is 412,
+    as CDS Hooks says."""
 
     def work(hook: str, body: bytes, base: str, link: str, fetched: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
@@ -264,15 +269,30 @@ def answering(knowledge: Knowledge) -> Work:
             prefetched = dict(call.prefetch)
             if fetched is not None:
                 prefetched.update(fetched)
-            elif call.fhir_server and any(key not in prefetched for key in hooks.KEYS):
-                return ("fetch", call.fhir_server, call.patient, call.token, list(prefetched))
-            plan = _plan(as_bundle(prefetched), call.patient, knowledge)
+            bundle = as_bundle(prefetched)  # a malformed prefetch is a 400 first
+            unmet = [key for key in hooks.KEYS if _unmet(prefetched, key)]
+            if unmet and fetched is None and call.fhir_server:
+                met = [key for key in prefetched if key not in unmet]
+                return ("fetch", call.fhir_server, call.patient, call.token, met)
+            if unmet:
+                raise Refused(
+                    412,
+                    f"the request lacks the prefetch {', '.join(unmet)} and names no fhirServer to read it from; "
+                    "send it (null when the EHR has no such data), or fhirServer and fhirAuthorization",
+                )
+            plan = _plan(bundle, call.patient, knowledge)
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
             return ("cards", wire.dumps({"cards": cards}), made_of(plan))
         except Refused as refused:
             return ("refused", refused.status, refused.message)
 
     return work
+
+
+def _unmet(prefetched: dict[str, Any], key: str) -> bool:
+    """Left out, or an OperationOutcome in its place (CDS Hooks 2.0: a prefetch the EHR could not run)."""
+    value = prefetched.get(key, _unmet)
+    return value is _unmet or (isinstance(value, dict) and value.get("resourceType") == "OperationOutcome")
 
 
 def _frozen() -> None:
