@@ -25,9 +25,9 @@ _ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_med
 
 
 # per section: system URI -> code -> what it means (a number into `meanings` for a generated code, the
-# entry itself for a hand-checked or declared one), and the few entries matched by prefix
+# entry itself for a hand-checked or declared one), and system URI -> the few entries matched by prefix
 Exact = dict[str, dict[str, Any]]
-Index = dict[str, tuple[Exact, list[dict[str, Any]]]]
+Index = dict[str, tuple[Exact, dict[str, list[dict[str, Any]]]]]
 _NONE: dict[str, Any] = {}  # the codes of a system the map does not hold
 # (id of map, id of knowledge) -> (map, knowledge, extended map): the objects are kept so the ids stay theirs
 _EXTENDED: dict[tuple[int, int], tuple[CodeMap, Knowledge, CodeMap]] = {}
@@ -80,24 +80,29 @@ class CodeMap(NamedTuple):
             merged = dict(exact)
             for uri, codes in ahead[k][0].items():
                 merged[uri] = {**exact.get(uri, {}), **codes}
-            lookup[k] = (merged, [*ahead[k][1], *prefixed])
+            by_prefix = {
+                uri: [*ahead[k][1].get(uri, []), *prefixed.get(uri, [])] for uri in {**ahead[k][1], **prefixed}
+            }
+            lookup[k] = (merged, by_prefix)
         return self._replace(sections=extra, lookup=lookup)
 
-    def match(self, section: str, concept: object) -> dict[str, Any] | None:
-        """What the first coding of the CodeableConcept that the section knows means (exact codes before prefixes)."""
+    def match(self, section: str, concept: object, coded: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+        """What the first coding of the CodeableConcept that the section knows means (exact codes before
+        prefixes); `coded`, the concept's codings when the caller has them already."""
         exact, prefixed = self.lookup[section]
         found = []
-        for x in codings(concept):
+        for x in codings(concept) if coded is None else coded:
             code = x.get("code")
             if isinstance(code, str):
                 system = str(x.get("system"))
                 hit = exact.get(system, _NONE).get(code)
                 if hit is not None:
                     return self.meanings[hit] if isinstance(hit, int) else hit
-                found.append((system, code))
+                if system in prefixed:
+                    found.append((system, code))
         for system, code in found:
-            for entry in prefixed:
-                if self.systems[entry["system"]] == system and code.startswith(entry["code"]):
+            for entry in prefixed[system]:
+                if code.startswith(entry["code"]):
                     return entry
         return None
 
@@ -107,10 +112,10 @@ def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]])
     index: Index = {}
     for name, entries in sections.items():
         exact: Exact = {}
-        prefixed = []
+        prefixed: dict[str, list[dict[str, Any]]] = {}
         for entry in entries:
             if entry.get("prefix"):
-                prefixed.append(entry)
+                prefixed.setdefault(systems[entry["system"]], []).append(entry)
             else:
                 exact.setdefault(systems[entry["system"]], {}).setdefault(entry["code"], entry)
         index[name] = (exact, prefixed)

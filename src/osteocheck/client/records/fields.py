@@ -27,28 +27,32 @@ def text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def words_of(concept: object) -> str:
+def words_of(concept: object, coded: list[dict[str, Any]] | None = None) -> str:
     """Every name a CodeableConcept gives itself, once each: its text and each coding's display (most
-    records repeat the display as the text; the searches over these words find no more in a copy)."""
+    records repeat the display as the text; the searches over these words find no more in a copy).
+    `coded`: the concept's codings, when the caller has them already."""
     if not isinstance(concept, dict):
         return ""
     text = concept.get("text")
     names = [text] if isinstance(text, str) else []
-    for coding in codings(concept):
+    for coding in codings(concept) if coded is None else coded:
         display = coding.get("display")
         if isinstance(display, str) and display not in names:
             names.append(display)
     return one_line("; ".join(names))[:500]
 
 
-def describe(resource: dict[str, Any], concept: object = None) -> str:
+def describe(resource: dict[str, Any], concept: object = None, coded: list[dict[str, Any]] | None = None) -> str:
     kind = resource.get("resourceType", "?")
     ident = resource.get("id")
     name = ""
     if isinstance(concept, dict):
-        name = concept.get("text") or next((c.get("display") for c in codings(concept) if c.get("display")), "") or ""
+        name = concept.get("text") or ""
         if not name:
-            name = next((f"{c.get('system')}|{c.get('code')}" for c in codings(concept)), "")
+            coded = codings(concept) if coded is None else coded
+            name = next((c.get("display") for c in coded if c.get("display")), "") or ""
+            if not name:
+                name = next((f"{c.get('system')}|{c.get('code')}" for c in coded), "")
     return one_line(f"{kind}/{ident}" + (f" ({name})" if name else ""))
 
 

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from osteocheck.client.records import names
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.fields import describe, words_of
+from osteocheck.client.records.fields import codings, describe, words_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.engine.stage import classify
 from osteocheck.vocabulary import STAGES
@@ -71,10 +71,11 @@ class Findings:
 
     def recognise(self, r: dict[str, Any], section: str, concept: object) -> tuple[str, dict[str, Any] | None]:
         """The resource's label and its code-map entry; a resource the map does not know is noted as such."""
-        label = describe(r, concept)
-        entry = self.codes.match(section, concept)
+        coded = codings(concept)  # once, for the three readers of the concept
+        label = describe(r, concept, coded)
+        entry = self.codes.match(section, concept, coded)
         if entry is None and section in ("conditions", "medications"):
-            words = words_of(concept)
+            words = words_of(concept, coded)
             entry = names.condition(words, self.sites) if section == "conditions" else names.medication(words)
             if entry is not None:
                 label = f"{label} ({names.MARK})"
