@@ -41,7 +41,7 @@ def _days(bundle: dict[str, Any]) -> list[dt.date]:
             for k, v in value.items():
                 walk(v, k)
             if value.get("resourceType") == "Procedure":
-                done.append(hooks._performed_until(value))
+                done.append(hooks.last_day(value))
         elif isinstance(value, list):
             for v in value:
                 walk(v, key)
@@ -82,7 +82,11 @@ def _r4_statuses(kind: str) -> list[str]:
 
 @pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
 def test_the_searches_ask_for_each_status_the_importer_counts(kind: str) -> None:
-    counted = resources._DONE_PROCEDURE if kind == "Procedure" else resources._ACTIVE_MEDICATION
+    counted = (
+        resources._DONE_PROCEDURE
+        if kind == "Procedure"
+        else resources._ACTIVE_BY_KIND.get(kind, resources._ACTIVE_MEDICATION)
+    )
     assert set(hooks.COUNTED[kind]) == counted & set(_r4_statuses(kind))
 
 
@@ -94,22 +98,26 @@ def _coded(section: str) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
 def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(kind: str) -> None:
     """Each R4 status (and none), a day inside the window, its last day, the day after; a medication
-    named in place or by reference; a procedure performed on a day or over a period."""
+    named in place or by reference; a dated kind on a day, over a period, or from a day on."""
     day = dt.date(2026, 3, 1)
+    window = WINDOW if kind == "Procedure" else CODES.recent_medication_days
     patient = {"resourceType": "Patient", "id": "p"}
     drug = {"resourceType": "Medication", "id": "d", "code": _coded("medications")}
+    _, on, during = hooks.DATED.get(kind, ("", "", ""))
     for status in [*_r4_statuses(kind), None]:
-        for back in (WINDOW - 1, WINDOW, WINDOW + 1, WINDOW + 2):
+        for back in (window - 1, window, window + 1, window + 2):
             when = (day - dt.timedelta(days=back)).isoformat()
+            times = [{on: when}] if on else [{}]
+            if during:
+                times += [{during: {"start": "2020-01-01", "end": when}}, {during: {"start": when}}]
             if kind == "Procedure":
-                forms = [{"performedDateTime": when}, {"performedPeriod": {"start": "2020-01-01", "end": when}}]
-                forms.append({"performedPeriod": {"start": when}})
-                made = [{"code": _coded("procedures"), **form} for form in forms]
+                made = [{"code": _coded("procedures"), **t} for t in times]
             else:
-                made = [
+                named = [
                     {"medicationCodeableConcept": _coded("medications")},
                     {"medicationReference": {"reference": "Medication/d"}},
                 ]
+                made = [{**n, **t} for n in named for t in times]
             for n, fields in enumerate(made):
                 resource = {"resourceType": kind, "id": f"r{n}", "subject": {"reference": "Patient/p"}, **fields}
                 if status is not None:

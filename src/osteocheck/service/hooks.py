@@ -43,37 +43,56 @@ BY_ID = {s.id: s for s in SERVICES}
 COUNTED = {
     "MedicationRequest": ("active", "on-hold"),
     "MedicationStatement": ("active", "intended", "on-hold"),
+    "MedicationDispense": ("completed", "in-progress", "preparation", "on-hold"),
+    "MedicationAdministration": ("completed", "in-progress", "on-hold"),
     "Procedure": ("completed", "in-progress"),
+}
+# The search parameter for when a dated kind happened, and the fields it searches (R4): a period meets
+# `ge` unless it ended before; the importer reads only those of its window.
+DATED = {
+    "Procedure": ("date", "performedDateTime", "performedPeriod"),
+    "MedicationDispense": ("whenhandedover", "whenHandedOver", ""),
+    "MedicationAdministration": ("effective-time", "effectiveDateTime", "effectivePeriod"),
 }
 
 
 def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
     """What the importer reads, and no more, asked for by patient: every Condition (a fracture stays
-    history when resolved); medications in a status it counts; the DXA observations by the code map's
-    own codes; procedures done within its window for surgery, from a day earlier (the EHR's day may
-    start before ours). A listing the EHR keeps asks, as days pass, for more than needed, never less."""
+    history when resolved); medications in a status it counts, the dispensed and administered ones and
+    procedures within its windows, from a day earlier (the EHR's day may start before ours); the DXA
+    observations by the code map's own codes. A listing the EHR keeps asks, as days pass, for more
+    than needed, never less."""
     observed = ",".join(f"{system}|{code}" for system, code in observed_codes(codes))
-    since = today - dt.timedelta(days=codes.recent_surgery_days + 1)
+    taken = today - dt.timedelta(days=codes.recent_medication_days + 1)
+    operated = today - dt.timedelta(days=codes.recent_surgery_days + 1)
     return {
         "patient": f"Patient/{PATIENT}",
         "conditions": f"Condition?patient={PATIENT}",
-        "medicationRequests": _medications("MedicationRequest"),
-        "medicationStatements": _medications("MedicationStatement"),
+        "medicationRequests": _search("MedicationRequest") + _DRUG % "MedicationRequest",
+        "medicationStatements": _search("MedicationStatement") + _DRUG % "MedicationStatement",
+        "medicationDispenses": _search("MedicationDispense", taken) + _DRUG % "MedicationDispense",
+        "medicationAdministrations": _search("MedicationAdministration", taken) + _DRUG % "MedicationAdministration",
         "observations": f"Observation?patient={PATIENT}&code={observed}",
-        "procedures": f"Procedure?patient={PATIENT}&date=ge{since.isoformat()}&status={_counted('Procedure')}",
+        "procedures": _search("Procedure", operated),
     }
 
 
-KEYS = ("patient", "conditions", "medicationRequests", "medicationStatements", "observations", "procedures")
+KEYS = (
+    "patient",
+    "conditions",
+    "medicationRequests",
+    "medicationStatements",
+    "medicationDispenses",
+    "medicationAdministrations",
+    "observations",
+    "procedures",
+)
+_DRUG = "&_include=%s:medication"  # with the Medication each names: a drug given by reference is known there
 
 
-def _counted(kind: str) -> str:
-    return ",".join(COUNTED[kind])
-
-
-def _medications(kind: str) -> str:
-    """With the Medication each one names (`_include`): a drug given by reference is known by its code there."""
-    return f"{kind}?patient={PATIENT}&status={_counted(kind)}&_include={kind}:medication"
+def _search(kind: str, since: dt.date | None = None) -> str:
+    after = f"&{DATED[kind][0]}=ge{since.isoformat()}" if since is not None else ""
+    return f"{kind}?patient={PATIENT}{after}&status={','.join(COUNTED[kind])}"
 
 
 def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
@@ -125,26 +144,27 @@ def request_for(
 def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The resources a FHIR server would return for one of this service's searches (`Type?param=...`),
     as far as the search says (the patient is the caller's to choose): a code among `code`'s
-    `system|code` list, a status among `status`'s, a `date=ge` met by Procedure.performed[x] (an
+    `system|code` list, a status among `status`'s, a `ge` date met by the kind's time (`DATED`; an
     ongoing period meets it), then the Medications the hits name (`_include`). For examples, tests
     and the tests' FHIR stub; any other parameter is an error."""
     kind, _, query = query.partition("?")
     params = dict(param.partition("=")[::2] for param in query.split("&"))
-    unknown = set(params) - {"patient", "code", "status", "date", "_include"}
+    dated = DATED.get(kind, ("",))[0]
+    unknown = set(params) - {"patient", "code", "status", "_include", dated}
     if params.get("_include", f"{kind}:medication") != f"{kind}:medication":
         unknown.add("_include")
-    if unknown or ("date" in params and (kind != "Procedure" or not params["date"].startswith("ge"))):
+    if unknown or not params.get(dated, "ge").startswith("ge"):
         raise ValueError(f"a search this service does not make: {kind}?{query}")
     codes = {tuple(c.split("|", 1)) for c in params["code"].split(",")} if "code" in params else None
     statuses = set(params["status"].split(",")) if "status" in params else None
-    since = params["date"][2:] if "date" in params else None
+    since = params[dated][2:] if dated in params else None
 
     def hit(r: dict[str, Any]) -> bool:
         return (
             r.get("resourceType") == kind
             and (codes is None or any((c.get("system"), c.get("code")) in codes for c in _codings(r)))
             and (statuses is None or r.get("status") in statuses)
-            and (since is None or _performed_until(r) >= since)
+            and (since is None or last_day(r) >= since)
         )
 
     hits = [r for r in resources if hit(r)]
@@ -164,14 +184,16 @@ def _codings(r: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in coded if isinstance(c, dict)]
 
 
-def _performed_until(r: dict[str, Any]) -> str:
-    """The last day a procedure was performed (ISO, compared as text); "9" (after every date) when ongoing."""
-    period = r.get("performedPeriod")
+def last_day(r: dict[str, Any]) -> str:
+    """The last day a dated resource happened (ISO, compared as text); "9" (after every date) when its
+    period is ongoing, "" when it has no date."""
+    _, when, during = DATED.get(str(r.get("resourceType")), ("", "", ""))
+    period = r.get(during) if during else None
     if isinstance(period, dict):
         end = period.get("end")
         return end[:10] if isinstance(end, str) else "9"
-    when = r.get("performedDateTime")
-    return when[:10] if isinstance(when, str) else ""
+    value = r.get(when) if when else None
+    return value[:10] if isinstance(value, str) else ""
 
 
 def _relinked(value: Any, local: dict[str, str]) -> Any:
