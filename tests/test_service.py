@@ -335,6 +335,7 @@ class FhirStub:
         record = json.loads((ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json").read_text())
         self.resources = [e["resource"] for e in record["entry"]]
         self.seen: list[str] = []
+        self.failing: set[str] = set()  # resource types whose searches answer an OperationOutcome
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -348,6 +349,9 @@ class FhirStub:
                     kind, _, rid = kind.partition("/")
                     found = [r for r in stub.resources if r["resourceType"] == kind and r.get("id") == rid]
                     self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
+                    return
+                if kind in stub.failing:
+                    self._send(200, {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]})
                     return
                 hits = hooks.found_by(urllib.parse.unquote(self.path.removeprefix("/fhir/")), stub.resources)
                 self._send(
@@ -424,6 +428,14 @@ def test_a_prefetch_left_out_is_fetched_or_412_never_a_quieter_plan(server: Serv
     request = json.loads(json.dumps(given))
     request["prefetch"][key] = None  # the EHR has no such data: a plan without it, as sent
     assert server.hook(VIEW, request)[0] == 200
+    if key != "patient":  # a search its server could not answer either: no plan
+        request = _without_prefetch(stub)
+        stub.failing.add(hooks.prefetch_templates(CODES, dt.date.today())[key].partition("?")[0])
+        try:
+            status, answer = server.hook(VIEW, request)
+        finally:
+            stub.failing.clear()
+        assert status == 502 and answer["error"] == f"the FHIR server could not answer the query for {key}", answer
 
 
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:

@@ -274,6 +274,8 @@ def answering(knowledge: Knowledge) -> Work:
             if unmet and fetched is None and call.fhir_server:
                 met = [key for key in prefetched if key not in unmet]
                 return ("fetch", call.fhir_server, call.patient, call.token, met)
+            if unmet and fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
+                raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
             if unmet:
                 raise Refused(
                     412,
