@@ -178,7 +178,7 @@ def create_app(settings: Settings) -> Starlette:
         token = plans.token()
         link = f"{here}/plans/{token}"
         outcome = await answer(hook, body, here, link, None)
-        if outcome[0] == "fetch":  # no prefetch: fetched here, read by a worker
+        if outcome[0] == "fetch":  # a prefetch left out: fetched here, read by a worker
             _, server, patient, auth, given = outcome
             fetched = await asyncio.to_thread(
                 fetcher.missing, templates(dt.date.today()), dict.fromkeys(given), server, patient, auth

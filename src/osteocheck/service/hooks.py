@@ -68,10 +68,10 @@ def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
     return {
         "patient": f"Patient/{PATIENT}",
         "conditions": f"Condition?patient={PATIENT}",
-        "medicationRequests": _search("MedicationRequest") + _DRUG % "MedicationRequest",
-        "medicationStatements": _search("MedicationStatement") + _DRUG % "MedicationStatement",
-        "medicationDispenses": _search("MedicationDispense", taken) + _DRUG % "MedicationDispense",
-        "medicationAdministrations": _search("MedicationAdministration", taken) + _DRUG % "MedicationAdministration",
+        "medicationRequests": _search("MedicationRequest"),
+        "medicationStatements": _search("MedicationStatement"),
+        "medicationDispenses": _search("MedicationDispense", taken),
+        "medicationAdministrations": _search("MedicationAdministration", taken),
         "observations": f"Observation?patient={PATIENT}&code={observed}",
         "procedures": _search("Procedure", operated),
     }
@@ -87,12 +87,14 @@ KEYS = (
     "observations",
     "procedures",
 )
-_DRUG = "&_include=%s:medication"  # with the Medication each names: a drug given by reference is known there
 
 
 def _search(kind: str, since: dt.date | None = None) -> str:
+    """The kind's search for the patient, in the statuses counted and since `since`; a medication's
+    with the Medication it names (`_include`: a drug given by reference is known by its code there)."""
     after = f"&{DATED[kind][0]}=ge{since.isoformat()}" if since is not None else ""
-    return f"{kind}?patient={PATIENT}{after}&status={','.join(COUNTED[kind])}"
+    drug = f"&_include={kind}:medication" if kind.startswith("Medication") else ""
+    return f"{kind}?patient={PATIENT}{after}&status={','.join(COUNTED[kind])}{drug}"
 
 
 def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
