@@ -4,6 +4,7 @@ changes a plan, on the real records judged at many dates, and on every status at
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from typing import Any
 
@@ -31,8 +32,8 @@ _EVENTS = ("performedDateTime", "authoredOn", "onsetDateTime", "recordedDate", "
 
 
 def _days(bundle: dict[str, Any]) -> list[dt.date]:
-    """The dates to judge a record at: its last event, and the last day and the day after each of its
-    latest procedures counts as recent (the edges of the window the procedures' search asks for)."""
+    """The dates to judge a record at: its last event, and for each of its three latest procedures the
+    last day it counts as recent and the two days after (the edge of the window its search asks for)."""
     found: list[str] = []
     done: list[str] = []
 
@@ -75,7 +76,7 @@ def test_asking_for_less_never_changes_the_plan_of_a_real_record(number: int) ->
 
 
 def _r4_statuses(kind: str) -> list[str]:
-    module = __import__(f"fhir.resources.{kind.lower()}", fromlist=[kind])
+    module = importlib.import_module(f"fhir.resources.{kind.lower()}")
     statuses: list[str] = getattr(module, kind).__fields__["status"].field_info.extra["enum_values"]
     return statuses
 
