@@ -121,7 +121,7 @@ def create_app(settings: Settings) -> Starlette:
 
         verifier = Verifier(settings.jwks, issuer=settings.issuer)
     plans = _Plans(settings.plans_kept, settings.plan_ttl)
-    work = answering(knowledge)
+    work = answering(knowledge, tuple(templates(dt.date.today())))
     pool: list[Pool] = []  # the processes that answer calls, from the app's start-up to its end
 
     async def answer(*args: Any) -> tuple[Any, ...]:
@@ -179,10 +179,8 @@ def create_app(settings: Settings) -> Starlette:
         link = f"{here}/plans/{token}"
         outcome = await answer(hook, body, here, link, None)
         if outcome[0] == "fetch":  # a prefetch left out: fetched here, read by a worker
-            _, server, patient, auth, given = outcome
-            fetched = await asyncio.to_thread(
-                fetcher.missing, templates(dt.date.today()), dict.fromkeys(given), server, patient, auth
-            )
+            _, server, patient, auth, unmet = outcome
+            fetched = await asyncio.to_thread(fetcher.read, templates(dt.date.today()), unmet, server, patient, auth)
             outcome = await answer(hook, body, here, link, fetched)
         if outcome[0] == "refused":
             return error(outcome[1], outcome[2])
@@ -253,10 +251,10 @@ def create_app(settings: Settings) -> Starlette:
     )
 
 
-def answering(knowledge: Knowledge) -> Work:
+def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     """A hook call's answer from its body, in this process or a worker's: ("cards", the JSON, `made_of`
-    the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys met) when
-    the EHR left a prefetch out, and the call comes again with what was fetched.
+    the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys to read)
+    when the EHR left one of the prefetch `keys` out, and the call comes again with what was fetched.
 
     A plan is never made without a prefetch the templates ask for: the EHR leaves one out (or sends an
     OperationOutcome in its place) when it could not run the query, and a plan made without, say, the
@@ -270,18 +268,17 @@ def answering(knowledge: Knowledge) -> Work:
             if fetched is not None:
                 prefetched.update(fetched)
             bundle = as_bundle(prefetched)  # a malformed prefetch is a 400 first
-            unmet = [key for key in hooks.KEYS if _unmet(prefetched, key)]
-            if unmet and fetched is None and call.fhir_server:
-                met = [key for key in prefetched if key not in unmet]
-                return ("fetch", call.fhir_server, call.patient, call.token, met)
-            if unmet and fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
-                raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
+            unmet = [key for key in keys if _unmet(prefetched, key)]
             if unmet:
-                raise Refused(
-                    412,
-                    f"the request lacks the prefetch {', '.join(unmet)} and names no fhirServer to read it from; "
-                    "send it (null when the EHR has no such data), or fhirServer and fhirAuthorization",
-                )
+                if fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
+                    raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
+                if not call.fhir_server:
+                    raise Refused(
+                        412,
+                        f"the request lacks the prefetch {', '.join(unmet)} and names no fhirServer to read it "
+                        "from; send it (null when the EHR has no such data), or fhirServer and fhirAuthorization",
+                    )
+                return ("fetch", call.fhir_server, call.patient, call.token, unmet)
             plan = _plan(bundle, call.patient, knowledge)
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
             return ("cards", wire.dumps({"cards": cards}), made_of(plan))

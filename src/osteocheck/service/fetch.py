@@ -28,10 +28,11 @@ class Fetcher:
     def allows(self, server: str) -> bool:
         return (server.rstrip("/") + "/") in self.allowed
 
-    def missing(
-        self, templates: dict[str, str], given: dict[str, Any], server: str, patient: str, token: str | None
+    def read(
+        self, templates: dict[str, str], keys: list[str], server: str, patient: str, token: str | None
     ) -> dict[str, Any]:
-        """Each template the request left out, fetched (a Bundle, a resource, or None when not found)."""
+        """The templates of `keys` (those the request left out), fetched: a Bundle, a resource, or None
+        when not found."""
         if not self.allows(server):
             raise Refused(
                 403, "the request has no prefetch and its fhirServer is not one this service may read (--fhir-server)"
@@ -39,10 +40,8 @@ class Fetcher:
         base = server.rstrip("/") + "/"
         budget = [self.max_bytes]
         fetched: dict[str, Any] = {}
-        for key, template in templates.items():
-            if key in given:
-                continue
-            query = template.replace("{{context.patientId}}", urllib.parse.quote(patient, safe=""))
+        for key in keys:
+            query = templates[key].replace("{{context.patientId}}", urllib.parse.quote(patient, safe=""))
             fetched[key] = self._read(base + query, base, token, budget)
         return fetched
 

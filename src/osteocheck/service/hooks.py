@@ -77,18 +77,6 @@ def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
     }
 
 
-KEYS = (
-    "patient",
-    "conditions",
-    "medicationRequests",
-    "medicationStatements",
-    "medicationDispenses",
-    "medicationAdministrations",
-    "observations",
-    "procedures",
-)
-
-
 def _search(kind: str, since: dt.date | None = None) -> str:
     """The kind's search for the patient, in the statuses counted and since `since`; a medication's
     with the Medication it names (`_include`: a drug given by reference is known by its code there)."""
