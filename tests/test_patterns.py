@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENED = {
     "conditions": ([p for p, _ in names._CONDITIONS], names._CONDITION_SCREEN),
     "medications": ([names._BLOOD_THINNERS, names._STEROIDS], names._MEDICATION_SCREEN),
+    "procedures": ([names._SURGICAL], names._SURGICAL_SCREEN),
 }
 
 
@@ -30,10 +31,7 @@ def _record_labels() -> list[str]:
 
 
 RECORD_LABELS = _record_labels()
-LABELS = sorted(
-    {str(e.get("display", "")) for s in ("conditions", "medications") for e in load_code_map().entries(s)}
-    | set(RECORD_LABELS)
-)
+LABELS = sorted({str(e.get("display", "")) for s in SCREENED for e in load_code_map().entries(s)} | set(RECORD_LABELS))
 
 
 def _matches(patterns: list[LazyPattern], label: str) -> bool:
@@ -50,7 +48,9 @@ def test_no_label_of_the_code_map_or_the_records_that_a_search_matches_is_screen
     assert sum(screen.may_hold(label) for label in RECORD_LABELS) < len(RECORD_LABELS) / 2
 
 
-WORDS = st.sampled_from(["fracture", "Warfarin", "OSTEOPOROSIS", "İnfection", "ınfluenza", "DVT", "clot", "bone"])
+WORDS = st.sampled_from(
+    ["fracture", "Warfarin", "OSTEOPOROSIS", "İnfection", "ınfluenza", "DVT", "clot", "bone", "Appendectomy", "ſurgery"]
+)
 NOISE = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 
 
@@ -60,6 +60,16 @@ def test_the_screen_passes_whatever_a_search_matches(parts: list[str], joiner: s
     label = joiner.join(parts)
     for patterns, screen in SCREENED.values():
         assert screen.may_hold(label) or not _matches(patterns, label)
+
+
+def test_a_surgical_suffix_is_found_where_the_word_search_found_it() -> None:
+    """`_SURGICAL` seeks a suffix where a word ends; the search it replaced walked each word first."""
+    walked = re.compile(r"\b\w*(ectomy|otomy|ostomy|plasty|pexy|rrhaphy|desis)\b", re.IGNORECASE)
+    suffix = re.compile(names._SURGICAL.source.split("|\\b(")[0], re.IGNORECASE)
+    tried = [*LABELS, "ECTOMY", "x_ectomy", "appendectomy_", "ectomyx", "1ectomy", "téectomy", "ОТОМY"]
+    assert [t for t in tried if bool(walked.search(t)) != bool(suffix.search(t))] == []
+    assert names.surgical("Total knee arthroplasty") and names.surgical("Appendectomy")
+    assert not names.surgical("Medication reconciliation (procedure)")
 
 
 def test_the_turkish_i_matches_case_blind_and_passes_the_screen() -> None:

@@ -57,9 +57,10 @@ NOT_SYSTEMIC = _words(
 )
 
 
-# Words of a procedure that cuts, opens, fixes or replaces: surgery, whose site heals for weeks.
-SURGICAL = _words(
-    r"\b\w*(ectomy|otomy|ostomy|plasty|pexy|rrhaphy|desis)\b|\b(surgery|surgical|operation|operative|repair"
+# Words of a procedure that cuts, opens, fixes or replaces: surgery, whose site heals for weeks. A
+# suffix is sought where a word ends (what `\b\w*ectomy\b` finds, with no search along each word).
+_SURGICAL = _words(
+    r"(ectomy|otomy|ostomy|plasty|pexy|rrhaphy|desis)\b|\b(surgery|surgical|operation|operative|repair"
     r"|replacement|arthroplasty|fixation|amputation|excision|resection|implant\w*|graft\w*|transplant\w*"
     r"|reconstruction|fusion|biopsy|incision|debridement|sutur\w*|open reduction|reposition)\b"
 )
@@ -67,6 +68,12 @@ SURGICAL = _words(
 # microsecond instead of a dozen searches.
 _CONDITION_SCREEN = Screen(*(pattern.source for pattern, _ in _CONDITIONS))
 _MEDICATION_SCREEN = Screen(_BLOOD_THINNERS.source, _STEROIDS.source)
+_SURGICAL_SCREEN = Screen(_SURGICAL.source)
+
+
+def surgical(words: str) -> bool:
+    """Whether a procedure's words name surgery (most name none, and are passed by at the screen)."""
+    return _SURGICAL_SCREEN.may_hold(words) and _SURGICAL.search(words) is not None
 
 
 def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from typing import Any
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.fields import date, describe, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
-from osteocheck.client.records.names import NOT_SYSTEMIC, SURGICAL
+from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
 from osteocheck.client.records.references import References
 from osteocheck.words import one_line
 
@@ -185,7 +185,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         return
     entry = f.codes.match("procedures", r.get("code"))
     words = words_of(r.get("code"))
-    if entry is None and not SURGICAL.search(words):
+    if entry is None and not surgical(words):
         f.set_aside.append(f"{label}: recent, but not surgery")
         return
     sites = f.site_of(r, entry or {})
