@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from conftest import ROOT
 from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
+from osteocheck.client.records import names
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 
@@ -190,3 +191,19 @@ def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
     assert out.data == {"name": "Amy Shaw", "id": "example", "t_score": -1.62}
     assert any("DXA Hip-L T-score BMD" in u and "lowest of several" in u for u in out.used)
     assert out.unrecognised == ()
+
+
+def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_share_it(kb: Knowledge) -> None:
+    """The readings of a label are kept across records (names.py): a record that shares a label gets the
+    same reading, and what one record makes of it never reaches the next."""
+    label = "Closed fracture of left clavicle sustained in a fall"
+    fracture = {"resourceType": "Condition", "id": "c1", "code": {"text": label},
+                "clinicalStatus": {"coding": [{"code": "active"}]}}  # fmt: skip
+    first = fhir.derive(bundle(fracture), CODES, kb)
+    kept = names.condition(label, kb.site_ids)
+    assert kept is not None and kept["sites"] == ("shoulders",)
+    before = json.dumps(kept, sort_keys=True)
+    second = fhir.derive(bundle({**fracture, "id": "c2", "bodySite": [{"text": "wrists"}]}), CODES, kb)
+    assert names.condition(label, kb.site_ids) is kept and json.dumps(kept, sort_keys=True) == before
+    assert first.data == {"fracture_history": True, "fresh_fractures": ["shoulders"]}
+    assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"]}

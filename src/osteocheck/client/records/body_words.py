@@ -7,6 +7,7 @@ When in doubt it names more sites, never fewer (a forearm is arms and wrists).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from osteocheck.patterns import LazyPattern
@@ -42,10 +43,15 @@ _SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*", re.IGN
 
 def sites_named(label: str, vocabulary: tuple[str, ...]) -> list[str]:
     """The sites of `vocabulary` the label names, in vocabulary order."""
+    return list(_named(label, vocabulary))
+
+
+@functools.lru_cache(maxsize=4096)  # labels recur from record to record (names.py)
+def _named(label: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
     text = _SIDES.sub("", label)
     found: set[str] = set()
     for pattern, sites in _COMPILED:
         if pattern.search(text):
             found.update(sites)
             text = pattern.sub(" ", text)
-    return [s for s in vocabulary if s in found]
+    return tuple(s for s in vocabulary if s in found)
