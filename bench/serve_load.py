@@ -2,14 +2,16 @@
 
     pip install '.[serve,bench]'
     python bench/serve_load.py [--concurrency 50] [--requests 5000] [--warmup 500] [--workers 1] [--max-kib N]
-                               [--client curl|aiohttp|wrk] [--same]
+                               [--client curl|aiohttp|wrk] [--same] [--new-labels]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
 (18 real patients; the generated ones moved in time to end today), each prefetch holding what the
 service's templates ask for, from `--concurrency` clients on keep-alive connections. By default every call is
 a different patient (`distinct`: conditions at drawn body sites, a drawn T-score), as on a roster;
-`--same` sends the records as they are. The first `--warmup` requests open the connections and are not counted (the
+`--same` sends the records as they are. The importer keeps what a label's words name (records share
+their labels: names.py); `--new-labels` gives every coded concept of every patient a text of its own,
+so that no label is ever read twice (the worst case for what is kept). The first `--warmup` requests open the connections and are not counted (the
 connections stay open for the counted ones); a second line counts every request, openings included.
 Two baselines, in the same run: discovery (GET /cds-services) at the same concurrency, the HTTP
 stack's own floor on this machine; and a call through the service's app in this process, without
@@ -97,7 +99,7 @@ def moved(value: Any, by: datetime.timedelta) -> Any:
     return value
 
 
-def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[bytes]:
+def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7, *, new_labels: bool = False) -> list[bytes]:
     """`count` calls, the real patients in turn, each time with every Condition placed at one or two body
     sites and a DXA T-score from -4.0 to -0.5 added, drawn (seeded) with the code map's own body-site
     and T-score codes: a roster's patients are nearly all distinct, and the cards keep the texts they
@@ -142,7 +144,32 @@ def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7) -> list[byt
             "conditions": {**conditions, "entry": placed},
             "observations": {**observations, "entry": [*observations["entry"], {"resource": scan}]},
         }
+        if new_labels:
+            prefetch = relabelled(prefetch, n)
         out.append(json.dumps({**call, "prefetch": prefetch}).encode())
+    return out
+
+
+_CONCEPTS = ("code", "medicationCodeableConcept")
+
+
+def relabelled(value: Any, n: int) -> Any:
+    """`value` with patient `n`'s own text and displays on each resource's code: the same words, and one
+    more that no other patient's label holds (what the words name stays the same)."""
+    if isinstance(value, list):
+        return [relabelled(v, n) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: relabelled(v, n) for k, v in value.items()}
+    if isinstance(out.get("resourceType"), str):
+        for key in _CONCEPTS:
+            concept = out.get(key)
+            if isinstance(concept, dict):
+                names = [concept.get("text"), *(c.get("display") for c in concept.get("coding", []))]
+                words = next((w for w in names if isinstance(w, str) and w), "")
+                own = f"{words} (patient {n})"  # the displays too, so the label is as long as before
+                codings = [{**c, "display": own} if isinstance(c, dict) else c for c in concept.get("coding", [])]
+                out[key] = {**concept, "text": own, "coding": codings}
     return out
 
 
@@ -367,6 +394,7 @@ def main() -> None:
     parser.add_argument("--client", choices=("curl", "aiohttp", "wrk"), default="curl")
     parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
     parser.add_argument("--same", action="store_true", help="send the real records as they are, in turn")
+    parser.add_argument("--new-labels", action="store_true", help="a text of its own on every patient's codes")
     args = parser.parse_args()
     calls = [c for c in real_calls() if not args.max_kib or len(json.dumps(c)) <= args.max_kib * 1024]
     sizes = sorted(len(json.dumps(c)) for c in calls)
@@ -375,8 +403,11 @@ def main() -> None:
         bodies = [json.dumps(c).encode() for c in calls]
         print(", each sent as it is, in turn")
     else:
-        bodies = distinct(calls, args.warmup + args.requests)
-        print(f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates)")
+        bodies = distinct(calls, args.warmup + args.requests, new_labels=args.new_labels)
+        print(
+            f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates"
+            + ("; every label new)" if args.new_labels else ")")
+        )
     pace = in_process(bodies)
     print(f"in process, the app without HTTP: {pace * 1000:.2f} ms a call (the host's pace now)")
     port = free_port()
