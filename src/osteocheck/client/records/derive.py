@@ -40,14 +40,13 @@ def derive(
     today; the plan says which. One patient per plan: a bundle of several needs `patient`.
     """
     listed = bundle.get("entry", [])
-    _refuse_other_versions(listed)
+    references, patients = _survey(listed)
     stamped = date(bundle.get("timestamp"))
     when = today or stamped or dt.date.today()
     basis = "given" if today else "the bundle's timestamp" if stamped else "today: the record has no timestamp"
     found = Findings(codes.with_facts(knowledge), knowledge, when)
     found.as_of = f"{when.isoformat()} ({basis})"
-    references = References(listed)
-    chosen = _the_patient(listed, patient)
+    chosen = _the_patient(patients, patient)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"
     known: dict[str, bool] = {}
@@ -105,7 +104,11 @@ _PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse",
                  "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
 
 
-def _refuse_other_versions(listed: list[Any]) -> None:
+def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]]]:
+    """The bundle's references and its patients ((id, fullUrl) each), in one pass that first refuses
+    a record of another FHIR version: read as R4 it would be misread, silently."""
+    references = References([])
+    patients: list[tuple[str, str]] = []
     for entry in listed:
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict):
@@ -118,17 +121,14 @@ def _refuse_other_versions(listed: list[Any]) -> None:
                 (f"this is not a FHIR R4 record ({why}, as in FHIR DSTU2 or STU3); osteocheck reads R4 only",),
                 usage=False,
             )
+        references.add(entry, r)
+        if kind == "Patient":
+            patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
+    return references, patients
 
 
-def _the_patient(listed: list[Any], wanted: str | None) -> tuple[str, str] | None:
+def _the_patient(patients: list[tuple[str, str]], wanted: str | None) -> tuple[str, str] | None:
     """(id, fullUrl) of the one patient the plan is for; several without a choice is an error."""
-    patients = [
-        (str(e["resource"].get("id") or "(no id)"), str(e.get("fullUrl") or ""))
-        for e in listed
-        if isinstance(e, dict)
-        and isinstance(e.get("resource"), dict)
-        and e["resource"].get("resourceType") == "Patient"
-    ]
     if wanted is not None:
         for found in patients:
             if found[0] == wanted:

@@ -11,13 +11,15 @@ class References:
         self._by_url: dict[str, dict[str, Any]] = {}
         self._by_key: dict[tuple[str, str], dict[str, Any]] = {}  # (type, id)
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-                continue
-            resource = entry["resource"]
-            if isinstance(entry.get("fullUrl"), str):
-                self._by_url[entry["fullUrl"]] = resource
-            if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
-                self._by_key[resource["resourceType"], resource["id"]] = resource
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                self.add(entry, entry["resource"])
+
+    def add(self, entry: dict[str, Any], resource: dict[str, Any]) -> None:
+        """One entry of the bundle, and its resource (for a reader that walks the entries itself)."""
+        if isinstance(entry.get("fullUrl"), str):
+            self._by_url[entry["fullUrl"]] = resource
+        if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
+            self._by_key[resource["resourceType"], resource["id"]] = resource
 
     def resolve(self, holder: dict[str, Any], reference: object) -> dict[str, Any] | None:
         """The resource `reference` points at, seen from `holder` (whose contained resources are its own)."""
