@@ -48,11 +48,21 @@ class Glance(NamedTuple):
 def fact_words(fact: str, knowledge: Knowledge) -> str:
     """'dvt: legs' in the knowledge's words: 'known or suspected deep-vein thrombosis (clot): legs'."""
     fact_id, _, sites = fact.partition(": ")
-    decl = knowledge.fact(fact_id)
-    if decl is None:
+    words = _short_words(knowledge).get(fact_id)
+    if words is None:
         return fact
-    words = decl.short
     return f"{words}: {sites}" if sites else words
+
+
+_last: list[tuple[Knowledge, dict[str, str]]] = []
+
+
+def _short_words(knowledge: Knowledge) -> dict[str, str]:
+    """Each fact's few words, by id: worked out once for the last knowledge seen (held, and compared by
+    identity), since a plan names its facts a score of times."""
+    if not _last or _last[0][0] is not knowledge:
+        _last[:] = [(knowledge, {f.id: f.short for f in knowledge.facts})]
+    return _last[0][1]
 
 
 def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
@@ -79,7 +89,9 @@ def body_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:
     """Sites by pressure cap; where a cap keeps techniques off a site, the ones still usable there."""
     groups: dict[tuple[int, tuple[str, ...]], list[str]] = {}
     allowed = [v for v in plan.techniques if v.status is not Status.EXCLUDED]
-    kept_off = [(v.technique.name, set(v.avoid_sites)) for v in allowed]  # once per technique, not per site
+    # once per technique, not per site; only when some site may be treated at all
+    treated = any(not s.no_treatment for s in plan.sites)
+    kept_off = [(v.technique.name, set(v.avoid_sites)) for v in allowed] if treated else []
     for s in plan.sites:
         level = 0 if s.no_treatment else s.max_pressure
         usable = () if level == 0 else tuple(name for name, off in kept_off if s.site not in off)
