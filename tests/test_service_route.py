@@ -1,0 +1,73 @@
+"""The hook calls are answered in plain ASGI ahead of Starlette's router (`service/app.py`, `_HookCalls`):
+what they answer must be what the route behind it answers, status, headers and body alike."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("starlette", reason="the serve extra is not installed")
+
+from osteocheck.service.app import Settings, create_app
+
+VIEW = "/cds-services/osteocheck-patient-view"
+GOOD = json.loads((ROOT / "examples" / "cds-hooks" / "patient-view.json").read_text())
+JSON = b"application/json"
+
+
+async def _send(app: Any, path: str, body: bytes, content_type: bytes = JSON) -> tuple[int, list[Any], bytes]:
+    headers = [(b"host", b"127.0.0.1:8080"), (b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "headers": headers, "root_path": "",
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}  # fmt: skip
+    said: list[dict[str, Any]] = []
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)  # as a server does: nothing more until the client goes
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        said.append(message)
+
+    await app(scope, receive, send)
+    start, rest = said[0], said[1:]
+    return start["status"], sorted(start["headers"]), b"".join(m.get("body", b"") for m in rest)
+
+
+CALLS = {
+    "cards": (VIEW, json.dumps(GOOD).encode(), JSON),
+    "not json": (VIEW, b"{", JSON),
+    "wrong hook": (VIEW, json.dumps({**GOOD, "hook": "order-sign"}).encode(), JSON),
+    "no such service": ("/cds-services/nope", b"{}", JSON),
+    "not application/json": (VIEW, b"{}", b"text/plain"),
+    "too large": (VIEW, b" " * 2_000, JSON),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_hook_call_answers_as_the_route_behind_it_does(name: str) -> None:
+    path, body, content_type = CALLS[name]
+    app = create_app(Settings(max_body=1_000) if name == "too large" else Settings())
+
+    async def both() -> tuple[Any, Any]:
+        async with app.router.lifespan_context(app):
+            plain = await asyncio.wait_for(_send(app, path, body, content_type), 30)
+            routed = await asyncio.wait_for(_send(app.router, path, body, content_type), 30)
+            return plain, routed
+
+    plain, routed = asyncio.run(both())
+    token = re.compile(rb"/plans/[A-Za-z0-9_-]+")  # each answer keeps its plan under a token of its own
+    assert plain[:2] == routed[:2]
+    assert token.sub(b"/plans/T", plain[2]) == token.sub(b"/plans/T", routed[2])
+    assert (plain[0] == 200) == (name == "cards")
