@@ -445,7 +445,12 @@ def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server
     stub.seen.clear()
     status, answer = server.hook(VIEW, _without_prefetch(stub, server="http://127.0.0.1:9/fhir"))
     assert status == 403 and "--fhir-server" in answer["error"]
+    assert answer["error"].startswith(f"the request lacks the prefetch {', '.join(KEYS)} and")
     assert stub.seen == []
+    partial = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    del partial["prefetch"]["conditions"]
+    status, answer = server.hook(VIEW, {**partial, "fhirServer": "http://127.0.0.1:9/fhir"})
+    assert status == 403 and answer["error"].startswith("the request lacks the prefetch conditions and")
 
 
 # --- the EHR's JWT ------------------------------------------------------------------------------

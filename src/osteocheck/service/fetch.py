@@ -35,7 +35,9 @@ class Fetcher:
         when not found."""
         if not self.allows(server):
             raise Refused(
-                403, "the request has no prefetch and its fhirServer is not one this service may read (--fhir-server)"
+                403,
+                f"the request lacks the prefetch {', '.join(keys)} and its fhirServer is not one this service "
+                "may read (--fhir-server)",
             )
         base = server.rstrip("/") + "/"
         budget = [self.max_bytes]
