@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from osteocheck.client.records.codes import CodeMap
+from osteocheck.client.records.fields import codings
 from osteocheck.client.records.references import patient_of
 
 PATIENT = "{{context.patientId}}"
@@ -152,7 +153,7 @@ def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]
     def hit(r: dict[str, Any]) -> bool:
         return (
             r.get("resourceType") == kind
-            and (codes is None or any((c.get("system"), c.get("code")) in codes for c in _codings(r)))
+            and (codes is None or any((c.get("system"), c.get("code")) in codes for c in codings(r.get("code"))))
             and (statuses is None or r.get("status") in statuses)
             and (since is None or last_day(r) >= since)
         )
@@ -166,12 +167,6 @@ def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def _reference(value: object) -> str | None:
     return value.get("reference") if isinstance(value, dict) else None
-
-
-def _codings(r: dict[str, Any]) -> list[dict[str, Any]]:
-    code = r.get("code")
-    coded = code.get("coding", []) if isinstance(code, dict) else []
-    return [c for c in coded if isinstance(c, dict)]
 
 
 def last_day(r: dict[str, Any]) -> str:

@@ -41,12 +41,16 @@ _COMPILED = tuple((LazyPattern(rf"\b(?:{p})\b", re.IGNORECASE), sites) for p, si
 _SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*", re.IGNORECASE)
 
 
+# Labels recur from record to record (names.py): what each names is kept, for this many labels.
+LABELS_KEPT = 4096
+
+
 def sites_named(label: str, vocabulary: tuple[str, ...]) -> list[str]:
     """The sites of `vocabulary` the label names, in vocabulary order."""
     return list(_named(label, vocabulary))
 
 
-@functools.lru_cache(maxsize=4096)  # labels recur from record to record (names.py)
+@functools.lru_cache(maxsize=LABELS_KEPT)
 def _named(label: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
     text = _SIDES.sub("", label)
     found: set[str] = set()

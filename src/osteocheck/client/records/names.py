@@ -13,14 +13,13 @@ import functools
 import re
 from typing import Any
 
-from osteocheck.client.records.body_words import sites_named
+from osteocheck.client.records.body_words import LABELS_KEPT, sites_named
 from osteocheck.patterns import LazyPattern, Screen
 
 MARK = "recognised by name: confirm with the client"
 # What a label's words name is the same for every record, and records share their labels: of the
 # readings made importing the 15 generated patients one after another, 83 % repeat a label read
 # before. So each reading is kept (the entry it gives is shared, like the code map's own: read only).
-_KEPT = 4096
 
 
 def _words(pattern: str) -> LazyPattern:
@@ -76,13 +75,13 @@ _MEDICATION_SCREEN = Screen(_BLOOD_THINNERS.source, _STEROIDS.source)
 _SURGICAL_SCREEN = Screen(_SURGICAL.source)
 
 
-@functools.lru_cache(maxsize=_KEPT)
+@functools.lru_cache(maxsize=LABELS_KEPT)
 def surgical(words: str) -> bool:
     """Whether a procedure's words name surgery (most name none, and are passed by at the screen)."""
     return _SURGICAL_SCREEN.may_hold(words) and _SURGICAL.search(words) is not None
 
 
-@functools.lru_cache(maxsize=_KEPT)
+@functools.lru_cache(maxsize=LABELS_KEPT)
 def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     """A map-like entry for a condition the map lacks, by its words; None when they name nothing dangerous."""
     if not label.strip() or not _CONDITION_SCREEN.may_hold(label):
@@ -103,7 +102,7 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     return {"display": label, "by_name": True, **entry}
 
 
-@functools.lru_cache(maxsize=_KEPT)
+@functools.lru_cache(maxsize=LABELS_KEPT)
 def medication(label: str) -> dict[str, Any] | None:
     if not _MEDICATION_SCREEN.may_hold(label):
         return None
