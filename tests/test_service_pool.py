@@ -4,6 +4,7 @@ order they arrived, and by forked workers with `serve --workers N`, under the st
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import marshal
@@ -26,6 +27,7 @@ import pytest
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
 from conftest import ROOT
+from osteocheck.service import pool as pool_module
 from osteocheck.service.pool import Pool, WorkerGone, _Hand, io_turn
 from processes import DEADLINE
 from serving import serving
@@ -46,6 +48,7 @@ def _loops() -> list[tuple[str, NewLoop]]:
 LOOPS = _loops()
 EACH_LOOP = pytest.mark.parametrize("new_loop", [n for _, n in LOOPS], ids=[n for n, _ in LOOPS])
 FORKS = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
 
 
 def _run(new_loop: NewLoop, main: Callable[[], Any]) -> Any:
@@ -146,6 +149,7 @@ def test_an_error_in_a_call_answered_here_reaches_its_caller_and_the_line_goes_o
 
 
 @FORKS
+@PROC
 @EACH_LOOP
 def test_workers_answer_the_same_share_the_line_and_end_with_the_pool(
     new_loop: NewLoop, caplog: pytest.LogCaptureFixture
@@ -156,27 +160,29 @@ def test_workers_answer_the_same_share_the_line_and_end_with_the_pool(
 
     nested = {"a": [1, 2.5, None, True, {"b": "é"}]}
 
-    async def main() -> tuple[list[Any], list[int]]:
+    async def main() -> tuple[list[Any], list[int], int | None]:
         with _pool(3, work) as pool:
-            workers = list(pool.pids)
+            workers, maker = list(pool.pids), pool.maker
+            assert maker is not None and sorted(_processes_under(maker)) == sorted(workers)
             await pool.start()
             outcomes = await asyncio.gather(*(pool.answer(n, f"t{n}", bytes([n]) * 3, nested) for n in range(90)))
-        return outcomes, workers
+        return outcomes, workers, maker
 
     with caplog.at_level(logging.ERROR, logger="osteocheck.serve"):
-        outcomes, workers = _run(new_loop, main)
+        outcomes, workers, maker = _run(new_loop, main)
     assert caplog.text == ""  # each worker ended when its socket closed: none was killed
     assert len(workers) == 2
     assert [o[1:] for o in outcomes] == [(n * 2, f"T{n}", bytes([n]) * 3, nested) for n in range(90)]
     by = {pid: sum(o[0] == pid for o in outcomes) for pid in [os.getpid(), *workers]}
     assert all(count >= 5 for count in by.values()), by  # each of the three took its share
-    for pid in workers:
-        with pytest.raises(ChildProcessError):  # reaped: no process left behind
-            os.waitpid(pid, os.WNOHANG)
+    assert not [pid for pid in [*workers, maker] if _exists(pid)], "a process outlived the pool"
 
 
 @FORKS
-def test_a_worker_that_fails_or_ends_fails_only_its_own_calls(caplog: pytest.LogCaptureFixture) -> None:
+@PROC
+def test_a_worker_that_fails_or_ends_fails_only_its_own_calls_and_another_takes_its_place(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def work(n: int) -> tuple[Any, ...]:
         if n < 0:
             raise KeyError("record text that must not be shown")
@@ -193,15 +199,116 @@ def test_a_worker_that_fails_or_ends_fails_only_its_own_calls(caplog: pytest.Log
             os.kill(worker, signal.SIGKILL)
             lost = (await asyncio.gather(slow, return_exceptions=True))[0]
             after = await asyncio.gather(*(pool.answer(n) for n in range(1, 6)))
-            return fault, lost, after
+            deadline = time.monotonic() + DEADLINE
+            while pool.pids == [worker]:
+                assert time.monotonic() < deadline, "the worker was not replaced"
+                await asyncio.sleep(0.01)
+            (new,) = pool.pids
+            by_new = await _from(pool, new, 7)
+            assert pool.maker is not None and _processes_under(pool.maker) == [new]  # the old one reaped
+            return fault, lost, after, worker, new, by_new
 
-    with caplog.at_level(logging.ERROR, logger="osteocheck.serve"):
-        fault, lost, after = _run(asyncio.new_event_loop, main)
+    with caplog.at_level(logging.WARNING, logger="osteocheck.serve"):
+        fault, lost, after, worker, new, by_new = _run(asyncio.new_event_loop, main)
     assert fault == ("fault", "KeyError")  # the type only: the message may hold the record
     assert isinstance(lost, WorkerGone)
     assert [o[1] for o in after] == [1, 2, 3, 4, 5]
-    assert {o[0] for o in after} == {os.getpid()}  # answered here, by the process left
+    assert worker not in {o[0] for o in after}  # answered here, or by the new worker
+    assert by_new == (new, 7) and new != worker
+    assert not _exists(new)  # ended with the pool
     assert "a worker process has ended; 1 calls in its hands fail" in caplog.text
+    assert "a new worker process has taken the place of the one that ended" in caplog.text
+
+
+@FORKS
+def test_workers_that_keep_ending_are_replaced_five_times_a_minute_then_this_process_answers_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    here = os.getpid()
+
+    def work(n: int) -> tuple[Any, ...]:
+        if os.getpid() != here:
+            os._exit(3)  # every worker dies on its first call
+        return (n,)
+
+    async def main() -> tuple[int, list[tuple[Any, ...]], list[int]]:
+        with _pool(2, work) as pool:
+            await pool.start()
+            ended, deadline = 0, time.monotonic() + DEADLINE
+            while "is not replaced" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                try:
+                    await pool.answer(0)
+                except WorkerGone:
+                    ended += 1
+                await asyncio.sleep(0.005)
+            return ended, [await pool.answer(n) for n in range(3)], list(pool.pids)
+
+    with caplog.at_level(logging.WARNING, logger="osteocheck.serve"):
+        ended, after, pids = _run(asyncio.new_event_loop, main)
+    assert ended == 6  # the first worker and its five replacements
+    assert after == [(0,), (1,), (2,)]  # answered here
+    assert caplog.text.count("a new worker process has taken the place") == 5
+    assert "workers have ended 6 times within a minute: this one is not replaced; processes answering: 1" in caplog.text
+    assert not [pid for pid in pids if _exists(pid)]
+
+
+@FORKS
+@PROC
+@EACH_LOOP
+def test_a_stop_while_a_worker_is_replaced_leaves_no_process_and_no_error(
+    new_loop: NewLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    reported: list[object] = []
+
+    async def main() -> tuple[int, int | None, float]:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        with _pool(2, lambda: ()) as pool:
+            await pool.start()
+            (worker,), maker = pool.pids, pool.maker
+            os.kill(worker, signal.SIGKILL)
+            deadline = time.monotonic() + DEADLINE
+            while not pool._replacing:  # its end seen, and another asked of the maker
+                assert time.monotonic() < deadline, "the end of the worker went unseen"
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001 * (new_loop is asyncio.new_event_loop))  # the request sent, or not yet
+            stopping = time.monotonic()
+        stopped = time.monotonic() - stopping
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+        return worker, maker, stopped
+
+    with caplog.at_level(logging.WARNING, logger="osteocheck.serve"):
+        worker, maker, stopped = _run(new_loop, main)
+    assert reported == []
+    # A worker made as the stop came ends with it: the maker never has to wait out WORKER_WAIT and kill
+    # it (the maker once kept the worker's end when its socket to this process was already closed).
+    assert stopped < pool_module.WORKER_WAIT
+    assert maker is not None and not _exists(maker) and not _exists(worker)
+    assert "could not be replaced" not in caplog.text and "did not end" not in caplog.text
+
+
+@FORKS
+@PROC
+@EACH_LOOP
+def test_workers_that_end_together_are_each_replaced(new_loop: NewLoop) -> None:
+    async def main() -> tuple[list[int], list[int], set[int]]:
+        with _pool(4, lambda _n: (os.getpid(),)) as pool:
+            await pool.start()
+            first = list(pool.pids)
+            for pid in first:
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + DEADLINE
+            while set(pool.pids) & set(first) or len(pool._replacing):
+                assert time.monotonic() < deadline, (first, pool.pids)
+                await asyncio.sleep(0.01)
+            # sent in one pass of the loop, so each goes to a worker with none in hand
+            answered = {pid for (pid,) in await asyncio.gather(*(pool.answer(0) for _ in range(3)))}
+            return first, list(pool.pids), answered
+
+    first, now, answered = _run(new_loop, main)
+    assert len(now) == 3 and not set(now) & set(first)
+    assert answered == set(now)  # each new worker answers
 
 
 async def _from(pool: Pool, worker: int, n: int) -> Any:
@@ -237,6 +344,11 @@ def _cards(answer: dict[str, Any], port: int) -> str:
     return re.sub(r"/plans/[A-Za-z0-9_-]+", "/plans/TOKEN", text)
 
 
+def _exists(pid: int) -> bool:
+    """Running, or ended and not yet reaped."""
+    return Path(f"/proc/{pid}").exists()
+
+
 def _processes_under(parent: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -249,7 +361,7 @@ def _processes_under(parent: int) -> list[int]:
 
 
 @FORKS
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
+@PROC
 def test_serve_with_two_workers_answers_as_one_process_does_and_stops_with_its_worker(stub: FhirStub) -> None:
     calls = _calls(stub)
     answers: dict[str, list[Any]] = {}
@@ -264,8 +376,9 @@ def test_serve_with_two_workers_answers_as_one_process_does_and_stops_with_its_w
                 opened = list(threads.map(server.call, ["GET"] * len(links), [urlsplit(u).path for u in links]))
             assert {status for status, _, _ in opened} == {200}, opened
             assert server.pid is not None
-            children = _processes_under(server.pid)
-            assert len(children) == int(workers) - 1, children
+            maker = _processes_under(server.pid)  # the maker, which forks the workers
+            children = [*maker, *(pid for m in maker for pid in _processes_under(m))]
+            assert len(maker) == (int(workers) > 1) and len(children) == 2 * len(maker), children
             os.kill(server.pid, signal.SIGTERM)
             deadline = time.monotonic() + DEADLINE
             while (
@@ -273,7 +386,7 @@ def test_serve_with_two_workers_answers_as_one_process_does_and_stops_with_its_w
             ):
                 assert time.monotonic() < deadline, "the service did not stop"
                 time.sleep(0.05)
-            assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a worker outlived the service"
+            assert not [pid for pid in children if _exists(pid)], "a worker or the maker outlived the service"
             log = server.log.read_text()
             assert "stopped by SIGTERM" in log and "Traceback" not in log, log
             assert "worker process has ended" not in log and "did not end" not in log, log  # each ended by itself
@@ -298,32 +411,34 @@ def test_a_turn_given_up_while_waiting_leaves_no_error(new_loop: NewLoop) -> Non
 
 
 @FORKS
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
-def test_a_worker_that_cannot_start_ends_the_workers_already_forked(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[tuple[socket.socket, socket.socket]] = []
-    socketpair = socket.socketpair
+@PROC
+def test_a_worker_that_cannot_start_ends_the_workers_already_forked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    socketpair, made, forked = socket.socketpair, [], tmp_path / "forked"
 
-    def one_pair_only() -> tuple[socket.socket, socket.socket]:
-        if made:
-            raise OSError(24, "Too many open files")
-        made.append(socketpair())
-        return made[0]
+    def two_only() -> tuple[socket.socket, socket.socket]:  # the maker's socket, and one worker's
+        if len(made) == 2:  # in the maker, asked for a second worker: the system's limit on open files
+            forked.write_text(" ".join(map(str, [os.getpid(), *_processes_under(os.getpid())])))
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+        made.append(1)
+        return socketpair()
 
-    before = _processes_under(os.getpid())
-    monkeypatch.setattr(socket, "socketpair", one_pair_only)
-    with pytest.raises(OSError, match="Too many open files"), _pool(3, lambda: ()):
+    monkeypatch.setattr(socket, "socketpair", two_only)
+    with pytest.raises(OSError, match=os.strerror(errno.EMFILE)), _pool(3, lambda: ()):
         pass
-    assert len(made) == 1 and made[0][0].fileno() == -1  # the first worker's socket, closed
-    assert _processes_under(os.getpid()) == before  # and that worker ended and reaped
+    maker, worker = map(int, forked.read_text().split())  # the maker, and the worker it had made
+    assert not _exists(maker) and not _exists(worker)  # both ended and reaped: nothing half started is left
 
 
 @FORKS
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes from Linux's /proc")
+@PROC
 def test_calls_a_worker_held_when_it_died_are_503_and_the_service_goes_on() -> None:
     request = json.loads((ROOT / "examples" / "cds-hooks" / "patient-view.json").read_text())
     for server in serving("--workers", "2"):
         assert server.pid is not None
-        (worker,) = _processes_under(server.pid)
+        (maker,) = _processes_under(server.pid)
+        (worker,) = _processes_under(maker)
         os.kill(worker, signal.SIGSTOP)  # it takes the first two calls, and answers neither
         with ThreadPoolExecutor(3) as threads:
             calls = [threads.submit(server.hook, "osteocheck-patient-view", request) for _ in range(3)]
@@ -338,10 +453,16 @@ def test_calls_a_worker_held_when_it_died_are_503_and_the_service_goes_on() -> N
             "error": "a worker process ended while answering this call; send it again",
             "status": 503,
         }
-        assert server.hook("osteocheck-patient-view", request)[0] == 200  # and later calls are answered
-        time.sleep(0.2)
+        deadline = time.monotonic() + DEADLINE
+        while _processes_under(maker) in ([], [worker]):  # reaped by the maker, and another in its place
+            assert time.monotonic() < deadline, "the worker was not replaced"
+            time.sleep(0.02)
+        later = [("osteocheck-patient-view", request)] * 8
+        with ThreadPoolExecutor(4) as threads:  # and later calls are answered, the new worker taking its share
+            assert {status for status, _ in threads.map(server.hook, *zip(*later, strict=True))} == {200}
         log = server.log.read_text()
         assert "a worker process has ended; 2 calls in its hands fail" in log and "Traceback" not in log, log
+        assert "a new worker process has taken the place of the one that ended" in log, log
 
 
 class _Wire:

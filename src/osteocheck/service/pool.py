@@ -11,12 +11,19 @@ times, while the other had time to spare.
 Workers are forked at the app's start-up, so they share the loaded knowledge and start at once; a
 call and its answer cross a socket pair as `marshal` bytes (text, numbers, bytes, lists and dicts:
 a request body and an answer, nothing that runs). A worker ends when its socket closes.
+
+They are forked by a maker: a process forked first, before the serving process has any thread, that
+forks each worker on request and hands its socket back. A worker that ends is replaced the same way,
+so the service does not stay a process short; forking from the serving process then, with a fetch's
+or a key check's thread perhaps inside OpenSSL, could leave the new worker stuck on a lock. The maker
+reaps its workers, and ends (after them) when the serving process closes its socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import logging
 import marshal
@@ -46,42 +53,52 @@ class Pool:
 
     def __init__(self, processes: int, work: Work) -> None:
         self.work = work
-        self.pids: list[int] = []
+        self.pids: list[int] = []  # the workers, in the order of their hands
+        self.maker: int | None = None
         self.stopping = False
+        self._control: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._hands: list[_Hand] = []
         self._line: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[Any, ...]]]] = deque()
         self._waiting = asyncio.Event()
         self._here: asyncio.Task[None] | None = None
+        self._replacing: set[asyncio.Task[None]] = set()
+        self._replaced: deque[float] = deque()  # when workers were last replaced (REPLACED_AT_MOST)
+        self._asking = asyncio.Lock()
+        self._reading: tuple[asyncio.AbstractEventLoop, int] | None = None  # the maker's socket, watched
+        if processes < 2:
+            return
+        ours, theirs = socket.socketpair()
+        try:
+            pid = os.fork()
+        except OSError:  # the system's limit on processes, say: no service half started
+            ours.close()
+            theirs.close()
+            raise
+        if pid == 0:  # pragma: no cover - the maker; its work is measured through the pool's tests
+            ours.close()
+            _make(theirs, work)
+        theirs.close()
+        self.maker, self._control = pid, ours
         try:
             for _ in range(processes - 1):
-                ours, theirs = socket.socketpair()
-                try:
-                    pid = os.fork()
-                except OSError:  # the system's limit on processes, say: no service half started
-                    ours.close()
-                    theirs.close()
-                    raise
-                if pid == 0:  # pragma: no cover - the child; its work is measured through the service's tests
-                    ours.close()
-                    for other in self._sockets:
-                        other.close()
-                    _serve(theirs, work)
-                theirs.close()
-                self.pids.append(pid)
-                self._sockets.append(ours)
+                sock, worker = _ask(ours)
+                self._sockets.append(sock)
+                self.pids.append(worker)
         except BaseException:
             self.stop()
             raise
 
     async def start(self) -> None:
         """Read the workers' answers on this event loop, and answer here too (the app's start-up)."""
-        loop = asyncio.get_running_loop()
         for sock in self._sockets:
-            hand = _Hand(self)
-            await loop.create_unix_connection(lambda hand=hand: hand, sock=sock)  # type: ignore[misc]
-            self._hands.append(hand)
-        self._here = loop.create_task(self._answer_here())
+            self._hands.append(await self._hand(sock))
+        self._here = asyncio.get_running_loop().create_task(self._answer_here())
+
+    async def _hand(self, sock: socket.socket) -> _Hand:
+        hand = _Hand(self)
+        await asyncio.get_running_loop().create_unix_connection(lambda: hand, sock=sock)
+        return hand
 
     async def answer(self, *args: Any) -> tuple[Any, ...]:
         """What `work(*args)` returned, here or in a worker."""
@@ -122,20 +139,101 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - the caller's to report, as if it had called work itself
                 future.set_exception(exc)
 
+    def replace(self, hand: _Hand) -> None:
+        """A new worker in place of `hand`'s, which has ended or been cut off (from the maker, on this loop)."""
+        if self.stopping or self._control is None or hand not in self._hands:
+            return
+        now = time.monotonic()
+        while self._replaced and self._replaced[0] < now - 60:
+            self._replaced.popleft()
+        if len(self._replaced) >= REPLACED_AT_MOST:
+            log.error(
+                "workers have ended %d times within a minute: this one is not replaced; processes answering: %d",
+                len(self._replaced) + 1,
+                1 + sum(h.alive for h in self._hands),
+            )
+            return
+        self._replaced.append(now)
+        task = asyncio.get_running_loop().create_task(self._replace(hand))
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)
+
+    async def _replace(self, hand: _Hand) -> None:
+        control = self._control
+        assert control is not None  # noqa: S101 - replace() checked it
+        try:
+            async with self._asking, asyncio.timeout(10):  # one request at a time: the answers carry no name
+                sock, worker = await self._ask_here(control)
+        except (OSError, TimeoutError) as exc:
+            if self.stopping:  # the maker's socket closed under the request
+                return
+            why = exc.strerror if isinstance(exc, OSError) else "the maker did not answer within 10 s"
+            log.error("a worker process could not be replaced: %s", why)
+            return
+        if self.stopping:
+            sock.close()
+            return
+        new = await self._hand(sock)
+        if self.stopping:  # stopped meanwhile: it ends with its socket
+            new.close()
+            return
+        n = self._hands.index(hand)
+        self._hands[n] = new
+        self._sockets[n].close()
+        self._sockets[n], self.pids[n] = sock, worker
+        log.warning("a new worker process has taken the place of the one that ended")
+        self.feed()
+
+    async def _ask_here(self, control: socket.socket) -> tuple[socket.socket, int]:
+        """`_ask` on the event loop: it waits for the maker without holding up the calls (after start-up,
+        only the loop asks, so the socket stays non-blocking)."""
+        loop = asyncio.get_running_loop()
+        control.setblocking(False)
+        await loop.sock_sendall(control, b"w")
+        ready: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(control.fileno(), _wake, ready)
+        self._reading = (loop, control.fileno())
+        try:
+            await ready
+        finally:
+            self._stop_reading()
+        return _made(*socket.recv_fds(control, _PID.size, 1)[:2])
+
+    def _stop_reading(self) -> None:
+        """No longer watch the maker's socket: before it closes, since uvloop aborts on a closed one."""
+        if self._reading is not None:
+            loop, fd = self._reading
+            self._reading = None
+            loop.remove_reader(fd)
+
     def stop(self) -> None:
-        """End the workers: their sockets close (a worker ends when its socket does), then each is reaped."""
+        """End the workers: their sockets close (a worker ends when its socket does), then the maker's,
+        and the maker reaps them before it ends."""
         self.stopping = True
         if self._here is not None:
             self._here.cancel()
+        for task in self._replacing:
+            task.cancel()
         for hand in self._hands:
             hand.close()  # takes effect on the event loop's next pass, which _reap holds up
         for sock in self._sockets:
             with contextlib.suppress(OSError):  # a worker that has gone already
                 sock.shutdown(socket.SHUT_RDWR)  # so the worker's read ends now
             sock.close()
-        for pid in self.pids:
-            _reap(pid)
+        if self._control is not None:
+            self._stop_reading()
+            self._control.close()
+        if self.maker is not None and not _reap([self.maker], MAKER_WAIT, "the worker maker"):
+            for pid in self.pids:  # the maker was killed before it could reap them
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        self.maker = None
         self.pids.clear()
+
+
+REPLACED_AT_MOST = 5  # workers replaced a minute: one that fails at once is not forked for ever
+WORKER_WAIT = 5.0  # seconds a worker has to end, when told to (it finishes the call in hand)
+MAKER_WAIT = WORKER_WAIT + 3.0
 
 
 async def io_turn() -> None:
@@ -214,6 +312,7 @@ class _Hand(asyncio.Protocol):
             _, future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(WorkerGone())
+        self.pool.replace(self)
 
     def close(self) -> None:
         self._transport.close()
@@ -262,19 +361,99 @@ def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cov
     return data
 
 
-def _reap(pid: int) -> None:
-    """Wait for a worker that was told to end (it finishes the call in hand); kill it after 5 s."""
-    for _ in range(100):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            return
-        time.sleep(0.05)
-    log.error("a worker process did not end within 5 s of the stop; killed it")
+_PID = struct.Struct("!q")  # the maker's answer: a worker's pid (its socket alongside), or -errno
+
+
+def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
+    """The maker: a worker for each byte the serving process sends; never returns. It ends when its
+    socket closes, after the workers it made (it reaps them meanwhile)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the workers: the serving process decides
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)
+    control.settimeout(1.0)  # to reap the workers that ended meanwhile
+    made: list[int] = []
+    code = 0
     try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+        while True:
+            try:
+                asked = control.recv(1)
+            except TimeoutError:
+                asked = None
+            made = [pid for pid in made if not _ended(pid)]
+            if asked is None:
+                continue
+            if not asked:
+                break
+            try:
+                ours, theirs = socket.socketpair()
+            except OSError as exc:
+                control.sendall(_PID.pack(-(exc.errno or 1)))
+                continue
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                ours.close()
+                theirs.close()
+                control.sendall(_PID.pack(-(exc.errno or 1)))
+                continue
+            if pid == 0:
+                control.close()
+                ours.close()
+                _serve(theirs, work)
+            theirs.close()
+            made.append(pid)
+            try:
+                socket.send_fds(control, [_PID.pack(pid)], [ours.fileno()])
+            finally:  # sent, or the serving process has gone: either way the worker's end is not the maker's
+                ours.close()
+    except BaseException:  # noqa: BLE001 - the serving process has gone: end quietly, after the workers
+        code = 1
+    finally:
+        _reap(made, WORKER_WAIT, "a worker process")
+        os._exit(code)
+
+
+def _ask(control: socket.socket) -> tuple[socket.socket, int]:
+    """A new worker from the maker: its socket and pid (blocking; at start-up)."""
+    control.sendall(b"w")
+    return _made(*socket.recv_fds(control, _PID.size, 1)[:2])
+
+
+def _made(message: bytes, fds: list[int]) -> tuple[socket.socket, int]:
+    if len(message) != _PID.size:
+        for fd in fds:
+            os.close(fd)
+        raise OSError(errno.EPIPE, "the worker maker has ended")
+    (pid,) = _PID.unpack(message)
+    if pid < 0 or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise OSError(-pid, os.strerror(-pid))
+    return socket.socket(fileno=fds[0]), pid
+
+
+def _ended(pid: int) -> bool:
+    """Reaped now, or not ours to wait for."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True
+
+
+def _reap(pids: list[int], within: float, what: str) -> bool:
+    """Wait for processes told to end (each finishes the call in hand); kill those left after `within`
+    seconds. True when all ended by themselves."""
+    left = list(pids)
+    deadline = time.monotonic() + within
+    while left and time.monotonic() < deadline:
+        left = [pid for pid in left if not _ended(pid)]
+        if left:
+            time.sleep(0.05)
+    for pid in left:
+        log.error("%s did not end within %g s of the stop; killed it", what, within)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    return not left
