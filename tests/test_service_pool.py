@@ -311,6 +311,42 @@ def test_workers_that_end_together_are_each_replaced(new_loop: NewLoop) -> None:
     assert answered == set(now)  # each new worker answers
 
 
+@FORKS
+@PROC
+def test_with_the_maker_gone_a_worker_that_ends_is_not_replaced_and_the_rest_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> tuple[list[tuple[Any, ...]], int | None]:
+        with _pool(2, lambda n: (n,)) as pool:
+            await pool.start()
+            maker = pool.maker
+            assert maker is not None
+            os.kill(maker, signal.SIGKILL)
+            os.kill(pool.pids[0], signal.SIGKILL)
+            deadline = time.monotonic() + DEADLINE
+            while "could not be replaced" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                await asyncio.sleep(0.01)
+            return [await pool.answer(n) for n in range(3)], maker
+
+    with caplog.at_level(logging.WARNING, logger="osteocheck.serve"):
+        after, maker = _run(asyncio.new_event_loop, main)
+    assert after == [(0,), (1,), (2,)]  # answered here
+    assert "a worker process could not be replaced: the worker maker has ended" in caplog.text
+    assert not _exists(maker)  # reaped at the stop
+
+
+@pytest.mark.parametrize(
+    ("message", "fds", "said"),
+    [(b"", [], "the worker maker has ended"), (struct.pack("!q", -errno.EAGAIN), [], os.strerror(errno.EAGAIN)),
+     (struct.pack("!q", 1234), [], "the worker maker sent no socket")],
+    ids=["maker-gone", "maker-could-not", "no-socket"],
+)  # fmt: skip
+def test_a_maker_answer_without_a_worker_is_an_error(message: bytes, fds: list[int], said: str) -> None:
+    with pytest.raises(OSError, match=said):
+        pool_module._made(message, fds)
+
+
 async def _from(pool: Pool, worker: int, n: int) -> Any:
     """A call answered by `worker`: sent while this process is busy, so the worker takes it."""
     future = asyncio.ensure_future(pool.answer(n))

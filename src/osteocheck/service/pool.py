@@ -167,7 +167,10 @@ class Pool:
         except (OSError, TimeoutError) as exc:
             if self.stopping:  # the maker's socket closed under the request
                 return
-            why = exc.strerror if isinstance(exc, OSError) else "the maker did not answer within 10 s"
+            if isinstance(exc, ConnectionError):  # its socket reset or broken: the maker has gone
+                why = "the worker maker has ended"
+            else:
+                why = str(exc.strerror) if isinstance(exc, OSError) else "the maker did not answer within 10 s"
             log.error("a worker process could not be replaced: %s", why)
             return
         if self.stopping:
@@ -420,16 +423,17 @@ def _ask(control: socket.socket) -> tuple[socket.socket, int]:
 
 
 def _made(message: bytes, fds: list[int]) -> tuple[socket.socket, int]:
-    if len(message) != _PID.size:
-        for fd in fds:
-            os.close(fd)
+    """The maker's answer: the new worker's socket and pid, or the error that kept it from making one."""
+    (pid,) = _PID.unpack(message) if len(message) == _PID.size else (None,)
+    if pid is not None and pid >= 0 and len(fds) == 1:
+        return socket.socket(fileno=fds[0]), pid
+    for fd in fds:
+        os.close(fd)
+    if pid is None:
         raise OSError(errno.EPIPE, "the worker maker has ended")
-    (pid,) = _PID.unpack(message)
-    if pid < 0 or len(fds) != 1:
-        for fd in fds:
-            os.close(fd)
+    if pid < 0:
         raise OSError(-pid, os.strerror(-pid))
-    return socket.socket(fileno=fds[0]), pid
+    raise OSError(errno.EPROTO, "the worker maker sent no socket")
 
 
 def _ended(pid: int) -> bool:
