@@ -324,13 +324,18 @@ class _Hand(asyncio.Protocol):
 _numbers = itertools.count(1)  # calls sent to workers, numbered across the process
 
 
-def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the worker
-    """A worker: answer each call, in order, until the socket closes; never returns."""
-    # Ctrl-C reaches every process of the terminal, and a service manager's stop every process of the
-    # service: the serving process handles them, answers the calls in hand, then closes the sockets.
+def _deaf() -> None:  # pragma: no cover - runs in the maker and the workers
+    """Ctrl-C reaches every process of the terminal, and a service manager's stop every process of the
+    service: the serving process handles them, answers the calls in hand, then closes the sockets, and
+    the maker and the workers end after it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)  # the serving process's event loop listens on it
+
+
+def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the worker
+    """A worker: answer each call, in order, until the socket closes; never returns."""
+    _deaf()
     code = 0
     try:
         while True:
@@ -370,9 +375,7 @@ _PID = struct.Struct("!q")  # the maker's answer: a worker's pid (its socket alo
 def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
     """The maker: a worker for each byte the serving process sends; never returns. It ends when its
     socket closes, after the workers it made (it reaps them meanwhile)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the workers: the serving process decides
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.set_wakeup_fd(-1)
+    _deaf()
     control.settimeout(1.0)  # to reap the workers that ended meanwhile
     made: list[int] = []
     code = 0
