@@ -251,10 +251,7 @@ class Knowledge(NamedTuple):
         raise KeyError(technique_id)
 
     def fact(self, fact_id: str) -> FactDecl | None:
-        for f in self.facts:
-            if f.id == fact_id:
-                return f
-        return None
+        return _facts_by_id(self.facts).get(fact_id)
 
     def pressure_label(self, level: int) -> str:
         if level == 0:
@@ -267,6 +264,21 @@ class Knowledge(NamedTuple):
     @property
     def top_pressure(self) -> int:
         return max(p.level for p in self.pressure_scale)
+
+
+_FACTS_INDEXED: list[tuple[tuple[FactDecl, ...], dict[str, FactDecl]]] = []
+
+
+def _facts_by_id(facts: tuple[FactDecl, ...]) -> dict[str, FactDecl]:
+    """The declared facts by id (the first of an id, as a scan finds it), made once for the last tuple of
+    facts seen (held, and compared by identity): a plan's renderers and the record reader ask a score
+    of times, and a process has one knowledge."""
+    if not _FACTS_INDEXED or _FACTS_INDEXED[0][0] is not facts:
+        index: dict[str, FactDecl] = {}
+        for f in facts:
+            index.setdefault(f.id, f)
+        _FACTS_INDEXED[:] = [(facts, index)]
+    return _FACTS_INDEXED[0][1]
 
 
 class Reason(NamedTuple):

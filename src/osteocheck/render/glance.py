@@ -48,21 +48,11 @@ class Glance(NamedTuple):
 def fact_words(fact: str, knowledge: Knowledge) -> str:
     """'dvt: legs' in the knowledge's words: 'known or suspected deep-vein thrombosis (clot): legs'."""
     fact_id, _, sites = fact.partition(": ")
-    words = _short_words(knowledge).get(fact_id)
-    if words is None:
+    decl = knowledge.fact(fact_id)
+    if decl is None:
         return fact
+    words = decl.short
     return f"{words}: {sites}" if sites else words
-
-
-_last: list[tuple[Knowledge, dict[str, str]]] = []
-
-
-def _short_words(knowledge: Knowledge) -> dict[str, str]:
-    """Each fact's few words, by id: worked out once for the last knowledge seen (held, and compared by
-    identity), since a plan names its facts a score of times."""
-    if not _last or _last[0][0] is not knowledge:
-        _last[:] = [(knowledge, {f.id: f.short for f in knowledge.facts})]
-    return _last[0][1]
 
 
 def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) -> str:
