@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -218,11 +217,26 @@ def in_process(bodies: list[bytes], calls: int = 150, rounds: int = 3) -> float:
         gc.set_threshold(*collector)  # the start-up raised it for the service; this process is the load's client
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def started(argv: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The service on port 0 (it binds a free port itself, and says which), once it answers discovery."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)  # noqa: S603
+    deadline = time.monotonic() + 30
+    base = None
+    while True:
+        if base is None and (said := re.search(r"CDS Hooks service on (http://\S+)/cds-services", log.read_text())):
+            base = said[1]
+        try:
+            if base is not None:
+                with urllib.request.urlopen(f"{base}/cds-services", timeout=2) as answer:  # noqa: S310 - loopback
+                    if answer.status == 200:
+                        return server, base
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            sys.exit(f"the service did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
 
 
 async def aiohttp_load(
@@ -410,22 +424,10 @@ def main() -> None:
         )
     pace = in_process(bodies)
     print(f"in process, the app without HTTP: {pace * 1000:.2f} ms a call (the host's pace now)")
-    port = free_port()
-    argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), "--workers", str(args.workers)]
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "osteocheck", "serve", "--port", "0", "--workers", str(args.workers)]
+    folder = tempfile.TemporaryDirectory()
+    server, base = started(argv, Path(folder.name) / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/cds-services", timeout=2) as answer:  # noqa: S310 - loopback
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit("the service did not start")
-            time.sleep(0.1)
         hook_url = f"{base}/cds-services/osteocheck-patient-view"
 
         def measure(url: str, sent: list[bytes] | None, total: int, warmup: int) -> tuple[Run, Run]:
@@ -453,6 +455,7 @@ def main() -> None:
             server.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+        folder.cleanup()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
+import re
 import sys
 import tempfile
 import threading
@@ -46,32 +46,30 @@ class Server(NamedTuple):
         return status, json.loads(body)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+ANNOUNCED = re.compile(r"CDS Hooks service on http://127\.0\.0\.1:(\d+)/cds-services")
 
 
 def serving(*extra: str) -> Iterator[Server]:
-    """`osteocheck serve` as a user starts it: its own process, its log on stderr."""
+    """`osteocheck serve` as a user starts it: its own process, its log on stderr. On port 0, so the
+    service binds a free port itself and says which (no other test can take it in between)."""
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "serve.log"
-        port = free_port()
-        argv = [sys.executable, "-m", "osteocheck", "serve", "--port", str(port), *extra]
+        argv = [sys.executable, "-m", "osteocheck", "serve", "--port", "0", *extra]
         with log.open("w") as out, spawn(argv, output=out) as child:
-            server = Server(port, log, child.pid)
             deadline = time.monotonic() + 30
+            port = None
             while True:
+                if port is None and (found := ANNOUNCED.search(log.read_text())):
+                    port = int(found[1])
                 try:
-                    if server.call("GET", "/cds-services")[0] == 200:
+                    if port is not None and Server(port, log).call("GET", "/cds-services")[0] == 200:
                         break
                 except OSError:
                     pass
                 if child.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the service did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.05)
-            yield server
+            yield Server(port, log, child.pid)
 
 
 def serving_here(settings: Any) -> Iterator[Server]:
@@ -82,7 +80,7 @@ def serving_here(settings: Any) -> Iterator[Server]:
     import uvicorn
 
     from osteocheck.service.app import create_app
-    from osteocheck.service.run import uvicorn_options
+    from osteocheck.service.run import listen, uvicorn_options
 
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "serve.log"
@@ -90,10 +88,10 @@ def serving_here(settings: Any) -> Iterator[Server]:
         logger = logging.getLogger("osteocheck.serve")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        port = free_port()
-        options = uvicorn_options(settings, host="127.0.0.1", port=port)
-        running = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
-        thread = threading.Thread(target=running.run, daemon=True)
+        listening = listen("127.0.0.1", 0)
+        port = listening.getsockname()[1]
+        running = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_options(settings)))
+        thread = threading.Thread(target=running.run, kwargs={"sockets": [listening]}, daemon=True)
         thread.start()
         try:
             deadline = time.monotonic() + 30
@@ -105,6 +103,7 @@ def serving_here(settings: Any) -> Iterator[Server]:
         finally:
             running.should_exit = True
             thread.join(15)
+            listening.close()
             logger.removeHandler(handler)
             handler.close()
             assert not thread.is_alive(), "the service did not stop"

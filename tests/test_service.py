@@ -588,6 +588,64 @@ def test_serve_says_what_is_missing_or_wrong_before_it_listens(tmp_path: Path) -
     )
 
 
+def _serve(*argv: str, before: str = "") -> tuple[int, str]:
+    """`osteocheck serve` run after `before`: its exit code and stderr, and a check that nothing it
+    started (a worker maker, workers: the same command line) outlives it."""
+    from processes import run
+
+    marker = f"# {uuid.uuid4()}"
+    code = f"import sys\n{before}\nsys.argv = ['osteocheck', 'serve', *{list(argv)!r}]\n"
+    done = run([sys.executable, "-c", code + "from osteocheck.cli.entry import main\nmain()\n" + marker])
+    left = [p for p in Path("/proc").glob("[0-9]*") if _reads(p / "cmdline").endswith(marker.encode() + b"\0")]
+    assert not left, f"still running: {left}"
+    return done.returncode, done.stderr
+
+
+def _reads(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # ended meanwhile
+        return b""
+
+
+def test_a_port_that_cannot_be_had_is_said_plainly_before_anything_is_announced() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for workers in ("1", "3"):  # with workers: forked first, then stopped
+            code, err = _serve("--port", str(port), "--workers", workers)
+            assert (code, err) == (
+                2,
+                f"osteocheck: cannot listen on 127.0.0.1:{port}: port {port} is in use there;"
+                " stop what listens on it, or choose another --port\n",
+            )
+    code, err = _serve("--host", "192.0.2.1")  # TEST-NET-1: documentation only, never this machine's
+    assert code == 2 and err.endswith("192.0.2.1 is not an address of this machine; choose another --host\n")
+    code, err = _serve("--host", "no-such-host.invalid")
+    assert code == 2 and "no address found for --host no-such-host.invalid" in err
+    assert "CDS Hooks service on" not in err and "Traceback" not in err
+
+
+def test_workers_that_cannot_start_are_said_plainly() -> None:
+    code, err = _serve("--workers", "8", before="import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))")
+    assert (code, err) == (
+        1,
+        "osteocheck: this process may have only 40 files open (ulimit -n); with --workers 8 the service"
+        " needs 72 or more: raise the limit\n",
+    )
+    no_fork = "import os\ndef fork(): raise BlockingIOError(11, 'Resource temporarily unavailable')\nos.fork = fork"
+    code, err = _serve("--workers", "2", before=f"exec({no_fork!r})")
+    assert (code, err) == (1, "osteocheck: could not start the worker processes: Resource temporarily unavailable\n")
+
+
+def test_an_address_names_its_port_after_an_ipv6_host_in_brackets() -> None:
+    from osteocheck.service.run import address
+
+    assert address("127.0.0.1", 8080) == "127.0.0.1:8080"
+    assert address("::1", 0) == "[::1]:0"
+
+
 BULK = hooks.bulk_records(ROOT / "tests" / "data" / "fhir" / "bulk-ndjson")
 
 

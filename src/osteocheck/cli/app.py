@@ -687,6 +687,7 @@ def serve(
 
     try:
         from osteocheck.service.app import Settings, create_app  # noqa: PLC0415 - the serve extra
+        from osteocheck.service.run import NotStarted  # noqa: PLC0415
         from osteocheck.service.run import serve as run  # noqa: PLC0415
     except ImportError:
         fail("osteocheck: serve needs the optional extra: pip install 'osteocheck[serve]'", 1)
@@ -708,10 +709,16 @@ def serve(
         fail("osteocheck: --workers needs os.fork, which this system lacks; run one process per port", 2)
     with reported():
         made = create_app(settings)  # the knowledge, the code map and the keys are checked before the port opens
-    if jwks is None:
-        _stderr("osteocheck: no --jwks: requests are not authenticated; keep it on 127.0.0.1 or behind a gateway")
-    _stderr(f"osteocheck: CDS Hooks service on http://{host}:{port}/cds-services (Ctrl-C stops it)")
-    run(made, settings, host=host, port=port)
+
+    def started(url: str) -> None:
+        if jwks is None:
+            _stderr("osteocheck: no --jwks: requests are not authenticated; keep it on 127.0.0.1 or behind a gateway")
+        _stderr(f"osteocheck: CDS Hooks service on {url} (Ctrl-C stops it)")
+
+    try:
+        run(made, settings, host=host, port=port, started=started)
+    except NotStarted as exc:
+        fail(f"osteocheck: {exc}", exc.code)
 
 
 @app.command("profile-schema")

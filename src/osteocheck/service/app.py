@@ -131,10 +131,19 @@ def create_app(settings: Settings) -> Starlette:
             raise RuntimeError("the app has not started")  # a 500, said in one line
         return await pool[0].answer(*args)
 
+    ahead: list[Pool] = []  # forked by `serve` before its port opened; the start-up takes them
+
+    def fork_workers() -> Pool:
+        """The processes that answer, forked now, so they share what is loaded."""
+        _frozen()
+        ahead.append(Pool(settings.workers, work))
+        return ahead[-1]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        _frozen()
-        answering_here = Pool(settings.workers, work)  # workers forked now, so they share what is loaded
+        if not ahead:
+            fork_workers()
+        answering_here = ahead.pop()
         try:
             await answering_here.start()
             pool.append(answering_here)
@@ -254,12 +263,14 @@ def create_app(settings: Settings) -> Starlette:
             )
         )
     middleware.append(Middleware(_HookCalls, hook=hook))  # inside the log line and CORS, ahead of the router
-    return Starlette(
+    made = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={404: _not_found, 405: _not_allowed, 500: _failed},
         lifespan=lifespan,
     )
+    made.state.fork_workers = fork_workers  # for `serve`: run.py
+    return made
 
 
 def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
