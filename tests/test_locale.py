@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import sys
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,12 @@ def test_json_on_a_non_utf8_output_reads_back_as_the_same_names(encoding: str, t
     assert json.loads(out)["profile"]["name"] == "Zoë Ōtake 李"
 
 
+@functools.cache
+def _plan_json(flags: tuple[str, ...]) -> dict[str, Any]:  # the same at every width: asked once
+    plan: dict[str, Any] = json.loads(osteocheck("plan", *flags, "--format", "json")[1])
+    return plan
+
+
 @pytest.mark.parametrize("width", [10, 14, 20, 28, 34, 40, 59, 60, 80, 120, 300])
 @pytest.mark.parametrize("command", ["plan", "excluded", "assess", "techniques"])
 def test_every_verdict_is_visible_at_any_width(width: int, command: str) -> None:
@@ -61,7 +69,7 @@ def test_every_verdict_is_visible_at_any_width(width: int, command: str) -> None
     assert code == 0, err
     squashed = re.sub(r"\s+", "", out)
     if command == "plan":
-        plan = json.loads(osteocheck("plan", *flags, "--format", "json")[1])
+        plan = _plan_json(tuple(flags))
         for verdict in plan["techniques"]:
             # A table row names its status once for a group of techniques; a narrow list, before each one.
             shown = f"{verdict['status']}{verdict['name']}" if width < 60 else verdict["name"]
