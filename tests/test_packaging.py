@@ -66,7 +66,7 @@ def test_the_sdist_holds_every_tracked_file_and_passes_its_own_tests(tmp_path: P
     env = {**os.environ, "PYTHONPATH": str(top / "src")}
     tests = ["tests/test_knowledge.py", "tests/test_facts_as_data.py"]
     result = run_process(
-        [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", *tests],
+        [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", "-n", "0", *tests],
         cwd=top,
         env=env,
         timeout=120,
