@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import http.client
 import json
+import shlex
 import socket
 import sys
 import threading
@@ -533,22 +534,6 @@ def test_cors_answers_only_the_configured_origin(guarded: Server) -> None:
     assert "access-control-allow-origin" not in headers
 
 
-def test_the_readme_starts_and_calls_the_service_as_written(started: Server) -> None:
-    server = started
-    """The README's curl calls, made against the test's server: discovery, then the example request file."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = next(b.split("```")[0] for b in readme.split("```bash\n")[1:] if "osteocheck serve" in b)
-    lines = block.replace("\\\n", " ").splitlines()
-    assert lines[0] == "pip install '.[serve]'" and lines[1].startswith("osteocheck serve --port 8080")
-    calls = [line.split() for line in lines[2:]]
-    assert calls[0][-1] == "http://127.0.0.1:8080/cds-services"
-    assert server.call("GET", "/cds-services")[0] == 200
-    body = ROOT / calls[1][calls[1].index("-d") + 1].removeprefix("@")
-    path = calls[1][-1].removeprefix("http://127.0.0.1:8080")
-    status, answer = server.hook(path.rsplit("/", 1)[1], json.loads(body.read_text()))
-    assert status == 200 and answer["cards"][0]["summary"].startswith("Massage only after the physician clears")
-
-
 @pytest.mark.parametrize("hook", ["patient-view", "appointment-book"])
 def test_the_shipped_example_requests_are_what_request_for_makes(hook: str) -> None:
     shipped = json.loads((ROOT / "examples" / "cds-hooks" / f"{hook}.json").read_text())
@@ -638,6 +623,47 @@ def test_workers_that_cannot_start_are_said_plainly() -> None:
     no_fork = "import os\ndef fork(): raise BlockingIOError(11, 'Resource temporarily unavailable')\nos.fork = fork"
     code, err = _serve("--workers", "2", before=f"exec({no_fork!r})")
     assert (code, err) == (1, "osteocheck: could not start the worker processes: Resource temporarily unavailable\n")
+
+
+def test_the_readme_starts_and_calls_the_service_as_written(started: Server) -> None:
+    """The README's service block: `serve` as it starts it (here on a free port, not 8080), and each curl
+    call made here with the same method, headers, body and path."""
+    block = (ROOT / "README.md").read_text(encoding="utf-8").split("```bash\n")[1].split("```")[0]
+    install, start, *calls = (shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines())
+    assert install == ["pip", "install", ".[serve]"]
+    assert start == ["osteocheck", "serve", "--port", "8080", "&"]  # as `started` runs, but for the port
+    assert [call[0] for call in calls] == ["curl", "curl"]
+    answers = []
+    for call in calls:
+        method, headers, body, url = _as_curl_sends(call[1:])
+        assert url.startswith("http://127.0.0.1:8080/"), url
+        status, _, answer = started.call(method, url.removeprefix("http://127.0.0.1:8080"), body, headers)
+        assert status == 200, answer[:500]
+        answers.append(json.loads(answer))
+    discovery, cards = answers
+    jsonschema.validate(discovery, DISCOVERY)
+    jsonschema.validate(cards, RESPONSE, format_checker=jsonschema.FormatChecker())
+    assert [s["id"] for s in discovery["services"]] == [VIEW, BOOK]
+    assert cards["cards"][0]["summary"].startswith("Massage only after the physician clears: spine")
+
+
+def _as_curl_sends(argv: list[str]) -> tuple[str, dict[str, str], bytes | None, str]:
+    """Method, headers, body and URL of a curl call, for the few options the README uses (any other fails)."""
+    headers: dict[str, str] = {}
+    body, url, words = None, "", iter(argv)
+    for word in words:
+        if word == "-H":
+            name, _, value = next(words).partition(":")
+            headers[name] = value.strip()
+        elif word == "-d":
+            data = next(words)
+            body = (ROOT / data[1:]).read_bytes() if data.startswith("@") else data.encode()
+        elif word == "--retry":
+            next(words)
+        elif word not in ("-s", "--retry-connrefused"):
+            assert not word.startswith("-"), f"a curl option this test does not know: {word}"
+            url = word
+    return ("POST" if body is not None else "GET"), headers, body, url
 
 
 def test_an_address_names_its_port_after_an_ipv6_host_in_brackets() -> None:
