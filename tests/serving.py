@@ -89,9 +89,9 @@ def serving_here(settings: Any) -> Iterator[Server]:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         listening = listen("127.0.0.1", 0)
-        port = listening.getsockname()[1]
+        port = listening[0].getsockname()[1]
         running = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_options(settings)))
-        thread = threading.Thread(target=running.run, kwargs={"sockets": [listening]}, daemon=True)
+        thread = threading.Thread(target=running.run, kwargs={"sockets": listening}, daemon=True)
         thread.start()
         try:
             deadline = time.monotonic() + 30
@@ -103,7 +103,8 @@ def serving_here(settings: Any) -> Iterator[Server]:
         finally:
             running.should_exit = True
             thread.join(15)
-            listening.close()
+            for sock in listening:
+                sock.close()
             logger.removeHandler(handler)
             handler.close()
             assert not thread.is_alive(), "the service did not stop"

@@ -666,6 +666,21 @@ def _as_curl_sends(argv: list[str]) -> tuple[str, dict[str, str], bytes | None, 
     return ("POST" if body is not None else "GET"), headers, body, url
 
 
+def test_every_address_of_the_host_is_listened_on_at_one_port() -> None:
+    """As asyncio (and so uvicorn) binds them: "" is every address of the machine, in each family; on
+    port 0 they all get the port the first one got."""
+    from osteocheck.service.run import listen
+
+    listening = listen("", 0)
+    try:
+        assert len({sock.getsockname()[1] for sock in listening}) == 1
+        everywhere = socket.getaddrinfo(None, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        assert sorted(sock.family for sock in listening) == sorted({found[0] for found in everywhere})
+    finally:
+        for sock in listening:
+            sock.close()
+
+
 def test_an_address_names_its_port_after_an_ipv6_host_in_brackets() -> None:
     from osteocheck.service.run import address
 

@@ -42,15 +42,27 @@ class NotStarted(Exception):
         self.code = code
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now: a port in use is said plainly, and port 0 gets a real one."""
-    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+def listen(host: str, port: int) -> list[socket.socket]:
+    """The listening sockets, bound now, one for each address `host` names, as asyncio (and so uvicorn)
+    binds them: a port in use is said plainly, and port 0 gets one real port for all of them."""
     try:
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own
-        listening.bind((host, port))
-        listening.listen(2048)
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as error:
-        listening.close()
+        raise NotStarted(f"cannot listen on {address(host, port)}: {_why(error, host, port)}", 2) from None
+    listening: list[socket.socket] = []
+    try:
+        for family, kind, protocol, _, where in dict.fromkeys(found):
+            listening.append(socket.socket(family, kind, protocol))
+            listening[-1].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # each family its own socket, as asyncio has it
+                listening[-1].setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(listening) > 1:  # the port the first one got
+                where = (where[0], listening[0].getsockname()[1], *where[2:])
+            listening[-1].bind(where)
+            listening[-1].listen(2048)
+    except OSError as error:
+        for sock in listening:
+            sock.close()
         raise NotStarted(f"cannot listen on {address(host, port)}: {_why(error, host, port)}", 2) from None
     return listening
 
@@ -104,14 +116,17 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, started: 
     except NotStarted:
         workers.stop()
         raise
-    bound = listening.getsockname()
-    started(f"http://{address(bound[0], bound[1])}/cds-services")
+    bound = listening[0].getsockname()
+    started(f"http://{address(host or bound[0], bound[1])}/cds-services")
     # The lines name no thread or process: not looking them up saves a quarter of a line's cost
     # (the logging HOWTO's "Optimization"), a line a call.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
-    with listening:
-        server.run(sockets=[listening])
+    try:
+        server.run(sockets=listening)
+    finally:
+        for sock in listening:
+            sock.close()
     if not server.started:
         raise NotStarted("the service did not start; the lines above say why", 1)
