@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from osteocheck.engine.model import Knowledge, Profile
+from osteocheck.engine.model import Knowledge, Profile, kept_for_the_last
 from osteocheck.engine.stage import stage_of
 from osteocheck.errors import ProfileError
 from osteocheck.vocabulary import STAGES, T_SCORE_RANGE, label
@@ -108,21 +108,11 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     return profile
 
 
-_last: list[tuple[Knowledge, tuple[tuple[str, ...], dict[str, bool], tuple[str, ...], frozenset[str]]]] = []
-
-
+@kept_for_the_last
 def _vocabulary(knowledge: Knowledge) -> tuple[tuple[str, ...], dict[str, bool], tuple[str, ...], frozenset[str]]:
-    """Sites, fact kinds and profile keys of a knowledge, worked out once for a batch of rows.
-
-    Kept for the last knowledge seen, compared by identity while holding it (so no other object can
-    take its place).
-    """
-    if _last and _last[0][0] is knowledge:
-        return _last[0][1]
+    """Sites, fact kinds and profile keys of a knowledge, worked out once for a batch of rows."""
     keys = profile_keys(knowledge)
-    found = (knowledge.site_ids, {f.id: f.per_site for f in knowledge.facts}, keys, frozenset(keys))
-    _last[:] = [(knowledge, found)]
-    return found
+    return knowledge.site_ids, {f.id: f.per_site for f in knowledge.facts}, keys, frozenset(keys)
 
 
 def profile_keys(knowledge: Knowledge) -> tuple[str, ...]:

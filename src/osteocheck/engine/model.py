@@ -6,7 +6,8 @@ typing.NamedTuple compiles each string one at import, which every plan paid for.
 """
 
 import enum
-from typing import NamedTuple, Protocol
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, TypeVar
 
 
 class Severity(enum.Enum):
@@ -266,19 +267,31 @@ class Knowledge(NamedTuple):
         return max(p.level for p in self.pressure_scale)
 
 
-_FACTS_INDEXED: list[tuple[tuple[FactDecl, ...], dict[str, FactDecl]]] = []
+_Held = TypeVar("_Held")
+_Made = TypeVar("_Made")
 
 
+def kept_for_the_last(make: Callable[[_Held], _Made]) -> Callable[[_Held], _Made]:
+    """`make(x)`, worked out once for the last `x` seen: held, and compared by identity, so no other
+    object can take its place. For what a process derives from its one knowledge, asked per row or call."""
+    last: list[tuple[_Held, _Made]] = []
+
+    def kept(held: _Held) -> _Made:
+        if not last or last[0][0] is not held:
+            last[:] = [(held, make(held))]
+        return last[0][1]
+
+    return kept
+
+
+@kept_for_the_last
 def _facts_by_id(facts: tuple[FactDecl, ...]) -> dict[str, FactDecl]:
-    """The declared facts by id (the first of an id, as a scan finds it), made once for the last tuple of
-    facts seen (held, and compared by identity): a plan's renderers and the record reader ask a score
-    of times, and a process has one knowledge."""
-    if not _FACTS_INDEXED or _FACTS_INDEXED[0][0] is not facts:
-        index: dict[str, FactDecl] = {}
-        for f in facts:
-            index.setdefault(f.id, f)
-        _FACTS_INDEXED[:] = [(facts, index)]
-    return _FACTS_INDEXED[0][1]
+    """The declared facts by id (the first of an id, as a scan finds it): a plan's renderers and the
+    record reader ask a score of times."""
+    index: dict[str, FactDecl] = {}
+    for f in facts:
+        index.setdefault(f.id, f)
+    return index
 
 
 class Reason(NamedTuple):
