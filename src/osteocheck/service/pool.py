@@ -192,7 +192,7 @@ class Pool:
         only the loop asks, so the socket stays non-blocking)."""
         loop = asyncio.get_running_loop()
         control.setblocking(False)
-        await loop.sock_sendall(control, b"w")
+        await loop.sock_sendall(control, _NEW_WORKER)
         ready: asyncio.Future[None] = loop.create_future()
         loop.add_reader(control.fileno(), _wake, ready)
         self._reading = (loop, control.fileno())
@@ -200,7 +200,7 @@ class Pool:
             await ready
         finally:
             self._stop_reading()
-        return _made(*socket.recv_fds(control, _PID.size, 1)[:2])
+        return _answer(control)
 
     def _stop_reading(self) -> None:
         """No longer watch the maker's socket: before it closes, since uvloop aborts on a closed one."""
@@ -370,6 +370,7 @@ def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cov
 
 
 _PID = struct.Struct("!q")  # the maker's answer: a worker's pid (its socket alongside), or -errno
+_NEW_WORKER = b"w"  # the request to the maker (it makes a worker for any byte)
 
 
 def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
@@ -421,7 +422,12 @@ def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - run
 
 def _ask(control: socket.socket) -> tuple[socket.socket, int]:
     """A new worker from the maker: its socket and pid (blocking; at start-up)."""
-    control.sendall(b"w")
+    control.sendall(_NEW_WORKER)
+    return _answer(control)
+
+
+def _answer(control: socket.socket) -> tuple[socket.socket, int]:
+    """The maker's answer, read now."""
     return _made(*socket.recv_fds(control, _PID.size, 1)[:2])
 
 

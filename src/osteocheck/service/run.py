@@ -45,12 +45,9 @@ class NotStarted(Exception):
 def listen(host: str, port: int) -> list[socket.socket]:
     """The listening sockets, bound now, one for each address `host` names, as asyncio (and so uvicorn)
     binds them: a port in use is said plainly, and port 0 gets one real port for all of them."""
-    try:
-        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError as error:
-        raise NotStarted(f"cannot listen on {address(host, port)}: {_why(error, host, port)}", 2) from None
     listening: list[socket.socket] = []
     try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         for family, kind, protocol, _, where in dict.fromkeys(found):
             listening.append(socket.socket(family, kind, protocol))
             listening[-1].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
