@@ -15,7 +15,7 @@ from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.errors import ProfileError
 from osteocheck.knowledge import loader
-from test_exhaustive import KEYS, profile_of, summary
+from test_exhaustive import KEYS, profile_of  # the whole lattice is checked there, evaluated once
 
 KB = loader.load(SHIPPED)
 SITES = KB.site_ids
@@ -25,15 +25,6 @@ def agree(profiles: list[Profile], knowledge: Knowledge = KB) -> None:
     fast = CompiledRules(knowledge)
     for p in profiles:
         assert compact_of(fast.screen(p)) == compact(evaluate(p, knowledge), knowledge), p
-
-
-@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
-def test_on_the_whole_lattice_with_and_without_clearance() -> None:
-    fast = CompiledRules(KB)
-    for key in KEYS:  # the full evaluation of each, shared with tests/test_exhaustive.py
-        assert compact_of(fast.screen(profile_of(key))) == summary(key)[-1], key
-    # Clearing the site the lattice names (and one it does not) changes only the unless-cleared rules.
-    agree([profile_of(key)._replace(cleared=("wrists", "spine")) for key in KEYS[::13]])
 
 
 @pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute

@@ -12,7 +12,8 @@ from functools import cache
 import pytest
 
 from conftest import SHIPPED
-from osteocheck.batch.rows import compact
+from osteocheck.batch.rows import compact, compact_of
+from osteocheck.engine.compiled import CompiledRules
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Plan, Proceed, Profile, Status
 from osteocheck.knowledge import loader as knowledge_module
@@ -154,6 +155,19 @@ def test_more_sites_under_a_fact_never_loosen() -> None:
 
 
 @pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
+@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
+def test_the_compiled_rules_say_what_the_evaluation_says_on_the_whole_lattice() -> None:
+    """Batch's fast path (tests/test_compiled.py), here so the lattice is evaluated once for both tests:
+    a file's tests run in one process (`--dist loadfile`)."""
+    fast = CompiledRules(KB)
+    for key in KEYS:
+        assert compact_of(fast.screen(profile_of(key))) == summary(key)[-1], key
+    # Clearing the site the lattice names (and one it does not) changes only the unless-cleared rules.
+    for key in KEYS[::13]:
+        cleared = profile_of(key)._replace(cleared=("wrists", "spine"))
+        assert compact_of(fast.screen(cleared)) == compact(evaluate(cleared, KB), KB), key
+
+
 def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
     for fact in SITE_FACTS:
         for site in KB.site_ids:
