@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from osteocheck.client.profile import build
@@ -24,6 +26,9 @@ os.environ.pop("OSTEOCHECK_RULES", None)
 os.environ.pop("OSTEOCHECK_NO_CACHE", None)
 os.environ["OSTEOCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="osteocheck-test-cache-")
 os.environ.pop("FORCE_COLOR", None)
+# typer's runner makes the command line again from the app on every call (two thirds of a call's time
+# here); the installed command makes it once a process, and so do the tests.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 # No one's own settings may change what the tests see: a config file that does not exist.
 os.environ["OSTEOCHECK_CONFIG"] = str(Path(os.environ["OSTEOCHECK_CACHE_DIR"]) / "no-config.toml")
 
