@@ -530,8 +530,9 @@ def test_an_answer_for_another_call_is_never_passed_on(
 ) -> None:
     async def main() -> tuple[list[BaseException | tuple[Any, ...]], _Wire, bool]:
         loop = asyncio.get_running_loop()
-        with _pool(1, lambda: ()) as pool:
-            hand = _Hand(pool)
+        ours, theirs = socket.socketpair()  # the hand's socket: unused, the wire stands in for it
+        with _pool(1, lambda: ()) as pool, ours, theirs:
+            hand = _Hand(pool, ours, 0)
             wire = _Wire()
             hand.connection_made(wire)  # type: ignore[arg-type]
             calls: list[asyncio.Future[tuple[Any, ...]]] = [loop.create_future(), loop.create_future()]
@@ -553,8 +554,9 @@ def test_an_answer_for_another_call_is_never_passed_on(
 def test_answers_that_echo_their_calls_are_passed_on_in_order() -> None:
     async def main() -> list[tuple[Any, ...]]:
         loop = asyncio.get_running_loop()
-        with _pool(1, lambda: ()) as pool:
-            hand = _Hand(pool)
+        ours, theirs = socket.socketpair()  # the hand's socket: unused, the wire stands in for it
+        with _pool(1, lambda: ()) as pool, ours, theirs:
+            hand = _Hand(pool, ours, 0)
             wire = _Wire()
             hand.connection_made(wire)  # type: ignore[arg-type]
             calls: list[asyncio.Future[tuple[Any, ...]]] = [loop.create_future() for _ in range(3)]

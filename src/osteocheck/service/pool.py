@@ -53,12 +53,10 @@ class Pool:
 
     def __init__(self, processes: int, work: Work) -> None:
         self.work = work
-        self.pids: list[int] = []  # the workers, in the order of their hands
         self.maker: int | None = None
         self.stopping = False
         self._control: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._hands: list[_Hand] = []
+        self._hands: list[_Hand] = []  # one a worker, connected to the event loop by `start`
         self._line: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[Any, ...]]]] = deque()
         self._waiting = asyncio.Event()
         self._here: asyncio.Task[None] | None = None
@@ -82,23 +80,21 @@ class Pool:
         self.maker, self._control = pid, ours
         try:
             for _ in range(processes - 1):
-                sock, worker = _ask(ours)
-                self._sockets.append(sock)
-                self.pids.append(worker)
+                self._hands.append(_Hand(self, *_ask(ours)))
         except BaseException:
             self.stop()
             raise
 
     async def start(self) -> None:
         """Read the workers' answers on this event loop, and answer here too (the app's start-up)."""
-        for sock in self._sockets:
-            self._hands.append(await self._hand(sock))
+        for hand in self._hands:
+            await hand.connect()
         self._here = asyncio.get_running_loop().create_task(self._answer_here())
 
-    async def _hand(self, sock: socket.socket) -> _Hand:
-        hand = _Hand(self)
-        await asyncio.get_running_loop().create_unix_connection(lambda: hand, sock=sock)
-        return hand
+    @property
+    def pids(self) -> list[int]:
+        """The workers' process ids, in the order of their hands."""
+        return [hand.pid for hand in self._hands]
 
     async def answer(self, *args: Any) -> tuple[Any, ...]:
         """What `work(*args)` returned, here or in a worker."""
@@ -176,14 +172,13 @@ class Pool:
         if self.stopping:
             sock.close()
             return
-        new = await self._hand(sock)
+        new = _Hand(self, sock, worker)
+        await new.connect()
         if self.stopping:  # stopped meanwhile: it ends with its socket
             new.close()
             return
-        n = self._hands.index(hand)
-        self._hands[n] = new
-        self._sockets[n].close()
-        self._sockets[n], self.pids[n] = sock, worker
+        self._hands[self._hands.index(hand)] = new
+        hand.sock.close()
         log.warning("a new worker process has taken the place of the one that ended")
         self.feed()
 
@@ -219,10 +214,9 @@ class Pool:
             task.cancel()
         for hand in self._hands:
             hand.close()  # takes effect on the event loop's next pass, which _reap holds up
-        for sock in self._sockets:
             with contextlib.suppress(OSError):  # a worker that has gone already
-                sock.shutdown(socket.SHUT_RDWR)  # so the worker's read ends now
-            sock.close()
+                hand.sock.shutdown(socket.SHUT_RDWR)  # so the worker's read ends now
+            hand.sock.close()
         if self._control is not None:
             self._stop_reading()
             self._control.close()
@@ -231,7 +225,7 @@ class Pool:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self.maker = None
-        self.pids.clear()
+        self._hands.clear()
 
 
 REPLACED_AT_MOST = 5  # workers replaced a minute: one that fails at once is not forked for ever
@@ -261,12 +255,16 @@ class _Hand(asyncio.Protocol):
     carries a number its answer must echo: an answer for another call (cards for another patient)
     is never passed on. The worker is cut off instead, and the calls in its hands fail."""
 
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
+    def __init__(self, pool: Pool, sock: socket.socket, pid: int) -> None:
+        self.pool, self.sock, self.pid = pool, sock, pid
         self.waiting: deque[tuple[int, asyncio.Future[tuple[Any, ...]]]] = deque()
         self.alive = True
         self._buffer = bytearray()
-        self._transport: asyncio.Transport  # connected before any call is sent (Pool.start)
+        self._transport: asyncio.Transport | None = None  # connected before any call is sent (Pool.start)
+
+    async def connect(self) -> None:
+        """Read the worker's answers on this event loop from now on."""
+        await asyncio.get_running_loop().create_unix_connection(lambda: self, sock=self.sock)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast("asyncio.Transport", transport)  # a socket's
@@ -275,6 +273,7 @@ class _Hand(asyncio.Protocol):
         number = next(_numbers)
         self.waiting.append((number, future))
         job = marshal.dumps((number, args))
+        assert self._transport is not None  # noqa: S101 - the pool sends only once it has started
         self._transport.writelines((_SIZE.pack(len(job)), job))
 
     def data_received(self, data: bytes) -> None:
@@ -306,7 +305,7 @@ class _Hand(asyncio.Protocol):
 
     def _cut_off(self, why: str) -> None:
         self._fail(f"a worker process {why}: cut off; {len(self.waiting)} calls in its hands fail")
-        self._transport.close()
+        self.close()
 
     def _fail(self, message: str) -> None:
         log.error("%s", message)
@@ -318,7 +317,9 @@ class _Hand(asyncio.Protocol):
         self.pool.replace(self)
 
     def close(self) -> None:
-        self._transport.close()
+        """No longer read the worker (the pool closes its socket)."""
+        if self._transport is not None:  # None: stopped before it started
+            self._transport.close()
 
 
 _numbers = itertools.count(1)  # calls sent to workers, numbered across the process
