@@ -12,7 +12,7 @@ pytest.importorskip("starlette", reason="the serve extra is not installed")
 from conftest import ROOT, SHIPPED
 from osteocheck import api
 from osteocheck.engine.model import Plan
-from osteocheck.service.app import _Plans
+from osteocheck.service.plans import Plans
 
 KB = api.load_knowledge(SHIPPED)
 
@@ -25,7 +25,7 @@ def _plans() -> list[Plan]:
 
 
 def test_a_kept_plan_comes_back_the_same() -> None:
-    store = _Plans(10, ttl=60)
+    store = Plans(10, ttl=60)
     for plan in _plans():
         again = store.get(store.put(plan), KB)
         assert again is not None
@@ -33,7 +33,7 @@ def test_a_kept_plan_comes_back_the_same() -> None:
 
 
 def test_kept_plans_hold_nothing_the_collector_walks() -> None:
-    store = _Plans(10, ttl=60)
+    store = Plans(10, ttl=60)
     for plan in _plans():
         store.put(plan)
     assert store.kept
@@ -42,11 +42,11 @@ def test_kept_plans_hold_nothing_the_collector_walks() -> None:
 
 def test_the_oldest_go_first_and_an_expired_plan_is_gone() -> None:
     plan = _plans()[0]
-    store = _Plans(2, ttl=60)
+    store = Plans(2, ttl=60)
     first, second, third = (store.put(plan) for _ in range(3))
     assert store.get(first, KB) is None
     assert store.get(second, KB) is not None and store.get(third, KB) is not None
-    gone = _Plans(2, ttl=-1)
+    gone = Plans(2, ttl=-1)
     assert gone.get(gone.put(plan), KB) is None
     assert not gone.kept
     assert store.get("no-such-token", KB) is None

@@ -1,4 +1,4 @@
-"""The hook calls are answered in plain ASGI ahead of Starlette's router (`service/app.py`, `_HookCalls`):
+"""The hook calls are answered in plain ASGI ahead of Starlette's router (`service/asgi.py`, `HookCalls`):
 what they answer must be what the route behind it answers, status, headers and body alike."""
 
 from __future__ import annotations

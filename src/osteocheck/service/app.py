@@ -13,10 +13,6 @@ import datetime as dt
 import functools
 import gc
 import logging
-import marshal
-import secrets
-import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.applications import Starlette
@@ -26,19 +22,20 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from osteocheck import api
-from osteocheck.engine.model import Profile, Record
 from osteocheck.errors import OsteocheckError
 from osteocheck.service import hooks, wire
+from osteocheck.service.asgi import HookCalls, Logged, read_body, read_headers
 from osteocheck.service.cards import plan_cards
 from osteocheck.service.fetch import Fetcher
+from osteocheck.service.plans import Plans, made_of
 from osteocheck.service.pool import Pool, Work, WorkerGone
 from osteocheck.service.request import Refused, as_bundle, parse
 from osteocheck.service.wire import Json
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
 
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Receive, Scope
 
     from osteocheck.engine.model import Knowledge, Plan
 
@@ -59,52 +56,6 @@ class Settings(NamedTuple):
     workers: int = 1  # processes that answer the hook calls (pool.py); 1: this one
 
 
-class _Plans:
-    """The last plans served, for the link card's URL: a bounded, expiring, in-memory store.
-
-    What a plan was made from is kept as bytes (marshal: tuples of text and numbers only, written and
-    read by this process alone), not as objects: a thousand kept plans are tens of thousands of tuples,
-    which the collector's full passes would walk through while requests wait (4-13 ms a pass against 2).
-    The evaluation is pure, so the plan comes back the same."""
-
-    def __init__(self, size: int, ttl: float) -> None:
-        self.size, self.ttl = size, ttl
-        self.kept: OrderedDict[str, bytes] = OrderedDict()
-
-    def put(self, plan: Plan) -> str:
-        token = self.token()
-        self.keep(token, made_of(plan))
-        return token
-
-    @staticmethod
-    def token() -> str:
-        return secrets.token_urlsafe(24)
-
-    def keep(self, token: str, made: bytes) -> None:
-        """Keep under `token` the plan `made_of` describes (made here, or by a worker)."""
-        self.kept[token] = marshal.dumps((time.monotonic() + self.ttl, made))
-        while len(self.kept) > self.size:
-            self.kept.popitem(last=False)
-
-    def get(self, token: str, knowledge: Knowledge) -> Plan | None:
-        found = self.kept.get(token)
-        if found is None:
-            return None
-        expires, made = marshal.loads(found)  # noqa: S302 - bytes this process wrote itself
-        if expires < time.monotonic():
-            self.kept.pop(token, None)
-            return None
-        profile, record = marshal.loads(made)  # noqa: S302 - written by this process or its own workers
-        from osteocheck.engine.evaluate import evaluate  # noqa: PLC0415
-
-        return evaluate(Profile(*profile), knowledge)._replace(record=None if record is None else Record(*record))
-
-
-def made_of(plan: Plan) -> bytes:
-    """What a plan was made from, as bytes (its profile and the record's account): it evaluates again the same."""
-    return marshal.dumps((tuple(plan.profile), tuple(plan.record) if plan.record is not None else None))
-
-
 def error(status: int, message: str) -> Response:
     """A refusal as a response: the JSON error every route answers with (`_error`)."""
     status, body = _error(status, message)
@@ -122,7 +73,7 @@ def create_app(settings: Settings) -> Starlette:
         from osteocheck.service.auth import Verifier  # noqa: PLC0415 - PyJWT only when keys are configured
 
         verifier = Verifier(settings.jwks, issuer=settings.issuer)
-    plans = _Plans(settings.plans_kept, settings.plan_ttl)
+    plans = Plans(settings.plans_kept, settings.plan_ttl)
     work = answering(knowledge, tuple(templates(dt.date.today())))
     pool: list[Pool] = []  # the processes that answer calls, from the app's start-up to its end
 
@@ -159,11 +110,11 @@ def create_app(settings: Settings) -> Starlette:
         return Json(hooks.discovery(templates(dt.date.today())))
 
     async def hook(service_id: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
-        """A hook call's status and JSON answer (`_HookCalls` sends it; the route below for the rest)."""
+        """A hook call's status and JSON answer (`HookCalls` sends it; the route below for the rest)."""
         service = hooks.BY_ID.get(service_id)
         if service is None:
             return _error(404, "no such CDS service; GET /cds-services lists them")
-        headers = _headers(scope)
+        headers = read_headers(scope)
         here = base(scope)
         try:
             if verifier is not None:
@@ -176,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             async with asyncio.timeout(
                 settings.timeout
             ):  # the body too: a slow sender is cut off; no task, unlike wait_for
-                body = await _read(receive, headers.get("content-length"), settings.max_body)
+                body = await read_body(receive, headers.get("content-length"), settings.max_body)
                 return await _answer(service.hook, body, here)
         except Refused as refused:
             return _error(refused.status, refused.message)
@@ -205,7 +156,7 @@ def create_app(settings: Settings) -> Starlette:
         return 200, outcome[1]
 
     async def call(request: Request) -> Response:
-        """The hook calls' route (what it answers to, and 405 for other methods): `_HookCalls` answers them first."""
+        """The hook calls' route (what it answers to, and 405 for other methods): `HookCalls` answers them first."""
         status, body = await hook(request.path_params["id"], request.scope, request.receive)
         return Response(body, status, media_type="application/json")
 
@@ -238,7 +189,7 @@ def create_app(settings: Settings) -> Starlette:
         if hooks.BY_ID.get(request.path_params["id"]) is None:
             return error(404, "no such CDS service")
         try:
-            await _read(request.receive, request.headers.get("content-length"), settings.max_body)
+            await read_body(request.receive, request.headers.get("content-length"), settings.max_body)
         except Refused as refused:
             return error(refused.status, refused.message)
         return Json({})
@@ -250,7 +201,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/rules/{rule}", rule, methods=["GET"]),
         Route("/plans/{token}", full_plan, methods=["GET"]),
     ]
-    middleware = [Middleware(_Logged)]
+    middleware = [Middleware(Logged)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware  # noqa: PLC0415
 
@@ -262,7 +213,7 @@ def create_app(settings: Settings) -> Starlette:
                 allow_headers=["authorization", "content-type"],
             )
         )
-    middleware.append(Middleware(_HookCalls, hook=hook))  # inside the log line and CORS, ahead of the router
+    middleware.append(Middleware(HookCalls, hook=hook))  # inside the log line and CORS, ahead of the router
     made = Starlette(
         routes=routes,
         middleware=middleware,
@@ -352,59 +303,6 @@ def _error(status: int, message: str) -> tuple[int, bytes]:
     return status, wire.dumps({"error": message, "status": status})
 
 
-_READ = (b"authorization", b"content-type", b"content-length")
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """The request headers a hook call reads, the first of each name (as Starlette's `Headers.get`)."""
-    found: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        if name in _READ:
-            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-    return found
-
-
-async def _read(receive: Receive, declared: str | None, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is known to pass `limit` bytes."""
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise Refused(413, f"the request body is larger than {limit:,} bytes")
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: no one is left to answer
-            raise Refused(400, "the client went before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, f"the request body is larger than {limit:,} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-class _HookCalls:
-    """The hook calls (POST /cds-services/{id}) answered in plain ASGI, ahead of Starlette's router,
-    whose routing, request and response objects every call paid for (5.93 against 5.72 million
-    instructions a call through the app). The log line and CORS stay outside it; every other request
-    goes on to the routes."""
-
-    def __init__(self, app: ASGIApp, hook: Callable[[str, Scope, Receive], Awaitable[tuple[int, bytes]]]) -> None:
-        self.app, self.hook = app, hook
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path: str = scope["path"]
-            root: str = scope.get("root_path", "")
-            parts = (path[len(root) :] if root and path.startswith(root) else path).split("/")
-            if len(parts) == 3 and parts[0] == "" and parts[1] == "cds-services" and parts[2]:
-                status, body = await self.hook(parts[2], scope, receive)
-                headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     return error(404, "not found; GET /cds-services lists the services")
 
@@ -416,39 +314,3 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 async def _failed(request: Request, exc: Exception) -> Response:
     log.error("internal error: %s", type(exc).__name__)  # the type only: the message may hold the record
     return error(500, "internal error")
-
-
-class _Logged:
-    """One log line per request: method, route kind, status, milliseconds. Never the path's values or the body."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), [0]
-
-        async def sending(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            log.info(
-                "%s %s %d %.1f ms",
-                scope["method"],
-                _route(scope["path"]),
-                status[0],
-                (time.perf_counter() - started) * 1000,
-            )
-
-
-def _route(path: str) -> str:
-    parts = path.strip("/").split("/")
-    if parts[0] == "cds-services" and len(parts) in (2, 3) and parts[1] in hooks.BY_ID:
-        return "/".join(["", *parts])
-    return {"cds-services": "/cds-services", "rules": "/rules/…", "plans": "/plans/…"}.get(parts[0], "(other)")
