@@ -27,7 +27,7 @@ import pytest
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
 from conftest import ROOT
-from osteocheck.service import pool as pool_module
+from osteocheck.service import forked
 from osteocheck.service.pool import Pool, WorkerGone, _Hand, io_turn
 from processes import DEADLINE
 from serving import serving
@@ -283,7 +283,7 @@ def test_a_stop_while_a_worker_is_replaced_leaves_no_process_and_no_error(
     assert reported == []
     # A worker made as the stop came ends with it: the maker never has to wait out WORKER_WAIT and kill
     # it (the maker once kept the worker's end when its socket to this process was already closed).
-    assert stopped < pool_module.WORKER_WAIT
+    assert stopped < forked.WORKER_WAIT
     assert maker is not None and not _exists(maker) and not _exists(worker)
     assert "could not be replaced" not in caplog.text and "did not end" not in caplog.text
 
@@ -344,7 +344,7 @@ def test_with_the_maker_gone_a_worker_that_ends_is_not_replaced_and_the_rest_go_
 )  # fmt: skip
 def test_a_maker_answer_without_a_worker_is_an_error(message: bytes, fds: list[int], said: str) -> None:
     with pytest.raises(OSError, match=said):
-        pool_module._made(message, fds)
+        forked._made(message, fds)
 
 
 async def _from(pool: Pool, worker: int, n: int) -> Any:

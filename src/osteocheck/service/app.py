@@ -27,8 +27,9 @@ from osteocheck.service import hooks, wire
 from osteocheck.service.asgi import HookCalls, Logged, read_body, read_headers
 from osteocheck.service.cards import plan_cards
 from osteocheck.service.fetch import Fetcher
+from osteocheck.service.forked import Work
 from osteocheck.service.plans import Plans, made_of
-from osteocheck.service.pool import Pool, Work, WorkerGone
+from osteocheck.service.pool import Pool, WorkerGone
 from osteocheck.service.request import Refused, as_bundle, parse
 from osteocheck.service.wire import Json
 

@@ -12,7 +12,7 @@ Workers are forked at the app's start-up, so they share the loaded knowledge and
 call and its answer cross a socket pair as `marshal` bytes (text, numbers, bytes, lists and dicts:
 a request body and an answer, nothing that runs). A worker ends when its socket closes.
 
-They are forked by a maker: a process forked first, before the serving process has any thread, that
+They are forked by a maker (forked.py): a process forked first, before the serving process has any thread, that
 forks each worker on request and hands its socket back. A worker that ends is replaced the same way,
 so the service does not stay a process short; forking from the serving process then, with a fetch's
 or a key check's thread perhaps inside OpenSSL, could leave the new worker stuck on a lock. The maker
@@ -23,24 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import itertools
 import logging
 import marshal
 import os
 import signal
 import socket
-import struct
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any, cast
 
-log = logging.getLogger("osteocheck.serve")
-_SIZE = struct.Struct("!Q")
-DEPTH = 2  # calls in a worker's hands at once
+from osteocheck.service import forked
+from osteocheck.service.forked import Work
 
-Work = Callable[..., tuple[Any, ...]]  # a call's arguments -> its outcome (marshal-able)
+log = logging.getLogger("osteocheck.serve")
+DEPTH = 2  # calls in a worker's hands at once
 
 
 class WorkerGone(Exception):
@@ -75,12 +72,12 @@ class Pool:
             raise
         if pid == 0:  # pragma: no cover - the maker; its work is measured through the pool's tests
             ours.close()
-            _make(theirs, work)
+            forked.make(theirs, work)
         theirs.close()
         self.maker, self._control = pid, ours
         try:
             for _ in range(processes - 1):
-                self._hands.append(_Hand(self, *_ask(ours)))
+                self._hands.append(_Hand(self, *forked.ask(ours)))
         except BaseException:
             self.stop()
             raise
@@ -183,11 +180,11 @@ class Pool:
         self.feed()
 
     async def _ask_here(self, control: socket.socket) -> tuple[socket.socket, int]:
-        """`_ask` on the event loop: it waits for the maker without holding up the calls (after start-up,
+        """`forked.ask` on the event loop: it waits for the maker without holding up the calls (after start-up,
         only the loop asks, so the socket stays non-blocking)."""
         loop = asyncio.get_running_loop()
         control.setblocking(False)
-        await loop.sock_sendall(control, _NEW_WORKER)
+        await loop.sock_sendall(control, forked.NEW_WORKER)
         ready: asyncio.Future[None] = loop.create_future()
         loop.add_reader(control.fileno(), _wake, ready)
         self._reading = (loop, control.fileno())
@@ -195,7 +192,7 @@ class Pool:
             await ready
         finally:
             self._stop_reading()
-        return _answer(control)
+        return forked.read_answer(control)
 
     def _stop_reading(self) -> None:
         """No longer watch the maker's socket: before it closes, since uvloop aborts on a closed one."""
@@ -213,14 +210,14 @@ class Pool:
         for task in self._replacing:
             task.cancel()
         for hand in self._hands:
-            hand.close()  # takes effect on the event loop's next pass, which _reap holds up
+            hand.close()  # takes effect on the event loop's next pass, which reap() holds up
             with contextlib.suppress(OSError):  # a worker that has gone already
                 hand.sock.shutdown(socket.SHUT_RDWR)  # so the worker's read ends now
             hand.sock.close()
         if self._control is not None:
             self._stop_reading()
             self._control.close()
-        if self.maker is not None and not _reap([self.maker], MAKER_WAIT, "the worker maker"):
+        if self.maker is not None and not forked.reap([self.maker], forked.MAKER_WAIT, "the worker maker"):
             for pid in self.pids:  # the maker was killed before it could reap them
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -229,8 +226,6 @@ class Pool:
 
 
 REPLACED_AT_MOST = 5  # workers replaced a minute: one that fails at once is not forked for ever
-WORKER_WAIT = 5.0  # seconds a worker has to end, when told to (it finishes the call in hand)
-MAKER_WAIT = WORKER_WAIT + 3.0
 
 
 async def io_turn() -> None:
@@ -274,17 +269,17 @@ class _Hand(asyncio.Protocol):
         self.waiting.append((number, future))
         job = marshal.dumps((number, args))
         assert self._transport is not None  # noqa: S101 - the pool sends only once it has started
-        self._transport.writelines((_SIZE.pack(len(job)), job))
+        self._transport.writelines((forked.SIZE.pack(len(job)), job))
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
         buffer += data
-        while self.alive and len(buffer) >= _SIZE.size:
-            (size,) = _SIZE.unpack_from(buffer)
-            end = _SIZE.size + size
+        while self.alive and len(buffer) >= forked.SIZE.size:
+            (size,) = forked.SIZE.unpack_from(buffer)
+            end = forked.SIZE.size + size
             if len(buffer) < end:
                 return
-            answer = bytes(buffer[_SIZE.size : end])
+            answer = bytes(buffer[forked.SIZE.size : end])
             del buffer[:end]
             number, future = self.waiting.popleft()
             try:
@@ -323,151 +318,3 @@ class _Hand(asyncio.Protocol):
 
 
 _numbers = itertools.count(1)  # calls sent to workers, numbered across the process
-
-
-def _deaf() -> None:  # pragma: no cover - runs in the maker and the workers
-    """Ctrl-C reaches every process of the terminal, and a service manager's stop every process of the
-    service: the serving process handles them, answers the calls in hand, then closes the sockets, and
-    the maker and the workers end after it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.set_wakeup_fd(-1)  # the serving process's event loop listens on it
-
-
-def _serve(sock: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the worker
-    """A worker: answer each call, in order, until the socket closes; never returns."""
-    _deaf()
-    code = 0
-    try:
-        while True:
-            head = _take(sock, _SIZE.size)
-            job = _take(sock, _SIZE.unpack(head)[0]) if head is not None else None
-            if job is None:
-                break
-            number, args = marshal.loads(job)  # noqa: S302 - the serving process's bytes
-            try:
-                answer = marshal.dumps((number, work(*args)))
-            except Exception as exc:  # noqa: BLE001 - said to the serving process by type only: the message may hold the record
-                answer = marshal.dumps((number, ("fault", type(exc).__name__)))
-            sock.sendall(_SIZE.pack(len(answer)) + answer)
-    except BaseException:  # noqa: BLE001 - the serving process has gone, or a signal: end quietly, no traceback
-        code = 1
-    finally:
-        os._exit(code)
-
-
-def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cover - runs in the worker
-    """Exactly `size` bytes, read straight into one buffer (a call's body in one or two reads); None
-    when the socket has closed."""
-    data = bytearray(size)
-    view = memoryview(data)
-    got = 0
-    while got < size:
-        n = sock.recv_into(view[got:])
-        if n == 0:
-            return None
-        got += n
-    return data
-
-
-_PID = struct.Struct("!q")  # the maker's answer: a worker's pid (its socket alongside), or -errno
-_NEW_WORKER = b"w"  # the request to the maker (it makes a worker for any byte)
-
-
-def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
-    """The maker: a worker for each byte the serving process sends; never returns. It ends when its
-    socket closes, after the workers it made (it reaps them meanwhile)."""
-    _deaf()
-    control.settimeout(1.0)  # to reap the workers that ended meanwhile
-    made: list[int] = []
-    code = 0
-    try:
-        while True:
-            try:
-                asked = control.recv(1)
-            except TimeoutError:
-                asked = None
-            made = [pid for pid in made if not _ended(pid)]
-            if asked is None:
-                continue
-            if not asked:
-                break
-            try:
-                ours, theirs = socket.socketpair()
-            except OSError as exc:
-                control.sendall(_PID.pack(-(exc.errno or 1)))
-                continue
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                ours.close()
-                theirs.close()
-                control.sendall(_PID.pack(-(exc.errno or 1)))
-                continue
-            if pid == 0:
-                control.close()
-                ours.close()
-                _serve(theirs, work)
-            theirs.close()
-            made.append(pid)
-            try:
-                socket.send_fds(control, [_PID.pack(pid)], [ours.fileno()])
-            finally:  # sent, or the serving process has gone: either way the worker's end is not the maker's
-                ours.close()
-    except BaseException:  # noqa: BLE001 - the serving process has gone: end quietly, after the workers
-        code = 1
-    finally:
-        _reap(made, WORKER_WAIT, "a worker process")
-        os._exit(code)
-
-
-def _ask(control: socket.socket) -> tuple[socket.socket, int]:
-    """A new worker from the maker: its socket and pid (blocking; at start-up)."""
-    control.sendall(_NEW_WORKER)
-    return _answer(control)
-
-
-def _answer(control: socket.socket) -> tuple[socket.socket, int]:
-    """The maker's answer, read now."""
-    return _made(*socket.recv_fds(control, _PID.size, 1)[:2])
-
-
-def _made(message: bytes, fds: list[int]) -> tuple[socket.socket, int]:
-    """The maker's answer: the new worker's socket and pid, or the error that kept it from making one."""
-    (pid,) = _PID.unpack(message) if len(message) == _PID.size else (None,)
-    if pid is not None and pid >= 0 and len(fds) == 1:
-        return socket.socket(fileno=fds[0]), pid
-    for fd in fds:
-        os.close(fd)
-    if pid is None:
-        raise OSError(errno.EPIPE, "the worker maker has ended")
-    if pid < 0:
-        raise OSError(-pid, os.strerror(-pid))
-    raise OSError(errno.EPROTO, "the worker maker sent no socket")
-
-
-def _ended(pid: int) -> bool:
-    """Reaped now, or not ours to wait for."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] != 0
-    except ChildProcessError:
-        return True
-
-
-def _reap(pids: list[int], within: float, what: str) -> bool:
-    """Wait for processes told to end (each finishes the call in hand); kill those left after `within`
-    seconds. True when all ended by themselves."""
-    left = list(pids)
-    deadline = time.monotonic() + within
-    while left and time.monotonic() < deadline:
-        left = [pid for pid in left if not _ended(pid)]
-        if left:
-            time.sleep(0.05)
-    for pid in left:
-        log.error("%s did not end within %g s of the stop; killed it", what, within)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-    return not left
