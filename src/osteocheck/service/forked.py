@@ -75,7 +75,23 @@ def _take(sock: socket.socket, size: int) -> bytearray | None:  # pragma: no cov
     return data
 
 
-def make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
+def start_maker(work: Work) -> tuple[int, socket.socket]:
+    """The maker, forked now: its pid, and the socket to ask it for workers on."""
+    ours, theirs = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:  # the system's limit on processes, say: no service half started
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:  # pragma: no cover - the maker; its work is measured through the pool's tests
+        ours.close()
+        _make(theirs, work)
+    theirs.close()
+    return pid, ours
+
+
+def _make(control: socket.socket, work: Work) -> None:  # pragma: no cover - runs in the maker
     """The maker: a worker for each byte the serving process sends; never returns. It ends when its
     socket closes, after the workers it made (it reaps them meanwhile)."""
     _deaf()

@@ -63,21 +63,10 @@ class Pool:
         self._reading: tuple[asyncio.AbstractEventLoop, int] | None = None  # the maker's socket, watched
         if processes < 2:
             return
-        ours, theirs = socket.socketpair()
-        try:
-            pid = os.fork()
-        except OSError:  # the system's limit on processes, say: no service half started
-            ours.close()
-            theirs.close()
-            raise
-        if pid == 0:  # pragma: no cover - the maker; its work is measured through the pool's tests
-            ours.close()
-            forked.make(theirs, work)
-        theirs.close()
-        self.maker, self._control = pid, ours
+        self.maker, self._control = forked.start_maker(work)
         try:
             for _ in range(processes - 1):
-                self._hands.append(_Hand(self, *forked.ask(ours)))
+                self._hands.append(_Hand(self, *forked.ask(self._control)))
         except BaseException:
             self.stop()
             raise
