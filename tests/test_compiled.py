@@ -8,23 +8,15 @@ import random
 import pytest
 
 from conftest import ROOT, SHIPPED
-from osteocheck.batch.rows import compact, compact_of
 from osteocheck.client.profile import build
 from osteocheck.engine.compiled import TABLE_LIMIT, CompiledRules
-from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Knowledge, Profile
+from osteocheck.engine.model import Profile
 from osteocheck.errors import ProfileError
 from osteocheck.knowledge import loader
-from test_exhaustive import KEYS, profile_of  # the whole lattice is checked there, evaluated once
+from test_exhaustive import KEYS, agree, profile_of  # the whole lattice is checked there, evaluated once
 
 KB = loader.load(SHIPPED)
 SITES = KB.site_ids
-
-
-def agree(profiles: list[Profile], knowledge: Knowledge = KB) -> None:
-    fast = CompiledRules(knowledge)
-    for p in profiles:
-        assert compact_of(fast.screen(p)) == compact(evaluate(p, knowledge), knowledge), p
 
 
 @pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute

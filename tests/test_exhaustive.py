@@ -15,7 +15,7 @@ from conftest import SHIPPED
 from osteocheck.batch.rows import compact, compact_of
 from osteocheck.engine.compiled import CompiledRules
 from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Plan, Proceed, Profile, Status
+from osteocheck.engine.model import Knowledge, Plan, Proceed, Profile, Status
 from osteocheck.knowledge import loader as knowledge_module
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
@@ -163,9 +163,14 @@ def test_the_compiled_rules_say_what_the_evaluation_says_on_the_whole_lattice() 
     for key in KEYS:
         assert compact_of(fast.screen(profile_of(key))) == summary(key)[-1], key
     # Clearing the site the lattice names (and one it does not) changes only the unless-cleared rules.
-    for key in KEYS[::13]:
-        cleared = profile_of(key)._replace(cleared=("wrists", "spine"))
-        assert compact_of(fast.screen(cleared)) == compact(evaluate(cleared, KB), KB), key
+    agree([profile_of(key)._replace(cleared=("wrists", "spine")) for key in KEYS[::13]])
+
+
+def agree(profiles: list[Profile], knowledge: Knowledge = KB) -> None:
+    """Batch's compiled rules screen each profile as the full evaluation plans it (tests/test_compiled.py too)."""
+    fast = CompiledRules(knowledge)
+    for p in profiles:
+        assert compact_of(fast.screen(p)) == compact(evaluate(p, knowledge), knowledge), p
 
 
 def test_clearance_lifts_only_its_own_sites_unless_cleared_rules() -> None:
