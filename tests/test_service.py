@@ -771,3 +771,11 @@ def test_a_card_s_uuid_is_the_name_based_uuid_of_the_standard(namespace: bytes, 
     from osteocheck.service.cards import name_uuid
 
     assert name_uuid(namespace, name) == str(uuid.uuid5(uuid.UUID(bytes=namespace), name))
+
+
+def test_the_workers_end_with_serve_when_uvicorn_stops_before_its_start_up() -> None:
+    """uvicorn can end before the app's start-up takes the forked workers (its settings fail to load):
+    `serve` ends them itself, and says so in one line."""
+    never_starts = "import uvicorn\nuvicorn.Server.run = lambda self, sockets=None: None"
+    code, err = _serve("--workers", "3", before=never_starts)
+    assert (code, err.splitlines()[-1]) == (1, "osteocheck: the service did not start; the lines above say why")

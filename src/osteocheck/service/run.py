@@ -125,5 +125,6 @@ def serve(app: Starlette, settings: Settings, *, host: str, port: int, started: 
     finally:
         for sock in listening:
             sock.close()
+        workers.stop()  # the app's end stopped them already, unless uvicorn ended before its start-up
     if not server.started:
         raise NotStarted("the service did not start; the lines above say why", 1)
