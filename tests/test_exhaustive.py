@@ -66,6 +66,12 @@ def check_total(plan: Plan) -> None:
     for s in plan.sites:
         assert s.reasons and 0 <= s.max_pressure <= plan.max_pressure
         assert (s.max_pressure == 0) == s.no_treatment
+        # the rules said to govern a site each say what the plan says there (cards and issues cite them one by one)
+        assert set(s.governing) <= set(s.reasons)
+        assert s.governing or (not s.no_treatment and s.max_pressure == plan.max_pressure), s
+        for r in s.governing:
+            effects = RULES[r.rule].effects
+            assert effects.no_treatment if s.no_treatment else effects.site_pressure == s.max_pressure, (s.site, r.rule)
     for c in plan.clearance_required:
         assert c.reason.basis.source.quote and c.sites
     # Site-aware: a technique is kept from every site not to be treated or capped below its pressure,
@@ -76,6 +82,15 @@ def check_total(plan: Plan) -> None:
         for site, reasons in v.avoid_reasons:
             if site not in must:
                 assert any(v.technique.id in RULES[r.rule].effects.exclude_at_sites for r in reasons), (v, site)
+            # each reason given keeps it off there: not a rule the site's stricter restriction overrules
+            here = plan.site(site)
+            for r in reasons:
+                effects = RULES[r.rule].effects
+                assert (
+                    v.technique.id in effects.exclude_at_sites
+                    or (here is not None and r in here.governing)
+                    or (here is not None and not here.governing and effects.max_pressure == here.max_pressure)
+                ), (v.technique.id, site, r.rule)
     # proceed: postpone exactly when a rule postpones, else after clearance exactly when clearance is needed
     assert (plan.proceed is Proceed.POSTPONE) == bool(plan.postponed)
     if not plan.postponed:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SHIPPED
+from osteocheck.knowledge.loader import load
 from processes import run
 
 RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
@@ -26,6 +27,16 @@ FLAGS = [
     ("--stage", "severe", "--fresh-fracture", "spine", "--dvt", "legs", "--fever", "--cancer-in-bone", "ribs"),
     ("--stage", "osteoporosis", "--fresh-fracture", "wrists", "--cleared", "wrists"),
 ]
+
+EFFECTS = {r.id: r.effects for r in load(SHIPPED).rules}
+
+
+def _each_cites_a_rule_that_says_so(issues: list[dict[str, Any]]) -> None:
+    """A site's "Do not treat" issue cites a rule that says not to treat it, never a pressure cap it overrules."""
+    for issue in issues:
+        if issue["code"]["text"].startswith("Do not treat: "):
+            rule = issue["detail"].split("(rule ", 1)[1].split(";", 1)[0]
+            assert EFFECTS[rule].no_treatment, issue["detail"]
 
 
 def r4() -> Any:
@@ -85,6 +96,7 @@ def test_the_bundle_is_valid_r4_and_agrees_with_the_plan(flags: tuple[str, ...])
         assert f"Physician clearance required: {', '.join(c['sites'])}" in codes
     for s in plan["sites"]:
         assert (f"Do not treat: {s['site']}" in codes) == s["no_treatment"]
+    _each_cites_a_rule_that_says_so(issues)
     rules = {r["rule"] for t in plan["techniques"] for r in t["reasons"]}
     assert all(any(f"(rule {rule};" in i["detail"] for i in issues) for rule in rules)
     assert {s["reference"] for s in care.get("supportingInfo", [])} == {e["fullUrl"] for e in bundle["entry"][1:]}
@@ -101,6 +113,7 @@ def test_from_a_record_issues_point_at_the_resources_they_rest_on(record: Path) 
     assert resources[0]["subject"] == {"reference": patient}
     pointed = {d["reference"] for r in resources for ev in r.get("evidence", []) for d in ev.get("detail", [])}
     assert pointed <= ids  # every pointer names a resource of the record
+    _each_cites_a_rule_that_says_so([r for r in resources if r["resourceType"] == "DetectedIssue"])
     if any(t["status"] != "safe" for t in plan["techniques"]) and plan["record"]["used"][1:]:
         assert pointed, "a plan read from a record should point at the resources it used"
 

@@ -155,7 +155,11 @@ def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple
         no_treatment = any(f.rule.effects.no_treatment for f in here)
         levels = [f.rule.effects.site_pressure for f in here if f.rule.effects.site_pressure is not None]
         level = 0 if no_treatment else min([cap, *levels])
-        plans.append(SitePlan(site, level, no_treatment, _reasons(here)))
+        if no_treatment:
+            governing = [f for f in here if f.rule.effects.no_treatment]
+        else:
+            governing = [f for f in here if f.rule.effects.site_pressure == level]
+        plans.append(SitePlan(site, level, no_treatment, _reasons(here), _reasons(governing)))
     return tuple(plans)
 
 
@@ -183,10 +187,10 @@ def _verdicts(
     by_pressure: dict[int, tuple[tuple[str, tuple[Reason, ...]], ...]] = {}
     for t in knowledge.techniques:
         if t.id in off_at:
-            avoid = _avoid(t, sites, off_at[t.id], order)
+            avoid = _avoid(t, sites, cap_reasons, off_at[t.id], order)
         else:
             if t.pressure not in by_pressure:
-                by_pressure[t.pressure] = _avoid(t, sites, (), order)
+                by_pressure[t.pressure] = _avoid(t, sites, cap_reasons, (), order)
             avoid = by_pressure[t.pressure]
         excluded = _reasons(excluded_by.get(t.id))
         if excluded:
@@ -223,13 +227,18 @@ def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[Posit
 
 
 def _avoid(
-    t: Technique, sites: tuple[SitePlan, ...], off_at: Iterable[tuple[str, Reason]], order: tuple[str, ...]
+    t: Technique,
+    sites: tuple[SitePlan, ...],
+    cap_reasons: tuple[Reason, ...],
+    off_at: Iterable[tuple[str, Reason]],
+    order: tuple[str, ...],
 ) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
-    """The sites a technique must not be used at, in vocabulary order, each with its reasons."""
+    """The sites a technique must not be used at, in vocabulary order, each with its reasons: the rules that
+    keep the site untreated or at its cap (the overall cap's, when that is the lower), not those it overrules."""
     why: dict[str, list[Reason]] = {}
     for s in sites:
         if s.no_treatment or s.max_pressure < t.pressure:
-            why.setdefault(s.site, []).extend(s.reasons)
+            why.setdefault(s.site, []).extend(s.governing or cap_reasons)
     for site, reason in off_at:
         why.setdefault(site, []).append(reason)
     if not why:

@@ -311,7 +311,11 @@ class SitePlan(NamedTuple):
     site: str
     max_pressure: int
     no_treatment: bool
-    reasons: tuple[Reason, ...]
+    reasons: tuple[Reason, ...]  # every rule that restricts the site
+    # The ones whose own rule says what the plan says here: not to treat it, or this cap. The others are
+    # overruled here by a stricter one (a cap where the site is not to be treated, a higher cap); none
+    # when the overall cap is the lower.
+    governing: tuple[Reason, ...] = ()
 
 
 class Verdict(NamedTuple):

@@ -69,7 +69,7 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         )
     for s in plan.sites:
         if s.no_treatment:
-            for reason in s.reasons:
+            for reason in s.governing:  # the rules that say not to treat it, not the caps it overrules
                 issue(f"site:{s.site}:{reason.rule}", f"Do not treat: {s.site}", reason, f"Do not treat the {s.site}.")
     for v in plan.techniques:
         if v.status is Status.SAFE:

@@ -146,7 +146,7 @@ def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason]]:
             listed.append(what)
 
     for s in plan.sites:
-        for reason in s.reasons:
+        for reason in s.governing:  # a card says what its own rule says: not a cap's rule under "Do not treat"
             note("untreated" if s.no_treatment else f"cap{s.max_pressure}", reason, s.site)
     for v in plan.techniques:
         if v.status is not Status.SAFE:
