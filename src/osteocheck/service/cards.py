@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
+from collections import Counter
 from typing import Any
 
 from osteocheck import __version__
@@ -51,6 +52,7 @@ class _Cards:
         self.plan, self.knowledge, self.base = plan, knowledge, base_url.rstrip("/")
         self.seed = _uuid5_bytes(uuid.NAMESPACE_URL.bytes, f"osteocheck:{knowledge.sha256}:{patient}")
         self.cards: list[dict[str, Any]] = []
+        self.rules: list[Reason | None] = []  # each card's rule, in step with the cards
         self.label = f"osteocheck {__version__}: {plain(knowledge.title)}"
 
     def add(self, key: str, summary: str, indicator: str, detail: str, rule: Reason | None = None) -> dict[str, Any]:
@@ -66,7 +68,17 @@ class _Cards:
             "source": source,
         }
         self.cards.append(card)
+        self.rules.append(rule)
         return card
+
+    def tell_apart(self) -> None:
+        """Cards whose summaries would read the same (two rules that modify one technique, for the same
+        facts, in different ways) each add their own rule's words: an EHR lists summaries, and two alike
+        read as one card shown twice."""
+        seen = Counter(card["summary"] for card in self.cards)
+        for card, rule in zip(self.cards, self.rules, strict=True):
+            if seen[card["summary"]] > 1 and rule is not None:
+                card["summary"] = short(f"{card['summary']}: {rule.text}")
 
     def why(self, reason: Reason) -> str:
         """The rule, the facts that triggered it and its source, as Markdown."""
@@ -101,8 +113,9 @@ def plan_cards(
     _proceed(out)
     for c in plan.clearance_required:
         where = ", ".join(c.sites) or "treatment as a whole"
-        out.add(f"clear:{c.reason.rule}:{where}", f"Physician must clear first: {where}", c.reason.severity.value,
-                out.why(c.reason), c.reason)  # fmt: skip
+        because = facts_in_words(c.reason, knowledge, with_sites=False)
+        out.add(f"clear:{c.reason.rule}:{where}", f"Physician must clear first: {where} ({because})",
+                c.reason.severity.value, out.why(c.reason), c.reason)  # fmt: skip
     for reason in plan.postponed:
         out.add(f"postpone:{reason.rule}", f"Postpone massage: {reason.text}", reason.severity.value,
                 out.why(reason), reason)  # fmt: skip
@@ -110,6 +123,7 @@ def plan_cards(
         because = facts_in_words(reason, knowledge, with_sites=False)
         out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value,
                 _listed(head, tuple(items)) + out.why(reason), reason)  # fmt: skip
+    out.tell_apart()
     if link is not None:
         card = out.add("link", "Full plan: every reason and source, assessment steps, self-care", "info",
                        "The whole plan as `osteocheck plan --details` prints it.")  # fmt: skip

@@ -1,0 +1,55 @@
+"""The CDS Hooks cards of generated clients (`service/cards.py`), in process: the EHR lists their summaries,
+so each must read apart from the others, fit, and say what its own rule says."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from conftest import SHIPPED
+from osteocheck.engine.evaluate import evaluate
+from osteocheck.engine.model import Profile
+from osteocheck.knowledge.loader import load
+from osteocheck.service.cards import SUMMARY_LIMIT, plan_cards
+from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
+
+KB = load(SHIPPED)
+RULES = {r.id: r for r in KB.rules}
+
+
+def _clients(n: int) -> list[Profile]:
+    """Seeded clients: any stage, each yes/no fact at one in four, up to two sites per site fact, some cleared."""
+    draw = random.Random(20261129)
+    sites = KB.site_ids
+    clients = []
+    for _ in range(n):
+        placed = {f: tuple(draw.sample(sites, draw.choice((0, 0, 1, 2)))) for f in SITE_FACTS}
+        named = sorted({s for v in placed.values() for s in v})
+        clients.append(
+            Profile.make(
+                stage=draw.choice((None, "osteopenia", "osteoporosis", "severe")),
+                cleared=tuple(s for s in named if draw.random() < 0.3),
+                **{f: draw.random() < 0.25 for f in BOOL_FACTS},
+                **placed,
+            )
+        )
+    return clients
+
+
+def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:
+    for client in _clients(600):
+        cards = plan_cards(evaluate(client, KB), KB, base_url="http://ehr.example", patient="p", link=None)
+        summaries = Counter(card["summary"] for card in cards)
+        assert [s for s, n in summaries.items() if n > 1] == [], client
+        for card in cards:
+            assert len(card["summary"]) <= SUMMARY_LIMIT
+            topic = card["source"].get("topic")
+            if topic is None:
+                continue
+            effects = RULES[topic["code"]].effects
+            if card["summary"].startswith("Do not treat:"):
+                assert effects.no_treatment, (client, card["summary"])
+            elif card["summary"].startswith("Pressure at most level "):
+                assert f"level {effects.site_pressure} over:" in card["summary"], (client, card["summary"])
+            elif card["summary"].startswith("Physician must clear first:"):
+                assert effects.clearance
