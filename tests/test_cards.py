@@ -8,7 +8,7 @@ from collections import Counter
 
 from conftest import SHIPPED
 from osteocheck.engine.evaluate import evaluate
-from osteocheck.engine.model import Profile
+from osteocheck.engine.model import Profile, Status
 from osteocheck.knowledge.loader import load
 from osteocheck.service.cards import SUMMARY_LIMIT, plan_cards
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
@@ -34,6 +34,27 @@ def _clients(n: int) -> list[Profile]:
             )
         )
     return clients
+
+
+def test_each_modified_technique_says_how_on_the_card_of_each_rule_that_modifies_it() -> None:
+    for client in _clients(300):
+        plan = evaluate(client, KB)
+        cards = plan_cards(plan, KB, base_url="http://ehr.example", patient="p", link=None)
+        said: set[tuple[str, str, str]] = set()  # (rule, technique, how) as the Modify cards give them
+        for card in cards:
+            if card["summary"].startswith("Modify: "):
+                head, lines = card["detail"].split("\n\n", 2)[:2]
+                assert head == "**Modify:**"
+                for line in lines.split("\n"):
+                    name, how = line.removeprefix("- **").split(":** ", 1)
+                    said.add((card["source"]["topic"]["code"], name.replace("\\", ""), how.replace("\\", "")))
+        asked = {
+            (r.rule, v.technique.name, how) for v in plan.techniques if v.status is Status.MODIFY for r, how in v.how
+        }
+        assert said == asked, client
+        for v in plan.techniques:  # every modification the plan names, and nothing else, with its rule
+            assert {how for _, how in v.how} == set(v.modifications)
+            assert {r for r, _ in v.how} == set(v.reasons) or v.status is not Status.MODIFY
 
 
 def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:

@@ -7,6 +7,7 @@ unknown elements; and each coded element against the codes the R4 definition lis
 from __future__ import annotations
 
 import json
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -28,15 +29,24 @@ FLAGS = [
     ("--stage", "osteoporosis", "--fresh-fracture", "wrists", "--cleared", "wrists"),
 ]
 
-EFFECTS = {r.id: r.effects for r in load(SHIPPED).rules}
+KB = load(SHIPPED)
+EFFECTS = {r.id: r.effects for r in KB.rules}
+TECHNIQUES = {t.name: t.id for t in KB.techniques}
+CAPPED = re.compile(r"Keep to pressure level \d+ \([^)]*\) or lighter\.")
 
 
 def _each_cites_a_rule_that_says_so(issues: list[dict[str, Any]]) -> None:
-    """A site's "Do not treat" issue cites a rule that says not to treat it, never a pressure cap it overrules."""
+    """A site's "Do not treat" issue cites a rule that says not to treat it, never a pressure cap it overrules;
+    a "Modify" issue says how its own rule modifies the technique, not how the others do."""
     for issue in issues:
-        if issue["code"]["text"].startswith("Do not treat: "):
-            rule = issue["detail"].split("(rule ", 1)[1].split(";", 1)[0]
+        code, rule = issue["code"]["text"], issue["detail"].split("(rule ", 1)[1].split(";", 1)[0]
+        if code.startswith("Do not treat: "):
             assert EFFECTS[rule].no_treatment, issue["detail"]
+        elif code.startswith("Modify: "):
+            how = issue["mitigation"][0]["action"]["text"]
+            own = dict(EFFECTS[rule].modify).get(TECHNIQUES[code.removeprefix("Modify: ")])
+            left = CAPPED.sub("", how) if EFFECTS[rule].max_pressure is not None else how
+            assert left.replace(own or "", "").strip() == "", (rule, how)
 
 
 def r4() -> Any:
@@ -92,6 +102,13 @@ def test_the_bundle_is_valid_r4_and_agrees_with_the_plan(flags: tuple[str, ...])
     codes = " | ".join(i["code"]["text"] for i in issues)
     for t in plan["techniques"]:
         assert (f"Do not use: {t['name']}" in codes) == (t["status"] == "excluded")
+        # a modified technique's issues say how, each what its own rule asks: together, all the plan asks
+        hows = [i["mitigation"][0]["action"]["text"] for i in issues if i["code"]["text"] == f"Modify: {t['name']}"]
+        assert all(m in " ".join(hows) for m in t["modifications"])
+        for how in hows:
+            for m in t["modifications"]:
+                how = how.replace(m, "")
+            assert not how.strip(), (t["name"], how)
     for c in plan["clearance_required"]:
         assert f"Physician clearance required: {', '.join(c['sites'])}" in codes
     for s in plan["sites"]:

@@ -160,9 +160,12 @@ def _items(cards: list[dict[str, Any]], head: str) -> set[str]:
     found: set[str] = set()
     for card in cards:
         if card["summary"].startswith(head + ":"):
-            first = card["detail"].split("\n", 1)[0]
-            listed = first.split(":** ", 1)[1].replace("\\", "")
-            found.update(x.strip() for x in listed.split(", "))
+            first, rest = card["detail"].split("\n", 1)
+            if first.endswith(":**"):  # modified techniques, one a line, each with what the rule asks of it
+                listed = [line[4:].split(":** ", 1)[0] for line in rest.strip().split("\n\n")[0].split("\n")]
+            else:
+                listed = first.split(":** ", 1)[1].split(", ")
+            found.update(x.replace("\\", "").strip() for x in listed)
     return found
 
 

@@ -203,7 +203,7 @@ def _verdicts(
         if mods:
             modifications = tuple(dict.fromkeys(m for _, m in mods))
             reasons = tuple(dict.fromkeys(r for r, _ in mods))
-            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid))
+            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid, tuple(dict.fromkeys(mods))))
         else:
             verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
     return tuple(verdicts)

@@ -326,6 +326,8 @@ class Verdict(NamedTuple):
     # Sites where it must not be used even when allowed (not to be treated, capped below its pressure,
     # or excluded there by a rule), in vocabulary order, each with its reasons.
     avoid_reasons: tuple[tuple[str, tuple[Reason, ...]], ...] = ()
+    # Each modification with the rule that asks for it (a card or an issue cites one rule: its own how).
+    how: tuple[tuple[Reason, str], ...] = ()
 
     @property
     def avoid_sites(self) -> tuple[str, ...]:

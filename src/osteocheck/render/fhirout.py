@@ -75,8 +75,9 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         if v.status is Status.SAFE:
             continue
         verb = "Do not use" if v.status is Status.EXCLUDED else "Modify"
-        how = " ".join(v.modifications) if v.status is Status.MODIFY else f"Do not use {v.technique.name}."
         for reason in v.reasons:
+            # what this issue's rule asks, not every rule's modification of the technique
+            how = " ".join(t for r, t in v.how if r == reason) or f"Do not use {v.technique.name}."
             issue(f"technique:{v.technique.id}:{reason.rule}", f"{verb}: {v.technique.name}", reason, how)
     for p in plan.positions:
         if p.status is PositionStatus.AVOID:

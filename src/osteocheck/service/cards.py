@@ -100,8 +100,12 @@ def _rule(text: str, rule: str, severity: str, title: str, quote: str, inference
 
 
 @functools.lru_cache(maxsize=4096)
-def _listed(head: str, items: tuple[str, ...]) -> str:
-    """Escaped once per list: technique, site and position names are the knowledge's words."""
+def _listed(head: str, items: tuple[str, ...], how: tuple[tuple[str, str], ...] = ()) -> str:
+    """Escaped once per list: technique, site and position names are the knowledge's words. `how`: for
+    modified techniques, each with what this card's rule asks of it."""
+    if how:
+        lines = "\n".join(f"- **{markdown(name)}:** {markdown(text)}" for name, text in how)
+        return f"**{markdown(head)}:**\n\n{lines}\n\n"
     return f"**{markdown(head)}:** {markdown(', '.join(items))}\n\n"
 
 
@@ -119,10 +123,10 @@ def plan_cards(
     for reason in plan.postponed:
         out.add(f"postpone:{reason.rule}", f"Postpone massage: {reason.text}", reason.severity.value,
                 out.why(reason), reason)  # fmt: skip
-    for key, head, items, reason in sorted(_restrictions(plan), key=lambda r: _ORDER[r[3].severity]):
+    for key, head, items, reason, how in sorted(_restrictions(plan), key=lambda r: _ORDER[r[3].severity]):
         because = facts_in_words(reason, knowledge, with_sites=False)
         out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value,
-                _listed(head, tuple(items)) + out.why(reason), reason)  # fmt: skip
+                _listed(head, tuple(items), tuple(how)) + out.why(reason), reason)  # fmt: skip
     out.tell_apart()
     if link is not None:
         card = out.add("link", "Full plan: every reason and source, assessment steps, self-care", "info",
@@ -150,14 +154,16 @@ def _proceed(out: _Cards) -> None:
     out.add("proceed", summary, indicator, "\n".join(lines))
 
 
-def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason]]:
-    """(key, summary, rule) per rule: sites not to treat, pressure caps, excluded and modified techniques, positions."""
-    found: dict[tuple[str, str], tuple[list[str], Reason]] = {}
+def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason, list[tuple[str, str]]]]:
+    """(key, summary, what, rule, how) per rule: sites not to treat, pressure caps, excluded and modified
+    techniques (each with what this rule asks of it), positions."""
+    found: dict[tuple[str, str], tuple[list[str], Reason, list[tuple[str, str]]]] = {}
 
-    def note(kind: str, reason: Reason, what: str) -> None:
-        listed = found.setdefault((kind, reason.rule), ([], reason))[0]
+    def note(kind: str, reason: Reason, what: str, how: tuple[str, ...] = ()) -> None:
+        listed, _, asked = found.setdefault((kind, reason.rule), ([], reason, []))
         if what not in listed:
             listed.append(what)
+            asked.extend((what, text) for text in how)
 
     for s in plan.sites:
         for reason in s.governing:  # a card says what its own rule says: not a cap's rule under "Do not treat"
@@ -165,14 +171,14 @@ def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason]]:
     for v in plan.techniques:
         if v.status is not Status.SAFE:
             for reason in v.reasons:
-                note(v.status.value, reason, v.technique.name)
+                note(v.status.value, reason, v.technique.name, tuple(text for r, text in v.how if r == reason))
     for p in plan.positions:
         if p.status is PositionStatus.AVOID:
             for reason in p.reasons:
                 note("position", reason, p.position.name)
     heads = {"untreated": "Do not treat", "excluded": "Do not use", "modify": "Modify", "position": "Avoid position"}
     out = []
-    for (kind, rule), (what, reason) in found.items():
+    for (kind, rule), (what, reason, how) in found.items():
         head = heads.get(kind) or f"Pressure at most level {kind[3:]} over"
-        out.append((f"{kind}:{rule}", head, what, reason))
+        out.append((f"{kind}:{rule}", head, what, reason, how))
     return out
