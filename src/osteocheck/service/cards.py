@@ -123,7 +123,7 @@ def plan_cards(
     for reason in plan.postponed:
         out.add(f"postpone:{reason.rule}", f"Postpone massage: {reason.text}", reason.severity.value,
                 out.why(reason), reason)  # fmt: skip
-    for key, head, items, reason, how in sorted(_restrictions(plan), key=lambda r: _ORDER[r[3].severity]):
+    for key, head, items, reason, how in sorted(_restrictions(plan, knowledge), key=lambda r: _ORDER[r[3].severity]):
         because = facts_in_words(reason, knowledge, with_sites=False)
         out.add(key, f"{head}: {', '.join(items)} ({because})", reason.severity.value,
                 _listed(head, tuple(items), tuple(how)) + out.why(reason), reason)  # fmt: skip
@@ -154,7 +154,7 @@ def _proceed(out: _Cards) -> None:
     out.add("proceed", summary, indicator, "\n".join(lines))
 
 
-def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason, list[tuple[str, str]]]]:
+def _restrictions(plan: Plan, knowledge: Knowledge) -> list[tuple[str, str, list[str], Reason, list[tuple[str, str]]]]:
     """(key, summary, what, rule, how) per rule: sites not to treat, pressure caps, excluded and modified
     techniques (each with what this rule asks of it), positions."""
     found: dict[tuple[str, str], tuple[list[str], Reason, list[tuple[str, str]]]] = {}
@@ -179,6 +179,7 @@ def _restrictions(plan: Plan) -> list[tuple[str, str, list[str], Reason, list[tu
     heads = {"untreated": "Do not treat", "excluded": "Do not use", "modify": "Modify", "position": "Avoid position"}
     out = []
     for (kind, rule), (what, reason, how) in found.items():
-        head = heads.get(kind) or f"Pressure at most level {kind[3:]} over"
+        level = int(kind[3:]) if kind.startswith("cap") else 0
+        head = heads.get(kind) or f"Pressure at most level {level} ({knowledge.pressure_label(level)}) over"
         out.append((f"{kind}:{rule}", head, what, reason, how))
     return out
