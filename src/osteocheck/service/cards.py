@@ -179,7 +179,10 @@ def _restrictions(plan: Plan, knowledge: Knowledge) -> list[tuple[str, str, list
     heads = {"untreated": "Do not treat", "excluded": "Do not use", "modify": "Modify", "position": "Avoid position"}
     out = []
     for (kind, rule), (what, reason, how) in found.items():
-        level = int(kind[3:]) if kind.startswith("cap") else 0
-        head = heads.get(kind) or f"Pressure at most level {level} ({knowledge.pressure_label(level)}) over"
+        if kind.startswith("cap"):
+            level = int(kind[3:])
+            head = f"Pressure at most level {level} ({knowledge.pressure_label(level)}) over"
+        else:
+            head = heads[kind]
         out.append((f"{kind}:{rule}", head, what, reason, how))
     return out
