@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Any
 
 from conftest import SHIPPED
 from osteocheck.engine.evaluate import evaluate
@@ -57,6 +58,23 @@ def test_each_modified_technique_says_how_on_the_card_of_each_rule_that_modifies
             assert {r for r, _ in v.how} == set(v.reasons) or v.status is not Status.MODIFY
 
 
+def says_what_its_rule_says(card: dict[str, Any]) -> None:
+    """A card that cites a rule claims only what that rule says: "Do not treat" a rule that says not to treat,
+    a pressure cap a rule with that cap, a clearance a rule that asks for one (the service's tests use it too)."""
+    topic = card["source"].get("topic")
+    if topic is None:  # the go-ahead and the link: no rule of their own
+        return
+    effects, summary = RULES[topic["code"]].effects, card["summary"]
+    if summary.startswith("Do not treat:"):
+        assert effects.no_treatment, summary
+    elif summary.startswith("Pressure at most level "):
+        level = effects.site_pressure
+        assert level is not None, summary
+        assert summary.startswith(f"Pressure at most level {level} ({KB.pressure_label(level)}) over:"), summary
+    elif summary.startswith("Physician must clear first:"):
+        assert effects.clearance, summary
+
+
 def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:
     for client in _clients(600):
         cards = plan_cards(evaluate(client, KB), KB, base_url="http://ehr.example", patient="p", link=None)
@@ -64,16 +82,4 @@ def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:
         assert [s for s, n in summaries.items() if n > 1] == [], client
         for card in cards:
             assert len(card["summary"]) <= SUMMARY_LIMIT
-            topic = card["source"].get("topic")
-            if topic is None:
-                continue
-            effects = RULES[topic["code"]].effects
-            if card["summary"].startswith("Do not treat:"):
-                assert effects.no_treatment, (client, card["summary"])
-            elif card["summary"].startswith("Pressure at most level "):
-                level = effects.site_pressure
-                assert level is not None, (client, card["summary"])
-                said = f"Pressure at most level {level} ({KB.pressure_label(level)}) over:"
-                assert card["summary"].startswith(said), (client, card["summary"])
-            elif card["summary"].startswith("Physician must clear first:"):
-                assert effects.clearance
+            says_what_its_rule_says(card)
