@@ -131,3 +131,41 @@ def test_palpation_is_never_pressed_over_a_site_not_to_be_treated() -> None:
     )
     cleared = json.loads(invoke("assess", "--fresh-fracture", "spine", "--cleared", "spine", "--format", "json"))
     assert next(s for s in cleared["assessment"] if s["id"] == "palpate_gently")["avoid_sites"] == []
+
+
+@pytest.mark.parametrize("argv", PROFILES, ids=lambda a: " ".join(a)[:40])
+def test_a_site_s_line_names_first_the_rules_that_set_it_then_those_they_override(argv: list[str]) -> None:
+    from conftest import SHIPPED
+    from osteocheck.knowledge.loader import load
+
+    effects = {r.id: r.effects for r in load(SHIPPED).rules}
+    plan = json.loads(invoke("plan", *argv, "--format", "json"))
+    shown = invoke("plan", *argv, "--details", "--format", "markdown")
+    for site in plan["sites"]:
+        line = next(x for x in shown.splitlines() if x.startswith(f"- {site['site']}: "))
+        setting, _, overridden = line.split(" (", 1)[1].rstrip(")").partition("; overrides ")
+        first = [x.strip("` ") for x in setting.split(",")]
+        for rule in first:  # each says what the line says (a site rule, or the overall cap when that is lower)
+            if site["no_treatment"]:
+                assert effects[rule].no_treatment, (line, rule)
+            else:
+                assert site["max_pressure"] in (effects[rule].site_pressure, effects[rule].max_pressure), (line, rule)
+        rest = [x.strip("` ") for x in overridden.split(",") if overridden]
+        assert set(first) | set(rest) >= {r["rule"] for r in site["reasons"]}  # and every rule that touches it
+
+
+def test_where_the_overall_cap_is_lower_than_a_site_s_own_its_rules_come_first() -> None:
+    """No shipped rule caps a site above the overall cap; a clinic's layered file may. Then the site is at
+    the overall cap, set by that cap's rules, and its own rules are overridden there."""
+    from conftest import SHIPPED
+    from osteocheck.engine.model import Reason, SitePlan
+    from osteocheck.knowledge.loader import load
+    from osteocheck.render import markdown, terminal
+
+    rules = {r.id: r for r in load(SHIPPED).rules}
+    reason = {i: Reason(i, rules[i].text, rules[i].severity, rules[i].basis) for i in rules}
+    site = SitePlan("wrists", 1, False, (reason["care_at_at_risk_sites"],), governing=())
+    cap = (reason["fracture_history_recurrence_risk"],)
+    expected = "fracture_history_recurrence_risk; overrides care_at_at_risk_sites"
+    assert markdown._site_rules(site, cap).replace("`", "") == f" ({expected})"
+    assert terminal._site_rules(site, cap).plain == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, SitePlan, Status, Verdict
 from osteocheck.render.escape import markdown as md
 from osteocheck.render.glance import glance, safe_groups
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
@@ -12,9 +12,21 @@ from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowl
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
 
 
+def _ids(reasons: Iterable[Reason]) -> str:
+    return ", ".join(f"`{r.rule}`" for r in dict.fromkeys(reasons) if "`" not in r.rule)
+
+
 def _rules(reasons: Iterable[Reason]) -> str:
-    ids = ", ".join(f"`{r.rule}`" for r in dict.fromkeys(reasons) if "`" not in r.rule)
+    ids = _ids(reasons)
     return f" ({ids})" if ids else ""
+
+
+def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> str:
+    """The rules that set a site's restriction (the overall cap's, when that is the lower), then the ones
+    they override there (as terminal.py has it)."""
+    setting = s.governing or cap_reasons
+    governing, overridden = _ids(setting), _ids(r for r in s.reasons if r not in setting)
+    return f" ({governing}; overrides {overridden})" if governing and overridden else _rules(setting)
 
 
 def reason_lines(reasons: Iterable[Reason], conditions: dict[str, str] | None = None) -> list[str]:
@@ -82,7 +94,7 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
             if s.no_treatment
             else f"at most {s.max_pressure}, {md(knowledge.pressure_label(s.max_pressure))}"
         )
-        out.append(f"- {md(s.site)}: {level}{_rules(s.reasons)}")
+        out.append(f"- {md(s.site)}: {level}{_site_rules(s, plan.max_pressure_reasons)}")
     for status, title in (
         (Status.EXCLUDED, "Excluded techniques"),
         (Status.MODIFY, "Techniques to modify"),

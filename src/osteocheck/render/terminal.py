@@ -17,6 +17,7 @@ from osteocheck.engine.model import (
     PositionStatus,
     Reason,
     Recommended,
+    SitePlan,
     Status,
     Verdict,
 )
@@ -105,8 +106,19 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
             level = Text("DO NOT TREAT", style="bold red")
         else:
             level = Text(f"{s.max_pressure}, {plain(knowledge.pressure_label(s.max_pressure))}", style="yellow")
-        table.add_row(t(s.site, "bold"), level, _rules(s.reasons))
+        table.add_row(t(s.site, "bold"), level, _site_rules(s, plan.max_pressure_reasons))
     return Group(head, table)
+
+
+def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> Text:
+    """The rules that set a site's restriction (the overall cap's, when that is the lower), then the ones
+    they override there (a cap where the site is not to be treated, a higher cap): a reader who checks
+    each rule finds it says what it is cited for."""
+    setting = s.governing or cap_reasons
+    overridden = [r for r in s.reasons if r not in setting]
+    if not overridden:
+        return _rules(setting)
+    return Text.assemble(_rules(setting), ("; overrides ", "dim italic"), _rules(overridden))
 
 
 def techniques_view(plan: Plan) -> RenderableType:
