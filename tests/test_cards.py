@@ -83,3 +83,25 @@ def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:
         for card in cards:
             assert len(card["summary"]) <= SUMMARY_LIMIT
             says_what_its_rule_says(card)
+
+
+def test_cards_alike_even_with_their_rules_words_are_told_apart_by_their_rules() -> None:
+    """Two rules of a clinic's file whose texts begin alike for longer than a summary holds."""
+    from osteocheck.engine.model import Reason
+    from osteocheck.service.cards import _Cards
+
+    rule = KB.rules[0]
+    long = "Take care " * 20
+    cards = _Cards(evaluate(Profile.make(), KB), KB, "http://ehr.example", "p")
+    for rule_id in ("first_rule", "second_rule"):
+        cards.add(
+            rule_id,
+            "Modify: Passive stretching (stage)",
+            "warning",
+            "",
+            Reason(rule_id, long, rule.severity, rule.basis),
+        )
+    cards.tell_apart()
+    summaries = [card["summary"] for card in cards.cards]
+    assert len(set(summaries)) == 2 and all(len(s) <= SUMMARY_LIMIT for s in summaries)
+    assert summaries[0].endswith(" [first_rule]") and summaries[1].endswith(" [second_rule]")

@@ -79,6 +79,11 @@ class _Cards:
         for card, rule in zip(self.cards, self.rules, strict=True):
             if seen[card["summary"]] > 1 and rule is not None:
                 card["summary"] = short(f"{card['summary']}: {rule.text}")
+        seen = Counter(card["summary"] for card in self.cards)  # alike still, when cut short: the rule's id
+        for card, rule in zip(self.cards, self.rules, strict=True):
+            if seen[card["summary"]] > 1 and rule is not None:
+                tag = f" [{short(rule.rule, 40)}]"
+                card["summary"] = short(card["summary"], SUMMARY_LIMIT - len(tag)) + tag
 
     def why(self, reason: Reason) -> str:
         """The rule, the facts that triggered it and its source, as Markdown."""
