@@ -333,6 +333,10 @@ class Verdict(NamedTuple):
     def avoid_sites(self) -> tuple[str, ...]:
         return tuple(site for site, _ in self.avoid_reasons)
 
+    def asked_by(self, reason: Reason) -> tuple[str, ...]:
+        """The modifications this rule asks for (none when it excludes the technique)."""
+        return tuple(text for r, text in self.how if r is reason or r == reason) if self.how else ()
+
 
 class PositionStatus(enum.Enum):
     RECOMMENDED = "recommended"

@@ -77,7 +77,7 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         verb = "Do not use" if v.status is Status.EXCLUDED else "Modify"
         for reason in v.reasons:
             # what this issue's rule asks, not every rule's modification of the technique
-            how = " ".join(t for r, t in v.how if r == reason) or f"Do not use {v.technique.name}."
+            how = " ".join(v.asked_by(reason)) or f"Do not use {v.technique.name}."
             issue(f"technique:{v.technique.id}:{reason.rule}", f"{verb}: {v.technique.name}", reason, how)
     for p in plan.positions:
         if p.status is PositionStatus.AVOID:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, SitePlan, Status, Verdict
 from osteocheck.render.phrases import other_knowledge
 
 WHOLE = "treatment as a whole"
@@ -59,6 +59,14 @@ def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) ->
     facts = reason.facts if with_sites else tuple(f.partition(": ")[0] for f in reason.facts)
     words = [fact_words(f, knowledge) for f in dict.fromkeys(facts)]
     return "; ".join(words) or reason.text
+
+
+def site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """The rules that set a site's restriction (the overall cap's, when that is the lower), and the ones
+    they override there (a cap where the site is not to be treated, a higher cap): a reader who checks
+    each rule finds it says what it is cited for."""
+    setting = s.governing or cap_reasons
+    return setting, tuple(r for r in s.reasons if r not in setting)
 
 
 def clearance_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, SitePlan, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.glance import glance, safe_groups
+from osteocheck.render.glance import glance, safe_groups, site_rules
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
@@ -22,11 +22,8 @@ def _rules(reasons: Iterable[Reason]) -> str:
 
 
 def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> str:
-    """The rules that set a site's restriction (the overall cap's, when that is the lower), then the ones
-    they override there (as terminal.py has it)."""
-    setting = s.governing or cap_reasons
-    governing, overridden = _ids(setting), _ids(r for r in s.reasons if r not in setting)
-    return f" ({governing}; overrides {overridden})" if governing and overridden else _rules(setting)
+    setting, overridden = (_ids(rs) for rs in site_rules(s, cap_reasons))
+    return f" ({setting}; overrides {overridden})" if setting and overridden else f" ({setting})" if setting else ""
 
 
 def reason_lines(reasons: Iterable[Reason], conditions: dict[str, str] | None = None) -> list[str]:

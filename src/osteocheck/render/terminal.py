@@ -23,7 +23,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.glance import fact_words
+from osteocheck.render.glance import fact_words, site_rules
 from osteocheck.render.phrases import (
     DISCLAIMER,
     PROCEED,
@@ -111,11 +111,7 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
 
 
 def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> Text:
-    """The rules that set a site's restriction (the overall cap's, when that is the lower), then the ones
-    they override there (a cap where the site is not to be treated, a higher cap): a reader who checks
-    each rule finds it says what it is cited for."""
-    setting = s.governing or cap_reasons
-    overridden = [r for r in s.reasons if r not in setting]
+    setting, overridden = site_rules(s, cap_reasons)
     if not overridden:
         return _rules(setting)
     return Text.assemble(_rules(setting), ("; overrides ", "dim italic"), _rules(overridden))

@@ -175,11 +175,8 @@ def _restrictions(plan: Plan, knowledge: Knowledge) -> list[tuple[str, str, list
             note("untreated" if s.no_treatment else f"cap{s.max_pressure}", reason, s.site)
     for v in plan.techniques:
         if v.status is not Status.SAFE:
-            asked: dict[str, list[str]] = {}  # by rule: what it asks of this technique (modified ones only)
-            for r, text in v.how:
-                asked.setdefault(r.rule, []).append(text)
             for reason in v.reasons:
-                note(v.status.value, reason, v.technique.name, tuple(asked.get(reason.rule, ())))
+                note(v.status.value, reason, v.technique.name, v.asked_by(reason))
     for p in plan.positions:
         if p.status is PositionStatus.AVOID:
             for reason in p.reasons:
