@@ -67,10 +67,10 @@ def says_what_its_rule_says(card: dict[str, Any]) -> None:
     effects, summary = RULES[topic["code"]].effects, card["summary"]
     if summary.startswith("Do not treat:"):
         assert effects.no_treatment, summary
-    elif summary.startswith("Pressure at most level "):
-        level = effects.site_pressure
-        assert level is not None, summary
-        assert summary.startswith(f"Pressure at most level {level} ({KB.pressure_label(level)}) over:"), summary
+    elif summary.startswith("Pressure at most level "):  # a site's own cap, or the overall cap where that is lower
+        said = [level for level in (effects.site_pressure, effects.max_pressure) if level is not None]
+        heads = [f"Pressure at most level {level} ({KB.pressure_label(level)}) over:" for level in said]
+        assert any(summary.startswith(head) for head in heads), summary
     elif summary.startswith("Physician must clear first:"):
         assert effects.clearance, summary
 

@@ -67,11 +67,13 @@ def check_total(plan: Plan) -> None:
         assert s.reasons and 0 <= s.max_pressure <= plan.max_pressure
         assert (s.max_pressure == 0) == s.no_treatment
         # the rules said to govern a site each say what the plan says there (cards and issues cite them one by one)
-        assert set(s.governing) <= set(s.reasons)
-        assert s.governing or (not s.no_treatment and s.max_pressure == plan.max_pressure), s
+        assert s.governing and set(s.governing) <= {*s.reasons, *plan.max_pressure_reasons}, s
         for r in s.governing:
             effects = RULES[r.rule].effects
-            assert effects.no_treatment if s.no_treatment else effects.site_pressure == s.max_pressure, (s.site, r.rule)
+            if s.no_treatment:
+                assert effects.no_treatment, (s.site, r.rule)
+            else:
+                assert s.max_pressure in (effects.site_pressure, effects.max_pressure), (s.site, r.rule)
     for c in plan.clearance_required:
         assert c.reason.basis.source.quote and c.sites
     # Site-aware: a technique is kept from every site not to be treated or capped below its pressure,
@@ -86,11 +88,11 @@ def check_total(plan: Plan) -> None:
             here = plan.site(site)
             for r in reasons:
                 effects = RULES[r.rule].effects
-                assert (
-                    v.technique.id in effects.exclude_at_sites
-                    or (here is not None and r in here.governing)
-                    or (here is not None and not here.governing and effects.max_pressure == here.max_pressure)
-                ), (v.technique.id, site, r.rule)
+                assert v.technique.id in effects.exclude_at_sites or (here is not None and r in here.governing), (
+                    v.technique.id,
+                    site,
+                    r.rule,
+                )
     # proceed: postpone exactly when a rule postpones, else after clearance exactly when clearance is needed
     assert (plan.proceed is Proceed.POSTPONE) == bool(plan.postponed)
     if not plan.postponed:

@@ -154,18 +154,28 @@ def test_a_site_s_line_names_first_the_rules_that_set_it_then_those_they_overrid
         assert set(first) | set(rest) >= {r["rule"] for r in site["reasons"]}  # and every rule that touches it
 
 
-def test_where_the_overall_cap_is_lower_than_a_site_s_own_its_rules_come_first() -> None:
-    """No shipped rule caps a site above the overall cap; a clinic's layered file may. Then the site is at
-    the overall cap, set by that cap's rules, and its own rules are overridden there."""
-    from conftest import SHIPPED
-    from osteocheck.engine.model import Reason, SitePlan
-    from osteocheck.knowledge.loader import load
-    from osteocheck.render import markdown, terminal
-
-    rules = {r.id: r for r in load(SHIPPED).rules}
-    reason = {i: Reason(i, rules[i].text, rules[i].severity, rules[i].basis) for i in rules}
-    site = SitePlan("wrists", 1, False, (reason["care_at_at_risk_sites"],), governing=())
-    cap = (reason["fracture_history_recurrence_risk"],)
-    expected = "fracture_history_recurrence_risk; overrides care_at_at_risk_sites"
-    assert markdown._site_rules(site, cap).replace("`", "") == f" ({expected})"
-    assert terminal._site_rules(site, cap).plain == expected
+def test_where_the_overall_cap_is_lower_than_a_site_s_own_its_rules_come_first(tmp_path: Path) -> None:
+    """No shipped rule caps the whole body below a site's own cap; a clinic's layered file may. Then the site
+    is at the overall cap, set by that cap's rules, and its own rules are overridden there."""
+    layer = tmp_path / "clinic.yaml"
+    quote = "Gentle Swedish massage: light effleurage, mild kneading, and vibration, with special care to avoid high-risk bony areas"
+    layer.write_text(
+        'extends: shipped\nid: clinic\nversion: "1"\ntitle: Clinic\nrules:\n'
+        "  - id: clinic_light_throughout\n    when: always\n    severity: warning\n"
+        '    text: "Light lotioning only, throughout."\n'
+        f'    source: {{ref: text, quote: "{quote}"}}\n'
+        "    basis: inferred\n    rationale: A clinic's own caution.\n"
+        "    effects: {max_pressure: 1}\n",
+        encoding="utf-8",
+    )
+    argv = ["--stage", "osteopenia", "--rules", str(layer)]
+    plan = json.loads(invoke("plan", *argv, "--format", "json"))
+    wrists = next(s for s in plan["sites"] if s["site"] == "wrists")
+    assert wrists["max_pressure"] == 1 and [r["rule"] for r in wrists["reasons"]] == ["care_at_at_risk_sites"]
+    shown = invoke("plan", *argv, "--details", "--format", "markdown")
+    assert (
+        "- wrists: at most 1, light lotioning (`clinic_light_throughout`; overrides `care_at_at_risk_sites`)" in shown
+    )
+    explained = invoke("explain", "mild_kneading", *argv)
+    assert "not over the wrists, spine, hips: pressure capped at level 1, below its level 2 — rules" in explained
+    assert "clinic_light_throughout" in explained and "care_at_at_risk_sites" not in explained

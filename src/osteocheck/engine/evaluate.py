@@ -75,7 +75,7 @@ def evaluate(profile: Profile, knowledge: Knowledge) -> Plan:
             notes.append(f"Cleared site '{site}' had no restriction that clearance lifts; nothing changed there.")
 
     cap, cap_reasons = _overall_cap(firings, knowledge)
-    sites = _sites(firings, knowledge, cap)
+    sites = _sites(firings, knowledge, cap, cap_reasons)
     clearances = tuple(Clearance(f.reason, f.sites) for f in firings if f.rule.effects.clearance)
     positions = _positions(firings, knowledge)
     postponed = tuple(f.reason for f in firings if f.rule.effects.postpone)
@@ -145,7 +145,9 @@ def _reasons(firings: list[Firing] | None) -> tuple[Reason, ...]:
     return tuple([f.reason for f in firings]) if firings else ()
 
 
-def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple[SitePlan, ...]:
+def _sites(
+    firings: tuple[Firing, ...], knowledge: Knowledge, cap: int, cap_reasons: tuple[Reason, ...]
+) -> tuple[SitePlan, ...]:
     by_site = _naming(firings, lambda f: f.sites if f.rule.effects.site_pressure or f.rule.effects.no_treatment else ())
     plans = []
     for site in knowledge.site_ids:
@@ -156,10 +158,10 @@ def _sites(firings: tuple[Firing, ...], knowledge: Knowledge, cap: int) -> tuple
         levels = [f.rule.effects.site_pressure for f in here if f.rule.effects.site_pressure is not None]
         level = 0 if no_treatment else min([cap, *levels])
         if no_treatment:
-            governing = [f for f in here if f.rule.effects.no_treatment]
-        else:
-            governing = [f for f in here if f.rule.effects.site_pressure == level]
-        plans.append(SitePlan(site, level, no_treatment, _reasons(here), _reasons(governing)))
+            governing = _reasons([f for f in here if f.rule.effects.no_treatment])
+        else:  # the site's own rules at its level; else the overall cap, when that is the lower
+            governing = _reasons([f for f in here if f.rule.effects.site_pressure == level]) or cap_reasons
+        plans.append(SitePlan(site, level, no_treatment, _reasons(here), governing))
     return tuple(plans)
 
 
@@ -187,10 +189,10 @@ def _verdicts(
     by_pressure: dict[int, tuple[tuple[str, tuple[Reason, ...]], ...]] = {}
     for t in knowledge.techniques:
         if t.id in off_at:
-            avoid = _avoid(t, sites, cap_reasons, off_at[t.id], order)
+            avoid = _avoid(t, sites, off_at[t.id], order)
         else:
             if t.pressure not in by_pressure:
-                by_pressure[t.pressure] = _avoid(t, sites, cap_reasons, (), order)
+                by_pressure[t.pressure] = _avoid(t, sites, (), order)
             avoid = by_pressure[t.pressure]
         excluded = _reasons(excluded_by.get(t.id))
         if excluded:
@@ -227,18 +229,14 @@ def _positions(firings: tuple[Firing, ...], knowledge: Knowledge) -> tuple[Posit
 
 
 def _avoid(
-    t: Technique,
-    sites: tuple[SitePlan, ...],
-    cap_reasons: tuple[Reason, ...],
-    off_at: Iterable[tuple[str, Reason]],
-    order: tuple[str, ...],
+    t: Technique, sites: tuple[SitePlan, ...], off_at: Iterable[tuple[str, Reason]], order: tuple[str, ...]
 ) -> tuple[tuple[str, tuple[Reason, ...]], ...]:
     """The sites a technique must not be used at, in vocabulary order, each with its reasons: the rules that
-    keep the site untreated or at its cap (the overall cap's, when that is the lower), not those it overrules."""
+    keep the site untreated or at its cap, not those they override there."""
     why: dict[str, list[Reason]] = {}
     for s in sites:
         if s.no_treatment or s.max_pressure < t.pressure:
-            why.setdefault(s.site, []).extend(s.governing or cap_reasons)
+            why.setdefault(s.site, []).extend(s.governing)
     for site, reason in off_at:
         why.setdefault(site, []).append(reason)
     if not why:

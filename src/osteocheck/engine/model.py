@@ -312,9 +312,8 @@ class SitePlan(NamedTuple):
     max_pressure: int
     no_treatment: bool
     reasons: tuple[Reason, ...]  # every rule that restricts the site
-    # The ones whose own rule says what the plan says here: not to treat it, or this cap. The others are
-    # overruled here by a stricter one (a cap where the site is not to be treated, a higher cap); none
-    # when the overall cap is the lower.
+    # The rules that say what the plan says here: not to treat it, or this cap (the overall cap's rules,
+    # when that is the lower). The site's other rules are overridden here by a stricter one.
     governing: tuple[Reason, ...] = ()
 
 

@@ -61,12 +61,10 @@ def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) ->
     return "; ".join(words) or reason.text
 
 
-def site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-    """The rules that set a site's restriction (the overall cap's, when that is the lower), and the ones
-    they override there (a cap where the site is not to be treated, a higher cap): a reader who checks
-    each rule finds it says what it is cited for."""
-    setting = s.governing or cap_reasons
-    return setting, tuple(r for r in s.reasons if r not in setting)
+def overridden(s: SitePlan) -> tuple[Reason, ...]:
+    """A site's rules that its governing ones override there (a cap where the site is not to be treated,
+    a higher cap): listed apart, so a reader who checks each rule finds it says what it is cited for."""
+    return tuple(r for r in s.reasons if r not in s.governing)
 
 
 def clearance_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:

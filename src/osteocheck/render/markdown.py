@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, SitePlan, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.glance import glance, safe_groups, site_rules
+from osteocheck.render.glance import glance, overridden, safe_groups
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
@@ -21,9 +21,9 @@ def _rules(reasons: Iterable[Reason]) -> str:
     return f" ({ids})" if ids else ""
 
 
-def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> str:
-    setting, overridden = (_ids(rs) for rs in site_rules(s, cap_reasons))
-    return f" ({setting}; overrides {overridden})" if setting and overridden else f" ({setting})" if setting else ""
+def _site_rules(s: SitePlan) -> str:
+    setting, others = _ids(s.governing), _ids(overridden(s))
+    return f" ({setting}; overrides {others})" if setting and others else _rules(s.governing)
 
 
 def reason_lines(reasons: Iterable[Reason], conditions: dict[str, str] | None = None) -> list[str]:
@@ -91,7 +91,7 @@ def plan_markdown(plan: Plan, knowledge: Knowledge) -> str:
             if s.no_treatment
             else f"at most {s.max_pressure}, {md(knowledge.pressure_label(s.max_pressure))}"
         )
-        out.append(f"- {md(s.site)}: {level}{_site_rules(s, plan.max_pressure_reasons)}")
+        out.append(f"- {md(s.site)}: {level}{_site_rules(s)}")
     for status, title in (
         (Status.EXCLUDED, "Excluded techniques"),
         (Status.MODIFY, "Techniques to modify"),

@@ -23,7 +23,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.glance import fact_words, site_rules
+from osteocheck.render.glance import fact_words, overridden
 from osteocheck.render.phrases import (
     DISCLAIMER,
     PROCEED,
@@ -106,15 +106,15 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
             level = Text("DO NOT TREAT", style="bold red")
         else:
             level = Text(f"{s.max_pressure}, {plain(knowledge.pressure_label(s.max_pressure))}", style="yellow")
-        table.add_row(t(s.site, "bold"), level, _site_rules(s, plan.max_pressure_reasons))
+        table.add_row(t(s.site, "bold"), level, _site_rules(s))
     return Group(head, table)
 
 
-def _site_rules(s: SitePlan, cap_reasons: tuple[Reason, ...]) -> Text:
-    setting, overridden = site_rules(s, cap_reasons)
-    if not overridden:
-        return _rules(setting)
-    return Text.assemble(_rules(setting), ("; overrides ", "dim italic"), _rules(overridden))
+def _site_rules(s: SitePlan) -> Text:
+    others = overridden(s)
+    if not others:
+        return _rules(s.governing)
+    return Text.assemble(_rules(s.governing), ("; overrides ", "dim italic"), _rules(others))
 
 
 def techniques_view(plan: Plan) -> RenderableType:
