@@ -316,6 +316,12 @@ class SitePlan(NamedTuple):
     # when that is the lower). The site's other rules are overridden here by a stricter one.
     governing: tuple[Reason, ...] = ()
 
+    @property
+    def overridden(self) -> tuple[Reason, ...]:
+        """The site's rules its governing ones override here (a cap where it is not to be treated, a higher
+        cap): listed apart, so a reader who checks each rule finds it says what it is cited for."""
+        return tuple(r for r in self.reasons if r not in self.governing)
+
 
 class Verdict(NamedTuple):
     technique: Technique

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, SitePlan, Status, Verdict
+from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Status, Verdict
 from osteocheck.render.phrases import other_knowledge
 
 WHOLE = "treatment as a whole"
@@ -59,12 +59,6 @@ def facts_in_words(reason: Reason, knowledge: Knowledge, *, with_sites: bool) ->
     facts = reason.facts if with_sites else tuple(f.partition(": ")[0] for f in reason.facts)
     words = [fact_words(f, knowledge) for f in dict.fromkeys(facts)]
     return "; ".join(words) or reason.text
-
-
-def overridden(s: SitePlan) -> tuple[Reason, ...]:
-    """A site's rules that its governing ones override there (a cap where the site is not to be treated,
-    a higher cap): listed apart, so a reader who checks each rule finds it says what it is cited for."""
-    return tuple(r for r in s.reasons if r not in s.governing)
 
 
 def clearance_rows(plan: Plan, knowledge: Knowledge) -> tuple[Row, ...]:

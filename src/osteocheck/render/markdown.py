@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Reason, Recommended, SitePlan, Status, Verdict
 from osteocheck.render.escape import markdown as md
-from osteocheck.render.glance import glance, overridden, safe_groups
+from osteocheck.render.glance import glance, safe_groups
 from osteocheck.render.phrases import PROCEED, avoid_text, not_over, other_knowledge, record_lines, why_not_here
 
 DISCLAIMER = "This plan supports, and does not replace, clinical judgement."
@@ -22,7 +22,7 @@ def _rules(reasons: Iterable[Reason]) -> str:
 
 
 def _site_rules(s: SitePlan) -> str:
-    setting, others = _ids(s.governing), _ids(overridden(s))
+    setting, others = _ids(s.governing), _ids(s.overridden)
     return f" ({setting}; overrides {others})" if setting and others else _rules(s.governing)
 
 

@@ -23,7 +23,7 @@ from osteocheck.engine.model import (
 )
 from osteocheck.render.escape import plain
 from osteocheck.render.fit import FittedTable
-from osteocheck.render.glance import fact_words, overridden
+from osteocheck.render.glance import fact_words
 from osteocheck.render.phrases import (
     DISCLAIMER,
     PROCEED,
@@ -111,7 +111,7 @@ def pressure_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
 
 
 def _site_rules(s: SitePlan) -> Text:
-    others = overridden(s)
+    others = s.overridden
     if not others:
         return _rules(s.governing)
     return Text.assemble(_rules(s.governing), ("; overrides ", "dim italic"), _rules(others))
