@@ -17,7 +17,6 @@ any service that reads the prefetch pays.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -33,8 +32,7 @@ def child(mode: str, calls: int, count: int, max_kib: int) -> None:
     """The counted process: `calls` of the `count` bodies, through the app or through orjson."""
     import serve_load  # noqa: PLC0415 - beside this file; its clients' imports are in both runs alike
 
-    records = [c for c in serve_load.real_calls() if len(json.dumps(c)) <= max_kib * 1024]
-    bodies = serve_load.distinct(records, count)
+    bodies = serve_load.distinct(serve_load.within(max_kib), count)
     if mode == "app":
         serve_load.in_process(bodies, calls=calls, rounds=1)
     else:

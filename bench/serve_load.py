@@ -72,6 +72,12 @@ def real_calls() -> list[dict[str, Any]]:
     return [request_for(b, "patient-view", codes, today=today) for b in bundles]
 
 
+def within(max_kib: int) -> list[dict[str, Any]]:
+    """The real calls whose prefetch is at most `max_kib` KiB (0: all): `--max-kib 128` is the typical
+    prefetch, here and in call_instructions.py."""
+    return [c for c in real_calls() if not max_kib or len(json.dumps(c)) <= max_kib * 1024]
+
+
 _EVENTS = {"performedDateTime", "authoredOn", "onsetDateTime", "recordedDate", "effectiveDateTime", "start", "end"}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -410,7 +416,7 @@ def main() -> None:
     parser.add_argument("--same", action="store_true", help="send the real records as they are, in turn")
     parser.add_argument("--new-labels", action="store_true", help="a text of its own on every patient's codes")
     args = parser.parse_args()
-    calls = [c for c in real_calls() if not args.max_kib or len(json.dumps(c)) <= args.max_kib * 1024]
+    calls = within(args.max_kib)
     sizes = sorted(len(json.dumps(c)) for c in calls)
     print(f"records: {len(calls)} (prefetch {sizes[0] / 1024:.0f}–{sizes[-1] / 1024:.0f} KiB)", end="")
     if args.same:
