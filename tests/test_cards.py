@@ -7,15 +7,11 @@ import random
 from collections import Counter
 from typing import Any
 
-from conftest import SHIPPED
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Profile, Status
-from osteocheck.knowledge.loader import load
 from osteocheck.service.cards import SUMMARY_LIMIT, plan_cards
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
-
-KB = load(SHIPPED)
-RULES = {r.id: r for r in KB.rules}
+from test_exhaustive import KB, RULES
 
 
 def _clients(n: int) -> list[Profile]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, SHIPPED
-from osteocheck.knowledge.loader import load
+from conftest import ROOT
 from processes import run
+from test_exhaustive import KB, RULES
 
 RECORDS = sorted((ROOT / "examples" / "fhir").glob("*.json")) + sorted(
     (ROOT / "tests/data/fhir/synthea").glob("*.json")
@@ -29,8 +29,7 @@ FLAGS = [
     ("--stage", "osteoporosis", "--fresh-fracture", "wrists", "--cleared", "wrists"),
 ]
 
-KB = load(SHIPPED)
-EFFECTS = {r.id: r.effects for r in KB.rules}
+EFFECTS = {rule_id: rule.effects for rule_id, rule in RULES.items()}
 TECHNIQUES = {t.name: t.id for t in KB.techniques}
 CAPPED = re.compile(r"Keep to pressure level \d+ \([^)]*\) or lighter\.")
 
