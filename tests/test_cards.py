@@ -14,7 +14,7 @@ from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 from test_exhaustive import KB, RULES
 
 
-def _clients(n: int) -> list[Profile]:
+def clients(n: int) -> list[Profile]:
     """Seeded clients: any stage, each yes/no fact at one in four, up to two sites per site fact, some cleared."""
     draw = random.Random(20261129)
     sites = KB.site_ids
@@ -34,7 +34,7 @@ def _clients(n: int) -> list[Profile]:
 
 
 def test_each_modified_technique_says_how_on_the_card_of_each_rule_that_modifies_it() -> None:
-    for client in _clients(300):
+    for client in clients(300):
         plan = evaluate(client, KB)
         cards = plan_cards(plan, KB, base_url="http://ehr.example", patient="p", link=None)
         said: set[tuple[str, str, str]] = set()  # (rule, technique, how) as the Modify cards give them
@@ -72,7 +72,7 @@ def says_what_its_rule_says(card: dict[str, Any]) -> None:
 
 
 def test_no_two_cards_read_the_same_and_each_says_what_its_rule_says() -> None:
-    for client in _clients(600):
+    for client in clients(600):
         cards = plan_cards(evaluate(client, KB), KB, base_url="http://ehr.example", patient="p", link=None)
         summaries = Counter(card["summary"] for card in cards)
         assert [s for s, n in summaries.items() if n > 1] == [], client

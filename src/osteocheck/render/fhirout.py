@@ -14,6 +14,7 @@ from typing import Any
 
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
 from osteocheck.engine.stage import RESTS_ON
+from osteocheck.render.apart import tell_apart
 from osteocheck.render.glance import fact_words
 
 # DetectedIssue.severity (R4 value set detectedissue-severity: high | moderate | low)
@@ -39,6 +40,7 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
     ids = _Ids(plan, knowledge)
     subject = _subject(plan)
     issues: list[tuple[str, dict[str, Any]]] = []
+    rules: list[Reason] = []  # each issue's rule, in step with the issues
 
     def issue(key: str, code: str, reason: Reason, mitigation: str = "") -> None:
         resource: dict[str, Any] = {
@@ -56,6 +58,7 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         if mitigation:
             resource["mitigation"] = [{"action": {"text": mitigation}}]
         issues.append((ids(key), resource))
+        rules.append(reason)
 
     for n, reason in enumerate(plan.postponed):
         issue(f"postpone:{reason.rule}:{n}", "Postpone the session", reason)
@@ -84,6 +87,10 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
             for reason in p.reasons:
                 issue(f"position:{p.position.id}:{reason.rule}", f"Avoid position: {p.position.name}", reason)
 
+    # an EHR lists issues by code: two rules that modify one technique differently each say their own
+    codes = tell_apart([resource["code"]["text"] for _, resource in issues], rules)
+    for (_, resource), text in zip(issues, codes, strict=True):
+        resource["code"]["text"] = text
     care = _care_plan(plan, subject, [full for full, _ in issues])
     entries = [{"fullUrl": ids("careplan"), "resource": care}]
     entries += [{"fullUrl": full, "resource": resource} for full, resource in issues]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
-from collections import Counter
 from typing import Any
 
 from osteocheck import __version__
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
+from osteocheck.render.apart import tell_apart
 from osteocheck.render.escape import markdown, plain
 from osteocheck.render.glance import body_rows, clearance_rows, facts_in_words, postponed_words
 
@@ -72,18 +72,10 @@ class _Cards:
         return card
 
     def tell_apart(self) -> None:
-        """Cards whose summaries would read the same (two rules that modify one technique, for the same
-        facts, in different ways) each add their own rule's words: an EHR lists summaries, and two alike
-        read as one card shown twice."""
-        seen = Counter(card["summary"] for card in self.cards)
-        for card, rule in zip(self.cards, self.rules, strict=True):
-            if seen[card["summary"]] > 1 and rule is not None:
-                card["summary"] = short(f"{card['summary']}: {rule.text}")
-        seen = Counter(card["summary"] for card in self.cards)  # alike still, when cut short: the rule's id
-        for card, rule in zip(self.cards, self.rules, strict=True):
-            if seen[card["summary"]] > 1 and rule is not None:
-                tag = f" [{short(rule.rule, 40)}]"
-                card["summary"] = short(card["summary"], SUMMARY_LIMIT - len(tag)) + tag
+        """Summaries that would read the same each say their own rule: an EHR lists cards by summary."""
+        summaries = tell_apart([card["summary"] for card in self.cards], self.rules, short, SUMMARY_LIMIT)
+        for card, summary in zip(self.cards, summaries, strict=True):
+            card["summary"] = summary
 
     def why(self, reason: Reason) -> str:
         """The rule, the facts that triggered it and its source, as Markdown."""
