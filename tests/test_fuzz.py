@@ -38,6 +38,9 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+# The suite's 120 s a test is for its small budget; a long run (`EXAMPLES=20000 make fuzz`) gets time in
+# proportion, still bounded. The slowest fuzzer takes up to 70 ms an example on a busy host: 200 ms here.
+pytestmark = pytest.mark.timeout(max(120, 60 + EXAMPLES // 5))
 SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
 CORPUS = sorted(p for p in (ROOT / "tests" / "fuzz_corpus").iterdir() if p.name != "README.md")
 
