@@ -4,10 +4,14 @@ BIN := $(VENV)/bin
 
 .PHONY: test fuzz mutation audit wheel bench
 
+# Every task works from a fresh clone: the venv is made when missing.
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
 test:
 	python3 -m venv $(VENV) && $(BIN)/pip install -q -c constraints.txt '.[test]' && $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy --strict src && $(BIN)/pytest
 
-fuzz:
+fuzz: $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt '.[test]'
 	OSTEOCHECK_FUZZ_EXAMPLES=$${EXAMPLES:-3000} $(BIN)/pytest --no-cov -q tests/test_fuzz.py
 
@@ -18,14 +22,14 @@ mutation:
 	OSTEOCHECK_FUZZ_EXAMPLES=10 OSTEOCHECK_PROPERTY_EXAMPLES=25 .venv-mutation/bin/mutmut run --max-children 2 || true
 	.venv-mutation/bin/python tools/mutation_score.py
 
-audit:
-	$(BIN)/pip install -q pip-audit
+audit: $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt '.[serve]' && $(BIN)/pip install -q pip-audit
 	$(BIN)/pip freeze --exclude-editable | grep -v '^osteocheck' > .audit-requirements.txt
 	$(BIN)/pip-audit --strict -r .audit-requirements.txt; status=$$?; rm -f .audit-requirements.txt; exit $$status
 
-wheel:
+wheel: $(BIN)/python
 	rm -rf dist && $(BIN)/pip wheel -q --no-deps -w dist -c constraints.txt .
 	$(BIN)/python tools/check_wheel.py dist/*.whl
 
-bench:
-	$(BIN)/python bench/startup.py
+bench: $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt . && $(BIN)/python bench/startup.py
