@@ -13,7 +13,7 @@ test:
 
 fuzz: $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt '.[test]'
-	OSTEOCHECK_FUZZ_EXAMPLES=$${EXAMPLES:-3000} $(BIN)/pytest --no-cov -q tests/test_fuzz.py
+	OSTEOCHECK_FUZZ_EXAMPLES=$${EXAMPLES:-3000} $(BIN)/pytest --no-cov -q --dist load tests/test_fuzz.py
 
 # mutmut imports the mutated copy under mutants/src, so the package itself must not be installed.
 mutation:
