@@ -39,8 +39,7 @@ class _Ids:
 def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
     ids = _Ids(plan, knowledge)
     subject = _subject(plan)
-    issues: list[tuple[str, dict[str, Any]]] = []
-    rules: list[Reason] = []  # each issue's rule, in step with the issues
+    issues: list[tuple[str, dict[str, Any], Reason]] = []  # fullUrl, the DetectedIssue, its rule
 
     def issue(key: str, code: str, reason: Reason, mitigation: str = "") -> None:
         resource: dict[str, Any] = {
@@ -57,8 +56,7 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
             resource["evidence"] = evidence
         if mitigation:
             resource["mitigation"] = [{"action": {"text": mitigation}}]
-        issues.append((ids(key), resource))
-        rules.append(reason)
+        issues.append((ids(key), resource, reason))
 
     for n, reason in enumerate(plan.postponed):
         issue(f"postpone:{reason.rule}:{n}", "Postpone the session", reason)
@@ -88,12 +86,12 @@ def plan_bundle(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
                 issue(f"position:{p.position.id}:{reason.rule}", f"Avoid position: {p.position.name}", reason)
 
     # an EHR lists issues by code: two rules that modify one technique differently each say their own
-    codes = tell_apart([resource["code"]["text"] for _, resource in issues], rules)
-    for (_, resource), text in zip(issues, codes, strict=True):
+    codes = tell_apart([resource["code"]["text"] for _, resource, _ in issues], [rule for _, _, rule in issues])
+    for (_, resource, _), text in zip(issues, codes, strict=True):
         resource["code"]["text"] = text
-    care = _care_plan(plan, subject, [full for full, _ in issues])
+    care = _care_plan(plan, subject, [full for full, _, _ in issues])
     entries = [{"fullUrl": ids("careplan"), "resource": care}]
-    entries += [{"fullUrl": full, "resource": resource} for full, resource in issues]
+    entries += [{"fullUrl": full, "resource": resource} for full, resource, _ in issues]
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
