@@ -340,7 +340,7 @@ class Verdict(NamedTuple):
 
     def asked_by(self, reason: Reason) -> tuple[str, ...]:
         """The modifications this rule asks for (none when it excludes the technique)."""
-        return tuple(text for r, text in self.how if r is reason or r == reason) if self.how else ()
+        return tuple(text for r, text in self.how if r is reason or r == reason)
 
 
 class PositionStatus(enum.Enum):
