@@ -12,6 +12,8 @@ import io
 import json
 import os
 import random
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,14 @@ json_values = st.recursive(
 )
 
 
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A folder for one example, removed after it: a long run makes tens of thousands of examples, and
+    pytest's own temporary folders would keep them all (about 13 MB a thousand, for three runs)."""
+    with tempfile.TemporaryDirectory(prefix="osteocheck-fuzz-") as folder:
+        yield Path(folder)
+
+
 def load_knowledge_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "k.yaml"
     path.write_bytes(data)
@@ -64,15 +74,14 @@ def load_knowledge_bytes(tmp_path: Path, data: bytes) -> None:
 
 @FUZZ
 @given(st.binary(max_size=400) | yaml_like.map(str.encode))
-def test_knowledge_loader_on_arbitrary_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    load_knowledge_bytes(tmp_path_factory.mktemp("k"), data)
+def test_knowledge_loader_on_arbitrary_bytes(data: bytes) -> None:
+    with scratch() as folder:
+        load_knowledge_bytes(folder, data)
 
 
 @FUZZ
 @given(st.integers(0, 2**32 - 1), st.integers(1, 8))
-def test_knowledge_loader_on_mutated_shipped_file(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, edits: int
-) -> None:
+def test_knowledge_loader_on_mutated_shipped_file(seed: int, edits: int) -> None:
     rng = random.Random(seed)
     text = list(SHIPPED_TEXT)
     for _ in range(edits):
@@ -84,21 +93,22 @@ def test_knowledge_loader_on_mutated_shipped_file(
             text.insert(i, rng.choice(":-[]{}\n #'\"&*!x1"))
         else:
             text[i] = rng.choice(":-[]{} \nx")
-    folder = tmp_path_factory.mktemp("k")
-    (folder / "sources").symlink_to(SHIPPED.parent / "sources")
-    load_knowledge_bytes(folder, "".join(text).encode())
+    with scratch() as folder:
+        (folder / "sources").symlink_to(SHIPPED.parent / "sources")
+        load_knowledge_bytes(folder, "".join(text).encode())
 
 
 @FUZZ
 @given(st.binary(max_size=300) | yaml_like.map(str.encode), st.sampled_from([".yaml", ".json"]))
-def test_profile_file_reader(tmp_path_factory: pytest.TempPathFactory, data: bytes, suffix: str) -> None:
-    path = tmp_path_factory.mktemp("p") / f"p{suffix}"
-    path.write_bytes(data)
-    try:
-        raw = profilefile.read(path)
-        build(raw, KB, usage=False, origin=str(path))
-    except ProfileError as exc:
-        assert exc.messages and all(isinstance(m, str) and m for m in exc.messages)
+def test_profile_file_reader(data: bytes, suffix: str) -> None:
+    with scratch() as folder:
+        path = folder / f"p{suffix}"
+        path.write_bytes(data)
+        try:
+            raw = profilefile.read(path)
+            build(raw, KB, usage=False, origin=str(path))
+        except ProfileError as exc:
+            assert exc.messages and all(isinstance(m, str) and m for m in exc.messages)
 
 
 @FUZZ
@@ -164,13 +174,14 @@ def test_fhir_import_on_arbitrary_bundles(entries: list[object], timestamp: obje
 
 @FUZZ
 @given(st.binary(max_size=300))
-def test_fhir_reader_on_arbitrary_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("f") / "b.json"
-    path.write_bytes(data)
-    try:
-        fhir.read_bundle(path)
-    except ProfileError as exc:
-        assert exc.messages
+def test_fhir_reader_on_arbitrary_bytes(data: bytes) -> None:
+    with scratch() as folder:
+        path = folder / "b.json"
+        path.write_bytes(data)
+        try:
+            fhir.read_bundle(path)
+        except ProfileError as exc:
+            assert exc.messages
 
 
 @FUZZ
@@ -229,14 +240,10 @@ def test_batch_rows_from_arbitrary_bytes_never_stop_the_batch(chunks: list[bytes
 
 @FUZZ
 @given(st.binary(max_size=400) | json_values.map(lambda v: json.dumps(v).encode()))
-def test_arbitrary_cache_entries_never_change_the_knowledge(
-    tmp_path_factory: pytest.TempPathFactory, data: bytes
-) -> None:
-    folder = tmp_path_factory.mktemp("cache")
+def test_arbitrary_cache_entries_never_change_the_knowledge(data: bytes) -> None:
     digest = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-    entry = folder / f"knowledge-{cache.FORMAT}-{cache.__version__}-{digest}.json"
-    entry.write_bytes(data)
-    with pytest.MonkeyPatch.context() as patch:
+    with scratch() as folder, pytest.MonkeyPatch.context() as patch:
+        (folder / f"knowledge-{cache.FORMAT}-{cache.__version__}-{digest}.json").write_bytes(data)
         patch.setenv("OSTEOCHECK_CACHE_DIR", str(folder))
         loaded = knowledge.load(SHIPPED)
     assert loaded.rules == KB.rules and loaded.techniques == KB.techniques
@@ -247,26 +254,23 @@ def test_arbitrary_cache_entries_never_change_the_knowledge(
     st.lists(st.one_of(resource, json_values), max_size=8),
     st.lists(st.one_of(st.text(max_size=40), st.binary(max_size=40).map(lambda b: b.decode("latin-1"))), max_size=3),
 )
-def test_bulk_export_reader_on_arbitrary_lines(
-    tmp_path_factory: pytest.TempPathFactory, resources: list[object], junk: list[str]
-) -> None:
+def test_bulk_export_reader_on_arbitrary_lines(resources: list[object], junk: list[str]) -> None:
     """Any line of any file: a problem on its line, or a resource read; never a crash, one row per Patient."""
     import datetime as dt
 
     from osteocheck.batch.bulk import Bulk, find_export
 
-    folder = tmp_path_factory.mktemp("export")
-    (folder / "Patient.000.ndjson").write_text(
-        json.dumps({"resourceType": "Patient", "id": "p"}) + "\n" + "\n".join(junk) + "\n", encoding="utf-8"
-    )
     lines = []
     for r in resources:
         if isinstance(r, dict):
             r = {**r, "subject": {"reference": "Patient/p"}}
         lines.append(json.dumps(r))
-    (folder / "Condition.000.ndjson").write_text("\n".join([*lines, *junk]) + "\n", encoding="utf-8")
-    bulk = Bulk(find_export(folder), CODES, KB, dt.date(2026, 1, 1))
-    rows = list(bulk.rows())
+    with scratch() as folder:
+        (folder / "Patient.000.ndjson").write_text(
+            json.dumps({"resourceType": "Patient", "id": "p"}) + "\n" + "\n".join(junk) + "\n", encoding="utf-8"
+        )
+        (folder / "Condition.000.ndjson").write_text("\n".join([*lines, *junk]) + "\n", encoding="utf-8")
+        rows = list(Bulk(find_export(folder), CODES, KB, dt.date(2026, 1, 1)).rows())
     assert [row.id for row in rows][:1] == ["p"]
     for row in rows:
         try:
