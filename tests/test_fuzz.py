@@ -38,7 +38,7 @@ EXAMPLES = int(os.environ.get("OSTEOCHECK_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 # The suite's 120 s a test is for its small budget; a long run (`EXAMPLES=20000 make fuzz`) gets time in
 # proportion, still bounded. The slowest fuzzer takes up to 70 ms an example on a busy host: 200 ms here.
