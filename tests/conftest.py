@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+import coverage
 import pytest
 import typer.testing
 from typer.testing import CliRunner
@@ -50,6 +51,17 @@ def runner() -> CliRunner:
 
 def as_raw(p: Mapping[str, object]) -> dict[str, object]:
     return dict(p)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker reads `-n` from addopts too, so pytest-cov also starts a main process's coverage in it.
+
+    That coverage resumes whenever the worker's own pauses, so `no_cover` tests were traced all the same
+    (the lattice took three times as long). It measures nothing the worker's does not: stop it.
+    """
+    stray = coverage.Coverage.current()
+    if hasattr(config, "workerinput") and stray is not None:
+        stray.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -172,7 +172,6 @@ def test_more_sites_under_a_fact_never_loosen() -> None:
 
 
 @pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
-@pytest.mark.no_cover  # thousands of plans: what they run is covered elsewhere, tracing them costs a minute
 def test_the_compiled_rules_say_what_the_evaluation_says_on_the_whole_lattice() -> None:
     """Batch's fast path (tests/test_compiled.py), here so the lattice is evaluated once for both tests:
     a file's tests run in one process (`--dist loadfile`)."""
