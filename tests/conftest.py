@@ -8,7 +8,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import coverage
 import pytest
 import typer.testing
 from typer.testing import CliRunner
@@ -59,9 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
     That coverage resumes whenever the worker's own pauses, so `no_cover` tests were traced all the same
     (the lattice took three times as long). It measures nothing the worker's does not: stop it.
     """
-    stray = coverage.Coverage.current()
-    if hasattr(config, "workerinput") and stray is not None:
-        stray.stop()
+    controller = getattr(config.pluginmanager.getplugin("_cov"), "cov_controller", None)
+    if hasattr(config, "workerinput") and controller is not None:  # the worker's own starts at session start
+        controller.cov.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
