@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import http.client
 import json
 import shlex
@@ -73,6 +74,7 @@ def request_for(path: Path, hook: str = "patient-view") -> dict[str, Any]:
     return hooks.request_for(json.loads(path.read_text()), hook, CODES)
 
 
+@functools.cache  # both hooks compare with it, and only read it
 def plan_of(record: Path) -> dict[str, Any]:
     """`osteocheck plan` on the whole record, as a therapist runs it, judged today as the service judges."""
     from processes import run
