@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer.testing
 from typer.testing import CliRunner
 
+from osteocheck.cli.app import app
 from osteocheck.client.profile import build
 from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.knowledge import loader as knowledge_module
@@ -50,6 +53,14 @@ def runner() -> CliRunner:
 
 def as_raw(p: Mapping[str, object]) -> dict[str, object]:
     return dict(p)
+
+
+def plan_json(*argv: str, stdin: str | None = None, form: str = "json") -> dict[str, Any]:
+    """`osteocheck plan ... --format json` (or `fhir`), in this process."""
+    result = CliRunner().invoke(app, ["plan", *argv, "--format", form], input=stdin)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
 
 
 def pytest_configure(config: pytest.Config) -> None:

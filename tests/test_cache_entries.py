@@ -8,12 +8,11 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import SHIPPED
-from osteocheck.cli.app import app
+from conftest import SHIPPED, plan_json
 from osteocheck.parsing import cache
 from processes import run_python
 
@@ -59,10 +58,9 @@ ENTRIES: dict[str, Callable[[Path], None]] = {
 
 
 @functools.cache
-def fresh() -> dict[str, object]:
+def fresh() -> dict[str, Any]:
     """The plan with a cache of osteocheck's own making: the same for every entry below, so made once."""
-    plan: dict[str, object] = json.loads(CliRunner().invoke(app, ["plan", "--kyphosis", "--format", "json"]).stdout)
-    return plan
+    return plan_json("--kyphosis")
 
 
 @pytest.mark.parametrize("kind", sorted(ENTRIES))

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ROOT
-from osteocheck.cli.app import app
+from conftest import ROOT, plan_json
 from processes import run
 from test_exhaustive import KB, RULES
 
@@ -89,12 +87,7 @@ def _codes_allowed(model: Any, where: str) -> None:
 
 def fhir_plan(*argv: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The plan as FHIR and as JSON, from the command line in this process."""
-    outputs = []
-    for form in ("fhir", "json"):
-        done = CliRunner().invoke(app, ["plan", *argv, "--as-of", "2026-01-01", "-f", form])
-        assert done.exit_code == 0, done.output
-        outputs.append(json.loads(done.stdout))
-    return outputs[0], outputs[1]
+    return plan_json(*argv, "--as-of", "2026-01-01", form="fhir"), plan_json(*argv, "--as-of", "2026-01-01")
 
 
 def fhir_from_a_process(*argv: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, plan_json
 from osteocheck.cli import fastpath
 from osteocheck.cli.app import app
 from processes import run
@@ -76,8 +76,7 @@ def shown(argv: list[str], width: int, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @functools.cache
 def _plan_json(flags: tuple[str, ...]) -> dict[str, Any]:  # the same at every width: asked once
-    plan: dict[str, Any] = json.loads(CliRunner().invoke(app, ["plan", *flags, "--format", "json"]).stdout)
-    return plan
+    return plan_json(*flags)
 
 
 FLAGS = ["--fresh-fracture", "spine", "--anticoagulants", "--kyphosis"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, plan_json
 from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
 from osteocheck.client.records import names
@@ -22,13 +22,6 @@ FREDRICK = REAL / "synthea" / "Fredrick_Kris_ec6a5bb6-b412-4bb6-8219-11d66f52ae8
 CODES = fhir.load_code_map()
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
-
-
-def plan_json(*argv: str, stdin: str | None = None) -> dict[str, Any]:
-    result = CliRunner().invoke(app, ["plan", *argv, "--format", "json"], input=stdin)
-    assert result.exit_code == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def bundle(*resources: dict[str, Any], timestamp: str = "2026-06-01T00:00:00Z") -> dict[str, Any]:
