@@ -16,7 +16,10 @@ connections stay open for the counted ones); a second line counts every request,
 Two baselines, in the same run: discovery (GET /cds-services) at the same concurrency, the HTTP
 stack's own floor on this machine; and a call through the service's app in this process, without
 HTTP, which says how fast the host is running at the moment (its spells move everything by a
-quarter). Bounded: every request has a timeout and the whole run a deadline.
+quarter). After the load, the CPU a call cost the server under it (its processes' user and system time
+over the load, per request; Linux) and the client: at 50 calls in flight on 2 cores, p50 is about
+50 x that CPU / 2, so this says whether a slow run was a call costing more or calls waiting longer.
+Bounded: every request has a timeout and the whole run a deadline.
 
 The load's client shares the two cores with the server, so the lighter it is the less it measures
 itself. The default is libcurl (pycurl's multi interface: the transfers in C, a few microseconds of
@@ -35,6 +38,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -223,6 +227,28 @@ def in_process(bodies: list[bytes], calls: int = 150, rounds: int = 3) -> float:
         gc.set_threshold(*collector)  # the start-up raised it for the service; this process is the load's client
 
 
+def group_cpu(group: int) -> float | None:
+    """CPU seconds (user and system) of the live processes in process group `group`: the server and
+    its workers. From Linux's /proc; None elsewhere."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the name, which may hold spaces
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    """CPU seconds of the load's client: this process, and wrk once it has ended (a waited-for child)."""
+    own, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+
+
 def started(argv: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The service on port 0 (it binds a free port itself, and says which), once it answers discovery."""
     with log.open("wb") as out:
@@ -391,17 +417,17 @@ def wrk_run(name: str, url: str, bodies: list[bytes] | None, seconds: int, concu
         ).stdout
     latency = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if "50" not in latency or "99" not in latency or rate is None:
+    count = re.search(r"(\d+) requests in", out)
+    if "50" not in latency or "99" not in latency or rate is None or count is None:
         sys.exit(f"wrk said:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(n) for n in failed.groups()) if failed else 0)
-    count = re.search(r"(\d+) requests in", out)
     print(
-        f"{name:<24} {count.group(1) if count else '?':>6} requests  p50 {latency['50']:7.1f} ms  "
+        f"{name:<24} {count.group(1):>6} requests  p50 {latency['50']:7.1f} ms  "
         f"p99 {latency['99']:7.1f} ms  {float(rate.group(1)):7.0f} req/s  errors {errors}  (wrk)"
     )
-    return {"p50": latency["50"], "p99": latency["99"], "rate": float(rate.group(1))}
+    return {"p50": latency["50"], "p99": latency["99"], "rate": float(rate.group(1)), "requests": float(count.group(1))}
 
 
 def main() -> None:
@@ -443,16 +469,29 @@ def main() -> None:
 
         measure(hook_url, bodies, 500, 0)  # the server's first calls (imports, first allocations)
         print(f"{os.cpu_count()} CPUs, {args.workers} answering (--workers), {args.concurrency} concurrent clients")
+        curl = args.client == "curl"
         if args.client == "wrk":
             floor = wrk_run("discovery (baseline)", f"{base}/cds-services", None, args.seconds, args.concurrency)
-            hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)
         else:
-            curl = args.client == "curl"
             counted, _ = measure(f"{base}/cds-services", None, args.requests, args.warmup)
             floor = report(f"discovery (baseline, {args.client})", counted, connects=curl)
+        server_before, client_before = group_cpu(server.pid), client_cpu()
+        if args.client == "wrk":
+            hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)
+            calls = int(hook["requests"])
+        else:
             counted, every = measure(hook_url, bodies, args.requests, args.warmup)
+            calls = len(every.latencies)
+        server_after, client_after = group_cpu(server.pid), client_cpu()
+        if args.client != "wrk":
             hook = report(f"patient-view ({args.client})", counted, connects=curl)
             report("  the same, openings included", every, connects=curl)
+        if server_before is not None and server_after is not None:
+            server_call = (server_after - server_before) / calls
+            print(
+                f"CPU a call under this load: the server {server_call * 1000:.2f} ms ({server_call / pace:.1f}x a call"
+                f" in process), the client {(client_after - client_before) / calls * 1000:.2f} ms"
+            )
         print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
         print(f"patient-view p99 / a call in process: {hook['p99'] / (pace * 1000):.0f}x")
     finally:
