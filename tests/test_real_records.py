@@ -105,6 +105,59 @@ def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) 
     assert named.data == {"anticoagulants": True} and "recognised by name" in named.used[0]
 
 
+WARFARIN = {"coding": [{"system": RXNORM, "code": "855332"}]}
+DATED = {"MedicationDispense": {"whenHandedOver": "2026-05-01"}, "MedicationAdministration":
+         {"effectiveDateTime": "2026-05-20"}, "Procedure": {"performedDateTime": "2026-05-01"}}  # fmt: skip
+KINDS = ["MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration", "Procedure"]
+
+
+def _of_kind(kind: str) -> dict[str, Any]:
+    what = (
+        {"code": {"text": "Total hip replacement"}} if kind == "Procedure" else {"medicationCodeableConcept": WARFARIN}
+    )
+    return {"resourceType": kind, **what, **DATED.get(kind, {})}
+
+
+@pytest.mark.parametrize("status", ["unknown", None, {"code": "active"}])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_status_that_leaves_it_open_counts_and_says_so(kb: Knowledge, kind: str, status: object) -> None:
+    """R4's "unknown" (one of the statuses applies, the source does not know which), none (R4 requires
+    one) or one that is not a code: when in doubt, the drug is taken and the surgery done."""
+    resource = _of_kind(kind) | ({} if status is None else {"status": status})
+    out = fhir.derive(bundle(resource), CODES, kb)
+    assert out.data == ({"post_surgical": ["hips"]} if kind == "Procedure" else {"anticoagulants": True})
+    said = "unknown" if status == "unknown" else "not recorded"
+    assert any(f"status {said}, so counted as " in note and "ask the client" in note for note in out.notes)
+
+
+@pytest.mark.parametrize("status", ["stopped", "on-hold"])
+def test_a_procedure_stopped_or_on_hold_has_begun(kb: Knowledge, status: str) -> None:
+    """R4 event-status: "stopped" after some of the main activity, "on-hold" "temporarily stopped"."""
+    out = fhir.derive(bundle(_of_kind("Procedure") | {"status": status}), CODES, kb)
+    assert out.data == {"post_surgical": ["hips"]} and not out.notes
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("MedicationStatement", "not-taken"), ("MedicationStatement", "entered-in-error"), ("MedicationRequest", "draft"),
+     ("MedicationRequest", "cancelled"), ("MedicationDispense", "declined"), ("MedicationAdministration", "not-done"),
+     ("Procedure", "not-done"), ("Procedure", "preparation"), ("Procedure", "entered-in-error")],
+)  # fmt: skip
+def test_a_status_that_says_it_did_not_happen_is_set_aside(kb: Knowledge, kind: str, status: str) -> None:
+    out = fhir.derive(bundle(_of_kind(kind) | {"status": status}), CODES, kb)
+    assert out.data == {} and any(s.endswith(f": status {status}") for s in out.set_aside)
+
+
+def test_a_clinical_status_r4_does_not_name_counts_as_active(kb: Knowledge) -> None:
+    odd = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "Active"}]},
+           "code": {"coding": [{"system": SNOMED, "code": "414564002", "display": "Kyphosis deformity of spine"}]}}  # fmt: skip
+    out = fhir.derive(bundle(odd), CODES, kb)
+    assert out.data == {"kyphosis": True}
+    assert any("clinical status Active is not an R4 code; counted as active" in note for note in out.notes)
+    resolved = fhir.derive(bundle(odd | {"clinicalStatus": {"coding": [{"code": "resolved"}]}}), CODES, kb)
+    assert resolved.data == {} and not resolved.notes
+
+
 def test_a_steroid_cream_or_inhaler_is_not_systemic(kb: Knowledge) -> None:
     cream = {"resourceType": "MedicationStatement", "status": "active",
              "medicationCodeableConcept": {"text": "hydrocortisone 1 % topical cream"}}  # fmt: skip

@@ -109,9 +109,11 @@ def test_discovery_lists_both_hooks_with_the_prefetch_the_importer_reads(server:
     since = (dt.date.today() - dt.timedelta(days=CODES.recent_surgery_days + 1)).isoformat()
     assert (
         prefetch["procedures"]
-        == f"Procedure?patient={{{{context.patientId}}}}&date=ge{since}&status=completed,in-progress"
+        == f"Procedure?patient={{{{context.patientId}}}}&date=ge{since}&status=completed,in-progress,stopped,on-hold,unknown"
     )
-    assert prefetch["medicationRequests"].endswith("&status=active,on-hold&_include=MedicationRequest:medication")
+    assert prefetch["medicationRequests"].endswith(
+        "&status=active,on-hold,unknown&_include=MedicationRequest:medication"
+    )
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda p: p.stem[:30])

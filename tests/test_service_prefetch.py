@@ -98,14 +98,16 @@ def _coded(section: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
 def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(kind: str) -> None:
-    """Each R4 status (and none), a day inside the window, its last day, the day after; a medication
-    named in place or by reference; a dated kind on a day, over a period, or from a day on."""
+    """Each R4 status, a day inside the window, its last day, the day after; a medication named in
+    place or by reference; a dated kind on a day, over a period, or from a day on. (Not a resource
+    without a status: R4 requires one on each of these kinds, so no server's search by status finds
+    one; the importer counts it when it reads a whole record, docs/hazards.md H32.)"""
     day = dt.date(2026, 3, 1)
     window = WINDOW if kind == "Procedure" else CODES.recent_medication_days
     patient = {"resourceType": "Patient", "id": "p"}
     drug = {"resourceType": "Medication", "id": "d", "code": _coded("medications")}
     _, on, during = hooks.DATED.get(kind, ("", "", ""))
-    for status in [*_r4_statuses(kind), None]:
+    for status in _r4_statuses(kind):
         for back in (window - 1, window, window + 1, window + 2):
             when = (day - dt.timedelta(days=back)).isoformat()
             times = [{on: when}] if on else [{}]
@@ -120,9 +122,13 @@ def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(k
                 ]
                 made = [{**n, **t} for n in named for t in times]
             for n, fields in enumerate(made):
-                resource = {"resourceType": kind, "id": f"r{n}", "subject": {"reference": "Patient/p"}, **fields}
-                if status is not None:
-                    resource["status"] = status
+                resource = {
+                    "resourceType": kind,
+                    "id": f"r{n}",
+                    "subject": {"reference": "Patient/p"},
+                    "status": status,
+                }
+                resource |= fields
                 record = {
                     "resourceType": "Bundle",
                     "type": "collection",

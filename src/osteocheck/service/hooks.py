@@ -42,11 +42,11 @@ BY_ID = {s.id: s for s in SERVICES}
 
 # The statuses the importer counts (client/records/resources.py), as each resource's R4 value set names them.
 COUNTED = {
-    "MedicationRequest": ("active", "on-hold"),
-    "MedicationStatement": ("active", "intended", "on-hold"),
-    "MedicationDispense": ("completed", "in-progress", "preparation", "on-hold"),
-    "MedicationAdministration": ("completed", "in-progress", "on-hold"),
-    "Procedure": ("completed", "in-progress"),
+    "MedicationRequest": ("active", "on-hold", "unknown"),
+    "MedicationStatement": ("active", "intended", "on-hold", "unknown"),
+    "MedicationDispense": ("completed", "in-progress", "preparation", "on-hold", "unknown"),
+    "MedicationAdministration": ("completed", "in-progress", "on-hold", "unknown"),
+    "Procedure": ("completed", "in-progress", "stopped", "on-hold", "unknown"),
 }
 # The search parameter for when a dated kind happened, and the fields it searches (R4): a period meets
 # `ge` unless it ended before; the importer reads only those of its window.

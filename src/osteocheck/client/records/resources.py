@@ -12,15 +12,22 @@ from osteocheck.client.records.references import References
 from osteocheck.words import one_line
 
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
+_INACTIVE_CONDITION = {"inactive", "remission", "resolved"}  # with the active ones, R4's condition-clinical
 _REFUTED = {"refuted", "entered-in-error"}
-_ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
+# Fail closed: a status that leaves it open (R4's "unknown": one of the others applies, the source does
+# not know which), or none where R4 requires one, counts as taken or done, and the plan says so.
+_IN_DOUBT = {"unknown", None}
+_ACTIVE_MEDICATION = {"active", "intended", "on-hold", "unknown"}
 # A dispense or an administration shows the drug was taken; recent ones only count (see the map's window).
 _ACTIVE_BY_KIND = {
-    "MedicationDispense": {"completed", "in-progress", "preparation", "on-hold"},
-    "MedicationAdministration": {"completed", "in-progress", "on-hold"},
+    "MedicationDispense": {"completed", "in-progress", "preparation", "on-hold", "unknown"},
+    "MedicationAdministration": {"completed", "in-progress", "on-hold", "unknown"},
 }
 _DATED = set(_ACTIVE_BY_KIND)
-_DONE_PROCEDURE = {"completed", "in-progress"}
+# R4 event-status: "stopped" ends a procedure "after at least some of the 'main' activity ... has
+# occurred", and "on-hold" has "temporarily stopped" one: the site was operated on either way.
+_DONE_PROCEDURE = {"completed", "in-progress", "stopped", "on-hold", "unknown"}
+# Not "unknown" here: a T-score can make the stage milder than the one assumed without it.
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
 
@@ -32,9 +39,11 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         f.set_aside.append(f"{label}: verification status {status_code(r.get('verificationStatus'))}")
         return
     status = status_code(r.get("clinicalStatus"))
-    active = status is None or status in _ACTIVE_CONDITION
+    active = status not in _INACTIVE_CONDITION
     if status is None:
         f.notes.append(f"{label}: no clinical status; counted as active")
+    elif status not in _ACTIVE_CONDITION | _INACTIVE_CONDITION:
+        f.notes.append(f"{label}: clinical status {one_line(status)[:40]} is not an R4 code; counted as active")
     kind = entry.get("kind")
     if "stage" in entry:
         f.add_stage(entry["stage"], label)
@@ -127,7 +136,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     status = text(r.get("status"))
     kind = r.get("resourceType")
-    if status not in _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION):
+    if status is not None and status not in _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION):
         f.set_aside.append(f"{label}: status {status}")
         return
     if kind in _DATED:
@@ -146,6 +155,12 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
+    _doubted(f, label, status, "taken")
+
+
+def _doubted(f: Findings, label: str, status: str | None, counted_as: str) -> None:
+    if status in _IN_DOUBT:
+        f.notes.append(f"{label}: status {status or 'not recorded'}, so counted as {counted_as}; ask the client")
 
 
 def _period_end(r: dict[str, Any]) -> Any:
@@ -173,8 +188,9 @@ def _route_words(r: dict[str, Any], concept: object, references: References) -> 
 
 def procedure(f: Findings, r: dict[str, Any]) -> None:
     label = describe(r, r.get("code"))
-    if text(r.get("status")) not in _DONE_PROCEDURE:
-        f.set_aside.append(f"{label}: status {r.get('status')}")
+    status = text(r.get("status"))
+    if status is not None and status not in _DONE_PROCEDURE:
+        f.set_aside.append(f"{label}: status {status}")
         return
     period = r.get("performedPeriod")
     when = date(r.get("performedDateTime")) or (
@@ -193,6 +209,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         sites = sites_named(words, f.sites)
     for site in sites:
         f.add_site("post_surgical", site)
+    _doubted(f, label, status, "done")
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
