@@ -147,6 +147,8 @@ def test_from_a_record_issues_point_at_the_resources_they_rest_on(record: Path) 
     assert resources[0]["subject"] == {"reference": patient}
     pointed = {d["reference"] for r in resources for ev in r.get("evidence", []) for d in ev.get("detail", [])}
     assert pointed <= ids  # every pointer names a resource of the record
+    noted = [n["text"] for n in resources[0].get("note", [])]  # what the record leaves to the therapist
+    assert all(f"From the record: {note}" in noted for note in plan["record"]["notes"])
     _each_cites_a_rule_that_says_so([r for r in resources if r["resourceType"] == "DetectedIssue"])
     if any(t["status"] != "safe" for t in plan["techniques"]) and plan["record"]["used"][1:]:
         assert pointed, "a plan read from a record should point at the resources it used"

@@ -128,6 +128,9 @@ def test_each_hook_gives_the_cards_of_the_plan_for_the_same_record(server: Serve
     first = cards[0]
     expected = {"yes": "Massage may proceed", "after_clearance": "Massage only after", "postpone": "Postpone massage"}
     assert first["summary"].startswith(expected[plan["proceed"]])
+    # what the record leaves to the therapist (ask the client, confirm a name, a death) is on the go-ahead
+    told = first["detail"].replace("\\", "")
+    assert all(f"- **From the record:** {' '.join(note.split())}" in told for note in plan["record"]["notes"])
     # clearances come right after the go-ahead, one card per clearance of the plan, naming its sites
     clearing = [c for c in cards if c["summary"].startswith("Physician must clear first: ")]
     assert cards[1 : 1 + len(clearing)] == clearing
