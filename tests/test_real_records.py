@@ -225,6 +225,11 @@ def test_a_fracture_resolved_within_weeks_still_counts_as_unhealed(kb: Knowledge
     assert fhir.derive(bundle(resolved), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["hips"]}
     old = {**resolved, "onsetDateTime": "2025-01-10"}
     assert fhir.derive(bundle(old), CODES, kb).data == {"fracture_history": True}
+    during = {k: v for k, v in resolved.items() if k != "onsetDateTime"}  # R4's other form of a dated onset
+    for period, fresh in [({"start": "2026-05-10"}, True), ({"start": "2024-12-01", "end": "2026-05-10"}, True),
+                          ({"start": "2024-12-01", "end": "2025-01-10"}, False)]:  # fmt: skip
+        found = fhir.derive(bundle({**during, "onsetPeriod": period}), CODES, kb).data
+        assert ("fresh_fractures" in found) == fresh, period
 
 
 def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:

@@ -105,7 +105,9 @@ def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list
 
 def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, *, active: bool) -> None:
     f.set_fact("fracture_history")
-    when = date(r.get("onsetDateTime")) or date(r.get("recordedDate"))
+    onset = r.get("onsetPeriod")  # its end, else its start: the later, the more likely still healing
+    during = (date(onset.get("end")) or date(onset.get("start"))) if isinstance(onset, dict) else None
+    when = date(r.get("onsetDateTime")) or during or date(r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
