@@ -232,6 +232,12 @@ def test_a_fracture_resolved_within_weeks_still_counts_as_unhealed(kb: Knowledge
         assert ("fresh_fractures" in found) == fresh, period
 
 
+def test_a_resource_without_an_id_is_named_plainly(kb: Knowledge) -> None:
+    bare = {"resourceType": "MedicationStatement", "status": "completed", "medicationCodeableConcept": WARFARIN}
+    (said,) = fhir.derive(bundle(bare), CODES, kb).set_aside
+    assert said.startswith("MedicationStatement (no id) (") and said.endswith("): status completed")
+
+
 def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
     """HL7 US Core (R4) examples, unchanged: the sided hip and femur T-scores; the lowest is used."""
     folder = REAL / "hl7-us-core"

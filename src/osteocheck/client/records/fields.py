@@ -53,7 +53,8 @@ def describe(resource: dict[str, Any], concept: object = None, coded: list[dict[
             name = next((c.get("display") for c in coded if c.get("display")), "") or ""
             if not name:
                 name = next((f"{c.get('system')}|{c.get('code')}" for c in coded), "")
-    return one_line(f"{kind}/{ident}" + (f" ({name})" if name else ""))
+    where = f"{kind}/{ident}" if ident not in (None, "") else f"{kind} (no id)"
+    return one_line(where + (f" ({name})" if name else ""))
 
 
 def date(value: object) -> dt.date | None:
