@@ -66,3 +66,27 @@ def test_a_medication_missing_from_the_record_is_said(kb: Knowledge) -> None:
     imported = derive(bundle({"resource": statement("s1", "Medication/gone")}), CODES, kb)
     assert "anticoagulants" not in imported.data
     assert any("is not in the record; ask the client" in note for note in imported.notes)
+
+
+@pytest.mark.parametrize("held", ["contained", "in the bundle"])
+def test_a_compounded_drug_counts_by_its_ingredients(kb: Knowledge, held: str) -> None:
+    """R4 Medication.ingredient: a compounded capsule may name its anticoagulant only there."""
+
+    def made_of(*items: dict[str, Any]) -> dict[str, Any]:
+        medication = {"resourceType": "Medication", "id": "m1", "code": {"text": "Compounded capsule"},
+                      "ingredient": [{"itemCodeableConcept": item} for item in items]}  # fmt: skip
+        if held == "contained":
+            return bundle({"resource": statement("s1", "#m1", [medication])})
+        return bundle({"resource": medication}, {"resource": statement("s1", "Medication/m1")})
+
+    coded = derive(made_of(OTHER, ANTICOAGULANT), CODES, kb)
+    assert coded.data == {"anticoagulants": True}
+    assert coded.used == (
+        f"MedicationStatement/s1 (Compounded capsule) (by its ingredient {WARFARIN['display']}): anticoagulants",
+    )
+    by_name = derive(made_of({"text": "Coumadin 5 mg"}), CODES, kb)
+    assert (
+        by_name.data == {"anticoagulants": True} and "ingredient Coumadin 5 mg; recognised by name" in by_name.used[0]
+    )
+    inert = derive(made_of(OTHER), CODES, kb)
+    assert inert.data == {} and inert.unrecognised == ("MedicationStatement/s1 (Compounded capsule)",)

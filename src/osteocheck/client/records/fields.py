@@ -45,16 +45,22 @@ def words_of(concept: object, coded: list[dict[str, Any]] | None = None) -> str:
 def describe(resource: dict[str, Any], concept: object = None, coded: list[dict[str, Any]] | None = None) -> str:
     kind = resource.get("resourceType", "?")
     ident = resource.get("id")
-    name = ""
-    if isinstance(concept, dict):
-        name = concept.get("text") or ""
-        if not name:
-            coded = codings(concept) if coded is None else coded
-            name = next((c.get("display") for c in coded if c.get("display")), "") or ""
-            if not name:
-                name = next((f"{c.get('system')}|{c.get('code')}" for c in coded), "")
+    name = named(concept, coded)
     where = f"{kind}/{ident}" if ident not in (None, "") else f"{kind} (no id)"
     return one_line(where + (f" ({name})" if name else ""))
+
+
+def named(concept: object, coded: list[dict[str, Any]] | None = None) -> str:
+    """What a CodeableConcept calls itself: its text, else a coding's display, else its first system|code."""
+    if not isinstance(concept, dict):
+        return ""
+    name = concept.get("text") or ""
+    if not name:
+        coded = codings(concept) if coded is None else coded
+        name = next((c.get("display") for c in coded if c.get("display")), "") or ""
+        if not name:
+            name = next((f"{c.get('system')}|{c.get('code')}" for c in coded), "")
+    return str(name)
 
 
 def date(value: object) -> dt.date | None:

@@ -8,10 +8,11 @@ from typing import Any, NamedTuple
 from osteocheck.client.records import names
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.fields import codings, describe, words_of
+from osteocheck.client.records.fields import codings, describe, named, words_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.engine.stage import classify
 from osteocheck.vocabulary import STAGES
+from osteocheck.words import one_line
 
 
 class Imported(NamedTuple):
@@ -69,19 +70,32 @@ class Findings:
         if reference not in listed:
             listed.append(reference)
 
-    def recognise(self, r: dict[str, Any], section: str, concept: object) -> tuple[str, dict[str, Any] | None]:
-        """The resource's label and its code-map entry; a resource the map does not know is noted as such."""
+    def recognise(
+        self, r: dict[str, Any], section: str, concept: object, parts: tuple[object, ...] = ()
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The resource's label and its code-map entry; a resource the map does not know is noted as such.
+        `parts`: concepts that name what the resource is made of (a Medication's ingredients), read when
+        its own concept names nothing the map knows (a compounded drug)."""
         coded = codings(concept)  # once, for the three readers of the concept
         label = describe(r, concept, coded)
-        entry = self.codes.match(section, concept, coded)
-        if entry is None and section in ("conditions", "medications"):
-            words = words_of(concept, coded)
-            entry = names.condition(words, self.sites) if section == "conditions" else names.medication(words)
+        entry, how = self._entry(section, concept, coded)
+        for part in parts if entry is None else ():
+            entry, how = self._entry(section, part, codings(part))
             if entry is not None:
-                label = f"{label} ({names.MARK})"
+                how = f"by its ingredient {one_line(named(part))[:80]}" + (f"; {how}" if how else "")
+                break
         if entry is None:
             self.unrecognised.append(label)
-        return label, entry
+        return (f"{label} ({how})" if how else label), entry
+
+    def _entry(self, section: str, concept: object, coded: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+        """The code-map entry of a concept, else the one its words name (and the mark that says so)."""
+        entry = self.codes.match(section, concept, coded)
+        if entry is not None or section not in ("conditions", "medications"):
+            return entry, ""
+        words = words_of(concept, coded)
+        entry = names.condition(words, self.sites) if section == "conditions" else names.medication(words)
+        return entry, names.MARK if entry is not None else ""
 
     def add_site(self, fact: str, site: str) -> None:
         listed = self.data.setdefault(fact, [])

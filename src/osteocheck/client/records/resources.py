@@ -125,6 +125,7 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
 def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     concept = r.get("medicationCodeableConcept")
     reference = r.get("medicationReference")
+    parts: tuple[object, ...] = ()
     if concept is None and reference is not None:
         target = references.resolve(r, reference)
         concept = target.get("code") if target else None
@@ -133,7 +134,9 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
             f.notes.append(
                 f"{describe(r)}: its medication ({one_line(str(shown))[:80]}) is not in the record; ask the client"
             )
-    label, entry = f.recognise(r, "medications", concept)
+        else:
+            parts = _ingredients(target)
+    label, entry = f.recognise(r, "medications", concept, parts)
     if entry is None:
         return
     status = text(r.get("status"))
@@ -158,6 +161,14 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
     _doubted(f, label, status, "taken")
+
+
+def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
+    """What a Medication is made of, as concepts (R4 `ingredient.itemCodeableConcept`): a compounded
+    drug may name its anticoagulant only there."""
+    listed = medication.get("ingredient")
+    items = [i.get("itemCodeableConcept") for i in listed if isinstance(i, dict)] if isinstance(listed, list) else []
+    return tuple(item for item in items if isinstance(item, dict))
 
 
 def _doubted(f: Findings, label: str, status: str | None, counted_as: str) -> None:
