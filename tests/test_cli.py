@@ -208,6 +208,7 @@ def test_profile_file_and_flags_combine(runner: CliRunner, tmp_path: Path) -> No
         ("kyphosis: true\nkyphosis: false\n", "duplicate key 'kyphosis'"),
         ("!!python/object/apply:os.system [echo]\n", "is not allowed"),
         ("- a\n", "a profile must be a mapping"),
+        ('{"resourceType": "Bundle", "type": "collection", "entry": []}\n', "this is a FHIR Bundle, not a profile"),
     ],
 )
 def test_bad_profile_files_exit_1(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
@@ -216,6 +217,7 @@ def test_bad_profile_files_exit_1(runner: CliRunner, tmp_path: Path, text: str, 
     code, out, err = run(runner, "plan", "--profile", str(f))
     assert code == 1 and out == ""
     assert message in err and str(f) in err
+    assert len(err.strip().splitlines()) == 1  # one line for one mistake
 
 
 def test_version_and_help(runner: CliRunner) -> None:

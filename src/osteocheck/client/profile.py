@@ -46,6 +46,15 @@ def merge(base: Raw, extra: Raw, *, origin: str, usage: bool = True, incoming: s
 def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> Profile:
     """Validate plain data into a Profile; every problem is reported at once."""
     where = f"{origin}: " if origin else ""
+    kind = raw.get("resourceType")
+    if isinstance(kind, str):  # one line for the mistake, not one per key of the resource
+        raise ProfileError(
+            (
+                f"{where}this is a FHIR {one_line(kind)[:40]}, not a profile; a record is read as FHIR "
+                "(plan --fhir FILE, batch --fhir-ndjson DIR, api.plan(bundle=...))",
+            ),
+            usage=usage,
+        )
     errors: list[str] = []
     values: dict[str, object] = {}
     facts: list[tuple[str, tuple[str, ...]]] = []
