@@ -105,7 +105,9 @@ def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) 
     assert named.data == {"anticoagulants": True} and "recognised by name" in named.used[0]
 
 
-WARFARIN = {"coding": [{"system": RXNORM, "code": "855332"}]}
+# A warfarin the shipped code map itself holds, never typed here.
+_LISTED = next(e for e in CODES.entries("medications") if e["display"].lower().startswith("warfarin"))
+WARFARIN = {"coding": [{"system": CODES.systems[_LISTED["system"]], "code": _LISTED["code"]}]}
 DATED = {"MedicationDispense": {"whenHandedOver": "2026-05-01"}, "MedicationAdministration":
          {"effectiveDateTime": "2026-05-20"}, "Procedure": {"performedDateTime": "2026-05-01"}}  # fmt: skip
 KINDS = ["MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration", "Procedure"]
