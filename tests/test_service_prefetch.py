@@ -127,8 +127,8 @@ def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(k
                     "id": f"r{n}",
                     "subject": {"reference": "Patient/p"},
                     "status": status,
+                    **fields,
                 }
-                resource |= fields
                 record = {
                     "resourceType": "Bundle",
                     "type": "collection",
