@@ -266,3 +266,14 @@ def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_shar
     assert names.condition(label, kb.site_ids) is kept and json.dumps(kept, sort_keys=True) == before
     assert first.data == {"fracture_history": True, "fresh_fractures": ["shoulders"]}
     assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"]}
+
+
+def test_a_t_score_without_status_or_number_is_set_aside_in_words(kb: Knowledge) -> None:
+    """Left out, not counted when in doubt: a T-score can make the stage milder than the one assumed."""
+    listed = next(e for e in CODES.entries("observations") if e.get("t_score"))
+    scan = {"resourceType": "Observation", "id": "o",
+            "code": {"coding": [{"system": CODES.systems[listed["system"]], "code": listed["code"]}]}}  # fmt: skip
+    out = fhir.derive(bundle(scan | {"valueQuantity": {"value": -3.0}}), CODES, kb)
+    assert out.data == {} and out.set_aside[0].endswith(": status not recorded, value -3.0")
+    out = fhir.derive(bundle(scan | {"status": "final", "valueString": "-2.7"}), CODES, kb)
+    assert out.data == {} and out.set_aside[0].endswith(": status final, value no number")

@@ -241,7 +241,9 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         or isinstance(value, bool)
         or not isinstance(value, (int, float))
     ):
-        f.set_aside.append(f"{label}: status {r.get('status')}, value {value!r}")
+        status = text(r.get("status")) or "not recorded"
+        shown = "no number" if value is None else one_line(repr(value))[:40]
+        f.set_aside.append(f"{label}: status {status}, value {shown}")
         return
     f.add_t_score(float(value), label)
 
