@@ -238,6 +238,11 @@ def test_a_resource_without_an_id_is_named_plainly(kb: Knowledge) -> None:
     bare = {"resourceType": "MedicationStatement", "status": "completed", "medicationCodeableConcept": WARFARIN}
     (said,) = fhir.derive(bundle(bare), CODES, kb).set_aside
     assert said.startswith("MedicationStatement (no id) (") and said.endswith("): status completed")
+    ann = {"resourceType": "Patient", "name": [{"text": "Ann"}], "deceasedBoolean": True}
+    out = fhir.derive(bundle(ann, {**bare, "status": "active"}), CODES, kb)  # the one patient, though unnamed by id
+    assert out.data == {"name": "Ann", "anticoagulants": True} and not out.set_aside
+    assert out.used[0] == "Patient (no id): name and id"
+    assert out.notes == ("Patient (no id): the record says this patient has died",)
 
 
 def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:

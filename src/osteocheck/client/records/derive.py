@@ -152,7 +152,7 @@ def _belongs(r: dict[str, Any], chosen: tuple[str, str], references: References,
     the reference alone; a record's resources nearly all name the same patient the same way).
     """
     if r.get("resourceType") == "Patient":
-        return str(r.get("id")) == chosen[0]
+        return str(r.get("id") or "(no id)") == chosen[0]  # as _survey names it
     for key in ("subject", "patient"):
         ref = r.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):

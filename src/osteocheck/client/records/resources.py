@@ -261,5 +261,5 @@ def patient(f: Findings, r: dict[str, Any]) -> None:
     died = r.get("deceasedDateTime") or (r.get("deceasedBoolean") is True)
     if died:
         when = f" on {str(died)[:10]}" if isinstance(died, str) else ""
-        f.notes.insert(0, f"Patient/{r.get('id')}: the record says this patient has died{when}")
-    f.used.append(f"Patient/{r.get('id')}: name and id")
+        f.notes.insert(0, f"{describe(r)}: the record says this patient has died{when}")
+    f.used.append(f"{describe(r)}: name and id")
