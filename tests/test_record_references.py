@@ -90,3 +90,20 @@ def test_a_compounded_drug_counts_by_its_ingredients(kb: Knowledge, held: str) -
     )
     inert = derive(made_of(OTHER), CODES, kb)
     assert inert.data == {} and inert.unrecognised == ("MedicationStatement/s1 (Compounded capsule)",)
+
+
+def test_a_drug_known_only_by_its_reference_s_display_counts_by_that_name(kb: Knowledge) -> None:
+    """The Medication is not in the record, or says nothing itself: the reference's display is all there is."""
+    said = WARFARIN["display"]
+    for reference, held in [({"display": said}, []), ({"reference": "Medication/gone", "display": said}, []),
+                            ({"reference": "#m", "display": said}, [{"resourceType": "Medication", "id": "m"}])]:  # fmt: skip
+        resource = statement("s1", "", held) | {"medicationReference": reference}
+        imported = derive(bundle({"resource": resource}), CODES, kb)
+        assert imported.data == {"anticoagulants": True}, reference
+        assert imported.used == (
+            f"MedicationStatement/s1 ({said}) (recognised by name: confirm with the client): anticoagulants",
+        )
+    unnamed = derive(bundle({"resource": statement("s1", "", None) | {"medicationReference": {}}}), CODES, kb)
+    assert unnamed.notes == (
+        "MedicationStatement/s1: its medication (no reference) is not in the record; ask the client",
+    )

@@ -129,13 +129,17 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if concept is None and reference is not None:
         target = references.resolve(r, reference)
         concept = target.get("code") if target else None
+        display = reference.get("display") if isinstance(reference, dict) else None
         if target is None:
-            shown = reference.get("reference") if isinstance(reference, dict) else reference
+            shown = (reference.get("reference") if isinstance(reference, dict) else reference) or display
             f.notes.append(
-                f"{describe(r)}: its medication ({one_line(str(shown))[:80]}) is not in the record; ask the client"
+                f"{describe(r)}: its medication ({one_line(str(shown or 'no reference'))[:80]}) is not in the "
+                "record; ask the client"
             )
         else:
             parts = _ingredients(target)
+        if concept is None and isinstance(display, str) and display.strip():
+            concept = {"text": display}  # all the record says of the drug: read by its name
     label, entry = f.recognise(r, "medications", concept, parts)
     if entry is None:
         return
