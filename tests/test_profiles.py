@@ -196,6 +196,13 @@ def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:
     assert any("no body site recorded, so counted at every site" in n for n in recent.notes)
     old = fhir.derive(bundle, codes, kb, today=dt.date(2026, 12, 1))
     assert old.data == {"fracture_history": True} and not old.notes
+    # a body site in words the map does not code ("left wrist", "L5 vertebra") places it; none, everywhere
+    for words, placed in [("left wrist", ["wrists"]), ("Wrist", ["wrists"]), ("L5 vertebra", ["spine"]),
+                          ("somewhere", list(kb.site_ids))]:  # fmt: skip
+        said = fhir.derive({**bundle, "entry": [{"resource": fracture | {"bodySite": [{"text": words}]}}]}, codes, kb,
+                           today=dt.date(2026, 2, 1))  # fmt: skip
+        assert said.data["fresh_fractures"] == placed, words
+        assert ("Condition/f: body site not recognised: somewhere" in said.notes) == (words == "somewhere")
 
 
 def test_code_map_entries_are_complete() -> None:

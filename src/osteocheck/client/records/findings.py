@@ -104,8 +104,8 @@ class Findings:
             self.changed.add(fact)
 
     def site_of(self, resource: dict[str, Any], entry: dict[str, Any]) -> list[str]:
-        named = [*entry.get("sites", ()), entry.get("site")]
-        found = [s for s in self.sites if s in named]
+        mapped = [*entry.get("sites", ()), entry.get("site")]
+        found = [s for s in self.sites if s in mapped]
         body = resource.get("bodySite", [])
         for concept in body if isinstance(body, list) else []:
             hit = self.codes.match("body_sites", concept)
@@ -113,9 +113,11 @@ class Findings:
                 found.append(hit["site"])
             elif isinstance(concept, dict) and str(concept.get("text", "")).strip().lower() in self.sites:
                 found.append(str(concept["text"]).strip().lower())
+            elif said := sites_named(words_of(concept), self.sites):  # "left wrist", "L5 vertebra"
+                found.extend(said)
             else:
                 self.notes.append(
-                    f"{describe(resource)}: body site not recognised: {describe({'resourceType': 'bodySite'}, concept)}"
+                    f"{describe(resource)}: body site not recognised: {one_line(named(concept))[:80] or 'no name'}"
                 )
         if not found:  # a generic code whose text names the place ("Fracture of bone", text "left wrist")
             found = sites_named(words_of(resource.get("code")), self.sites)
