@@ -282,3 +282,17 @@ def test_a_t_score_without_status_or_number_is_set_aside_in_words(kb: Knowledge)
     assert out.data == {} and out.set_aside[0].endswith(": status not recorded, value -3.0")
     out = fhir.derive(bundle(scan | {"status": "final", "valueString": "-2.7"}), CODES, kb)
     assert out.data == {} and out.set_aside[0].endswith(": status final, value no number")
+
+
+@pytest.mark.parametrize("system", ["icd10cm", "icd10"])
+def test_an_icd_10_code_without_its_dot_or_in_lower_case_is_read(kb: Knowledge, system: str) -> None:
+    listed = next(e for e in CODES.entries("conditions") if e["system"] == system and "." in e["code"])
+    written = fhir.derive(bundle(_coded_condition(system, listed["code"])), CODES, kb).data
+    assert written  # the map's own form
+    for sent in (listed["code"].replace(".", ""), listed["code"].lower(), f" {listed['code']} "):
+        assert fhir.derive(bundle(_coded_condition(system, sent)), CODES, kb).data == written, sent
+
+
+def _coded_condition(system: str, code: str) -> dict[str, Any]:
+    return {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "onsetDateTime": "2026-05-20", "code": {"coding": [{"system": CODES.systems[system], "code": code}]}}  # fmt: skip

@@ -96,6 +96,9 @@ class CodeMap(NamedTuple):
             if isinstance(code, str):
                 system = str(x.get("system"))
                 hit = exact.get(system, _NONE).get(code)
+                if hit is None and system in (self.systems.get("icd10"), self.systems.get("icd10cm")):
+                    code = icd_form(code)
+                    hit = exact.get(system, _NONE).get(code)
                 if hit is not None:
                     return self.meanings[hit] if isinstance(hit, int) else hit
                 if system in prefixed:
@@ -105,6 +108,13 @@ class CodeMap(NamedTuple):
                 if code.startswith(entry["code"]):
                     return entry
         return None
+
+
+def icd_form(code: str) -> str:
+    """An ICD-10 code as the classification writes it: records often send "S72001A" or "s72.001a" for
+    "S72.001A", and read as sent the fracture would go unrecognised."""
+    code = code.strip().upper()
+    return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
 def _indexed(systems: dict[str, str], sections: dict[str, list[dict[str, Any]]]) -> Index:
