@@ -89,6 +89,9 @@ def test_the_searches_ask_for_each_status_the_importer_counts(kind: str) -> None
         else resources._ACTIVE_BY_KIND.get(kind, resources._ACTIVE_MEDICATION)
     )
     assert set(hooks.COUNTED[kind]) == counted & set(_r4_statuses(kind))
+    # every R4 status is either counted or says it did not happen: none falls between
+    assert set(hooks.COUNTED[kind]) | resources._NOT_TAKEN[kind] == set(_r4_statuses(kind))
+    assert not set(hooks.COUNTED[kind]) & resources._NOT_TAKEN[kind]
 
 
 def _coded(section: str) -> dict[str, Any]:

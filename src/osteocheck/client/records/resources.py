@@ -14,9 +14,16 @@ from osteocheck.words import one_line
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _INACTIVE_CONDITION = {"inactive", "remission", "resolved"}  # with the active ones, R4's condition-clinical
 _REFUTED = {"refuted", "entered-in-error"}
-# Fail closed: a status that leaves it open (R4's "unknown": one of the others applies, the source does
-# not know which), or none where R4 requires one, counts as taken or done, and the plan says so.
-_IN_DOUBT = {"unknown", None}
+# R4's statuses that say a drug is not taken or an operation not done, each kind's own value set. Every
+# other status counts; one that leaves it open (R4's "unknown": one of the others applies, the source
+# does not know which), none (R4 requires one) or one R4 does not name counts too, and the plan says so.
+_NOT_TAKEN = {
+    "MedicationStatement": {"completed", "entered-in-error", "stopped", "not-taken"},
+    "MedicationRequest": {"cancelled", "completed", "entered-in-error", "stopped", "draft"},
+    "MedicationDispense": {"cancelled", "entered-in-error", "stopped", "declined"},
+    "MedicationAdministration": {"not-done", "entered-in-error", "stopped"},
+    "Procedure": {"preparation", "not-done", "entered-in-error"},
+}
 _ACTIVE_MEDICATION = {"active", "intended", "on-hold", "unknown"}
 # A dispense or an administration shows the drug was taken; recent ones only count (see the map's window).
 _ACTIVE_BY_KIND = {
@@ -145,7 +152,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     status = text(r.get("status"))
     kind = r.get("resourceType")
-    if status is not None and status not in _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION):
+    counted = _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION)
+    if status in _NOT_TAKEN.get(str(kind), set()):
         f.set_aside.append(f"{label}: status {status}")
         return
     if kind in _DATED:
@@ -164,7 +172,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
-    _doubted(f, label, status, "taken")
+    _doubted(f, label, status, counted, "taken")
 
 
 def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
@@ -175,9 +183,10 @@ def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
     return tuple(item for item in items if isinstance(item, dict))
 
 
-def _doubted(f: Findings, label: str, status: str | None, counted_as: str) -> None:
-    if status in _IN_DOUBT:
-        f.notes.append(f"{label}: status {status or 'not recorded'}, so counted as {counted_as}; ask the client")
+def _doubted(f: Findings, label: str, status: str | None, sure: set[str], counted_as: str) -> None:
+    if status is None or status == "unknown" or status not in sure:
+        said = "not recorded" if status is None else one_line(status)[:40]
+        f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
 
 
 def _period_end(r: dict[str, Any]) -> Any:
@@ -206,7 +215,7 @@ def _route_words(r: dict[str, Any], concept: object, references: References) -> 
 def procedure(f: Findings, r: dict[str, Any]) -> None:
     label = describe(r, r.get("code"))
     status = text(r.get("status"))
-    if status is not None and status not in _DONE_PROCEDURE:
+    if status in _NOT_TAKEN["Procedure"]:
         f.set_aside.append(f"{label}: status {status}")
         return
     period = r.get("performedPeriod")
@@ -226,7 +235,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         sites = sites_named(words, f.sites)
     for site in sites:
         f.add_site("post_surgical", site)
-    _doubted(f, label, status, "done")
+    _doubted(f, label, status, _DONE_PROCEDURE, "done")
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
