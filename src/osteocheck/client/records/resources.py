@@ -24,6 +24,8 @@ _NOT_TAKEN = {
     "MedicationAdministration": {"not-done", "entered-in-error", "stopped"},
     "Procedure": {"preparation", "not-done", "entered-in-error"},
 }
+# The rest of each kind's R4 value set: the statuses that count, and that the service asks for
+# (hooks.COUNTED); no note for these but "unknown".
 _ACTIVE_MEDICATION = {"active", "intended", "on-hold", "unknown"}
 # A dispense or an administration shows the drug was taken; recent ones only count (see the map's window).
 _ACTIVE_BY_KIND = {
