@@ -297,3 +297,30 @@ def test_an_icd_10_code_without_its_dot_or_in_lower_case_is_read(kb: Knowledge, 
 def _coded_condition(system: str, code: str) -> dict[str, Any]:
     return {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
             "onsetDateTime": "2026-05-20", "code": {"coding": [{"system": CODES.systems[system], "code": code}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("written", "recent"), [("2026-05", True), ("2026", True), ("2025-12", False), ("2025", False)]
+)
+@pytest.mark.parametrize("kind", ["Condition", "Procedure", "MedicationDispense"])
+def test_a_date_given_as_a_month_or_a_year_is_judged_by_its_last_day(
+    kb: Knowledge, kind: str, written: str, recent: bool
+) -> None:
+    """FHIR allows "2026-05" or "2026" for a date; read as no date at all, a fracture resolved this month
+    was history only. Judged at 2026-06-01 (the bundle's timestamp) against 90-day windows."""
+    field, counted = {
+        "Condition": ("onsetDateTime", {"fracture_history": True, "fresh_fractures": ["hips"]}),
+        "Procedure": ("performedDateTime", {"post_surgical": ["hips"]}),
+        "MedicationDispense": ("whenHandedOver", {"anticoagulants": True}),
+    }[kind]
+    resource = (
+        {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "resolved"}]},
+         "code": {"text": "Fracture of neck of femur"}}
+        if kind == "Condition" else {**_of_kind(kind), "status": "completed"}
+    )  # fmt: skip
+    out = fhir.derive(bundle({**resource, field: written}), CODES, kb)
+    if recent:
+        assert out.data == counted
+        assert any(f"dated {written} only, so judged by its last day; ask the client" in n for n in out.notes)
+    else:
+        assert out.data == ({"fracture_history": True} if kind == "Condition" else {}) and not out.notes

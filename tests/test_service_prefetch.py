@@ -113,7 +113,7 @@ def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(k
     for status in _r4_statuses(kind):
         for back in (window - 1, window, window + 1, window + 2):
             when = (day - dt.timedelta(days=back)).isoformat()
-            times = [{on: when}] if on else [{}]
+            times = [{on: when}, {on: when[:7]}] if on else [{}]  # a day, or a month only (FHIR allows it)
             if during:
                 times += [{during: {"start": "2020-01-01", "end": when}}, {during: {"start": when}}]
             if kind == "Procedure":

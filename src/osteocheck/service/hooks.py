@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.fields import codings
+from osteocheck.client.records.fields import codings, latest
 from osteocheck.client.records.references import patient_of
 
 PATIENT = "{{context.patientId}}"
@@ -176,9 +176,15 @@ def last_day(r: dict[str, Any]) -> str:
     period = r.get(during) if during else None
     if isinstance(period, dict):
         end = period.get("end")
-        return end[:10] if isinstance(end, str) else "9"
+        return _last(end) if isinstance(end, str) else "9"
     value = r.get(when) if when else None
-    return value[:10] if isinstance(value, str) else ""
+    return _last(value) if isinstance(value, str) else ""
+
+
+def _last(value: str) -> str:
+    """A FHIR search's `ge` meets a partial date ("2026-05") when any day of it does: its last day."""
+    day = latest(value)
+    return day.isoformat() if day is not None else value[:10]
 
 
 def _relinked(value: Any, local: dict[str, str]) -> Any:

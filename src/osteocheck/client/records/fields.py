@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -70,3 +71,15 @@ def date(value: object) -> dt.date | None:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def latest(value: object) -> dt.date | None:
+    """The last day a FHIR date or dateTime can mean ("2026-05" runs to 31 May, "2026" to 31 December):
+    whether an event is recent is judged by it, the reading that keeps it recent longest."""
+    if isinstance(value, str) and (len(value) == 4 or (len(value) == 7 and value[4] == "-")):
+        try:
+            year, month = int(value[:4]), int(value[5:7]) if len(value) == 7 else 12
+            return dt.date(year, month, calendar.monthrange(year, month)[1])
+        except ValueError:
+            return None
+    return date(value)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import date, describe, status_code, text, words_of
+from osteocheck.client.records.fields import date, describe, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
 from osteocheck.client.records.references import References
@@ -115,9 +116,10 @@ def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list
 def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, *, active: bool) -> None:
     f.set_fact("fracture_history")
     onset = r.get("onsetPeriod")  # its end, else its start: the later, the more likely still healing
-    during = (date(onset.get("end")) or date(onset.get("start"))) if isinstance(onset, dict) else None
-    when = date(r.get("onsetDateTime")) or during or date(r.get("recordedDate"))
+    when, partly = _dated(r.get("onsetDateTime"), *_ends(onset), r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
+    if recent and partly:
+        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
     if recent or (active and when is None):
@@ -158,8 +160,9 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if status in _NOT_TAKEN.get(str(kind), set()):
         f.set_aside.append(f"{label}: status {status}")
         return
+    partly = ""
     if kind in _DATED:
-        when = date(r.get("whenHandedOver")) or date(r.get("effectiveDateTime")) or _period_end(r)
+        when, partly = _dated(r.get("whenHandedOver"), r.get("effectiveDateTime"), *_ends(r.get("effectivePeriod")))
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
             return
@@ -175,6 +178,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
     _doubted(f, label, status, counted, "taken")
+    if partly:
+        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
 
 
 def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
@@ -191,9 +196,19 @@ def _doubted(f: Findings, label: str, status: str | None, sure: set[str], counte
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
 
 
-def _period_end(r: dict[str, Any]) -> Any:
-    period = r.get("effectivePeriod")
-    return date(period.get("end") or period.get("start")) if isinstance(period, dict) else None
+def _ends(period: object) -> tuple[object, object]:
+    """A Period's end, then its start (an ongoing one has only a start)."""
+    return (period.get("end"), period.get("start")) if isinstance(period, dict) else (None, None)
+
+
+def _dated(*values: object) -> tuple[dt.date | None, str]:
+    """The first of `values` that is a date, as its last day (`fields.latest`), and how it was written
+    when it gives only a year or a month, else ""."""
+    for value in values:
+        day = latest(value)
+        if day is not None:
+            return day, (one_line(str(value))[:10] if date(value) is None else "")
+    return None, ""
 
 
 def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
@@ -220,10 +235,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     if status in _NOT_TAKEN["Procedure"]:
         f.set_aside.append(f"{label}: status {status}")
         return
-    period = r.get("performedPeriod")
-    when = date(r.get("performedDateTime")) or (
-        date(period.get("end") or period.get("start")) if isinstance(period, dict) else None
-    )
+    when, partly = _dated(r.get("performedDateTime"), *_ends(r.get("performedPeriod")))
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         return
@@ -238,6 +250,8 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     for site in sites:
         f.add_site("post_surgical", site)
     _doubted(f, label, status, _DONE_PROCEDURE, "done")
+    if partly:
+        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
