@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import date, describe, latest, status_code, text, words_of
+from osteocheck.client.records.fields import describe, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
 from osteocheck.client.records.references import References
@@ -207,7 +207,7 @@ def _dated(*values: object) -> tuple[dt.date | None, str]:
     for value in values:
         day = latest(value)
         if day is not None:
-            return day, (one_line(str(value))[:10] if date(value) is None else "")
+            return day, (str(value) if len(str(value)) < 10 else "")  # shorter than a day: a year or a month
     return None, ""
 
 
