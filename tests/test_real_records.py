@@ -216,6 +216,12 @@ def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     assert fhir.derive(bundle(fracture), CODES, kb).as_of == "2026-06-01 (the bundle's timestamp)"
     later = fhir.derive(bundle(fracture), CODES, kb, dt.date(2027, 1, 1))
     assert later.as_of == "2027-01-01 (given)" and "fresh_fractures" not in later.data
+    # a timestamp after today (a wrong clock) would age every fracture: today is the day instead
+    recent = {**fracture, "onsetDateTime": (dt.date.today() - dt.timedelta(days=10)).isoformat()}
+    ahead = fhir.derive(bundle(recent, timestamp="2999-01-01T00:00:00Z"), CODES, kb)
+    today = dt.date.today().isoformat()
+    assert ahead.as_of == f"{today} (today: the bundle's timestamp, 2999-01-01, is later than today)"
+    assert ahead.data["fresh_fractures"] == ["hips"]
     result = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL), "--as-of", "2019-01-01", "-f", "json"])
     assert json.loads(result.stdout)["record"]["as_of"] == "2019-01-01 (given)"
     bad = CliRunner().invoke(app, ["plan", "--fhir", str(MIGUEL), "--as-of", "soon"])

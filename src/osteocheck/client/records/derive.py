@@ -41,9 +41,7 @@ def derive(
     """
     listed = bundle.get("entry", [])
     references, patients = _survey(listed)
-    stamped = date(bundle.get("timestamp"))
-    when = today or stamped or dt.date.today()
-    basis = "given" if today else "the bundle's timestamp" if stamped else "today: the record has no timestamp"
+    when, basis = _judged_at(today, date(bundle.get("timestamp")))
     found = Findings(codes.with_facts(knowledge), knowledge, when)
     found.as_of = f"{when.isoformat()} ({basis})"
     chosen = _the_patient(patients, patient)
@@ -66,6 +64,19 @@ def derive(
                 for fact in _in_order(found):
                     found.cite(fact, reference)
     return found.imported()
+
+
+def _judged_at(given: dt.date | None, stamped: dt.date | None) -> tuple[dt.date, str]:
+    """The day to judge the record at, and why. A timestamp after today (a wrong clock) would make every
+    fracture and dispense look older than it is: today is taken instead, the more restrictive day."""
+    now = dt.date.today()
+    if given:
+        return given, "given"
+    if stamped is None:
+        return now, "today: the record has no timestamp"
+    if stamped > now:
+        return now, f"today: the bundle's timestamp, {stamped.isoformat()}, is later than today"
+    return stamped, "the bundle's timestamp"
 
 
 def _in_order(found: Findings) -> list[str]:
