@@ -83,11 +83,7 @@ def _r4_statuses(kind: str) -> list[str]:
 
 @pytest.mark.parametrize("kind", sorted(hooks.COUNTED))
 def test_the_searches_ask_for_each_status_the_importer_counts(kind: str) -> None:
-    counted = (
-        resources._DONE_PROCEDURE
-        if kind == "Procedure"
-        else resources._ACTIVE_BY_KIND.get(kind, resources._ACTIVE_MEDICATION)
-    )
+    counted = set(resources.COUNTED[kind])
     assert set(hooks.COUNTED[kind]) == counted & set(_r4_statuses(kind))
     # every R4 status is either counted or says it did not happen: none falls between
     assert set(hooks.COUNTED[kind]) | resources._NOT_TAKEN[kind] == set(_r4_statuses(kind))

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.fields import codings, latest
 from osteocheck.client.records.references import patient_of
+from osteocheck.client.records.resources import COUNTED  # the statuses the importer counts, as R4 names them
 
 PATIENT = "{{context.patientId}}"
 
@@ -40,14 +41,6 @@ SERVICES = (
 BY_ID = {s.id: s for s in SERVICES}
 
 
-# The statuses the importer counts (client/records/resources.py), as each resource's R4 value set names them.
-COUNTED = {
-    "MedicationRequest": ("active", "on-hold", "unknown"),
-    "MedicationStatement": ("active", "intended", "on-hold", "unknown"),
-    "MedicationDispense": ("completed", "in-progress", "preparation", "on-hold", "unknown"),
-    "MedicationAdministration": ("completed", "in-progress", "on-hold", "unknown"),
-    "Procedure": ("completed", "in-progress", "stopped", "on-hold", "unknown"),
-}
 # The search parameter for when a dated kind happened, and the fields it searches (R4): a period meets
 # `ge` unless it ended before; the importer reads only those of its window.
 DATED = {

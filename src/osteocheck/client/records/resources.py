@@ -25,18 +25,19 @@ _NOT_TAKEN = {
     "MedicationAdministration": {"not-done", "entered-in-error", "stopped"},
     "Procedure": {"preparation", "not-done", "entered-in-error"},
 }
-# The rest of each kind's R4 value set: the statuses that count, and that the service asks for
-# (hooks.COUNTED); no note for these but "unknown".
-_ACTIVE_MEDICATION = {"active", "intended", "on-hold", "unknown"}
-# A dispense or an administration shows the drug was taken; recent ones only count (see the map's window).
-_ACTIVE_BY_KIND = {
-    "MedicationDispense": {"completed", "in-progress", "preparation", "on-hold", "unknown"},
-    "MedicationAdministration": {"completed", "in-progress", "on-hold", "unknown"},
+# The rest of each kind's R4 value set: the statuses that count, with no note but for "unknown". The
+# service's searches ask for these, in this order (service/hooks.py). A dispense or an administration
+# shows the drug was taken; recent ones only count (see the map's window). R4 event-status: "stopped"
+# ends a procedure "after at least some of the 'main' activity ... has occurred", and "on-hold" has
+# "temporarily stopped" one: the site was operated on either way.
+COUNTED = {
+    "MedicationRequest": ("active", "on-hold", "unknown"),
+    "MedicationStatement": ("active", "intended", "on-hold", "unknown"),
+    "MedicationDispense": ("completed", "in-progress", "preparation", "on-hold", "unknown"),
+    "MedicationAdministration": ("completed", "in-progress", "on-hold", "unknown"),
+    "Procedure": ("completed", "in-progress", "stopped", "on-hold", "unknown"),
 }
-_DATED = set(_ACTIVE_BY_KIND)
-# R4 event-status: "stopped" ends a procedure "after at least some of the 'main' activity ... has
-# occurred", and "on-hold" has "temporarily stopped" one: the site was operated on either way.
-_DONE_PROCEDURE = {"completed", "in-progress", "stopped", "on-hold", "unknown"}
+_DATED = {"MedicationDispense", "MedicationAdministration"}
 # Not "unknown" here: a T-score can make the stage milder than the one assumed without it.
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
@@ -156,7 +157,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     status = text(r.get("status"))
     kind = r.get("resourceType")
-    counted = _ACTIVE_BY_KIND.get(str(kind), _ACTIVE_MEDICATION)
+    counted = COUNTED.get(str(kind), ())
     if status in _NOT_TAKEN.get(str(kind), set()):
         f.set_aside.append(f"{label}: status {status}")
         return
@@ -190,7 +191,7 @@ def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
     return tuple(item for item in items if isinstance(item, dict))
 
 
-def _doubted(f: Findings, label: str, status: str | None, sure: set[str], counted_as: str) -> None:
+def _doubted(f: Findings, label: str, status: str | None, sure: tuple[str, ...], counted_as: str) -> None:
     if status is None or status == "unknown" or status not in sure:
         said = "not recorded" if status is None else one_line(status)[:40]
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
@@ -249,7 +250,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         sites = sites_named(words, f.sites)
     for site in sites:
         f.add_site("post_surgical", site)
-    _doubted(f, label, status, _DONE_PROCEDURE, "done")
+    _doubted(f, label, status, COUNTED["Procedure"], "done")
     if partly:
         f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
     if sites:
