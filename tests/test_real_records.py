@@ -195,6 +195,8 @@ def test_only_surgery_makes_a_post_surgical_site(kb: Knowledge) -> None:
         ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M48.56XA", "display":
             "Collapsed vertebra, not elsewhere classified, lumbar region, initial encounter for fracture"}]},
          {"fracture_history": True, "fresh_fractures": ["spine"]}),
+        ({"text": "Senile kyphosis"}, {"kyphosis": True}),
+        ({"text": "Loss of height"}, {"height_loss": True}),
         ({"text": "Bone metastases"}, {"cancer_in_bone": ["head", "neck", "shoulders", "arms", "wrists", "hands",
                                                           "ribs", "spine", "abdomen", "pelvis", "hips", "legs",
                                                           "knees", "ankles", "feet"]}),

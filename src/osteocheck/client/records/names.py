@@ -4,7 +4,9 @@ A record coded with a local or newer code ("Fracture of clavicle", "Coumadin 5 m
 must not give a quieter plan than the same record coded by the book. Only the
 facts where a miss is dangerous are read this way (a fracture, a blood thinner,
 a systemic corticosteroid, osteoporosis, an infection or fever, a clot, cancer in
-bone, an open wound), and what is found is marked for the therapist to confirm.
+bone, an open wound, a rounded back or height loss, which change how the client
+may lie and what the spine bears), and what is found is marked for the therapist
+to confirm.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
             r"|\binfluenza\b|\bcovid-19\b"), {"kind": "infection"}),
     (_words(r"\bopen wound\b|\blaceration\b|\bpressure (ulcer|injury|sore)\b|\bskin ulcer\b|\bulcer of skin\b"
             r"|\bpuncture wound\b|\bbedsore\b"), {"kind": "wound"}),
+    # The source's own words: "Kyphosis (rounded back) or height loss in advanced stages."
+    (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b"), {"fact": "kyphosis"}),
+    (_words(r"\bheight loss\b|\bloss of (body )?height\b"), {"fact": "height_loss"}),
     (_words(r"\bosteoporo\w*"), {"stage": "osteoporosis"}),
     (_words(r"\bosteopeni\w*|\blow bone (mass|density)\b"), {"stage": "osteopenia"}),
 )  # fmt: skip
