@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from osteocheck.cli.app import app
 from osteocheck.client.profile import build
+from osteocheck.client.records.derive import load_code_map
 from osteocheck.engine.model import Knowledge, Profile
 from osteocheck.knowledge import loader as knowledge_module
 
@@ -53,6 +54,14 @@ def runner() -> CliRunner:
 
 def as_raw(p: Mapping[str, object]) -> dict[str, object]:
     return dict(p)
+
+
+def mapped(section: str, **wanted: object) -> dict[str, Any]:
+    """As a record would code it, the first whole code of the shipped code map whose entry has `wanted`
+    (None: lacks the key): a test takes its codes from the map, never typing one."""
+    codes = load_code_map()
+    entry = next(e for e in codes.entries(section) if all(e.get(k) == v for k, v in {"prefix": None, **wanted}.items()))
+    return {"coding": [{"system": codes.systems[entry["system"]], "code": entry["code"]}]}
 
 
 def plan_json(*argv: str, stdin: str | None = None, form: str = "json") -> dict[str, Any]:

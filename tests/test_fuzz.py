@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SHIPPED
+from conftest import ROOT, SHIPPED, mapped
 from osteocheck.batch import rows as batch
 from osteocheck.batch.lines import LineSource
 from osteocheck.client import files as profilefile
@@ -141,7 +141,7 @@ resource = st.fixed_dictionaries(
     },
     optional={
         "id": json_values,
-        "code": json_values | st.just({"coding": [{"system": "http://snomed.info/sct", "code": "125605004"}]}),
+        "code": json_values | st.just(mapped("conditions", kind="fracture", sites=None)),
         "clinicalStatus": json_values,
         "verificationStatus": json_values,
         "status": json_values,

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, mapped
 from osteocheck.cli.app import app
 from osteocheck.cli.prompt import TerminalReader
 from osteocheck.client.intake import questions
@@ -188,7 +188,7 @@ def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, 
 def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:
     codes = fhir.load_code_map()
     fracture = {"resourceType": "Condition", "id": "f", "clinicalStatus": {"coding": [{"code": "active"}]},
-                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "125605004"}]}, "onsetDateTime": "2026-01-01"}  # fmt: skip
+                "code": mapped("conditions", kind="fracture", sites=None), "onsetDateTime": "2026-01-01"}  # fmt: skip
     bundle = {"resourceType": "Bundle", "entry": [{"resource": fracture}]}
     recent = fhir.derive(bundle, codes, kb, today=dt.date(2026, 2, 1))
     # fail closed: a fresh fracture placed nowhere is counted at every site until the physician says where

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, plan_json
+from conftest import ROOT, mapped, plan_json
 from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
 from osteocheck.client.records import names
@@ -20,8 +20,8 @@ REAL = ROOT / "tests" / "data" / "fhir"
 MIGUEL = REAL / "synthea" / "Miguel_Angel_Garica_f6d15182-f6ac-46cf-8cbd-afacd43be763.json"
 FREDRICK = REAL / "synthea" / "Fredrick_Kris_ec6a5bb6-b412-4bb6-8219-11d66f52ae8b.json"
 CODES = fhir.load_code_map()
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-SNOMED = "http://snomed.info/sct"
+LOCAL = "https://clinic.example.org/codes"  # a clinic's own codes, which no map holds: read by their words
+WARFARIN = mapped("medications", system="rxnorm", display="warfarin sodium 5 MG Oral Tablet")
 
 
 def bundle(*resources: dict[str, Any], timestamp: str = "2026-06-01T00:00:00Z") -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_one_patient_per_plan(kb: Knowledge) -> None:
                     "resourceType": "MedicationRequest",
                     "status": "active",
                     "subject": {"reference": "urn:uuid:b"},
-                    "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "855332"}]},
+                    "medicationCodeableConcept": WARFARIN,
                 }
             },
         ],
@@ -95,7 +95,7 @@ def test_one_patient_per_plan(kb: Knowledge) -> None:
 
 def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) -> None:
     recent = {"resourceType": "MedicationDispense", "status": "completed", "whenHandedOver": "2026-05-01",
-              "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "855332"}]}}  # fmt: skip
+              "medicationCodeableConcept": WARFARIN}  # fmt: skip
     old = {**recent, "whenHandedOver": "2024-01-01"}
     given = {"resourceType": "MedicationAdministration", "status": "completed", "effectiveDateTime": "2026-05-20",
              "medicationCodeableConcept": {"text": "enoxaparin 40 mg injection"}}  # fmt: skip
@@ -105,9 +105,6 @@ def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) 
     assert named.data == {"anticoagulants": True} and "recognised by name" in named.used[0]
 
 
-# A warfarin the shipped code map itself holds, never typed here.
-_LISTED = next(e for e in CODES.entries("medications") if e["display"].lower().startswith("warfarin"))
-WARFARIN = {"coding": [{"system": CODES.systems[_LISTED["system"]], "code": _LISTED["code"]}]}
 DATED = {"MedicationDispense": {"whenHandedOver": "2026-05-01"}, "MedicationAdministration":
          {"effectiveDateTime": "2026-05-20"}, "Procedure": {"performedDateTime": "2026-05-01"}}  # fmt: skip
 KINDS = ["MedicationStatement", "MedicationRequest", "MedicationDispense", "MedicationAdministration", "Procedure"]
@@ -153,7 +150,7 @@ def test_a_status_that_says_it_did_not_happen_is_set_aside(kb: Knowledge, kind: 
 
 def test_a_clinical_status_r4_does_not_name_counts_as_active(kb: Knowledge) -> None:
     odd = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "Active"}]},
-           "code": {"coding": [{"system": SNOMED, "code": "414564002", "display": "Kyphosis deformity of spine"}]}}  # fmt: skip
+           "code": mapped("conditions", fact="kyphosis", system="snomed")}  # fmt: skip
     out = fhir.derive(bundle(odd), CODES, kb)
     assert out.data == {"kyphosis": True}
     assert any("clinical status Active is not an R4 code; counted as active" in note for note in out.notes)
@@ -165,10 +162,10 @@ def test_a_steroid_cream_or_inhaler_is_not_systemic(kb: Knowledge) -> None:
     cream = {"resourceType": "MedicationStatement", "status": "active",
              "medicationCodeableConcept": {"text": "hydrocortisone 1 % topical cream"}}  # fmt: skip
     inhaler = {"resourceType": "MedicationRequest", "status": "active",
-               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "351109",
+               "medicationCodeableConcept": {"coding": [{"system": LOCAL, "code": "BUD-INH",
                                                          "display": "budesonide 0.25 MG/ML Inhalation Suspension"}]}}  # fmt: skip
     tablets = {"resourceType": "MedicationStatement", "status": "active",
-               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "8640", "display": "prednisone"}]},
+               "medicationCodeableConcept": mapped("medications", display="prednisone"),
                "dosage": [{"route": {"text": "oral"}}]}  # fmt: skip
     out = fhir.derive(bundle(cream, inhaler, tablets), CODES, kb)
     assert out.data == {"corticosteroids": True}
@@ -189,10 +186,10 @@ def test_only_surgery_makes_a_post_surgical_site(kb: Knowledge) -> None:
     ("concept", "expected"),
     [
         ({"text": "Fracture of forearm"}, {"fracture_history": True, "fresh_fractures": ["arms", "wrists"]}),
-        ({"coding": [{"system": SNOMED, "code": "91302008", "display": "Sepsis (disorder)"}]}, {"fever": True}),
+        ({"coding": [{"system": LOCAL, "code": "SEP-1", "display": "Sepsis (disorder)"}]}, {"fever": True}),
         ({"text": "Acute deep venous thrombosis of left calf"}, {"dvt": ["legs"]}),
         ({"text": "Pulmonary embolism"}, {"dvt": ["arms", "legs"]}),
-        ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M48.56XA", "display":
+        ({"coding": [{"system": LOCAL, "code": "CV-L", "display":
             "Collapsed vertebra, not elsewhere classified, lumbar region, initial encounter for fracture"}]},
          {"fracture_history": True, "fresh_fractures": ["spine"]}),
         ({"text": "Senile kyphosis"}, {"kyphosis": True}),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from conftest import mapped
 from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
 from osteocheck.engine.model import Knowledge
@@ -81,7 +82,7 @@ def test_an_infection_a_record_places_nowhere_counts_as_whole_body(kb: Knowledge
                 "resource": {
                     "resourceType": "Condition",
                     "clinicalStatus": {"coding": [{"code": "active"}]},
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "40733004"}]},
+                    "code": mapped("conditions", kind="infection", system="snomed", sites=None),
                 }
             }
         ],
