@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, mapped
 from osteocheck.cli.app import app
 from osteocheck.engine.model import Knowledge
 
@@ -155,6 +155,25 @@ def test_assess_table_and_json(runner: CliRunner) -> None:
     data = json.loads(runner.invoke(app, ["assess", "--kyphosis", "--format", "json"]).stdout)
     assert data["schema"] == "osteocheck.assessment/1"
     assert data["assessment"][0]["id"] == "assess_mobility_posture" and data["assessment"][0]["pressing"]
+
+
+def test_what_the_record_leaves_open_is_on_the_checklist_and_in_the_letter(runner: CliRunner, tmp_path: Path) -> None:
+    drug = {"resourceType": "MedicationStatement", "id": "m", "status": "unknown",
+            "medicationCodeableConcept": mapped("medications", fact="anticoagulants")}  # fmt: skip
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": drug}]}))
+    note = "MedicationStatement/m"
+    table = runner.invoke(app, ["assess", "--fhir", str(record)]).stdout
+    assert "Left open by the record" in table and f"☐ ? {note}" in table
+    data = json.loads(runner.invoke(app, ["assess", "--fhir", str(record), "--format", "json"]).stdout)
+    assert len(data["record_notes"]) == 1 and data["record_notes"][0].startswith(note)
+    checklist = runner.invoke(app, ["assess", "--fhir", str(record), "--format", "markdown"]).stdout
+    assert "## Left open by the record" in checklist and f"- [ ] {note}" in checklist
+    letter = runner.invoke(app, ["letter", "--fhir", str(record), "--format", "markdown"]).stdout
+    assert f"- From the record: {note}" in letter
+    # a profile, not a record: nothing is left open, and no empty section says otherwise
+    assert "Left open" not in runner.invoke(app, ["assess", "--anticoagulants", "--format", "markdown"]).stdout
+    assert json.loads(runner.invoke(app, ["assess", "--format", "json"]).stdout)["record_notes"] == []
 
 
 def test_letter_asks_for_each_blocked_site(runner: CliRunner) -> None:

@@ -132,12 +132,17 @@ def assessment_checklist(plan: Plan, knowledge: Knowledge, people: People) -> Do
     facts = _facts(plan, knowledge)
     intro = [f"Stage: {plan.stage}." + (f" Client facts: {'; '.join(facts)}." if facts else "")]
     intro += [f"Assumed: {a}" for a in plan.assumptions]
+    sections = [Section("Before treating", tuple(entries))]
+    if plan.record_notes:  # what the record leaves open is for the therapist to ask
+        sections.append(
+            Section("Left open by the record", tuple(Entry(n, check=True, notes=True) for n in plan.record_notes))
+        )
     return Document(
         kind="assess",
         title="Assessment checklist",
         meta=_meta(plan, people),
         intro=tuple(intro),
-        sections=(Section("Before treating", tuple(entries)),),
+        sections=tuple(sections),
         sources=_sources([r for s in plan.assessment for r in s.reasons], list(plan.assessment)),
         closing="This checklist supports, and does not replace, clinical judgement.",
     )
@@ -212,7 +217,15 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
     sections = (
         Section(
             "About the client",
-            tuple(Entry(f) for f in [f"Stage: {plan.stage}", *(f"Assumed: {a}" for a in plan.assumptions), *facts]),
+            tuple(
+                Entry(f)
+                for f in [
+                    f"Stage: {plan.stage}",
+                    *(f"Assumed: {a}" for a in plan.assumptions),
+                    *facts,
+                    *(f"From the record: {n}" for n in plan.record_notes),
+                ]
+            ),
         ),
         Section("Planned approach", tuple(approach)),
         Section("What I would like to ask you", tuple(questions)),

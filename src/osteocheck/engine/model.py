@@ -428,6 +428,11 @@ class Plan(NamedTuple):
                 return v
         raise KeyError(technique_id)
 
+    @property
+    def record_notes(self) -> tuple[str, ...]:
+        """What the clinical record left open (a status counted when in doubt, a site assumed): to ask."""
+        return self.record.notes if self.record else ()
+
     def all_reasons(self) -> tuple[Reason, ...]:
         """Every reason in the plan once, in the order the plan shows them."""
         reasons = [*self.postponed, *(c.reason for c in self.clearance_required)]

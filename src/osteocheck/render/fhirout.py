@@ -158,7 +158,7 @@ def _care_plan(plan: Plan, subject: dict[str, str], issues: list[str]) -> dict[s
     if issues:
         care["supportingInfo"] = [{"reference": full} for full in issues]
     notes = [*plan.assumptions, *(f"Cleared by the physician: {x.site} ({x.reason.text})" for x in plan.lifted)]
-    notes += [f"From the record: {note}" for note in (plan.record.notes if plan.record else ())]
+    notes += [f"From the record: {note}" for note in plan.record_notes]
     if notes:
         care["note"] = [{"text": text} for text in notes]
     return care

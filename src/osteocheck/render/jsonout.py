@@ -160,7 +160,8 @@ _HEAD = ("schema", "tool", "knowledge", "profile", "proceed", "postpone", "stage
 
 def assessment_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
     data = plan_dict(plan, knowledge)
-    return {k: data[k] for k in _HEAD} | {"schema": "osteocheck.assessment/1", "assessment": data["assessment"]}
+    head = {k: data[k] for k in _HEAD} | {"schema": "osteocheck.assessment/1"}
+    return head | {"assessment": data["assessment"], "record_notes": list(plan.record_notes)}
 
 
 def excluded_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:

@@ -397,6 +397,13 @@ def assessment_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
         Text.assemble(("Assessment checklist", "bold underline"), "  (! = pressing for this client)"),
         grid,
     ]
+    if plan.record_notes:  # what the record leaves open is for the therapist to ask
+        left = Table.grid(padding=(0, 1, 0, 0))
+        left.add_column(no_wrap=True)
+        left.add_column(overflow="fold")
+        for note in plan.record_notes:
+            left.add_row(Text("☐ ?", style="bold yellow"), t(note))
+        parts += [_heading("Left open by the record"), left]
     if reasons:
         parts += [_heading("Sources"), sources_view(reasons)]
     return Group(*parts)

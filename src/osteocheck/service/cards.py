@@ -147,7 +147,7 @@ def _proceed(out: _Cards) -> None:
     lines = [f"**Stage:** {markdown(plan.stage)}"]
     lines += [f"- **Clear first:** {markdown(c)}" for c in clear]
     lines += [f"- **Assumed:** {markdown(a)}" for a in plan.assumptions]
-    lines += [f"- **From the record:** {markdown(n)}" for n in (plan.record.notes if plan.record else ())]
+    lines += [f"- **From the record:** {markdown(n)}" for n in plan.record_notes]
     lines += [f"- **Pressure:** {markdown(row.label)}: {markdown(row.text)}" for row in body_rows(plan, knowledge)]
     out.add("proceed", summary, indicator, "\n".join(lines))
 
