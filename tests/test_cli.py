@@ -123,6 +123,12 @@ def test_explain_shows_rules_facts_and_source(runner: CliRunner) -> None:
     assert "Modify techniques if the client is on anticoagulants" in out
     code, out, _ = run(runner, "explain", "light_effleurage", "--format", "markdown")
     assert code == 0 and "No rule restricts" in out
+    # the name the plan shows serves as well as the id, in any case and spacing
+    for named in ("Mild kneading", "mild-KNEADING", "  mild   kneading "):
+        assert (
+            run(runner, "explain", named, "--anticoagulants")[:2]
+            == run(runner, "explain", "mild_kneading", "--anticoagulants")[:2]
+        )
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,14 @@ def test_lookups_find_exactly_the_one_asked_for(kb: Knowledge) -> None:
         plan.verdict("tapotement")
 
 
+def test_a_technique_is_named_by_its_id_or_its_name_never_by_a_guess(kb: Knowledge) -> None:
+    assert kb.technique_named("Percussion (tapotement)") == "percussion" == kb.technique_named("PERCUSSION")
+    assert kb.technique_named("tapotement") is None and kb.technique_named("deep kneading massage") is None
+    first, second = kb.techniques[:2]
+    twins = kb._replace(techniques=(first, second._replace(name=first.id), *kb.techniques[2:]))
+    assert twins.technique_named(first.id) is None  # two techniques answer to it: neither is chosen
+
+
 def test_every_reason_of_a_plan_is_listed_once_postponement_first(kb: Knowledge) -> None:
     plan = evaluate(
         Profile.make(fever=True, open_wounds=("legs",), kyphosis=True, balance_issues=True, anticoagulants=True), kb

@@ -45,6 +45,8 @@ COMMANDS = st.sampled_from(
         ["excluded"],
         ["explain", "mild_kneading"],
         ["explain", "reflexology"],
+        ["explain", "Deep kneading"],
+        ["explain", "percussion-(TAPOTEMENT)"],
         ["explain", "no_such_technique"],
         ["explain"],
         ["selfcare"],

@@ -239,7 +239,9 @@ def techniques(rules: Rules = None, output_format: Format = "table") -> None:
 def explain(
     technique: Annotated[
         str,
-        typer.Argument(help="Technique id, as `osteocheck techniques` lists them.", autocompletion=complete_techniques),
+        typer.Argument(
+            help="Technique id or name, as `osteocheck techniques` lists them.", autocompletion=complete_techniques
+        ),
     ],
     client: ClientSources,
     rules: Rules = None,
@@ -249,10 +251,11 @@ def explain(
     with reported():
         output_format = check_format(view_format(output_format))
         result, knowledge = client_plan(rules, client)
-    if technique not in knowledge.technique_ids:
+    named = knowledge.technique_named(technique)
+    if named is None:
         ids = knowledge.technique_ids
         fail(f"osteocheck: unknown technique '{technique}'{suggest(technique, ids)}; allowed: {', '.join(ids)}", 2)
-    shown.explain(technique, result, knowledge, output_format)
+    shown.explain(named, result, knowledge, output_format)
 
 
 def _people(client_name: str | None, therapist: str | None, physician: str | None, when: str | None) -> People:

@@ -113,8 +113,11 @@ def run(argv: list[str]) -> bool:
         if output_format not in _FORMATS[call.command]:
             return False
         knowledge = loader.load(loader.resolve_path(settings.get("rules")))
-        if call.technique is not None and call.technique not in knowledge.technique_ids:
-            return False
+        if call.technique is not None:
+            named = knowledge.technique_named(call.technique)
+            if named is None:
+                return False
+            call = call._replace(technique=named)
         profile_file, fhir_file = settings.get("profile"), settings.get("fhir")
         sources = ClientSources(
             call.flags, Path(profile_file) if profile_file else None, Path(fhir_file) if fhir_file else None

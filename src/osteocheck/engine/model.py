@@ -251,6 +251,13 @@ class Knowledge(NamedTuple):
                 return t
         raise KeyError(technique_id)
 
+    def technique_named(self, text: str) -> str | None:
+        """The id of the one technique `text` names: its id or its name, in any case, with spaces, hyphens
+        or underscores alike ("Deep kneading" as the plan shows it); None when none or several match."""
+        wanted = _plain(text)
+        found = {t.id for t in self.techniques if wanted in (_plain(t.id), _plain(t.name))}
+        return found.pop() if len(found) == 1 else None
+
     def fact(self, fact_id: str) -> FactDecl | None:
         return _facts_by_id(self.facts).get(fact_id)
 
@@ -282,6 +289,10 @@ def kept_for_the_last(make: Callable[[_Held], _Made]) -> Callable[[_Held], _Made
         return last[0][1]
 
     return kept
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("-", " ").split()).casefold()
 
 
 @kept_for_the_last
