@@ -109,6 +109,29 @@ def test_the_review_s_hip_and_vertebral_codes_carry_their_site() -> None:
     )
 
 
+def test_a_later_encounter_of_an_injury_means_what_its_initial_one_means_and_a_sequela_only_history() -> None:
+    """ICD-10-CM's 7th character: A initial encounter, D to R subsequent ones (healing, nonunion, malunion),
+    S sequela. The value sets list mostly the initial codes; a record coded at a follow-up visit must not
+    lose its healing fracture."""
+    system = CODES.systems["icd10cm"]
+
+    def means(code: str) -> dict[str, object] | None:
+        return CODES.match("conditions", {"coding": [{"system": system, "code": code}]})
+
+    coded = [e for e in CODES.entries("conditions") if e["system"] == "icd10cm"]
+    listed = {e["code"] for e in coded}
+    unlisted = [e for e in coded if e["code"][7:] == "A" and not {e["code"][:7] + x for x in "DKS"} & listed]
+    fracture = next(e for e in unlisted if e.get("kind") == "fracture" and e.get("sites"))
+    wound = next(e for e in unlisted if e.get("kind") == "wound")
+    healing, nonunion, sequela = (fracture["code"][:7] + last for last in "DKS")
+    assert means(healing) == means(nonunion) == means(fracture["code"]) is not None
+    assert means(healing.replace(".", "").lower()) == means(fracture["code"])  # as exports send it
+    history = {k: v for k, v in fracture.items() if k in ("stage", "fact")} | {"fact": "fracture_history"}
+    assert means(sequela) == history
+    assert means(wound["code"][:7] + "D") == means(wound["code"]) and means(wound["code"][:7] + "S") is None
+    assert means(fracture["code"][:7] + "1") is None  # not an encounter character: not guessed
+
+
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:
     assert Path(ROOT / "data" / "fhir_codes.json").stat().st_size < 4_000_000
     assert Path(ROOT / "data" / "fhir_codes.index.json").stat().st_size < 400_000  # what every --fhir start reads

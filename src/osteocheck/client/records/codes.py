@@ -99,6 +99,10 @@ class CodeMap(NamedTuple):
                 if hit is None and system in (self.systems.get("icd10"), self.systems.get("icd10cm")):
                     code = icd_form(code)
                     hit = exact.get(system, _NONE).get(code)
+                    if hit is None and system == self.systems.get("icd10cm"):
+                        other = _other_encounter(exact.get(system, _NONE), code, self.meanings)
+                        if other is not None:
+                            return other
                 if hit is not None:
                     return self.meanings[hit] if isinstance(hit, int) else hit
                 if system in prefixed:
@@ -108,6 +112,24 @@ class CodeMap(NamedTuple):
                 if code.startswith(entry["code"]):
                     return entry
         return None
+
+
+def _other_encounter(codes: dict[str, Any], code: str, meanings: tuple[dict[str, Any], ...]) -> dict[str, Any] | None:
+    """What an ICD-10-CM injury code of a later encounter means. Its 7th character names the encounter (the
+    Tabular List: A or B initial, D to R subsequent, with routine or delayed healing, nonunion or malunion;
+    S sequela), and value sets often list only the initial ones: the fracture or wound still under care
+    means what its initial encounter means; a sequela only that there was a fracture (a wound's, nothing)."""
+    if len(code) != 8 or code[3] != "." or not code[7].isalpha():
+        return None
+    hit = codes.get(code[:7] + "A", codes.get(code[:7] + "B"))
+    if hit is None:
+        return None
+    meaning: dict[str, Any] = meanings[hit] if isinstance(hit, int) else hit
+    if code[7] != "S":
+        return meaning
+    if meaning.get("kind") != "fracture":
+        return None
+    return {k: v for k, v in meaning.items() if k not in ("kind", "sites")} | {"fact": "fracture_history"}
 
 
 def icd_form(code: str) -> str:
