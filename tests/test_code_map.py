@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from osteocheck.client.records import derive as fhir
-from osteocheck.client.records.codes import SECTIONS
+from osteocheck.client.records.codes import PROVENANCE, SECTIONS
 
 VALUE_SETS = ROOT / "terminology" / "valuesets"
 GENERATED = json.loads((ROOT / "data" / "fhir_codes.json").read_text(encoding="utf-8"))
@@ -130,6 +130,35 @@ def test_a_later_encounter_of_an_injury_means_what_its_initial_one_means_and_a_s
     assert means(sequela) == history
     assert means(wound["code"][:7] + "D") == means(wound["code"]) and means(wound["code"][:7] + "S") is None
     assert means(fracture["code"][:7] + "1") is None  # not an encounter character: not guessed
+
+
+def test_every_icd_10_cm_hand_entry_is_the_cdc_tabular_list_s_own_code_and_words() -> None:
+    """tools/check_icd10cm.py wrote what the CDC's list says of each; the map must still say the same."""
+    import yaml
+
+    checked = json.loads((ROOT / "terminology" / "icd10cm_checked.json").read_text(encoding="utf-8"))
+    assert checked["source"].startswith("CDC/NCHS ICD-10-CM Tabular List") and checked["file"].endswith(".xml")
+    listed = {c["code"]: c for c in checked["codes"]}
+    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
+    entries = [e for section in SECTIONS for e in hand.get(section, []) if e["system"] == "icd10cm"]
+    assert len(entries) == len(listed) > 40
+    for e in entries:
+        assert listed[e["code"]]["description"] == e["display"], e
+        assert "icd10cm_checked.json" in e["reference"]
+    # a fracture code no value set lists, of each encounter: a collapsed vertebra at a follow-up is still a
+    # fracture of the spine; its sequela, a fracture in the past
+    collapsed = next(e for e in entries if e["display"].startswith("Collapsed vertebra"))
+    assert set(listed[collapsed["code"]]["seventh_characters"]) >= {"A", "D", "S"}
+    stem = (collapsed["code"] + "XXX")[:7]
+    system = CODES.systems["icd10cm"]
+    for last, meaning in [("A", {"kind": "fracture", "sites": ["spine"]}), ("D", {"kind": "fracture", "sites": ["spine"]}),
+                          ("S", {"fact": "fracture_history"})]:  # fmt: skip
+        found = CODES.match("conditions", {"coding": [{"system": system, "code": stem + last}]})
+        assert (
+            found is not None
+            and {k: found[k] for k in meaning} == meaning
+            and found.keys() <= {*meaning, *PROVENANCE, "prefix"}
+        )
 
 
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:

@@ -110,7 +110,7 @@ class CodeMap(NamedTuple):
         for system, code in found:
             for entry in prefixed[system]:
                 if code.startswith(entry["code"]):
-                    return entry
+                    return _as_encountered(entry, code) if system == self.systems.get("icd10cm") else entry
         return None
 
 
@@ -118,14 +118,16 @@ def _other_encounter(codes: dict[str, Any], code: str, meanings: tuple[dict[str,
     """What an ICD-10-CM injury code of a later encounter means. Its 7th character names the encounter (the
     Tabular List: A or B initial, D to R subsequent, with routine or delayed healing, nonunion or malunion;
     S sequela), and value sets often list only the initial ones: the fracture or wound still under care
-    means what its initial encounter means; a sequela only that there was a fracture (a wound's, nothing)."""
+    means what its initial encounter means."""
     if len(code) != 8 or code[3] != "." or not code[7].isalpha():
         return None
     hit = codes.get(code[:7] + "A", codes.get(code[:7] + "B"))
-    if hit is None:
-        return None
-    meaning: dict[str, Any] = meanings[hit] if isinstance(hit, int) else hit
-    if code[7] != "S":
+    return None if hit is None else _as_encountered(meanings[hit] if isinstance(hit, int) else hit, code)
+
+
+def _as_encountered(meaning: dict[str, Any], code: str) -> dict[str, Any] | None:
+    """A sequela (an ICD-10-CM 7th character S) means only that there was a fracture; a wound's, nothing."""
+    if len(code) != 8 or code[7] != "S":
         return meaning
     if meaning.get("kind") != "fracture":
         return None
