@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT
 from osteocheck.client.records import derive as fhir
 from osteocheck.client.records.codes import PROVENANCE, SECTIONS
+from osteocheck.engine.model import Knowledge
 
 VALUE_SETS = ROOT / "terminology" / "valuesets"
 GENERATED = json.loads((ROOT / "data" / "fhir_codes.json").read_text(encoding="utf-8"))
@@ -159,6 +160,20 @@ def test_every_icd_10_cm_hand_entry_is_the_cdc_tabular_list_s_own_code_and_words
             and {k: found[k] for k in meaning} == meaning
             and found.keys() <= {*meaning, *PROVENANCE, "prefix"}
         )
+
+
+def test_a_problem_list_entry_of_the_cdc_list_sets_its_fact(kb: Knowledge) -> None:
+    """Long-term antiplatelets or systemic steroids, height loss, kyphosis: an active Condition so coded counts."""
+    import yaml
+
+    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
+    facts = [e for e in hand["conditions"] if e["system"] == "icd10cm" and "fact" in e]
+    assert {e["fact"] for e in facts} >= {"anticoagulants", "corticosteroids", "height_loss", "kyphosis"}
+    for e in facts:
+        coded = {"coding": [{"system": CODES.systems["icd10cm"], "code": e["code"] + ("1" if e.get("prefix") else "")}]}
+        condition = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]}, "code": coded}
+        record = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": condition}]}
+        assert fhir.derive(record, CODES, kb).data == {e["fact"]: True}, e
 
 
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:
