@@ -378,11 +378,17 @@ def explain_view(verdict: Verdict, plan: Plan, knowledge: Knowledge) -> Renderab
     return Group(*parts)
 
 
-def assessment_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
-    """A checklist: each step, and for a pressing one the client facts that make it so; the rules' sources after."""
+def _checklist() -> Table:
+    """A box to tick, then the text beside it, folded."""
     grid = Table.grid(padding=(0, 1, 0, 0))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
+    return grid
+
+
+def assessment_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
+    """A checklist: each step, and for a pressing one the client facts that make it so; the rules' sources after."""
+    grid = _checklist()
     for step in plan.assessment:
         text = t(step.text)
         if step.avoid_sites:
@@ -398,9 +404,7 @@ def assessment_view(plan: Plan, knowledge: Knowledge) -> RenderableType:
         grid,
     ]
     if plan.record_notes:  # what the record leaves open is for the therapist to ask
-        left = Table.grid(padding=(0, 1, 0, 0))
-        left.add_column(no_wrap=True)
-        left.add_column(overflow="fold")
+        left = _checklist()
         for note in plan.record_notes:
             left.add_row(Text("☐ ?", style="bold yellow"), t(note))
         parts += [_heading("Left open by the record"), left]
