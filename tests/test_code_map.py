@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT
 from osteocheck.client.records import derive as fhir
@@ -16,6 +17,7 @@ from osteocheck.engine.model import Knowledge
 VALUE_SETS = ROOT / "terminology" / "valuesets"
 GENERATED = json.loads((ROOT / "data" / "fhir_codes.json").read_text(encoding="utf-8"))
 CODES = fhir.load_code_map()
+HAND = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))  # the hand-checked part
 
 
 def loinc_check_digit_ok(code: str) -> bool:
@@ -54,11 +56,8 @@ def test_every_generated_code_is_in_the_value_set_it_names() -> None:
 
 
 def test_every_hand_entry_carries_a_public_reference() -> None:
-    import yaml
-
-    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
     for section in SECTIONS:
-        for entry in hand.get(section, []):
+        for entry in HAND.get(section, []):
             assert entry.get("reference", "").strip(), entry
 
 
@@ -135,13 +134,10 @@ def test_a_later_encounter_of_an_injury_means_what_its_initial_one_means_and_a_s
 
 def test_every_icd_10_cm_hand_entry_is_the_cdc_tabular_list_s_own_code_and_words() -> None:
     """tools/check_icd10cm.py wrote what the CDC's list says of each; the map must still say the same."""
-    import yaml
-
     checked = json.loads((ROOT / "terminology" / "icd10cm_checked.json").read_text(encoding="utf-8"))
     assert checked["source"].startswith("CDC/NCHS ICD-10-CM Tabular List") and checked["file"].endswith(".xml")
     listed = {c["code"]: c for c in checked["codes"]}
-    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
-    entries = [e for section in SECTIONS for e in hand.get(section, []) if e["system"] == "icd10cm"]
+    entries = [e for section in SECTIONS for e in HAND.get(section, []) if e["system"] == "icd10cm"]
     assert len(entries) == len(listed) > 40
     for e in entries:
         assert listed[e["code"]]["description"] == e["display"], e
@@ -164,10 +160,7 @@ def test_every_icd_10_cm_hand_entry_is_the_cdc_tabular_list_s_own_code_and_words
 
 def test_a_problem_list_entry_of_the_cdc_list_sets_its_fact(kb: Knowledge) -> None:
     """Long-term antiplatelets or systemic steroids, height loss, kyphosis: an active Condition so coded counts."""
-    import yaml
-
-    hand = yaml.safe_load((ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8"))
-    facts = [e for e in hand["conditions"] if e["system"] == "icd10cm" and "fact" in e]
+    facts = [e for e in HAND["conditions"] if e["system"] == "icd10cm" and "fact" in e]
     assert {e["fact"] for e in facts} >= {"anticoagulants", "corticosteroids", "height_loss", "kyphosis"}
     for e in facts:
         coded = {"coding": [{"system": CODES.systems["icd10cm"], "code": e["code"] + ("1" if e.get("prefix") else "")}]}
