@@ -119,7 +119,7 @@ def _other_encounter(codes: dict[str, Any], code: str, meanings: tuple[dict[str,
     Tabular List: A or B initial, D to R subsequent, with routine or delayed healing, nonunion or malunion;
     S sequela), and value sets often list only the initial ones: the fracture or wound still under care
     means what its initial encounter means."""
-    if len(code) != 8 or code[3] != "." or not code[7].isalpha():
+    if len(code) != 8 or code[3] != "." or not "A" <= code[7] <= "Z":  # icd_form made it upper case
         return None
     hit = codes.get(code[:7] + "A", codes.get(code[:7] + "B"))
     return None if hit is None else _as_encountered(meanings[hit] if isinstance(hit, int) else hit, code)
