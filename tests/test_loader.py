@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import SHIPPED
+from osteocheck.cli.app import app
 from osteocheck.errors import KnowledgeError
 from osteocheck.knowledge import loader as knowledge_module
 from osteocheck.parsing import strict_yaml as strictyaml
@@ -157,23 +160,26 @@ def test_unknown_source_and_basis_warnings(tmp_path: Path) -> None:
     )
     assert messages(write_layer(tmp_path, body)) == [
         "10:14: error: unknown source 'txt' (did you mean 'text'?)",
-        "16:5: warning: an inferred entry needs a 'rationale' saying why it follows from its source",
+        "16:5: error: an inferred entry needs a 'rationale' saying why it follows from its source",
         "23:5: warning: a rationale is given but 'basis' is not 'inferred'",
     ]
 
 
 def test_inference_is_recorded_only_for_inferred_entries(tmp_path: Path) -> None:
-    body = (
-        "rules:\n"
-        + rule("quoted")
-        + rule("inferred_bare", extra="    basis: inferred\n")
-        + rule("inferred", extra="    basis: inferred\n    rationale: why\n")
-    )
+    body = "rules:\n" + rule("quoted") + rule("inferred", extra="    basis: inferred\n    rationale: why\n")
     rules = {r.id: r for r in knowledge_module.load(write_layer(tmp_path, body)).rules}
     assert rules["quoted"].basis.inference is None
-    assert rules["inferred_bare"].basis.inference == "inferred"
     assert rules["inferred"].basis.inference == "why"
     assert rules["quoted"].basis.source.title == "Osteoporosis Massage (primary clinical text)"
+
+
+def test_a_file_with_warnings_says_so_wherever_it_is_used(tmp_path: Path) -> None:
+    layer = write_layer(tmp_path, "rules:\n" + rule("c", extra="    rationale: because\n"))
+    assert knowledge_module.load(layer).warnings == 1 and knowledge_module.load(SHIPPED).warnings == 0
+    result = CliRunner().invoke(app, ["plan", "--rules", str(layer), "--kyphosis", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["proceed"] == "yes"
+    assert result.stderr == f"osteocheck: {layer}: 1 warning(s); osteocheck validate {layer} lists them\n"
+    assert CliRunner().invoke(app, ["plan", "--kyphosis"]).stderr == ""
 
 
 def test_where_the_knowledge_comes_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,7 +140,13 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
 def load_knowledge(rules: Path | None) -> Knowledge:
     from osteocheck.knowledge import loader  # noqa: PLC0415 - not needed for --help
 
-    return loader.load(loader.resolve_path(rules))
+    knowledge = loader.load(loader.resolve_path(rules))
+    if knowledge.warnings:  # an educator editing the file hears of them where they use it
+        _stderr(
+            f"osteocheck: {knowledge.path}: {knowledge.warnings} warning(s); "
+            f"osteocheck validate {knowledge.path} lists them"
+        )
+    return knowledge
 
 
 def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowledge]:

@@ -113,6 +113,8 @@ def run(argv: list[str]) -> bool:
         if output_format not in _FORMATS[call.command]:
             return False
         knowledge = loader.load(loader.resolve_path(settings.get("rules")))
+        if knowledge.warnings:  # the full command says so on stderr
+            return False
         if call.technique is not None:
             named = knowledge.technique_named(call.technique)
             if named is None:

@@ -236,6 +236,7 @@ class Knowledge(NamedTuple):
     self_care: tuple[Item, ...]
     rules: tuple[Rule, ...]
     facts: tuple[FactDecl, ...] = ()
+    warnings: int = 0  # what `osteocheck validate` would warn of: the commands that use the file say so
 
     @property
     def site_ids(self) -> tuple[str, ...]:

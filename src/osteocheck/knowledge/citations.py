@@ -46,8 +46,8 @@ class Citations:
         self.cited.append((*self.report.locate((*path, "source", "quote")), source))
         inferred = entry.get("basis") == "inferred"
         rationale = entry.get("rationale")
-        if inferred and not rationale:
-            self.report.warn(
+        if inferred and not rationale:  # an error: the plan would show an inference it cannot explain
+            self.report.error(
                 (*path, "basis"), "an inferred entry needs a 'rationale' saying why it follows from its source"
             )
         if rationale and not inferred:

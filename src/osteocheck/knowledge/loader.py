@@ -66,7 +66,7 @@ def load(path: Path) -> Knowledge:
     knowledge, problems = check(path)
     if knowledge is None:
         raise KnowledgeError(tuple(p for p in problems if p.is_error))
-    return knowledge
+    return knowledge._replace(warnings=len(problems)) if problems else knowledge
 
 
 def check(path: Path, *, use_cache: bool = True) -> tuple[Knowledge | None, tuple[Problem, ...]]:

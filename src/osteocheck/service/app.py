@@ -66,6 +66,8 @@ def error(status: int, message: str) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """The app, with the knowledge loaded and checked now (an invalid file fails here, before serving)."""
     knowledge = api.load_knowledge(settings.rules)
+    if knowledge.warnings:
+        log.warning("knowledge %s: %d warning(s); osteocheck validate lists them", knowledge.path, knowledge.warnings)
     codes = api.code_map()
     templates = functools.lru_cache(maxsize=1)(functools.partial(hooks.prefetch_templates, codes))  # by the day
     fetcher = Fetcher(settings.fhir_servers, timeout=min(10.0, settings.timeout), max_bytes=settings.max_body)
