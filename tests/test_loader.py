@@ -165,6 +165,27 @@ def test_unknown_source_and_basis_warnings(tmp_path: Path) -> None:
     ]
 
 
+def test_a_quote_cut_inside_a_word_or_from_a_file_that_cannot_be_read_stops_the_file(tmp_path: Path) -> None:
+    cut = '{ref: text, quote: "odify techniques if the client is on anticoagulants"}'  # "Modify ...", cut
+    ends_cut = '{ref: text, quote: "Modify techniques if the client is on anticoag"}'
+    whole = '{ref: text, quote: "techniques if the client is on anticoagulants"}'
+    body = "rules:\n" + rule("a", source=cut) + rule("b", source=ends_cut) + rule("c", source=whole)
+    said = (
+        "error: quote begins or ends inside a word of source file sources/000_360acb9329b9f714.txt: quote whole words"
+    )
+    assert [m for m in messages(write_layer(tmp_path, body)) if "quote" in m] == [f"10:25: {said}", f"16:25: {said}"]
+    lost = tmp_path / "lost.yaml"
+    lost.write_text(
+        write_layer(tmp_path, "").read_text(encoding="utf-8")
+        + "sources:\n  - {id: notes, title: Notes, file: notes.txt}\nrules:\n"
+        + rule("d", source='{ref: notes, quote: "x"}'),
+        encoding="utf-8",
+    )
+    assert "error: source file notes.txt cannot be read: its quotes cannot be checked" in " ".join(messages(lost))
+    with pytest.raises(KnowledgeError):
+        knowledge_module.load(lost)
+
+
 def test_inference_is_recorded_only_for_inferred_entries(tmp_path: Path) -> None:
     body = "rules:\n" + rule("quoted") + rule("inferred", extra="    basis: inferred\n    rationale: why\n")
     rules = {r.id: r for r in knowledge_module.load(write_layer(tmp_path, body)).rules}

@@ -73,11 +73,28 @@ class Citations:
                     texts[file] = fold(file.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError):
                     texts[file] = None
-                    problems.append(doc.problem(path, f"source file {meta['file']} cannot be read", "warning"))
+                    problems.append(doc.problem(path, f"source file {meta['file']} cannot be read: its quotes cannot be checked"))
             text = texts[file]
-            if text is not None and fold(source.quote) not in text:
+            quote = fold(source.quote)
+            if text is None:
+                continue
+            if quote not in text:
                 problems.append(doc.problem(path, f"quote not found in source file {meta['file']}"))
+            elif not _whole_words(quote, text):
+                problems.append(
+                    doc.problem(
+                        path, f"quote begins or ends inside a word of source file {meta['file']}: quote whole words"
+                    )
+                )
         return problems
+
+
+def _whole_words(quote: str, text: str) -> bool:
+    """Whether the quote stands somewhere in the text with no letter or digit of a word cut off at either end
+    ("sis (rounded back" is no quotation of "Kyphosis (rounded back)")."""
+    before = r"(?<!\w)" if quote[:1].isalnum() else ""
+    after = r"(?!\w)" if quote[-1:].isalnum() else ""
+    return re.search(before + re.escape(quote) + after, text) is not None
 
 
 def fold(text: str) -> str:
