@@ -73,7 +73,9 @@ class Citations:
                     texts[file] = fold(file.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError):
                     texts[file] = None
-                    problems.append(doc.problem(path, f"source file {meta['file']} cannot be read: its quotes cannot be checked"))
+                    problems.append(
+                        doc.problem(path, f"source file {meta['file']} cannot be read: its quotes cannot be checked")
+                    )
             text = texts[file]
             quote = fold(source.quote)
             if text is None:
