@@ -161,7 +161,8 @@ def test_what_the_record_leaves_open_is_on_the_checklist_and_in_the_letter(runne
     drug = {"resourceType": "MedicationStatement", "id": "m", "status": "unknown",
             "medicationCodeableConcept": mapped("medications", fact="anticoagulants")}  # fmt: skip
     record = tmp_path / "record.json"
-    record.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": drug}]}))
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": drug}]}
+    record.write_text(json.dumps(bundle), encoding="utf-8")
     note = "MedicationStatement/m"
     table = runner.invoke(app, ["assess", "--fhir", str(record)]).stdout
     assert "Left open by the record" in table and f"☐ ? {note}" in table
