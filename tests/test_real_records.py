@@ -279,15 +279,50 @@ def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_shar
     assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"]}
 
 
-def test_a_t_score_without_status_or_number_is_set_aside_in_words(kb: Knowledge) -> None:
-    """Left out, not counted when in doubt: a T-score can make the stage milder than the one assumed."""
-    listed = next(e for e in CODES.entries("observations") if e.get("t_score"))
-    scan = {"resourceType": "Observation", "id": "o",
-            "code": {"coding": [{"system": CODES.systems[listed["system"]], "code": listed["code"]}]}}  # fmt: skip
-    out = fhir.derive(bundle(scan | {"valueQuantity": {"value": -3.0}}), CODES, kb)
-    assert out.data == {} and out.set_aside[0].endswith(": status not recorded, value -3.0")
-    out = fhir.derive(bundle(scan | {"status": "final", "valueString": "-2.7"}), CODES, kb)
-    assert out.data == {} and out.set_aside[0].endswith(": status final, value no number")
+_LISTED_T = next(e for e in CODES.entries("observations") if e.get("t_score"))
+SCAN = {"resourceType": "Observation", "id": "o",
+        "code": {"coding": [{"system": CODES.systems[_LISTED_T["system"]], "code": _LISTED_T["code"]}]}}  # fmt: skip
+OSTEOPENIA = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+              "code": {"text": "Osteopenia"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [({"valueQuantity": {"value": -2.7}}, -2.7), ({"valueQuantity": {"value": "-2.7"}}, -2.7),
+     ({"valueString": "\u22122.7"}, -2.7), ({"valueInteger": -3}, -3.0)],
+)  # fmt: skip
+def test_a_final_t_score_is_read_however_the_record_writes_its_number(
+    kb: Knowledge, value: dict[str, Any], read: float
+) -> None:
+    out = fhir.derive(bundle(OSTEOPENIA, SCAN | {"status": "final"} | value), CODES, kb)
+    assert out.data == {"t_score": read} and not out.notes  # osteoporosis by the T-score, over the diagnosis
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"valueQuantity": {"value": "nan"}}, {"valueQuantity": {"value": -11}}, {"valueString": "low"},
+     {"component": [{"code": {"text": "T-score"}, "valueQuantity": {"value": -2.7}}]}],
+)  # fmt: skip
+def test_a_final_t_score_that_cannot_be_read_counts_as_osteoporosis(kb: Knowledge, value: dict[str, Any]) -> None:
+    """Fail closed: an unreadable value might be in the osteoporosis range; a milder diagnosis beside it
+    must not decide the plan alone."""
+    out = fhir.derive(bundle(OSTEOPENIA, SCAN | {"status": "final"} | value), CODES, kb)
+    assert out.data == {"stage": "osteoporosis"} and "check the DXA report" in out.notes[0]
+
+
+def test_a_t_score_not_final_counts_only_as_far_as_it_makes_the_plan_stricter(kb: Knowledge) -> None:
+    """Counted outright, a T-score of unknown status could make the stage milder than the one assumed."""
+    for status in ({}, {"status": "unknown"}, {"status": "registered"}):
+        low = fhir.derive(bundle(OSTEOPENIA, SCAN | status | {"valueQuantity": {"value": -3.0}}), CODES, kb)
+        assert low.data == {"stage": "osteoporosis"} and "only as far as it makes the plan stricter" in low.notes[0]
+        mild = fhir.derive(bundle(SCAN | status | {"valueQuantity": {"value": -1.5}}), CODES, kb)
+        assert mild.data == {} and mild.set_aside[0].endswith(
+            f": status {status.get('status', 'not recorded')}, value -1.5"
+        )
+    void = fhir.derive(
+        bundle(OSTEOPENIA, SCAN | {"status": "entered-in-error", "valueQuantity": {"value": -3.0}}), CODES, kb
+    )
+    assert void.data == {"stage": "osteopenia"} and void.set_aside[0].endswith(": status entered-in-error, value -3.0")
 
 
 @pytest.mark.parametrize("system", ["icd10cm", "icd10"])

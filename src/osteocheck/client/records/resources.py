@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
@@ -10,6 +11,8 @@ from osteocheck.client.records.fields import describe, latest, status_code, text
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
 from osteocheck.client.records.references import References
+from osteocheck.engine.stage import classify
+from osteocheck.vocabulary import T_SCORE_RANGE
 from osteocheck.words import one_line
 
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
@@ -38,7 +41,8 @@ COUNTED = {
     "Procedure": ("completed", "in-progress", "stopped", "on-hold", "unknown"),
 }
 _DATED = {"MedicationDispense", "MedicationAdministration"}
-# Not "unknown" here: a T-score can make the stage milder than the one assumed without it.
+# A T-score of these statuses counts as read; of any other, only as far as it makes the plan stricter
+# (counted outright, it could make the stage milder than the one assumed without it).
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
 
@@ -264,18 +268,61 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
     label, entry = f.recognise(r, "observations", r.get("code"))
     if entry is None:
         return
-    quantity = r.get("valueQuantity")
-    value = quantity.get("value") if isinstance(quantity, dict) else None
-    if (
-        text(r.get("status")) not in _FINAL_OBSERVATION
-        or isinstance(value, bool)
-        or not isinstance(value, (int, float))
-    ):
-        status = text(r.get("status")) or "not recorded"
-        shown = "no number" if value is None else one_line(repr(value))[:40]
-        f.set_aside.append(f"{label}: status {status}, value {shown}")
+    status = text(r.get("status"))
+    value = _t_value(r)
+    if status in _FINAL_OBSERVATION:
+        if value is not None:
+            f.add_t_score(value, label)
+            return
+        # Fail closed: a T-score the record holds but whose value cannot be read may be in the osteoporosis
+        # range, and the plan must not rest on a milder diagnosis beside it (as with no stage at all).
+        f.add_stage("osteoporosis", label)
+        f.used.append(f"{label}: T-score not read, so stage osteoporosis")
+        f.notes.append(
+            f"{label}: its value ({_shown(r)}) is no T-score osteocheck can read, so counted as osteoporosis; "
+            "check the DXA report"
+        )
         return
-    f.add_t_score(float(value), label)
+    said = one_line(status or "not recorded")[:40]
+    if status not in _VOID_OBSERVATION and value is not None and classify(value, f.knowledge) == "osteoporosis":
+        # Not final, but a measurement all the same: it may only make the stage stricter, never milder.
+        f.add_stage("osteoporosis", label)
+        f.used.append(f"{label}: T-score {value:g}, status {said}: stage osteoporosis at least")
+        f.notes.append(
+            f"{label}: T-score {value:g} of status {said}, so counted only as far as it makes the plan stricter; "
+            "check the DXA report"
+        )
+        return
+    f.set_aside.append(f"{label}: status {said}, value {_shown(r)}")
+
+
+# R4 observation-status: a result that never was, or was withdrawn.
+_VOID_OBSERVATION = {"cancelled", "entered-in-error"}
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def _t_value(r: dict[str, Any]) -> float | None:
+    """The T-score an Observation states: a Quantity's value, an integer, or a number written as text
+    (with a typographic minus, as reports print it); None when it states none plainly, or one no T-score
+    can be (a slip in the record, which must not stop the plan)."""
+    quantity = r.get("valueQuantity")
+    for value in (quantity.get("value") if isinstance(quantity, dict) else None, r.get("valueInteger"),
+                  r.get("valueString")):  # fmt: skip
+        number = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str) and _NUMBER.fullmatch(written := value.strip().replace("\u2212", "-")):
+            number = float(written)
+        if number is not None:
+            low, high = T_SCORE_RANGE
+            return number if low <= number <= high else None  # NaN is in no range
+    return None
+
+
+def _shown(r: dict[str, Any]) -> str:
+    quantity = r.get("valueQuantity")
+    value = quantity.get("value") if isinstance(quantity, dict) else r.get("valueInteger", r.get("valueString"))
+    return "no number" if value is None else one_line(repr(value))[:40]
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
