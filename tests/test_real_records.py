@@ -209,6 +209,29 @@ def test_dangerous_conditions_the_map_lacks_count_by_their_name(
     assert "recognised by name" in out.used[0] or "recognised by name" in " ".join(out.used)
 
 
+def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_risk(kb: Knowledge) -> None:
+    def read(text: str, **fields: object) -> dict[str, object]:
+        found = {
+            "resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"text": text},
+        }
+        return dict(fhir.derive(bundle(found | fields), CODES, kb).data)
+
+    # undated, "history of" is the client's past: no fresh fracture everywhere; dated within weeks, it is fresh
+    assert read("History of hip fracture") == {"fracture_history": True}
+    assert read("History of hip fracture", onsetDateTime="2026-05-20") == {"fracture_history": True,
+                                                                          "fresh_fractures": ["hips"]}  # fmt: skip
+    for someone_else in ("Family history of fracture", "Family history of osteoporosis"):
+        assert read(someone_else) == {}
+    for falls in ("History of falls", "Repeated falls", "At risk for falls", "Fall risk"):
+        assert read(falls) == {"balance_issues": True}
+    # a fracture once had stays had, whatever the problem list now says of it
+    coded = mapped("conditions", fact="fracture_history", system="icd10cm")
+    resolved = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "resolved"}]}, "code": coded}
+    assert fhir.derive(bundle(resolved), CODES, kb).data.get("fracture_history") is True
+
+
 def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     fracture = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
                 "onsetDateTime": "2026-05-20", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip

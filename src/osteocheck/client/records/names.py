@@ -5,8 +5,10 @@ must not give a quieter plan than the same record coded by the book. Only the
 facts where a miss is dangerous are read this way (a fracture, a blood thinner,
 a systemic corticosteroid, osteoporosis, an infection or fever, a clot, cancer in
 bone, an open wound, a rounded back or height loss, which change how the client
-may lie and what the spine bears), and what is found is marked for the therapist
-to confirm.
+may lie and what the spine bears, and falls), and what is found is marked for the
+therapist to confirm. A fracture in the client's history ("history of hip
+fracture") is fracture history, fresh only if its date says so; a family
+history is nobody's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def _words(pattern: str) -> LazyPattern:
 _NOT_CURRENT = _words(
     r"\b(history of|risk of|screening|at risk|family history|no evidence of|ruled out|without\b[^,]*)\b"
 )
+_FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
+_PAST = _words(r"\bhistory of\b")  # the client's own past: a fracture then is fracture history now
 _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
     (_words(r"\bsequela"), {"fact": "fracture_history"}),
     (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
@@ -45,6 +49,9 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
     # The source's own words: "Kyphosis (rounded back) or height loss in advanced stages."
     (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b"), {"fact": "kyphosis"}),
     (_words(r"\bheight loss\b|\bloss of (body )?height\b"), {"fact": "height_loss"}),
+    # Falls and their risk, as the code map reads "History of falling" and "Repeated falls".
+    (_words(r"\b(history of|repeated|recurrent|frequent) fall(s|ing)?\b|\bfall(s|ing)? risk\b"
+            r"|\b(risk|at risk) (of|for) fall(s|ing)?\b"), {"fact": "balance_issues"}),
     (_words(r"\bosteoporo\w*"), {"stage": "osteoporosis"}),
     (_words(r"\bosteopeni\w*|\blow bone (mass|density)\b"), {"stage": "osteopenia"}),
 )  # fmt: skip
@@ -99,7 +106,11 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
             entry.update({k: v for k, v in meaning.items() if k not in entry})
     if entry.get("kind") == "fracture" and ("fact" in entry and entry["fact"] == "fracture_history"):
         del entry["kind"]
-    if not entry or (_NOT_CURRENT.search(label) and "stage" not in entry):
+    if not entry or _FAMILY.search(label):
+        return None
+    if entry.get("kind") == "fracture" and _PAST.search(label):
+        entry["past"] = True  # "history of hip fracture": fresh only if its date says so
+    elif _NOT_CURRENT.search(label) and "stage" not in entry and entry.get("fact") != "balance_issues":
         return None
     named = sites_named(label, sites)
     if named:

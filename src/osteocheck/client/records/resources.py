@@ -81,7 +81,7 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
                 "ask the client"
             )
     elif "fact" in entry:
-        if not active:
+        if not active and entry["fact"] != "fracture_history":  # a fracture once had stays had
             f.set_aside.append(f"{label}: {status}")
             return
         declared = f.knowledge.fact(entry["fact"])
@@ -127,7 +127,7 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
         f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
-    if recent or (active and when is None):
+    if recent or (active and when is None and not entry.get("past")):
         sites = f.site_of(r, entry) or _nowhere(f, label, "fresh_fractures")
         for site in sites:
             f.add_site("fresh_fractures", site)
