@@ -77,9 +77,9 @@ class Citations:
                         doc.problem(path, f"source file {meta['file']} cannot be read: its quotes cannot be checked")
                     )
             text = texts[file]
-            quote = fold(source.quote)
             if text is None:
                 continue
+            quote = fold(source.quote)
             if quote not in text:
                 problems.append(doc.problem(path, f"quote not found in source file {meta['file']}"))
             elif not _whole_words(quote, text):
@@ -93,10 +93,21 @@ class Citations:
 
 def _whole_words(quote: str, text: str) -> bool:
     """Whether the quote stands somewhere in the text with no letter or digit of a word cut off at either end
-    ("sis (rounded back" is no quotation of "Kyphosis (rounded back)")."""
-    before = r"(?<!\w)" if quote[:1].isalnum() else ""
-    after = r"(?!\w)" if quote[-1:].isalnum() else ""
-    return re.search(before + re.escape(quote) + after, text) is not None
+    ("sis (rounded back" is no quotation of "Kyphosis (rounded back)"). A search, not a pattern: every load
+    checks every quote."""
+    at = text.find(quote)
+    while at >= 0:
+        end = at + len(quote)
+        cut_before = at > 0 and _wordy(quote[0]) and _wordy(text[at - 1])
+        cut_after = end < len(text) and _wordy(quote[-1]) and _wordy(text[end])
+        if not cut_before and not cut_after:
+            return True
+        at = text.find(quote, at + 1)
+    return False
+
+
+def _wordy(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def fold(text: str) -> str:
