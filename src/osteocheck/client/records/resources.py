@@ -276,24 +276,23 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
             return
         # Fail closed: a T-score the record holds but whose value cannot be read may be in the osteoporosis
         # range, and the plan must not rest on a milder diagnosis beside it (as with no stage at all).
-        f.add_stage("osteoporosis", label)
-        f.used.append(f"{label}: T-score not read, so stage osteoporosis")
-        f.notes.append(
-            f"{label}: its value ({_shown(r)}) is no T-score osteocheck can read, so counted as osteoporosis; "
-            "check the DXA report"
-        )
+        why = f"its value ({_shown(r)}) is no T-score osteocheck can read, so counted as osteoporosis"
+        _osteoporosis_at_least(f, label, "T-score not read", why)
         return
     said = one_line(status or "not recorded")[:40]
     if status not in _VOID_OBSERVATION and value is not None and classify(value, f.knowledge) == "osteoporosis":
         # Not final, but a measurement all the same: it may only make the stage stricter, never milder.
-        f.add_stage("osteoporosis", label)
-        f.used.append(f"{label}: T-score {value:g}, status {said}: stage osteoporosis at least")
-        f.notes.append(
-            f"{label}: T-score {value:g} of status {said}, so counted only as far as it makes the plan stricter; "
-            "check the DXA report"
-        )
+        why = f"T-score {value:g} of status {said}, so counted only as far as it makes the plan stricter"
+        _osteoporosis_at_least(f, label, f"T-score {value:g}, status {said}", why)
         return
     f.set_aside.append(f"{label}: status {said}, value {_shown(r)}")
+
+
+def _osteoporosis_at_least(f: Findings, label: str, read: str, why: str) -> None:
+    """Stage osteoporosis at least, from a T-score the plan cannot take as it stands, and a note to check it."""
+    f.add_stage("osteoporosis", label)
+    f.used.append(f"{label}: {read}: stage osteoporosis at least")
+    f.notes.append(f"{label}: {why}; check the DXA report")
 
 
 # R4 observation-status: a result that never was, or was withdrawn.
