@@ -170,6 +170,23 @@ def test_a_problem_list_entry_of_the_cdc_list_sets_its_fact(kb: Knowledge) -> No
         assert fhir.derive(record, CODES, kb).data == {e["fact"]: True}, e
 
 
+def test_a_code_sent_under_its_system_s_oid_means_what_it_means_under_its_uri(tmp_path: Path) -> None:
+    """Exports converted from C-CDA often name the system by its urn:oid:; the code is the same code."""
+    assert set(HAND["system_aliases"].values()) <= set(HAND["systems"])
+    for oid, name in HAND["system_aliases"].items():
+        section = next(s for s in SECTIONS if any(e["system"] == name for e in CODES.entries(s)))
+        entry = next(e for e in CODES.entries(section) if e["system"] == name)
+        as_uri = CODES.match(section, {"coding": [{"system": CODES.systems[name], "code": entry["code"]}]})
+        as_oid = CODES.match(section, {"coding": [{"system": oid, "code": entry["code"]}]})
+        assert as_oid == as_uri is not None, oid
+    from osteocheck.errors import ProfileError
+
+    broken = tmp_path / "fhir_codes.yaml"
+    broken.write_text('systems: {snomed: "http://snomed.info/sct"}\nsystem_aliases: {"urn:oid:1": nosuch}\n', "utf-8")
+    with pytest.raises(ProfileError, match="system_aliases must map a URI to a system"):
+        fhir.load_code_map(broken)
+
+
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:
     assert Path(ROOT / "data" / "fhir_codes.json").stat().st_size < 4_000_000
     assert Path(ROOT / "data" / "fhir_codes.index.json").stat().st_size < 400_000  # what every --fhir start reads

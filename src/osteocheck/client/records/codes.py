@@ -21,7 +21,14 @@ from osteocheck.engine.model import Knowledge
 from osteocheck.errors import KnowledgeError, ProfileError
 
 SECTIONS = ("conditions", "medications", "observations", "procedures", "body_sites")
-_ALLOWED = {"systems", "fresh_fracture_days", "recent_surgery_days", "recent_medication_days", *SECTIONS}
+_ALLOWED = {
+    "systems",
+    "system_aliases",
+    "fresh_fracture_days",
+    "recent_surgery_days",
+    "recent_medication_days",
+    *SECTIONS,
+}
 
 
 # per section: system URI -> code -> what it means (a number into `meanings` for a generated code, the
@@ -44,6 +51,7 @@ class CodeMap(NamedTuple):
     lookup: Index
     meanings: tuple[dict[str, Any], ...] = ()  # what a generated code means, by number
     generated: Path | None = None  # the generated entries in full, with their provenance: read only when asked
+    aliases: dict[str, str] | None = None  # another URI of a system (its urn:oid:) -> the URI the map uses
 
     def entries(self, section: str) -> list[dict[str, Any]]:
         """Every entry of a section, hand-checked first, then the generated ones with their provenance."""
@@ -95,6 +103,8 @@ class CodeMap(NamedTuple):
             code = x.get("code")
             if isinstance(code, str):
                 system = str(x.get("system"))
+                if self.aliases:
+                    system = self.aliases.get(system, system)
                 hit = exact.get(system, _NONE).get(code)
                 if hit is None and system in (self.systems.get("icd10"), self.systems.get("icd10cm")):
                     code = icd_form(code)
@@ -206,6 +216,10 @@ def load_code_map(path: Path | None = None) -> CodeMap:
         what = f"unknown key(s) {', '.join(unknown)}" if unknown else "no 'systems' mapping"
         raise ProfileError((f"{path}: not a FHIR code map: {what}",), usage=False)
     systems = data["systems"]
+    named = data.get("system_aliases", {})
+    if not isinstance(named, dict) or not all(isinstance(k, str) and v in systems for k, v in named.items()):
+        raise ProfileError((f"{path}: system_aliases must map a URI to a system of 'systems'",), usage=False)
+    aliases = {uri: systems[name] for uri, name in named.items()}
     sections: dict[str, list[dict[str, Any]]] = {k: list(data.get(k, [])) for k in SECTIONS}
     for name, entries in sections.items():
         for i, entry in enumerate(entries):
@@ -231,7 +245,7 @@ def load_code_map(path: Path | None = None) -> CodeMap:
     days = int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90))
     medication_days = int(data.get("recent_medication_days", 90))
     return CodeMap(
-        systems, days[0], days[1], sections, medication_days, lookup, meanings, generated if meanings else None
+        systems, days[0], days[1], sections, medication_days, lookup, meanings, generated if meanings else None, aliases
     )
 
 
