@@ -302,9 +302,7 @@ def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_shar
     assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"]}
 
 
-_LISTED_T = next(e for e in CODES.entries("observations") if e.get("t_score"))
-SCAN = {"resourceType": "Observation", "id": "o",
-        "code": {"coding": [{"system": CODES.systems[_LISTED_T["system"]], "code": _LISTED_T["code"]}]}}  # fmt: skip
+SCAN = {"resourceType": "Observation", "id": "o", "code": mapped("observations", t_score=True)}
 OSTEOPENIA = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
               "code": {"text": "Osteopenia"}}  # fmt: skip
 
