@@ -129,8 +129,11 @@ def test_exports_do_not_clobber_and_format_follows_extension(runner: CliRunner, 
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     again = runner.invoke(app, ["selfcare", "-o", str(target)])
     assert again.exit_code == 1 and "already exists; use --force to overwrite it" in again.stderr
-    assert runner.invoke(app, ["selfcare", "-o", str(target), "--force", "--format", "markdown"]).exit_code == 0
-    assert target.read_text(encoding="utf-8").startswith("# Your self-care plan")
+    markdown = tmp_path / "sheet.md"
+    markdown.write_text("old", encoding="utf-8")
+    assert runner.invoke(app, ["selfcare", "-o", str(markdown), "--force", "--format", "markdown"]).exit_code == 0
+    assert markdown.read_text(encoding="utf-8").startswith("# Your self-care plan")
+    target = markdown
     assert oct(target.stat().st_mode & 0o777) != "0o600"
 
 
@@ -175,6 +178,23 @@ def test_what_the_record_leaves_open_is_on_the_checklist_and_in_the_letter(runne
     # a profile, not a record: nothing is left open, and no empty section says otherwise
     assert "Left open" not in runner.invoke(app, ["assess", "--anticoagulants", "--format", "markdown"]).stdout
     assert json.loads(runner.invoke(app, ["assess", "--format", "json"]).stdout)["record_notes"] == []
+
+
+def test_a_checklist_file_takes_the_format_its_name_says_and_a_contradiction_is_refused(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    starts = {"c.pdf": b"%PDF-", "c.html": b"<!DOCTYPE html>", "c.md": b"# Assessment checklist",
+              "c.json": b"{", "c.txt": b"proceed: "}  # fmt: skip
+    for name, start in starts.items():
+        result = runner.invoke(app, ["assess", "--kyphosis", "--output", str(tmp_path / name)])
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / name).read_bytes().startswith(start), name
+    for command in ("assess", "selfcare", "letter"):
+        result = runner.invoke(app, [command, "--kyphosis", "--format", "pdf", "--output", str(tmp_path / "x.md")])
+        assert result.exit_code == 2 and "--format pdf contradicts --output" in result.stderr, command
+        assert not (tmp_path / "x.md").exists()
+    kept = runner.invoke(app, ["selfcare", "--kyphosis", "--format", "markdown", "--output", str(tmp_path / "s.txt")])
+    assert kept.exit_code == 0 and (tmp_path / "s.txt").read_text(encoding="utf-8").startswith("# ")
 
 
 def test_letter_asks_for_each_blocked_site(runner: CliRunner) -> None:

@@ -192,6 +192,19 @@ def plan(
 _PLAN_EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
 
+def _agrees(given: str | None, output: str, *, views: bool = False) -> str | None:
+    """The format a file's extension names (a document's; with `views`, a view's too: .json, .txt), if any;
+    a --format that names another stops the command (a PDF written into checklist.md, or a checklist's
+    text into checklist.pdf, opens as nothing)."""
+    from osteocheck.documents.formats import EXTENSIONS  # noqa: PLC0415
+
+    names = {**_PLAN_EXTENSIONS, **EXTENSIONS} if views else EXTENSIONS
+    by_name = names.get(Path(output).suffix.lower()) if output != "-" else None
+    if given is not None and by_name is not None and given != by_name:
+        fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
+    return by_name
+
+
 def _plan_format(given: str | None, output: str) -> str:
     if output == "-":
         return given or "table"
@@ -285,6 +298,7 @@ def _export(document: Document, output: str, explicit: str | None, force: bool) 
 
     if explicit is not None:
         check_format(explicit, DOC_FORMATS)
+    _agrees(explicit, output)
     chosen = pick_format(explicit, output)
     if chosen == "pdf" and output == "-" and sys.stdout.isatty():
         fail("osteocheck: a PDF is not for the terminal; give --output FILE.pdf", 2)
@@ -340,7 +354,11 @@ def assess(
 
     with reported():
         output = output_path(output)
-        output_format = check_format(view_format(output_format), ("table", "json", "markdown", "html", "pdf"))
+    if output == "-":
+        output_format = view_format(output_format)
+    else:  # a file's format follows its extension, not the config; a document's by default
+        output_format = _agrees(output_format, output, views=True) or output_format or "markdown"
+    output_format = check_format(output_format, ("table", "json", "markdown", "html", "pdf"))
     people = _people(client_name, therapist, None, when)
     with reported():
         result, knowledge = client_plan(rules, client)
