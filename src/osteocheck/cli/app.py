@@ -218,8 +218,7 @@ def _plan_format(given: str | None, output: str) -> str:
         )
     if given == "fhir" and by_name == "json":  # a FHIR Bundle is JSON too
         return given
-    if given is not None and given != by_name:
-        fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
+    _agrees(given, output, views=True)
     return by_name
 
 
