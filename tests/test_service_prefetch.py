@@ -90,6 +90,21 @@ def test_the_searches_ask_for_each_status_the_importer_counts(kind: str) -> None
     assert not set(hooks.COUNTED[kind]) & resources._NOT_TAKEN[kind]
 
 
+def test_a_dxa_result_kept_under_loinc_s_oid_is_asked_for_too() -> None:
+    """A record converted from C-CDA may keep a T-score under urn:oid:...; the importer reads it, so the
+    search must find it, or the service's plan would be milder than the command line's."""
+    (oid,) = [alias for alias, uri in (CODES.aliases or {}).items() if uri == "http://loinc.org"]
+    t_score = next(e for e in CODES.entries("observations") if e.get("t_score"))
+    scan = {"resourceType": "Observation", "id": "o", "status": "final", "subject": {"reference": "Patient/p"},
+            "code": {"coding": [{"system": oid, "code": t_score["code"]}]}, "valueQuantity": {"value": -3.1}}  # fmt: skip
+    record = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": {"resourceType": "Patient", "id": "p"}}, {"resource": scan}]}  # fmt: skip
+    day = dt.date(2026, 3, 1)
+    request = hooks.request_for(record, "patient-view", CODES, today=day)
+    asked = api.plan(bundle=as_bundle(request["prefetch"]), patient="p", as_of=day)
+    assert asked["profile"]["t_score"] == -3.1 == api.plan(bundle=record, patient="p", as_of=day)["profile"]["t_score"]
+
+
 def _coded(section: str) -> dict[str, Any]:
     entry = CODES.entries(section)[0]
     return {"coding": [{"system": CODES.systems[entry["system"]], "code": entry["code"], "display": entry["display"]}]}

@@ -80,8 +80,11 @@ def _search(kind: str, since: dt.date | None = None) -> str:
 
 
 def observed_codes(codes: CodeMap) -> list[tuple[str, str]]:
-    """(system URI, code) of every Observation the code map reads (the DXA T-scores), from its index."""
-    return [(system, code) for system, table in codes.lookup["observations"][0].items() for code in table]
+    """(system, code) of every Observation the code map reads (the DXA T-scores), from its index: under
+    the system's URI, then under each OID the map knows it by (an EHR keeps a code as it was sent)."""
+    found = [(system, code) for system, table in codes.lookup["observations"][0].items() for code in table]
+    aliases = codes.aliases or {}
+    return found + [(oid, code) for system, code in found for oid, uri in aliases.items() if uri == system]
 
 
 def discovery(templates: dict[str, str]) -> dict[str, Any]:
