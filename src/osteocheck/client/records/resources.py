@@ -123,8 +123,8 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
     onset = r.get("onsetPeriod")  # its end, else its start: the later, the more likely still healing
     when, partly = _dated(r.get("onsetDateTime"), *_ends(onset), r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
-    if recent and partly:
-        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
+    if recent:
+        _partly_dated(f, label, partly)
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
     if recent or (active and when is None and not entry.get("past")):
@@ -183,8 +183,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     f.set_fact(entry["fact"])
     f.used.append(f"{label}: {entry['fact']}")
     _doubted(f, label, status, counted, "taken")
-    if partly:
-        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
+    _partly_dated(f, label, partly)
 
 
 def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
@@ -199,6 +198,12 @@ def _doubted(f: Findings, label: str, status: str | None, sure: tuple[str, ...],
     if status is None or status == "unknown" or status not in sure:
         said = "not recorded" if status is None else one_line(status)[:40]
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
+
+
+def _partly_dated(f: Findings, label: str, partly: str) -> None:
+    """The note on an event counted by the last day its month or year can mean (`_dated`)."""
+    if partly:
+        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
 
 
 def _ends(period: object) -> tuple[object, object]:
@@ -255,8 +260,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     for site in sites:
         f.add_site("post_surgical", site)
     _doubted(f, label, status, COUNTED["Procedure"], "done")
-    if partly:
-        f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
+    _partly_dated(f, label, partly)
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
