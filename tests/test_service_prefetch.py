@@ -120,7 +120,7 @@ def test_at_the_window_s_edges_every_status_gives_the_plan_of_the_whole_record(k
     window = WINDOW if kind == "Procedure" else CODES.recent_medication_days
     patient = {"resourceType": "Patient", "id": "p"}
     drug = {"resourceType": "Medication", "id": "d", "code": _coded("medications")}
-    _, on, during = hooks.DATED.get(kind, ("", "", ""))
+    _, on, during = resources.WHEN.get(kind, ("", "", ""))
     for status in _r4_statuses(kind):
         for back in (window - 1, window, window + 1, window + 2):
             when = (day - dt.timedelta(days=back)).isoformat()

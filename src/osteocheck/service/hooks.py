@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.fields import codings, latest
 from osteocheck.client.records.references import patient_of
-from osteocheck.client.records.resources import COUNTED  # the statuses the importer counts, as R4 names them
+from osteocheck.client.records.resources import COUNTED, WHEN  # what the importer counts: statuses, dates
 
 PATIENT = "{{context.patientId}}"
 
@@ -41,15 +41,6 @@ SERVICES = (
 BY_ID = {s.id: s for s in SERVICES}
 
 
-# The search parameter for when a dated kind happened, and the fields it searches (R4): a period meets
-# `ge` unless it ended before; the importer reads only those of its window.
-DATED = {
-    "Procedure": ("date", "performedDateTime", "performedPeriod"),
-    "MedicationDispense": ("whenhandedover", "whenHandedOver", ""),
-    "MedicationAdministration": ("effective-time", "effectiveDateTime", "effectivePeriod"),
-}
-
-
 def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
     """What the importer reads, and no more, asked for by patient: every Condition (a fracture stays
     history when resolved); medications in a status it counts, the dispensed and administered ones and
@@ -74,7 +65,7 @@ def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
 def _search(kind: str, since: dt.date | None = None) -> str:
     """The kind's search for the patient, in the statuses counted and since `since`; a medication's
     with the Medication it names (`_include`: a drug given by reference is known by its code there)."""
-    after = f"&{DATED[kind][0]}=ge{since.isoformat()}" if since is not None else ""
+    after = f"&{WHEN[kind][0]}=ge{since.isoformat()}" if since is not None else ""
     drug = f"&_include={kind}:medication" if kind.startswith("Medication") else ""
     return f"{kind}?patient={PATIENT}{after}&status={','.join(COUNTED[kind])}{drug}"
 
@@ -131,12 +122,12 @@ def request_for(
 def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The resources a FHIR server would return for one of this service's searches (`Type?param=...`),
     as far as the search says (the patient is the caller's to choose): a code among `code`'s
-    `system|code` list, a status among `status`'s, a `ge` date met by the kind's time (`DATED`; an
+    `system|code` list, a status among `status`'s, a `ge` date met by the kind's time (`WHEN`; an
     ongoing period meets it), then the Medications the hits name (`_include`). For examples, tests
     and the tests' FHIR stub; any other parameter is an error."""
     kind, _, query = query.partition("?")
     params = dict(param.partition("=")[::2] for param in query.split("&"))
-    dated = DATED.get(kind, ("",))[0]
+    dated = WHEN.get(kind, ("",))[0]
     unknown = set(params) - {"patient", "code", "status", "_include", dated}
     if params.get("_include", f"{kind}:medication") != f"{kind}:medication":
         unknown.add("_include")
@@ -168,7 +159,7 @@ def _reference(value: object) -> str | None:
 def last_day(r: dict[str, Any]) -> str:
     """The last day a dated resource happened (ISO, compared as text); "9" (after every date) when its
     period is ongoing, "" when it has no date."""
-    _, when, during = DATED.get(str(r.get("resourceType")), ("", "", ""))
+    _, when, during = WHEN.get(str(r.get("resourceType")), ("", "", ""))
     period = r.get(during) if during else None
     if isinstance(period, dict):
         end = period.get("end")

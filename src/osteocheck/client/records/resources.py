@@ -40,7 +40,13 @@ COUNTED = {
     "MedicationAdministration": ("completed", "in-progress", "on-hold", "unknown"),
     "Procedure": ("completed", "in-progress", "stopped", "on-hold", "unknown"),
 }
-_DATED = {"MedicationDispense", "MedicationAdministration"}
+# When a dated kind happened (R4): the search parameter that asks by it (service/hooks.py), its date
+# field and its period field. Only recent ones count (the map's windows).
+WHEN = {
+    "Procedure": ("date", "performedDateTime", "performedPeriod"),
+    "MedicationDispense": ("whenhandedover", "whenHandedOver", ""),
+    "MedicationAdministration": ("effective-time", "effectiveDateTime", "effectivePeriod"),
+}
 # A T-score of these statuses counts as read; of any other, only as far as it makes the plan stricter
 # (counted outright, it could make the stage milder than the one assumed without it).
 _FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
@@ -166,8 +172,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         f.set_aside.append(f"{label}: status {status}")
         return
     partly = ""
-    if kind in _DATED:
-        when, partly = _dated(r.get("whenHandedOver"), r.get("effectiveDateTime"), *_ends(r.get("effectivePeriod")))
+    if kind in WHEN:
+        when, partly = _happened(r, "MedicationDispense", "MedicationAdministration")
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
             return
@@ -211,6 +217,17 @@ def _ends(period: object) -> tuple[object, object]:
     return (period.get("end"), period.get("start")) if isinstance(period, dict) else (None, None)
 
 
+def _happened(r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str]:
+    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `_dated` reads them. A drug is read
+    by both of its dated kinds' fields: a dispense written with an administration's time was taken all
+    the same."""
+    values: list[object] = []
+    for kind in kinds:
+        _, on, during = WHEN[kind]
+        values += [r.get(on), *_ends(r.get(during))]
+    return _dated(*values)
+
+
 def _dated(*values: object) -> tuple[dt.date | None, str]:
     """The first of `values` that is a date, as its last day (`fields.latest`), and how it was written
     when it gives only a year or a month, else ""."""
@@ -245,7 +262,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     if status in _NOT_TAKEN["Procedure"]:
         f.set_aside.append(f"{label}: status {status}")
         return
-    when, partly = _dated(r.get("performedDateTime"), *_ends(r.get("performedPeriod")))
+    when, partly = _happened(r, "Procedure")
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         return
