@@ -21,8 +21,10 @@ GOOD = json.loads((ROOT / "examples" / "cds-hooks" / "patient-view.json").read_t
 JSON = b"application/json"
 
 
-async def _send(app: Any, path: str, body: bytes, content_type: bytes = JSON) -> tuple[int, list[Any], bytes]:
-    headers = [(b"host", b"127.0.0.1:8080"), (b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+async def _send(
+    app: Any, path: str, body: bytes, content_type: bytes = JSON, host: bytes = b"127.0.0.1:8080"
+) -> tuple[int, list[Any], bytes]:
+    headers = [(b"host", host), (b"content-type", content_type), (b"content-length", b"%d" % len(body))]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "headers": headers, "root_path": "",
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}  # fmt: skip
@@ -71,3 +73,26 @@ def test_a_hook_call_answers_as_the_route_behind_it_does(name: str) -> None:
     assert plain[:2] == routed[:2]
     assert token.sub(b"/plans/T", plain[2]) == token.sub(b"/plans/T", routed[2])
     assert (plain[0] == 200) == (name == "cards")
+
+
+@pytest.mark.timeout(60)
+def test_the_link_card_names_the_host_each_request_was_sent_to() -> None:
+    """The service's own URL is read from each request's Host (and kept by it): never another request's,
+    however many hosts are sent."""
+    app = create_app(Settings())
+    body = json.dumps(GOOD).encode()
+    hosts = [
+        b"clinic.example:8443",
+        b"127.0.0.1:8080",
+        *(b"h%d.example" % n for n in range(70)),
+        b"clinic.example:8443",
+    ]
+
+    async def calls() -> list[tuple[int, list[Any], bytes]]:
+        async with app.router.lifespan_context(app):
+            return [await asyncio.wait_for(_send(app, VIEW, body, host=host), 30) for host in hosts]
+
+    for host, (status, _, answer) in zip(hosts, asyncio.run(calls()), strict=True):
+        assert status == 200
+        link = json.loads(answer)["cards"][-1]["links"][0]["url"]
+        assert link.startswith(f"http://{host.decode()}/plans/"), link

@@ -106,8 +106,20 @@ def create_app(settings: Settings) -> Starlette:
             pool.clear()
             answering_here.stop()
 
-    def base(scope: Scope) -> str:
-        return (settings.public_url or str(HTTPConnection(scope).base_url)).rstrip("/")
+    bases: dict[tuple[object, ...], str] = {}
+
+    def base(scope: Scope, host: str | None) -> str:
+        """The service's own URL, for the link card: Starlette's reading of the request, kept by what it
+        reads (a few clients send the same few Host headers; a sender of many fills no more than 64)."""
+        if settings.public_url:
+            return settings.public_url.rstrip("/")
+        key = (scope.get("scheme"), scope.get("server"), scope.get("app_root_path", scope.get("root_path")), host)
+        found = bases.get(key)
+        if found is None:
+            if len(bases) >= 64:
+                bases.clear()
+            found = bases[key] = str(HTTPConnection(scope).base_url).rstrip("/")
+        return found
 
     async def discover(request: Request) -> Response:
         return Json(hooks.discovery(templates(dt.date.today())))
@@ -118,7 +130,7 @@ def create_app(settings: Settings) -> Starlette:
         if service is None:
             return _error(404, "no such CDS service; GET /cds-services lists them")
         headers = read_headers(scope)
-        here = base(scope)
+        here = base(scope, headers.get("host"))
         try:
             if verifier is not None:
                 # off the event loop: with --jwks URL, a key not yet seen means fetching the key set

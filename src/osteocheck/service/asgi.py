@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("osteocheck.serve")
 
-_READ = (b"authorization", b"content-type", b"content-length")
+_READ = (b"authorization", b"content-type", b"content-length", b"host")
 
 
 def read_headers(scope: Scope) -> dict[str, str]:
