@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import ROOT, mapped
+from osteocheck import api
 from osteocheck.cli.app import app
 from osteocheck.cli.prompt import TerminalReader
 from osteocheck.client.intake import questions
@@ -175,6 +176,15 @@ def test_fhir_and_flags_combine(runner: CliRunner) -> None:
         ("[]", "not a FHIR Bundle"),
         ('{"resourceType": "Bundle", "entry": {}}', "Bundle.entry must be a list"),
         ("{", "not valid JSON"),
+        (  # a search's first page, saved: the fracture may be on the next
+            '{"resourceType": "Bundle", "type": "searchset", "entry": [], "link": [{"relation": "next", "url": "x"}]}',
+            "the Bundle is one page of a search, linking to the next, so not the whole record; save every page",
+        ),
+        (
+            '{"resourceType": "Bundle", "type": "searchset", "entry": [{"search": {"mode": "outcome"}, "resource": '
+            '{"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "timeout"}]}}]}',
+            "the Bundle is a search that reported an error, so not the whole record",
+        ),
     ],
 )
 def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
@@ -183,6 +193,15 @@ def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, 
     result = runner.invoke(app, ["plan", "--fhir", str(f)])
     assert result.exit_code == 1 and result.stdout == ""
     assert message in result.stderr
+
+
+def test_a_search_s_last_page_with_a_warning_is_a_whole_record(kb: Knowledge) -> None:
+    """Only a link to a next page, or a search outcome of severity error or fatal, leaves a record part-read."""
+    warned = {"search": {"mode": "outcome"}, "resource": {"resourceType": "OperationOutcome",
+              "issue": [{"severity": "warning", "code": "informational"}]}}  # fmt: skip
+    page = {"resourceType": "Bundle", "type": "searchset", "entry": [warned],
+            "link": [{"relation": "self", "url": "x"}, {"relation": "previous", "url": "y"}]}  # fmt: skip
+    assert api.evaluate(bundle=page, knowledge=kb).record is not None
 
 
 def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:

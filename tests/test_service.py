@@ -351,6 +351,8 @@ class FhirStub:
         self.resources = [e["resource"] for e in record["entry"]]
         self.seen: list[str] = []
         self.failing: set[str] = set()  # resource types whose searches answer an OperationOutcome
+        self.page_size: int | None = None  # searches answered page by page, each linking to the next
+        self.next_page: str | None = None  # the next page's URL, whatever the search found (a wrong server's)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -368,10 +370,17 @@ class FhirStub:
                 if kind in stub.failing:
                     self._send(200, {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]})
                     return
-                hits = hooks.found_by(urllib.parse.unquote(self.path.removeprefix("/fhir/")), stub.resources)
-                self._send(
-                    200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in hits]}
-                )
+                query, _, page = urllib.parse.unquote(self.path.removeprefix("/fhir/")).partition("&_page=")
+                hits = hooks.found_by(query, stub.resources)
+                answer: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+                if stub.page_size is not None:
+                    n = int(page or 0)
+                    hits, rest = hits[n * stub.page_size : (n + 1) * stub.page_size], hits[(n + 1) * stub.page_size :]
+                    if rest or stub.next_page:
+                        answer["link"] = [
+                            {"relation": "next", "url": stub.next_page or f"{stub.base}/{query}&_page={n + 1}"}
+                        ]
+                self._send(200, answer | {"entry": [{"resource": r} for r in hits]})
 
             def _send(self, status: int, data: object) -> None:
                 body = json.dumps(data).encode()
@@ -451,6 +460,58 @@ def test_a_prefetch_left_out_is_fetched_or_412_never_a_quieter_plan(server: Serv
         finally:
             stub.failing.clear()
         assert status == 502 and answer["error"] == f"the FHIR server could not answer the query for {key}", answer
+
+
+PAGED = {"relation": "next", "url": "https://ehr.example/fhir/Condition?page=2"}
+FAILED_SEARCH = {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "too-costly"}]},
+                 "search": {"mode": "outcome"}}  # fmt: skip
+
+
+@pytest.mark.parametrize("part", ["one page", "a failed search"])
+def test_a_prefetch_sent_in_part_is_fetched_whole_or_412(server: Server, stub: FhirStub, part: str) -> None:
+    """An EHR may prefetch only a search's first page, or a search that reported an error: the rest of
+    the record (the fracture, the blood thinner) may be in what it left out. Read whole, or no plan."""
+    given = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    expected = [c["summary"] for c in server.hook(VIEW, given)[1]["cards"]]
+    request = json.loads(json.dumps(given))
+    prefetched = request["prefetch"]["conditions"]
+    if part == "one page":
+        prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}, PAGED]
+    else:
+        prefetched["entry"].append(FAILED_SEARCH)
+    status, answer = server.hook(VIEW, request)
+    said = "one page of a search, linking to the next" if part == "one page" else "a search that reported an error"
+    assert status == 412 and f"lacks the prefetch conditions ({said}) and names no fhirServer" in answer["error"]
+    stub.seen.clear()
+    stub.page_size = 1  # and the server answers page by page: every page is read
+    try:
+        status, answer = server.hook(VIEW, _without_prefetch(stub) | {"prefetch": request["prefetch"]})
+    finally:
+        stub.page_size = None
+    assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
+    assert len(stub.seen) == 3  # the conditions, a page at a time
+    prefetched["entry"] = [e for e in prefetched["entry"] if e != FAILED_SEARCH]
+    prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}]  # the last page: whole
+    status, answer = server.hook(VIEW, request)
+    assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
+
+
+@pytest.mark.parametrize("where", ["elsewhere", "without end"])
+def test_a_fetched_search_whose_pages_cannot_all_be_read_gives_no_plan(
+    server: Server, stub: FhirStub, where: str
+) -> None:
+    stub.page_size = 1
+    stub.next_page = "http://127.0.0.1:9/fhir/Condition?page=2" if where == "elsewhere" else None
+    if where == "without end":
+        stub.next_page = f"{stub.base}/Condition?patient=x&_page=0"  # every page links back to the first
+    try:
+        status, answer = server.hook(VIEW, _without_prefetch(stub))
+    finally:
+        stub.page_size = stub.next_page = None
+    if where == "elsewhere":
+        assert status == 502 and answer["error"].endswith("goes on elsewhere"), answer
+    else:
+        assert status == 413 and answer["error"].endswith("runs past 20 pages"), answer
 
 
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:

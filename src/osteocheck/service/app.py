@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from osteocheck import api
+from osteocheck.client.records.bundle import incomplete
 from osteocheck.errors import OsteocheckError
 from osteocheck.service import hooks, wire
 from osteocheck.service.asgi import HookCalls, Logged, read_body, read_headers
@@ -244,10 +245,10 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys to read)
     when the EHR left one of the prefetch `keys` out, and the call comes again with what was fetched.
 
-    A plan is never made without a prefetch the templates ask for: the EHR leaves one out (or sends an
-    OperationOutcome in its place) when it could not run the query, and a plan made without, say, the
-    medications would be quieter than the record. With no fhirServer to read it from, the call is 412,
-    as CDS Hooks says."""
+    A plan is never made without a prefetch the templates ask for, whole: the EHR leaves one out (or
+    sends an OperationOutcome in its place) when it could not run the query, may send only the first
+    page of a long search, and a plan made without, say, the medications would be quieter than the
+    record. With no fhirServer to read it from, the call is 412, as CDS Hooks says."""
 
     def work(hook: str, body: bytes, base: str, link: str, fetched: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
@@ -256,15 +257,17 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             if fetched is not None:
                 prefetched.update(fetched)
             bundle = as_bundle(prefetched)  # a malformed prefetch is a 400 first
-            unmet = [key for key in keys if _unmet(prefetched, key)]
+            why = {key: _unmet(prefetched, key) for key in keys}
+            unmet = [key for key in keys if why[key] is not None]
             if unmet:
                 if fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
                     raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
                 if not call.fhir_server:
+                    listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in unmet)
                     raise Refused(
                         412,
-                        f"the request lacks the prefetch {', '.join(unmet)} and names no fhirServer to read it "
-                        "from; send it (null when the EHR has no such data), or fhirServer and fhirAuthorization",
+                        f"the request lacks the prefetch {listed} and names no fhirServer to read it from; send "
+                        "it whole (null when the EHR has no such data), or fhirServer and fhirAuthorization",
                     )
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
             plan = _plan(bundle, call.patient, knowledge)
@@ -276,10 +279,17 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     return work
 
 
-def _unmet(prefetched: dict[str, Any], key: str) -> bool:
-    """Left out, or an OperationOutcome in its place (CDS Hooks 2.0: a prefetch the EHR could not run)."""
+def _unmet(prefetched: dict[str, Any], key: str) -> str | None:
+    """Why a prefetch cannot be planned from: "" when left out or an OperationOutcome is in its place
+    (CDS Hooks 2.0: a query the EHR could not run), else what leaves its search part-done (`incomplete`);
+    None when it can."""
     value = prefetched.get(key, _unmet)
-    return value is _unmet or (isinstance(value, dict) and value.get("resourceType") == "OperationOutcome")
+    if value is _unmet:
+        return ""
+    kind = value.get("resourceType") if isinstance(value, dict) else None
+    if kind == "OperationOutcome":
+        return ""
+    return incomplete(value) if kind == "Bundle" else None
 
 
 def _frozen() -> None:

@@ -48,20 +48,27 @@ class Fetcher:
         return fetched
 
     def _read(self, url: str, base: str, token: str | None, budget: list[int]) -> Any:
+        """What one query found, every page of it in one Bundle; refused rather than read in part (a plan
+        made from the first pages could miss a fracture or a drug)."""
         first = self._get(url, token, budget)
         if first is None or first.get("resourceType") != "Bundle":
             return first
         page, pages = first, 1
-        while pages < MAX_PAGES:
-            after = next(
-                (x.get("url") for x in page.get("link", []) if isinstance(x, dict) and x.get("relation") == "next"),
-                None,
-            )
-            if not isinstance(after, str) or not after.startswith(base):
-                break
+        while (after := _next(page)) is not None:
+            if not after.startswith(base):
+                raise Refused(502, "the FHIR server's answer to a query this service needs goes on elsewhere")
+            if pages >= MAX_PAGES:
+                raise Refused(
+                    413, f"the FHIR server's answer to a query this service needs runs past {MAX_PAGES} pages"
+                )
             page = self._get(after, token, budget) or {}
-            first.setdefault("entry", []).extend(page.get("entry", []) if isinstance(page.get("entry"), list) else [])
+            listed, more = first.setdefault("entry", []), page.get("entry", [])
+            if page.get("resourceType") != "Bundle" or not isinstance(listed, list) or not isinstance(more, list):
+                raise Refused(502, "the FHIR server did not send a page of its answer to a query this service needs")
+            listed.extend(more)
             pages += 1
+        if pages > 1:  # whole now: its first page's link to the next is read
+            first["link"] = [x for x in first.get("link", []) if not _is_next(x)]
         return first
 
     def _get(self, url: str, token: str | None, budget: list[int]) -> dict[str, Any] | None:
@@ -89,3 +96,18 @@ class Fetcher:
         if not isinstance(data, dict):
             raise Refused(502, "the FHIR server sent something that is not a FHIR resource")
         return data
+
+
+def _next(page: dict[str, Any]) -> str | None:
+    """The URL of the page after this one (R4 Bundle.link, relation "next"; "" when it names none), None
+    on the last page."""
+    links = page.get("link")
+    for link in links if isinstance(links, list) else ():
+        if _is_next(link):
+            url = link.get("url")
+            return url if isinstance(url, str) else ""
+    return None
+
+
+def _is_next(link: object) -> bool:
+    return isinstance(link, dict) and link.get("relation") == "next"

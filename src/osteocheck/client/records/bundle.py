@@ -43,4 +43,32 @@ def checked(data: object, where: str) -> dict[str, Any]:
         raise ProfileError((f"{where}: not a FHIR Bundle (resourceType is {found!r}, expected 'Bundle')",), usage=False)
     if not isinstance(data.get("entry", []), list):
         raise ProfileError((f"{where}: Bundle.entry must be a list",), usage=False)
+    part = incomplete(data)
+    if part is not None:
+        raise ProfileError(
+            (f"{where}: the Bundle is {part}, so not the whole record; save every page in one, or export the record",),
+            usage=False,
+        )
     return data
+
+
+def incomplete(bundle: dict[str, Any]) -> str | None:
+    """Why a Bundle holds only part of what its search found, else None: a plan made from it could miss
+    a fracture or a drug. R4 search: a page links to the next ("next"), and a search outcome
+    (entry.search.mode "outcome") of severity error or fatal says the search did not run whole."""
+    links = bundle.get("link")
+    if isinstance(links, list) and any(isinstance(x, dict) and x.get("relation") == "next" for x in links):
+        return "one page of a search, linking to the next"
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else ():
+        search = entry.get("search") if isinstance(entry, dict) else None
+        if isinstance(search, dict) and search.get("mode") == "outcome" and _failed(entry.get("resource")):
+            return "a search that reported an error"
+    return None
+
+
+def _failed(outcome: object) -> bool:
+    issues = outcome.get("issue") if isinstance(outcome, dict) else None
+    return isinstance(issues, list) and any(
+        isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues
+    )
