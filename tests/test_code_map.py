@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -185,6 +186,27 @@ def test_a_code_sent_under_its_system_s_oid_means_what_it_means_under_its_uri(tm
     broken.write_text('systems: {snomed: "http://snomed.info/sct"}\nsystem_aliases: {"urn:oid:1": nosuch}\n', "utf-8")
     with pytest.raises(ProfileError, match="system_aliases must map a URI to a system"):
         fhir.load_code_map(broken)
+
+
+@pytest.mark.parametrize(
+    ("bands", "problem"),
+    [
+        ("{reference: r, years: [{above: -2.0, years: 5}, {above: -1.5, years: 15}]}", "from the highest 'above' down"),
+        ("{reference: r, years: [{above: -1.5, years: 0}]}", "a number of 'years' over 0"),
+        ("{reference: r, years: [{above: '-1.5', years: 15}]}", "a number 'above'"),
+        ("{reference: r, years: [{above: .nan, years: 15}]}", "a number 'above'"),
+        ("{years: [{above: -1.5, years: 15}]}", "a 'reference' says where they come from"),
+        ("{reference: r, years: {above: -1.5}}", "each band needs"),
+    ],
+)
+def test_a_broken_t_score_currency_table_is_refused(tmp_path: Path, bands: str, problem: str) -> None:
+    from osteocheck.errors import ProfileError
+
+    broken = tmp_path / "fhir_codes.yaml"
+    broken.write_text(f'systems: {{snomed: "http://snomed.info/sct"}}\nt_score_current: {bands}\n', "utf-8")
+    with pytest.raises(ProfileError, match=re.escape(problem)):
+        fhir.load_code_map(broken)
+    assert CODES.t_score_years and CODES.t_score_reference.startswith("Gourlay")
 
 
 def test_the_map_file_is_small_enough_to_load_quickly() -> None:

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT, mapped, plan_json
+from osteocheck import api
 from osteocheck.cli.app import app
 from osteocheck.client.records import derive as fhir
 from osteocheck.client.records import names
@@ -284,6 +285,50 @@ def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
     assert out.data == {"name": "Amy Shaw", "id": "example", "t_score": -1.62}
     assert any("DXA Hip-L T-score BMD" in u and "lowest of several" in u for u in out.used)
     assert out.unrecognised == ()
+
+
+JUDGED = dt.date(2026, 6, 1)  # the day `bundle` stamps
+
+
+def _t_score(value: object, measured: object) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": "t", "status": "final", "code": mapped("observations"),
+            "valueQuantity": {"value": value}} | ({} if measured is None else {"effectiveDateTime": measured})  # fmt: skip
+
+
+def _days_before(days: int) -> str:
+    return (JUDGED - dt.timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("value", "measured", "counted"),
+    [
+        (-2.2, _days_before(365), True),  # advanced osteopenia: about a year
+        (-2.2, _days_before(366), False),
+        (-2.0, _days_before(366), False),
+        (-1.8, _days_before(1826), True),  # moderate: about 5 years
+        (-1.5, _days_before(1827), False),
+        (-1.49, _days_before(1827), True),  # mild, or normal: about 15 years
+        (-1.2, _days_before(5479), False),
+        (0.5, "2005-01-01", False),
+        (-2.7, "1990-01-01", True),  # in the osteoporosis range: counted however old
+        (-1.2, None, False),  # no date: not known to be current
+        (-2.2, "2025", False),  # a year only: judged from its first day
+        (-2.2, "2025-07", True),
+    ],
+)
+def test_a_t_score_above_the_osteoporosis_range_counts_only_while_current(
+    kb: Knowledge, value: float, measured: str | None, counted: bool
+) -> None:
+    """Bone is lost with the years (the map's `t_score_current`, from Gourlay et al. 2012): an old
+    osteopenic reading must not make the plan milder than no reading at all."""
+    out = fhir.derive(bundle(_t_score(value, measured)), CODES, kb)
+    assert (out.data.get("t_score") == value) is counted
+    if not counted:
+        assert len(out.set_aside) == 1 and f"T-score {value:g}, " in out.set_aside[0]
+        assert out.set_aside[0].endswith(": not current")
+        assert any("so not counted" in n and "ask for a newer DXA result" in n for n in out.notes)
+        plan = api.plan(bundle=bundle(_t_score(value, measured)), knowledge=kb, as_of=JUDGED)
+        assert plan["stage"] == "osteoporosis"  # as with no reading: assumed, never milder
 
 
 def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_share_it(kb: Knowledge) -> None:

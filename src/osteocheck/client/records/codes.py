@@ -12,8 +12,10 @@ when its entries are asked for. Only the few prefix entries are scanned.
 from __future__ import annotations
 
 import functools
+import itertools
+import math
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from osteocheck import shipped
 from osteocheck.client.records.fields import codings
@@ -27,6 +29,7 @@ _ALLOWED = {
     "fresh_fracture_days",
     "recent_surgery_days",
     "recent_medication_days",
+    "t_score_current",
     *SECTIONS,
 }
 
@@ -52,6 +55,15 @@ class CodeMap(NamedTuple):
     meanings: tuple[dict[str, Any], ...] = ()  # what a generated code means, by number
     generated: Path | None = None  # the generated entries in full, with their provenance: read only when asked
     aliases: dict[str, str] | None = None  # another URI of a system (its urn:oid:) -> the URI the map uses
+    t_score_years: tuple[tuple[float, float], ...] = ()  # (above, years): how long a T-score above it is current
+    t_score_reference: str = ""  # where those years come from
+
+    def t_score_current_for(self, value: float) -> float | None:
+        """How many years a T-score of `value` shows the bones are where it says; None: however old."""
+        for above, years in self.t_score_years:
+            if value > above:
+                return years
+        return None
 
     def entries(self, section: str) -> list[dict[str, Any]]:
         """Every entry of a section, hand-checked first, then the generated ones with their provenance."""
@@ -244,9 +256,33 @@ def load_code_map(path: Path | None = None) -> CodeMap:
                 exact[systems[system]] = codes
     days = int(data.get("fresh_fracture_days", 90)), int(data.get("recent_surgery_days", 90))
     medication_days = int(data.get("recent_medication_days", 90))
+    years, reference = _t_score_current(path, data.get("t_score_current", {}))
     return CodeMap(
-        systems, days[0], days[1], sections, medication_days, lookup, meanings, generated if meanings else None, aliases
-    )
+        systems, days[0], days[1], sections, medication_days, lookup, meanings, generated if meanings else None,
+        aliases, years, reference,
+    )  # fmt: skip
+
+
+def _t_score_current(path: Path, given: object) -> tuple[tuple[tuple[float, float], ...], str]:
+    """The bands of `t_score_current`, highest first, each (above, years), and their reference."""
+    bands = given.get("years", []) if isinstance(given, dict) else None
+    reference = given.get("reference", "") if isinstance(given, dict) else None
+    out: list[tuple[float, float]] = []
+    for band in bands if isinstance(bands, list) else [None]:
+        above, years = (band.get("above"), band.get("years")) if isinstance(band, dict) else (None, None)
+        if not (_number(above) and _number(years) and years > 0):
+            problem = "each band needs a number 'above' and a number of 'years' over 0"
+            raise ProfileError((f"{path}: t_score_current.years: {problem}",), usage=False)
+        out.append((float(above), float(years)))
+    highest_first = all(a[0] > b[0] for a, b in itertools.pairwise(out))
+    if not highest_first or not isinstance(reference, str) or (out and not reference.strip()):
+        problem = "the bands go from the highest 'above' down, and a 'reference' says where they come from"
+        raise ProfileError((f"{path}: t_score_current: {problem}",), usage=False)
+    return tuple(out), reference
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _index(path: Path, generated: Path) -> dict[str, Any]:

@@ -73,6 +73,14 @@ def date(value: object) -> dt.date | None:
         return None
 
 
+def earliest(value: object) -> dt.date | None:
+    """The first day a FHIR date or dateTime can mean ("2026-05" starts on 1 May): how old a measurement
+    is judged by it, the reading that makes it oldest."""
+    if isinstance(value, str) and (len(value) == 4 or (len(value) == 7 and value[4] == "-")):
+        value = value + ("-01-01" if len(value) == 4 else "-01")
+    return date(value)
+
+
 def latest(value: object) -> dt.date | None:
     """The last day a FHIR date or dateTime can mean ("2026-05" runs to 31 May, "2026" to 31 December):
     whether an event is recent is judged by it, the reading that keeps it recent longest."""

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import describe, latest, status_code, text, words_of
+from osteocheck.client.records.fields import describe, earliest, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
 from osteocheck.client.records.references import References
@@ -293,7 +293,8 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
     value = _t_value(r)
     if status in _FINAL_OBSERVATION:
         if value is not None:
-            f.add_t_score(value, label)
+            if not _outdated(f, r, label, value):
+                f.add_t_score(value, label)
             return
         # Fail closed: a T-score the record holds but whose value cannot be read may be in the osteoporosis
         # range, and the plan must not rest on a milder diagnosis beside it (as with no stage at all).
@@ -307,6 +308,31 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         _osteoporosis_at_least(f, label, f"T-score {value:g}, status {said}", why)
         return
     f.set_aside.append(f"{label}: status {said}, value {_shown(r)}")
+
+
+def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
+    """A T-score above the osteoporosis range, measured longer ago than the map's years for its band (or
+    at no known date), no longer shows the bones are above it: set aside, with a note, and never milder
+    than the plan without it. A reading in the osteoporosis range counts however old."""
+    years = f.codes.t_score_current_for(value) if classify(value, f.knowledge) != "osteoporosis" else None
+    if years is None:
+        return False
+    period = r.get("effectivePeriod")
+    when = next(
+        (day for v in (r.get("effectiveDateTime"), r.get("effectiveInstant"), *_ends(period)[::-1], r.get("issued"))
+         if (day := earliest(v)) is not None),
+        None,
+    )  # fmt: skip
+    if when is not None and (f.today - when).days <= years * 365.25:
+        return False
+    said = f"measured {when.isoformat()}" if when is not None else "with no date"
+    f.set_aside.append(f"{label}: T-score {value:g}, {said}: not current")
+    f.notes.append(
+        f"{label}: T-score {value:g} {said}, so not counted: a reading in its range is current for {years:g} "
+        f"year{'s' if years != 1 else ''} (1 in 10 older women reach osteoporosis in that time, "
+        f"{f.codes.t_score_reference.split(',')[0]}); ask for a newer DXA result"
+    )
+    return True
 
 
 def _osteoporosis_at_least(f: Findings, label: str, read: str, why: str) -> None:
