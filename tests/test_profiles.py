@@ -178,7 +178,7 @@ def test_fhir_and_flags_combine(runner: CliRunner) -> None:
         ("{", "not valid JSON"),
         (  # a search's first page, saved: the fracture may be on the next
             '{"resourceType": "Bundle", "type": "searchset", "entry": [], "link": [{"relation": "next", "url": "x"}]}',
-            "the Bundle is one page of a search, linking to the next, so not the whole record; save every page",
+            "the Bundle is one page of a search, linking to the next, so not the whole record; put every page in one Bundle",
         ),
         (
             '{"resourceType": "Bundle", "type": "searchset", "entry": [{"search": {"mode": "outcome"}, "resource": '

@@ -45,8 +45,9 @@ def checked(data: object, where: str) -> dict[str, Any]:
         raise ProfileError((f"{where}: Bundle.entry must be a list",), usage=False)
     part = incomplete(data)
     if part is not None:
+        whole = "put every page in one Bundle, or export the record"
         raise ProfileError(
-            (f"{where}: the Bundle is {part}, so not the whole record; save every page in one, or export the record",),
+            (f"{where}: the Bundle is {part}, so not the whole record; {whole}",),
             usage=False,
         )
     return data
