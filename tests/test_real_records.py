@@ -104,6 +104,28 @@ def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) 
     assert fhir.derive(bundle(old), CODES, kb).data == {}
     named = fhir.derive(bundle(given), CODES, kb)
     assert named.data == {"anticoagulants": True} and "recognised by name" in named.used[0]
+    for undated, said in (({k: v for k, v in recent.items() if k != "whenHandedOver"}, "dispensed"),
+                          ({k: v for k, v in given.items() if k != "effectiveDateTime"}, "given")):  # fmt: skip
+        out = fhir.derive(bundle(undated), CODES, kb)  # not known to be taken now: the therapist asks
+        assert out.data == {} and out.set_aside[0].endswith(": no date")
+        assert out.notes[-1].endswith(f": {said} with no date, so not counted as taken now; ask the client")
+
+
+def test_an_operation_with_no_date_is_asked_about_and_a_test_with_none_is_not(kb: Knowledge) -> None:
+    replaced = {
+        "resourceType": "Procedure",
+        "id": "p",
+        "status": "completed",
+        "code": {"text": "Total hip replacement"},
+    }
+    measured = {**replaced, "code": {"text": "Blood pressure measurement"}}
+    out = fhir.derive(bundle(replaced), CODES, kb)
+    assert out.data == {} and out.set_aside == ("Procedure/p (Total hip replacement): no date",)
+    assert out.notes == (
+        "Procedure/p (Total hip replacement): surgery with no date, so not counted as recent; ask the client when it was",
+    )
+    out = fhir.derive(bundle(measured), CODES, kb)
+    assert out.data == {} and out.notes == ()
 
 
 DATED = {"MedicationDispense": {"whenHandedOver": "2026-05-01"}, "MedicationAdministration":

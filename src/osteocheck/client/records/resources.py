@@ -176,6 +176,10 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         when, partly = _happened(r, "MedicationDispense", "MedicationAdministration")
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
+            if when is None:
+                f.notes.append(
+                    f"{label}: {_GIVEN[str(kind)]} with no date, so not counted as taken now; ask the client"
+                )
             return
     if entry.get("fact") == "corticosteroids":
         route = _route_words(r, concept, references)
@@ -215,6 +219,9 @@ def _partly_dated(f: Findings, label: str, partly: str) -> None:
 def _ends(period: object) -> tuple[object, object]:
     """A Period's end, then its start (an ongoing one has only a start)."""
     return (period.get("end"), period.get("start")) if isinstance(period, dict) else (None, None)
+
+
+_GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
 
 
 def _happened(r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str]:
@@ -265,6 +272,8 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     when, partly = _happened(r, "Procedure")
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
+        if when is None and (f.codes.match("procedures", r.get("code")) or surgical(words_of(r.get("code")))):
+            f.notes.append(f"{label}: surgery with no date, so not counted as recent; ask the client when it was")
         return
     entry = f.codes.match("procedures", r.get("code"))
     words = words_of(r.get("code"))
