@@ -377,7 +377,8 @@ OSTEOPENIA = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code"
 @pytest.mark.parametrize(
     ("value", "read"),
     [({"valueQuantity": {"value": -2.7}}, -2.7), ({"valueQuantity": {"value": "-2.7"}}, -2.7),
-     ({"valueString": "\u22122.7"}, -2.7), ({"valueInteger": -3}, -3.0)],
+     ({"valueString": "\u22122.7"}, -2.7), ({"valueInteger": -3}, -3.0),
+     ({"valueQuantity": {"value": -2.6, "comparator": ">="}}, -2.6)],
 )  # fmt: skip
 def test_a_final_t_score_is_read_however_the_record_writes_its_number(
     kb: Knowledge, value: dict[str, Any], read: float
@@ -389,7 +390,8 @@ def test_a_final_t_score_is_read_however_the_record_writes_its_number(
 @pytest.mark.parametrize(
     "value",
     [{}, {"valueQuantity": {"value": "nan"}}, {"valueQuantity": {"value": -11}}, {"valueString": "low"},
-     {"component": [{"code": {"text": "T-score"}, "valueQuantity": {"value": -2.7}}]}],
+     {"component": [{"code": {"text": "T-score"}, "valueQuantity": {"value": -2.7}}]},
+     {"valueQuantity": {"value": -1.0, "comparator": "<"}}, {"valueQuantity": {"value": -2.0, "comparator": "<="}}],
 )  # fmt: skip
 def test_a_final_t_score_that_cannot_be_read_counts_as_osteoporosis(kb: Knowledge, value: dict[str, Any]) -> None:
     """Fail closed: an unreadable value might be in the osteoporosis range; a milder diagnosis beside it

@@ -359,8 +359,11 @@ _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 def _t_value(r: dict[str, Any]) -> float | None:
     """The T-score an Observation states: a Quantity's value, an integer, or a number written as text
     (with a typographic minus, as reports print it); None when it states none plainly, or one no T-score
-    can be (a slip in the record, which must not stop the plan)."""
+    can be (a slip in the record, which must not stop the plan). A Quantity "less than" a value is a bound,
+    not a T-score: read as the value, "< -1.0" would be normal, and the bones may be far below it."""
     quantity = r.get("valueQuantity")
+    if isinstance(quantity, dict) and quantity.get("comparator") in ("<", "<="):
+        return None
     for value in (quantity.get("value") if isinstance(quantity, dict) else None, r.get("valueInteger"),
                   r.get("valueString")):  # fmt: skip
         number = None
@@ -377,7 +380,9 @@ def _t_value(r: dict[str, Any]) -> float | None:
 def _shown(r: dict[str, Any]) -> str:
     quantity = r.get("valueQuantity")
     value = quantity.get("value") if isinstance(quantity, dict) else r.get("valueInteger", r.get("valueString"))
-    return "no number" if value is None else one_line(repr(value))[:40]
+    bound = quantity.get("comparator") if isinstance(quantity, dict) else None
+    shown = "no number" if value is None else one_line(repr(value))[:40]
+    return f"{one_line(str(bound))[:4]} {shown}" if isinstance(bound, str) else shown
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
