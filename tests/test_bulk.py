@@ -45,9 +45,42 @@ def test_what_cannot_be_read_is_said_and_the_rest_is_screened(tmp_path: Path) ->
         handle.write("{not json\n")
         handle.write(json.dumps({"resourceType": "Condition", "subject": {"reference": "Patient/nobody"}}) + "\n")
     code, lines, err = run("--fhir-ndjson", str(folder))
-    assert code == 0 and len(lines) == 13
+    assert code == 1 and len(lines) == 13  # screened, but the line not read may have been anyone's fracture
     assert "Condition.000.ndjson:" in err and "not a JSON resource" in err
     assert "1 resource(s) named no Patient of the export" in err
+    assert err.rstrip().endswith("; the export is not whole (1 problem(s) above)")
+    assert all(line["record"]["notes"][0].startswith("the export is not whole (1 problem(s)") for line in lines)  # type: ignore[index]
+
+
+def test_an_error_the_export_reports_makes_every_row_say_so(tmp_path: Path) -> None:
+    """Bulk Data: the server writes what it could not export as OperationOutcomes (the manifest's error
+    files). One of severity error means some patient's resources are missing, and which is not known."""
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational"}]}
+    (folder / "OperationOutcome.000.ndjson").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code == 0 and "not whole" not in err and "named no Patient" not in err  # a warning loses nothing
+    failed = {"severity": "error", "code": "exception", "diagnostics": "MedicationRequest: export failed"}
+    (folder / "OperationOutcome.000.ndjson").write_text(
+        json.dumps(outcome | {"issue": [failed]}) + "\n", encoding="utf-8"
+    )
+    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code == 1 and "the export reports an error: MedicationRequest: export failed" in err
+    assert len(lines) == 13 and all("not whole" in line["record"]["notes"][0] for line in lines)  # type: ignore[index]
+
+
+def test_a_resource_naming_a_version_of_its_patient_is_that_patient_s(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    first = json.loads((EXPORT / "Patient.000.ndjson").read_text(encoding="utf-8").splitlines()[0])["id"]
+    drug = {"resourceType": "MedicationRequest", "id": "w", "status": "active",
+            "subject": {"reference": f"Patient/{first}/_history/2"}, "medicationCodeableConcept": {"text": "warfarin"}}  # fmt: skip
+    with (folder / "MedicationRequest.000.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(drug) + "\n")
+    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01", "--full")
+    assert code == 0 and "named no Patient" not in err, err
+    assert lines[0]["profile"]["anticoagulants"] is True  # type: ignore[index]
 
 
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path) -> None:

@@ -17,12 +17,14 @@ from typing import Any, NamedTuple
 
 from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
+from osteocheck.client.records.bundle import errors_of
 from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.derive import Findings, References, read_resource
 from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
+from osteocheck.words import one_line
 
 _FILE = re.compile(r"^([A-Z][A-Za-z]+)(\.\d+)?\.ndjson$")
 # The resource types osteocheck reads, in the order it reads them (patients first, medications before requests).
@@ -93,6 +95,7 @@ class Bulk:
         self.knowledge = knowledge
         self.today = today
         self.problems: list[str] = []
+        self.damaged = 0  # problems that may have lost a resource: an unread line, an error the export reports
         self.orphans = 0
         self.read = 0  # bytes, for the progress bar
 
@@ -111,6 +114,9 @@ class Bulk:
         for kind in sorted(self.export.files):
             if kind in _ORDER:
                 continue
+            if kind == "OperationOutcome":  # the export's own errors (Bulk Data: the manifest's `error` files)
+                self._errors()
+                continue
             for r in self._resources(kind):
                 owner = patients.get(patient_of(r) or "")
                 if owner is None:
@@ -123,9 +129,21 @@ class Bulk:
             data = dict(imported.data)
             data["id"] = pid
             notes = [*state.notes, *([f"... and {state.more_notes} more note(s)"] if state.more_notes else [])]
+            if self.damaged:  # which patient's resource was lost cannot be known: every record may lack one
+                notes.insert(0, f"the export is not whole ({self.damaged} problem(s), said when it was screened): "
+                                "this record may lack a resource; check it before treating")  # fmt: skip
             state.used += len(imported.used)
             record = {"used": state.used, "set_aside": state.set_aside, "not_recognised": state.unrecognised}
             yield Row(state.number, pid, data, record=record | {"notes": notes})
+
+    def _errors(self) -> None:
+        """The export's OperationOutcomes: one of severity error or fatal says something was not exported."""
+        for r in self._resources("OperationOutcome"):
+            failed = errors_of(r)
+            if failed:
+                said = failed[0].get("diagnostics") or failed[0].get("code") or "no detail"
+                self.problems.append(f"the export reports an error: {one_line(str(said))[:160]}")
+                self.damaged += 1
 
     def _resources(self, kind: str) -> Iterator[dict[str, Any]]:
         for path in self.export.files.get(kind, []):
@@ -136,14 +154,17 @@ class Bulk:
                     self.read = base + source.consumed
                     for problem in source.take_problems():
                         self.problems.append(f"{path.name}:{number}: {problem}")
+                        self.damaged += 1
                     if not line.strip():
                         continue
                     try:
                         r = json.loads(line, object_pairs_hook=no_duplicates)
                     except (ValueError, RecursionError) as exc:
                         self.problems.append(f"{path.name}:{number}: not a JSON resource: {str(exc)[:120]}")
+                        self.damaged += 1
                         continue
                     if isinstance(r, dict) and r.get("resourceType") == kind:
                         yield r
                     else:
                         self.problems.append(f"{path.name}:{number}: not a {kind} resource")
+                        self.damaged += 1

@@ -29,10 +29,14 @@ class Summary(NamedTuple):
     clearance: int
     problems: tuple[str, ...]
     stopped: bool
+    damaged: int = 0  # problems of a FHIR export that may have lost a resource (its rows may lack it)
 
     def line(self) -> str:
         stop = " (stopped at the first failure)" if self.stopped else ""
-        return f"{self.rows} row(s) screened, {self.failed} failed, {self.clearance} need physician clearance{stop}"
+        whole = f"; the export is not whole ({self.damaged} problem(s) above)" if self.damaged else ""
+        return (
+            f"{self.rows} row(s) screened, {self.failed} failed, {self.clearance} need physician clearance{stop}{whole}"
+        )
 
 
 def _open(source: str) -> BinaryIO:
@@ -127,7 +131,7 @@ def run_bulk(
         notes.append(f"osteocheck: ... and {len(bulk.problems) - MAX_REPORTED} more problem(s) in the export")
     if bulk.orphans:
         notes.append(f"osteocheck: {bulk.orphans:,} resource(s) named no Patient of the export and were not read")
-    return summary._replace(problems=(*summary.problems, *notes))
+    return summary._replace(problems=(*summary.problems, *notes), damaged=bulk.damaged)
 
 
 def _screen(

@@ -549,7 +549,8 @@ def batch(
         ),
     ] = None,
 ) -> None:
-    """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any failed."""
+    """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any
+    failed, or the export is not whole."""
     check_format(output_format, ("jsonl", "csv"))
     if (source is None) == (fhir_ndjson is None):
         fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
@@ -595,7 +596,7 @@ def _finish_batch(summary: Summary) -> None:
     for line in summary.problems:
         _stderr(line)
     _stderr(summary.line())
-    if summary.failed:
+    if summary.failed or summary.damaged:
         raise typer.Exit(1)
 
 

@@ -63,13 +63,13 @@ def incomplete(bundle: dict[str, Any]) -> str | None:
     entries = bundle.get("entry")
     for entry in entries if isinstance(entries, list) else ():
         search = entry.get("search") if isinstance(entry, dict) else None
-        if isinstance(search, dict) and search.get("mode") == "outcome" and _failed(entry.get("resource")):
+        if isinstance(search, dict) and search.get("mode") == "outcome" and errors_of(entry.get("resource")):
             return "a search that reported an error"
     return None
 
 
-def _failed(outcome: object) -> bool:
+def errors_of(outcome: object) -> list[dict[str, Any]]:
+    """The issues of an OperationOutcome of severity error or fatal: what could not be done."""
     issues = outcome.get("issue") if isinstance(outcome, dict) else None
-    return isinstance(issues, list) and any(
-        isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues
-    )
+    listed = issues if isinstance(issues, list) else []
+    return [i for i in listed if isinstance(i, dict) and i.get("severity") in ("error", "fatal")]

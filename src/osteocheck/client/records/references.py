@@ -41,12 +41,14 @@ class References:
 
 
 def patient_of(r: dict[str, Any]) -> str | None:
-    """The Patient id a resource is about (`Patient/ID`, or a URL ending so)."""
+    """The Patient id a resource is about (`Patient/ID`, a URL ending so, either with `/_history/N`)."""
     for key in ("subject", "patient"):
         ref = r.get(key)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
             text: str = ref["reference"]
             parts = text.rstrip("/").split("/")
+            if "_history" in parts:  # a version of the Patient is still the Patient
+                parts = parts[: parts.index("_history")]
             if len(parts) >= 2 and parts[-2] == "Patient":
                 return parts[-1]
             if text.startswith("urn:uuid:"):
