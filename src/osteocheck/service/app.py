@@ -114,7 +114,9 @@ def create_app(settings: Settings) -> Starlette:
         reads (a few clients send the same few Host headers; a sender of many fills no more than 64)."""
         if settings.public_url:
             return settings.public_url.rstrip("/")
-        key = (scope.get("scheme"), scope.get("server"), scope.get("app_root_path", scope.get("root_path")), host)
+        server = scope.get("server")  # ASGI: an iterable of host and port (a list under some servers)
+        where = tuple(server) if isinstance(server, list | tuple) else None
+        key = (scope.get("scheme"), where, scope.get("app_root_path", scope.get("root_path")), host)
         found = bases.get(key)
         if found is None:
             if len(bases) >= 64:
