@@ -88,17 +88,12 @@ def as_bundle(prefetched: dict[str, Any]) -> dict[str, Any]:
             listed = value.get("entry", [])
             if not isinstance(listed, list):
                 raise Refused(400, f"prefetch '{key[:40]}': Bundle.entry must be a list")
-            entries.extend(e for e in listed if _not_outcome(e))
+            for e in listed:  # search results carry OperationOutcomes about the search itself: not the record
+                search = e.get("search") if isinstance(e, dict) else None
+                if not (isinstance(search, dict) and search.get("mode") == "outcome"):
+                    entries.append(e)  # an entry that is not an object is kept: the importer counts it
         else:
             entries.append({"resource": value})
         if len(entries) > MAX_ENTRIES:
             raise Refused(413, f"the prefetched record holds more than {MAX_ENTRIES:,} resources")
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-
-
-def _not_outcome(entry: object) -> bool:
-    """Search results carry OperationOutcomes about the search itself (search.mode 'outcome'): not the record."""
-    if not isinstance(entry, dict):
-        return True  # kept, so the importer counts it as not recognised
-    search = entry.get("search")
-    return not (isinstance(search, dict) and search.get("mode") == "outcome")

@@ -60,6 +60,8 @@ def incomplete(bundle: dict[str, Any]) -> str | None:
     links = bundle.get("link")
     if isinstance(links, list) and any(isinstance(x, dict) and x.get("relation") == "next" for x in links):
         return "one page of a search, linking to the next"
+    if bundle.get("type") not in (None, "searchset"):  # R4: only a searchset's entries carry `search`
+        return None
     entries = bundle.get("entry")
     for entry in entries if isinstance(entries, list) else ():
         search = entry.get("search") if isinstance(entry, dict) else None
