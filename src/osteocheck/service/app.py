@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from osteocheck import api
-from osteocheck.client.records.bundle import incomplete
+from osteocheck.client.records.bundle import FAILED, PAGED, paged
 from osteocheck.errors import OsteocheckError
 from osteocheck.service import hooks, wire
 from osteocheck.service.asgi import HookCalls, Logged, read_body, read_headers
@@ -258,8 +258,9 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             prefetched = dict(call.prefetch)
             if fetched is not None:
                 prefetched.update(fetched)
-            bundle = as_bundle(prefetched)  # a malformed prefetch is a 400 first
-            why = {key: _unmet(prefetched, key) for key in keys}
+            failed: set[str] = set()
+            bundle = as_bundle(prefetched, failed)  # a malformed prefetch is a 400 first
+            why = {key: _unmet(prefetched, key, failed) for key in keys}
             unmet = [key for key in keys if why[key] is not None]
             if unmet:
                 if fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
@@ -281,17 +282,17 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     return work
 
 
-def _unmet(prefetched: dict[str, Any], key: str) -> str | None:
+def _unmet(prefetched: dict[str, Any], key: str, failed: set[str]) -> str | None:
     """Why a prefetch cannot be planned from: "" when left out or an OperationOutcome is in its place
-    (CDS Hooks 2.0: a query the EHR could not run), else what leaves its search part-done (`incomplete`);
-    None when it can."""
+    (CDS Hooks 2.0: a query the EHR could not run), else what leaves its search part-done: a first page,
+    or a search outcome reporting an error (`failed`, found by `as_bundle`); None when it can."""
     value = prefetched.get(key, _unmet)
     if value is _unmet:
         return ""
     kind = value.get("resourceType") if isinstance(value, dict) else None
     if kind == "OperationOutcome":
         return ""
-    return incomplete(value) if kind == "Bundle" else None
+    return None if kind != "Bundle" else PAGED if paged(value) else FAILED if key in failed else None
 
 
 def _frozen() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from osteocheck.client.records.bundle import errors_of
 from osteocheck.service import wire
 
 MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
@@ -76,8 +77,9 @@ def _text(data: dict[str, Any], key: str, *, where: str = "") -> str:
     return value
 
 
-def as_bundle(prefetched: dict[str, Any]) -> dict[str, Any]:
-    """One collection Bundle of every resource prefetched (a resource, or a search Bundle's entries)."""
+def as_bundle(prefetched: dict[str, Any], failed: set[str] | None = None) -> dict[str, Any]:
+    """One collection Bundle of every resource prefetched (a resource, or a search Bundle's entries);
+    `failed` gets the keys whose search outcome reports an error (`bundle.failed_search`)."""
     entries: list[dict[str, Any]] = []
     for key, value in prefetched.items():
         if value is None:  # the EHR found nothing for this query
@@ -92,6 +94,8 @@ def as_bundle(prefetched: dict[str, Any]) -> dict[str, Any]:
                 search = e.get("search") if isinstance(e, dict) else None
                 if not (isinstance(search, dict) and search.get("mode") == "outcome"):
                     entries.append(e)  # an entry that is not an object is kept: the importer counts it
+                elif failed is not None and errors_of(e.get("resource")):
+                    failed.add(key)
         else:
             entries.append({"resource": value})
         if len(entries) > MAX_ENTRIES:

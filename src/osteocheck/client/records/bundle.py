@@ -53,21 +53,33 @@ def checked(data: object, where: str) -> dict[str, Any]:
     return data
 
 
+PAGED = "one page of a search, linking to the next"
+FAILED = "a search that reported an error"
+
+
 def incomplete(bundle: dict[str, Any]) -> str | None:
     """Why a Bundle holds only part of what its search found, else None: a plan made from it could miss
     a fracture or a drug. R4 search: a page links to the next ("next"), and a search outcome
     (entry.search.mode "outcome") of severity error or fatal says the search did not run whole."""
-    links = bundle.get("link")
-    if isinstance(links, list) and any(isinstance(x, dict) and x.get("relation") == "next" for x in links):
-        return "one page of a search, linking to the next"
+    if paged(bundle):
+        return PAGED
     if bundle.get("type") not in (None, "searchset"):  # R4: only a searchset's entries carry `search`
         return None
     entries = bundle.get("entry")
-    for entry in entries if isinstance(entries, list) else ():
-        search = entry.get("search") if isinstance(entry, dict) else None
-        if isinstance(search, dict) and search.get("mode") == "outcome" and errors_of(entry.get("resource")):
-            return "a search that reported an error"
-    return None
+    return FAILED if any(map(failed_search, entries if isinstance(entries, list) else ())) else None
+
+
+def paged(bundle: dict[str, Any]) -> bool:
+    links = bundle.get("link")
+    return isinstance(links, list) and any(isinstance(x, dict) and x.get("relation") == "next" for x in links)
+
+
+def failed_search(entry: object) -> bool:
+    """A search result's entry that is the search's own outcome, reporting an error."""
+    if not isinstance(entry, dict):
+        return False
+    search = entry.get("search")
+    return isinstance(search, dict) and search.get("mode") == "outcome" and bool(errors_of(entry.get("resource")))
 
 
 def errors_of(outcome: object) -> list[dict[str, Any]]:
