@@ -511,7 +511,7 @@ def test_a_fetched_search_whose_pages_cannot_all_be_read_gives_no_plan(
     if where == "elsewhere":
         assert status == 502 and answer["error"].endswith("goes on elsewhere"), answer
     else:
-        assert status == 413 and answer["error"].endswith("runs past 20 pages"), answer
+        assert status == 413 and answer["error"].endswith("runs past 100 pages"), answer
 
 
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from osteocheck.service import wire
 from osteocheck.service.request import Refused
 
-MAX_PAGES = 20
+MAX_PAGES = 100  # of one query: at 10 a page (some servers' default), 1,000 resources; the byte budget bounds the rest
 
 
 class Fetcher:
