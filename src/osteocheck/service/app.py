@@ -263,7 +263,7 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             why = {key: _unmet(prefetched, key, failed) for key in keys}
             unmet = [key for key in keys if why[key] is not None]
             if unmet:
-                if fetched is not None:  # read from the FHIR server, which sent an OperationOutcome
+                if fetched is not None:  # read from the FHIR server, which could not run the query either
                     raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
                 if not call.fhir_server:
                     listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in unmet)
