@@ -353,11 +353,13 @@ class FhirStub:
         self.failing: set[str] = set()  # resource types whose searches answer an OperationOutcome
         self.page_size: int | None = None  # searches answered page by page, each linking to the next
         self.next_page: str | None = None  # the next page's URL, whatever the search found (a wrong server's)
+        self.delay = 0.0  # seconds before each answer
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stub.seen.append(self.headers.get("Authorization", ""))
+                time.sleep(stub.delay)
                 if self.headers.get("Authorization") != f"Bearer {stub.TOKEN}":
                     self._send(401, {"resourceType": "OperationOutcome"})
                     return
@@ -512,6 +514,26 @@ def test_a_fetched_search_whose_pages_cannot_all_be_read_gives_no_plan(
         assert status == 502 and answer["error"].endswith("goes on elsewhere"), answer
     else:
         assert status == 413 and answer["error"].endswith("runs past 100 pages"), answer
+
+
+def test_a_slow_server_s_pages_are_read_only_until_the_call_s_deadline(stub: FhirStub) -> None:
+    """The reading runs in a thread the call no longer waits for once its time is up: it stops too."""
+    from osteocheck.service.fetch import Fetcher
+    from osteocheck.service.request import Refused
+
+    stub.page_size, stub.next_page, stub.delay = 1, f"{stub.base}/Condition?patient=x&_page=0", 0.2
+    stub.seen.clear()
+    templates = hooks.prefetch_templates(CODES, dt.date.today())
+    started = time.monotonic()
+    try:
+        with pytest.raises(Refused) as refused:
+            Fetcher((stub.base,), timeout=5, max_bytes=1 << 20, total=1.0).read(
+                templates, ["conditions"], stub.base, "p", FhirStub.TOKEN
+            )
+    finally:
+        stub.page_size, stub.next_page, stub.delay = None, None, 0.0
+    assert refused.value.status == 504 and time.monotonic() - started < 5
+    assert len(stub.seen) <= 10  # about a second's pages, not a hundred
 
 
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:

@@ -71,7 +71,9 @@ def create_app(settings: Settings) -> Starlette:
         log.warning("knowledge %s: %d warning(s); osteocheck validate lists them", knowledge.path, knowledge.warnings)
     codes = api.code_map()
     templates = functools.lru_cache(maxsize=1)(functools.partial(hooks.prefetch_templates, codes))  # by the day
-    fetcher = Fetcher(settings.fhir_servers, timeout=min(10.0, settings.timeout), max_bytes=settings.max_body)
+    fetcher = Fetcher(
+        settings.fhir_servers, timeout=min(10.0, settings.timeout), max_bytes=settings.max_body, total=settings.timeout
+    )
     verifier = None
     if settings.jwks:
         from osteocheck.service.auth import Verifier  # noqa: PLC0415 - PyJWT only when keys are configured

@@ -8,6 +8,7 @@ followed only on the same server.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,9 +21,10 @@ MAX_PAGES = 100  # of one query: at 10 a page (some servers' default), 1,000 res
 
 
 class Fetcher:
-    def __init__(self, allowed: tuple[str, ...], *, timeout: float, max_bytes: int) -> None:
+    def __init__(self, allowed: tuple[str, ...], *, timeout: float, max_bytes: int, total: float | None = None) -> None:
         self.allowed = tuple(a.rstrip("/") + "/" for a in allowed)
-        self.timeout = timeout
+        self.timeout = timeout  # a request's
+        self.total = timeout if total is None else total  # a call's, every query and page together
         self.max_bytes = max_bytes
 
     def allows(self, server: str) -> bool:
@@ -40,14 +42,16 @@ class Fetcher:
                 "may read (--fhir-server)",
             )
         base = server.rstrip("/") + "/"
-        budget = [self.max_bytes]
+        # Bytes left, and the time by which the reading ends: the call that waits for it has its own
+        # deadline, and a thread reading a slow server on and on would hold one of the few there are.
+        budget = [self.max_bytes, time.monotonic() + self.total]
         fetched: dict[str, Any] = {}
         for key in keys:
             query = templates[key].replace("{{context.patientId}}", urllib.parse.quote(patient, safe=""))
             fetched[key] = self._read(base + query, base, token, budget)
         return fetched
 
-    def _read(self, url: str, base: str, token: str | None, budget: list[int]) -> Any:
+    def _read(self, url: str, base: str, token: str | None, budget: list[float]) -> Any:
         """What one query found, every page of it in one Bundle; refused rather than read in part (a plan
         made from the first pages could miss a fracture or a drug)."""
         first = self._get(url, token, budget)
@@ -71,14 +75,17 @@ class Fetcher:
             first["link"] = [x for x in first.get("link", []) if not _is_next(x)]
         return first
 
-    def _get(self, url: str, token: str | None, budget: list[int]) -> dict[str, Any] | None:
+    def _get(self, url: str, token: str | None, budget: list[float]) -> dict[str, Any] | None:
         headers = {"Accept": "application/fhir+json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(url, headers=headers)  # noqa: S310 - an allowed http(s) server only
+        left = budget[1] - time.monotonic()
+        if left <= 0:
+            raise Refused(504, "the FHIR server could not be reached in time")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                raw = response.read(budget[0] + 1)
+            with urllib.request.urlopen(request, timeout=min(self.timeout, left)) as response:  # noqa: S310
+                raw = response.read(int(budget[0]) + 1)
         except urllib.error.HTTPError as exc:
             exc.close()  # the error holds the open response
             if exc.code == 404:
