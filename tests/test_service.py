@@ -354,12 +354,19 @@ class FhirStub:
         self.page_size: int | None = None  # searches answered page by page, each linking to the next
         self.next_page: str | None = None  # the next page's URL, whatever the search found (a wrong server's)
         self.delay = 0.0  # seconds before each answer
+        self.redirect: str | None = None  # a URL every search is sent on to (302)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stub.seen.append(self.headers.get("Authorization", ""))
                 time.sleep(stub.delay)
+                if stub.redirect is not None:
+                    self.send_response(302)
+                    self.send_header("Location", stub.redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("Authorization") != f"Bearer {stub.TOKEN}":
                     self._send(401, {"resourceType": "OperationOutcome"})
                     return
@@ -536,6 +543,18 @@ def test_a_slow_server_s_pages_are_read_only_until_the_call_s_deadline(stub: Fhi
     assert len(stub.seen) <= 10  # about a second's pages, not a hundred
 
 
+def test_a_redirect_is_never_followed_so_the_token_goes_nowhere_else(server: Server, stub: FhirStub) -> None:
+    elsewhere = FhirStub()  # a server nobody allowed, which records what reaches it
+    stub.redirect = f"{elsewhere.base}/Condition?patient=x"
+    try:
+        status, answer = server.hook(VIEW, _without_prefetch(stub))
+    finally:
+        stub.redirect = None
+        elsewhere.close()
+    assert status == 502 and "answered 302" in answer["error"], answer
+    assert elsewhere.seen == []
+
+
 def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server, stub: FhirStub) -> None:
     status, answer = server.hook(VIEW, _without_prefetch(stub, token="wrong"))  # noqa: S106
     assert status == 502 and "answered 401" in answer["error"]
@@ -621,6 +640,41 @@ def test_with_keys_configured_only_a_valid_ehr_jwt_is_answered(guarded: Server, 
         status, answer = guarded.hook(VIEW, request, headers)
         assert status == 401 and answer["error"], headers
     assert guarded.call("GET", "/cds-services")[0] == 200  # discovery is public, as the standard has it
+
+
+def test_a_key_the_ehr_withdraws_from_its_key_set_url_stops_working(keys: Keys) -> None:
+    """`--jwks URL`: the set is read again as it ages; a key no longer in it verifies nothing."""
+    from osteocheck.service.auth import Verifier
+    from osteocheck.service.request import Refused
+
+    served = {"body": keys.jwks.read_bytes()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(served["body"])))
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        verifier = Verifier(f"http://127.0.0.1:{httpd.server_address[1]}/jwks", lifespan=0.5)
+        token = _token(keys.private, 1)["Authorization"]
+        audience = f"http://127.0.0.1:1/cds-services/{VIEW}"
+        assert verifier.verify(token, audience)["iss"] == "https://ehr.example"
+        served["body"] = json.dumps({"keys": []}).encode()  # withdrawn
+        time.sleep(0.7)
+        with pytest.raises(Refused) as refused:
+            verifier.verify(token, audience)
+        assert refused.value.status == 401
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_cors_answers_only_the_configured_origin(guarded: Server) -> None:

@@ -19,14 +19,16 @@ MAX_JWKS_BYTES = 1024 * 1024
 
 
 class Verifier:
-    def __init__(self, jwks: str, *, issuer: str | None = None) -> None:
+    def __init__(self, jwks: str, *, issuer: str | None = None, lifespan: float = 300) -> None:
         import jwt  # noqa: PLC0415 - part of the serve extra
 
         self.issuer = issuer
         self.client: Any = None
         self.keys: Any = None
         if jwks.startswith(("https://", "http://")):
-            self.client = jwt.PyJWKClient(jwks, cache_keys=True, lifespan=300, timeout=10)
+            # The key set is read again after `lifespan` seconds, so a key the EHR withdraws stops working.
+            # No cache of single keys: PyJWT keeps those with no end, a withdrawn one among them.
+            self.client = jwt.PyJWKClient(jwks, cache_keys=False, lifespan=lifespan, timeout=10)
             return
         try:
             with Path(jwks).open("rb") as handle:

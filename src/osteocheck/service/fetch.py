@@ -17,6 +17,16 @@ from typing import Any
 from osteocheck.service import wire
 from osteocheck.service.request import Refused
 
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer like any other 3xx, never followed: urllib would carry the EHR's token
+    to wherever it points, a server nobody allowed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 MAX_PAGES = 100  # of one query: at 10 a page (some servers' default), 1,000 resources; the byte budget bounds the rest
 
 
@@ -84,7 +94,7 @@ class Fetcher:
         if left <= 0:
             raise Refused(504, "the FHIR server could not be reached in time")
         try:
-            with urllib.request.urlopen(request, timeout=min(self.timeout, left)) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=min(self.timeout, left)) as response:
                 raw = response.read(int(budget[0]) + 1)
         except urllib.error.HTTPError as exc:
             exc.close()  # the error holds the open response
