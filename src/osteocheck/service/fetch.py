@@ -1,8 +1,8 @@
 """What the EHR did not prefetch, read from its FHIR server with the access token it sent.
 
 Only from a server the operator allowed (`--fhir-server`): the service never sends a token, or a
-request, anywhere a caller names. Bounded in time, size and pages; a search's `next` link is
-followed only on the same server.
+request, anywhere a caller names, and follows no redirect. Bounded in time (the call's), size and
+pages; a search is read whole, every `next` page on the same server, or refused.
 """
 
 from __future__ import annotations
