@@ -196,18 +196,17 @@ def _verdicts(
             avoid = by_pressure[t.pressure]
         excluded = _reasons(excluded_by.get(t.id))
         if excluded:
-            verdicts.append(Verdict(t, Status.EXCLUDED, (), excluded, avoid))
+            verdicts.append(Verdict(t, Status.EXCLUDED, excluded, avoid))
             continue
         mods = list(modified_by.get(t.id, ()))
         if t.pressure > cap:
             label = knowledge.pressure_label(cap)
             mods.extend((r, f"Keep to pressure level {cap} ({label}) or lighter.") for r in cap_reasons)
         if mods:
-            modifications = tuple(dict.fromkeys(m for _, m in mods))
             reasons = tuple(dict.fromkeys(r for r, _ in mods))
-            verdicts.append(Verdict(t, Status.MODIFY, modifications, reasons, avoid, tuple(dict.fromkeys(mods))))
+            verdicts.append(Verdict(t, Status.MODIFY, reasons, avoid, tuple(dict.fromkeys(mods))))
         else:
-            verdicts.append(Verdict(t, Status.SAFE, (), (), avoid))
+            verdicts.append(Verdict(t, Status.SAFE, (), avoid))
     return tuple(verdicts)
 
 

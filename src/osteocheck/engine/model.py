@@ -338,13 +338,17 @@ class SitePlan(NamedTuple):
 class Verdict(NamedTuple):
     technique: Technique
     status: Status
-    modifications: tuple[str, ...]
     reasons: tuple[Reason, ...]
     # Sites where it must not be used even when allowed (not to be treated, capped below its pressure,
     # or excluded there by a rule), in vocabulary order, each with its reasons.
     avoid_reasons: tuple[tuple[str, tuple[Reason, ...]], ...] = ()
     # Each modification with the rule that asks for it (a card or an issue cites one rule: its own how).
     how: tuple[tuple[Reason, str], ...] = ()
+
+    @property
+    def modifications(self) -> tuple[str, ...]:
+        """What to change, each once, in the order the rules ask it (read from `how`, never kept apart)."""
+        return tuple(dict.fromkeys(text for _, text in self.how))
 
     @property
     def avoid_sites(self) -> tuple[str, ...]:
