@@ -309,6 +309,26 @@ def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
     assert out.unrecognised == ()
 
 
+def test_a_bundle_held_in_the_record_is_read_as_part_of_it(kb: Knowledge) -> None:
+    """A collection of saved search results: the fracture and the drug inside were one resource 'not
+    recognised'. A held search that is one page, or Bundles held without end, are refused."""
+    patient = {"resourceType": "Patient", "id": "p"}
+    drug = {"resourceType": "MedicationStatement", "id": "m", "status": "active", "subject": {"reference": "Patient/p"},
+            "medicationCodeableConcept": WARFARIN}  # fmt: skip
+    search = {"resourceType": "Bundle", "id": "s", "type": "searchset",
+              "entry": [{"resource": drug, "search": {"mode": "match"}}]}  # fmt: skip
+    out = fhir.derive(bundle(patient, search), CODES, kb)
+    assert out.data == {"id": "p", "anticoagulants": True} and out.unrecognised == ()
+    paged = {**search, "link": [{"relation": "next", "url": "https://ehr.example/fhir/x?page=2"}]}
+    with pytest.raises(ProfileError, match=r"a Bundle held in the record \(Bundle/s\): the Bundle is one page"):
+        fhir.derive(bundle(patient, paged), CODES, kb)
+    deep: dict[str, Any] = search
+    for n in range(4):
+        deep = {"resourceType": "Bundle", "id": f"d{n}", "type": "collection", "entry": [{"resource": deep}]}
+    with pytest.raises(ProfileError, match="held more than 3 deep"):
+        fhir.derive(bundle(patient, deep), CODES, kb)
+
+
 JUDGED = dt.date(2026, 6, 1)  # the day `bundle` stamps
 
 

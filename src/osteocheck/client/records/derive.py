@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from osteocheck.client.records import resources
-from osteocheck.client.records.bundle import read_bundle
+from osteocheck.client.records.bundle import checked, read_bundle
 from osteocheck.client.records.codes import CodeMap, load_code_map
 from osteocheck.client.records.fields import date, describe
 from osteocheck.client.records.findings import Findings, Imported
@@ -40,7 +40,10 @@ def derive(
     today; the plan says which. One patient per plan: a bundle of several needs `patient`.
     """
     listed = bundle.get("entry", [])
-    references, patients = _survey(listed)
+    references, patients, held = _survey(listed)
+    if held:  # Bundles in the bundle: their entries are read as its own
+        listed = _entries(bundle)
+        references, patients, _ = _survey(listed)
     when, basis = _judged_at(today, date(bundle.get("timestamp")))
     found = Findings(codes.with_facts(knowledge), knowledge, when)
     found.as_of = f"{when.isoformat()} ({basis})"
@@ -64,6 +67,26 @@ def derive(
                 for fact in _in_order(found):
                     found.cite(fact, reference)
     return found.imported()
+
+
+def _entries(bundle: dict[str, Any], depth: int = 0) -> list[Any]:
+    """The bundle's entries, with those of a Bundle held in it read as its own (a collection of saved
+    search results): counted as one resource not recognised, their fractures and drugs went unread.
+    A held Bundle that is one page of a search, or a failed one, is refused as the outer one is."""
+    listed = bundle.get("entry", [])
+    out: list[Any] = []
+    for entry in listed:
+        held = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(held, dict) and held.get("resourceType") == "Bundle":
+            where = f"a Bundle held in the record ({describe(held)})"
+            if depth == 3:
+                raise ProfileError(
+                    (f"{where}: Bundles are held more than 3 deep; put their entries in one",), usage=False
+                )
+            out.extend(_entries(checked(held, where), depth + 1))
+        else:
+            out.append(entry)
+    return out
 
 
 def _judged_at(given: dt.date | None, stamped: dt.date | None) -> tuple[dt.date, str]:
@@ -115,11 +138,12 @@ _PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse",
                  "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
 
 
-def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]]]:
-    """The bundle's references and its patients ((id, fullUrl) each), in one pass that first refuses
-    a record of another FHIR version: read as R4 it would be misread, silently."""
+def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]:
+    """The bundle's references and its patients ((id, fullUrl) each), and whether it holds a Bundle, in
+    one pass that first refuses a record of another FHIR version: read as R4 it would be misread, silently."""
     references = References([])
     patients: list[tuple[str, str]] = []
+    held = False
     for entry in listed:
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict):
@@ -135,7 +159,9 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]]]:
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
-    return references, patients
+        elif kind == "Bundle":
+            held = True
+    return references, patients, held
 
 
 def _the_patient(patients: list[tuple[str, str]], wanted: str | None) -> tuple[str, str] | None:
