@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from osteocheck.client.records.body_words import sites_named
@@ -235,11 +236,11 @@ def _happened(r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str]:
     return _dated(*values)
 
 
-def _dated(*values: object) -> tuple[dt.date | None, str]:
-    """The first of `values` that is a date, as its last day (`fields.latest`), and how it was written
-    when it gives only a year or a month, else ""."""
+def _dated(*values: object, read: Callable[[object], dt.date | None] = latest) -> tuple[dt.date | None, str]:
+    """The first of `values` that is a date, as its last day (`fields.latest`; `read=earliest`, its first),
+    and how it was written when it gives only a year or a month, else ""."""
     for value in values:
-        day = latest(value)
+        day = read(value)
         if day is not None:
             return day, (str(value) if len(str(value)) < 10 else "")  # shorter than a day: a year or a month
     return None, ""
@@ -326,12 +327,8 @@ def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
     years = f.codes.t_score_current_for(value) if classify(value, f.knowledge) != "osteoporosis" else None
     if years is None:
         return False
-    period = r.get("effectivePeriod")
-    when = next(
-        (day for v in (r.get("effectiveDateTime"), r.get("effectiveInstant"), *_ends(period)[::-1], r.get("issued"))
-         if (day := earliest(v)) is not None),
-        None,
-    )  # fmt: skip
+    start, end = _ends(r.get("effectivePeriod"))[::-1]
+    when, _ = _dated(r.get("effectiveDateTime"), r.get("effectiveInstant"), start, end, r.get("issued"), read=earliest)
     if when is not None and (f.today - when).days <= years * 365.25:
         return False
     said = f"measured {when.isoformat()}" if when is not None else "with no date"
