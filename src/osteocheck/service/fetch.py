@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from osteocheck.client.records.bundle import next_page
 from osteocheck.service import wire
 from osteocheck.service.request import Refused
 
@@ -68,7 +69,7 @@ class Fetcher:
         if first is None or first.get("resourceType") != "Bundle":
             return first
         page, pages = first, 1
-        while (after := _next(page)) is not None:
+        while (after := next_page(page)) is not None:
             if not after.startswith(base):
                 raise Refused(502, "the FHIR server's answer to a query this service needs goes on elsewhere")
             if pages >= MAX_PAGES:
@@ -81,8 +82,8 @@ class Fetcher:
                 raise Refused(502, "the FHIR server did not send a page of its answer to a query this service needs")
             listed.extend(more)
             pages += 1
-        if pages > 1:  # whole now: its first page's link to the next is read
-            first["link"] = [x for x in first.get("link", []) if not _is_next(x)]
+        if pages > 1:  # whole now: the links between its pages lead to nothing left unread
+            first.pop("link", None)
         return first
 
     def _get(self, url: str, token: str | None, budget: list[float]) -> dict[str, Any] | None:
@@ -113,18 +114,3 @@ class Fetcher:
         if not isinstance(data, dict):
             raise Refused(502, "the FHIR server sent something that is not a FHIR resource")
         return data
-
-
-def _next(page: dict[str, Any]) -> str | None:
-    """The URL of the page after this one (R4 Bundle.link, relation "next"; "" when it names none), None
-    on the last page."""
-    links = page.get("link")
-    for link in links if isinstance(links, list) else ():
-        if _is_next(link):
-            url = link.get("url")
-            return url if isinstance(url, str) else ""
-    return None
-
-
-def _is_next(link: object) -> bool:
-    return isinstance(link, dict) and link.get("relation") == "next"

@@ -70,8 +70,18 @@ def incomplete(bundle: dict[str, Any]) -> str | None:
 
 
 def paged(bundle: dict[str, Any]) -> bool:
+    return next_page(bundle) is not None
+
+
+def next_page(bundle: dict[str, Any]) -> str | None:
+    """The URL of the page after this one (R4 Bundle.link, relation "next"; "" when it names none), None
+    on a last or only page."""
     links = bundle.get("link")
-    return isinstance(links, list) and any(isinstance(x, dict) and x.get("relation") == "next" for x in links)
+    for link in links if isinstance(links, list) else ():
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) else ""
+    return None
 
 
 def failed_search(entry: object) -> bool:
