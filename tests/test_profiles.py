@@ -185,6 +185,15 @@ def test_fhir_and_flags_combine(runner: CliRunner) -> None:
             '{"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "timeout"}]}}]}',
             "the Bundle is a search that reported an error, so not the whole record",
         ),
+        (  # a search's last page, saved: the fracture may be on the ones before
+            '{"resourceType": "Bundle", "type": "searchset", "entry": [], "link": [{"relation": "previous", "url": "x"}]}',
+            "the Bundle is a later page of a search, linking to the one before, so not the whole record",
+        ),
+        (  # a search cut short without a link to the rest: it counts more matches than it holds
+            '{"resourceType": "Bundle", "type": "searchset", "total": 3, "entry": [{"resource": {"resourceType": '
+            '"Patient"}}, {"resource": {"resourceType": "Medication"}, "search": {"mode": "include"}}]}',
+            "the Bundle is part of a search: it says the search found 3, and holds 1, so not the whole record",
+        ),
     ],
 )
 def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, message: str) -> None:
@@ -195,13 +204,18 @@ def test_malformed_bundles_exit_1(runner: CliRunner, tmp_path: Path, text: str, 
     assert message in result.stderr
 
 
-def test_a_search_s_last_page_with_a_warning_is_a_whole_record(kb: Knowledge) -> None:
-    """Only a link to a next page, or a search outcome of severity error or fatal, leaves a record part-read."""
+def test_a_whole_search_with_a_warning_is_a_whole_record(kb: Knowledge) -> None:
+    """A search outcome of severity warning leaves the search whole; so does a `total` that counts the
+    matches only (R4), not what the search included or its outcome."""
     warned = {"search": {"mode": "outcome"}, "resource": {"resourceType": "OperationOutcome",
               "issue": [{"severity": "warning", "code": "informational"}]}}  # fmt: skip
-    page = {"resourceType": "Bundle", "type": "searchset", "entry": [warned],
-            "link": [{"relation": "self", "url": "x"}, {"relation": "previous", "url": "y"}]}  # fmt: skip
+    found = [{"resource": {"resourceType": "Patient", "id": "p"}, "search": {"mode": "match"}},
+             {"resource": {"resourceType": "Medication", "id": "m"}, "search": {"mode": "include"}}]  # fmt: skip
+    page = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [warned, *found],
+            "link": [{"relation": "self", "url": "x"}]}  # fmt: skip
     assert api.evaluate(bundle=page, knowledge=kb).record is not None
+    with pytest.raises(ProfileError, match="it says the search found 2, and holds 1"):
+        api.evaluate(bundle=page | {"total": 2}, knowledge=kb)
 
 
 def test_fresh_fracture_window_and_missing_site(kb: Knowledge) -> None:

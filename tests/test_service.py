@@ -355,6 +355,7 @@ class FhirStub:
         self.next_page: str | None = None  # the next page's URL, whatever the search found (a wrong server's)
         self.delay = 0.0  # seconds before each answer
         self.redirect: str | None = None  # a URL every search is sent on to (302)
+        self.unsent = 0  # matches each search counts in its total and leaves out (a search cut short)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -381,7 +382,8 @@ class FhirStub:
                     return
                 query, _, page = urllib.parse.unquote(self.path.removeprefix("/fhir/")).partition("&_page=")
                 hits = hooks.found_by(query, stub.resources)
-                answer: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+                counted = sum(r["resourceType"] == kind for r in hits) + stub.unsent  # R4: matches, not includes
+                answer: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": counted}
                 if stub.page_size is not None:
                     n = int(page or 0)
                     hits, rest = hits[n * stub.page_size : (n + 1) * stub.page_size], hits[(n + 1) * stub.page_size :]
@@ -476,20 +478,34 @@ FAILED_SEARCH = {"resource": {"resourceType": "OperationOutcome", "issue": [{"se
                  "search": {"mode": "outcome"}}  # fmt: skip
 
 
-@pytest.mark.parametrize("part", ["one page", "a failed search"])
+PARTS = {
+    "one page": "one page of a search, linking to the next",
+    "a later page": "a later page of a search, linking to the one before",
+    "cut short": "part of a search: it says the search found 5, and holds 3",
+    "a failed search": "a search that reported an error",
+}
+
+
+@pytest.mark.parametrize("part", PARTS)
 def test_a_prefetch_sent_in_part_is_fetched_whole_or_412(server: Server, stub: FhirStub, part: str) -> None:
-    """An EHR may prefetch only a search's first page, or a search that reported an error: the rest of
-    the record (the fracture, the blood thinner) may be in what it left out. Read whole, or no plan."""
+    """An EHR may prefetch only a page of a search, fewer matches than its search found, or a search that
+    reported an error: the rest of the record (the fracture, the blood thinner) may be in what it left
+    out. Read whole, or no plan."""
     given = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     expected = [c["summary"] for c in server.hook(VIEW, given)[1]["cards"]]
     request = json.loads(json.dumps(given))
     prefetched = request["prefetch"]["conditions"]
+    assert prefetched["total"] == len(prefetched["entry"]) == 3
     if part == "one page":
         prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}, PAGED]
+    elif part == "a later page":
+        prefetched["link"] = [{"relation": "previous", "url": "https://ehr.example/fhir/Condition?page=1"}]
+    elif part == "cut short":
+        prefetched["total"] = 5
     else:
         prefetched["entry"].append(FAILED_SEARCH)
     status, answer = server.hook(VIEW, request)
-    said = "one page of a search, linking to the next" if part == "one page" else "a search that reported an error"
+    said = PARTS[part]
     assert status == 412 and f"lacks the prefetch conditions ({said}) and names no fhirServer" in answer["error"]
     stub.seen.clear()
     stub.page_size = 1  # and the server answers page by page: every page is read
@@ -500,7 +516,8 @@ def test_a_prefetch_sent_in_part_is_fetched_whole_or_412(server: Server, stub: F
     assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
     assert len(stub.seen) == 3  # the conditions, a page at a time
     prefetched["entry"] = [e for e in prefetched["entry"] if e != FAILED_SEARCH]
-    prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}]  # the last page: whole
+    prefetched["total"] = 3
+    prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}]  # the only page: whole
     status, answer = server.hook(VIEW, request)
     assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
 
@@ -521,6 +538,17 @@ def test_a_fetched_search_whose_pages_cannot_all_be_read_gives_no_plan(
         assert status == 502 and answer["error"].endswith("goes on elsewhere"), answer
     else:
         assert status == 413 and answer["error"].endswith("runs past 100 pages"), answer
+
+
+def test_a_fetched_search_cut_short_gives_no_plan(server: Server, stub: FhirStub) -> None:
+    """A server may count more matches than it sends, with no link to the rest: no plan from part of them."""
+    stub.unsent = 2
+    try:
+        status, answer = server.hook(VIEW, _without_prefetch(stub))
+    finally:
+        stub.unsent = 0
+    said = "the FHIR server could not answer the query for conditions (part of a search: it says the search found 5, and holds 3), "
+    assert status == 502 and answer["error"].startswith(said), answer
 
 
 def test_a_slow_server_s_pages_are_read_only_until_the_call_s_deadline(stub: FhirStub) -> None:

@@ -22,7 +22,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from osteocheck import api
-from osteocheck.client.records.bundle import FAILED, PAGED, paged
 from osteocheck.errors import OsteocheckError
 from osteocheck.service import hooks, wire
 from osteocheck.service.asgi import HookCalls, Logged, read_body, read_headers
@@ -260,15 +259,15 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             prefetched = dict(call.prefetch)
             if fetched is not None:
                 prefetched.update(fetched)
-            failed: set[str] = set()
-            bundle = as_bundle(prefetched, failed)  # a malformed prefetch is a 400 first
-            why = {key: _unmet(prefetched, key, failed) for key in keys}
+            part: dict[str, str] = {}
+            bundle = as_bundle(prefetched, part)  # a malformed prefetch is a 400 first
+            why = {key: _unmet(prefetched, key, part) for key in keys}
             unmet = [key for key in keys if why[key] is not None]
             if unmet:
+                listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in unmet)
                 if fetched is not None:  # read from the FHIR server, which could not run the query either
-                    raise Refused(502, f"the FHIR server could not answer the query for {', '.join(unmet)}")
+                    raise Refused(502, f"the FHIR server could not answer the query for {listed}")
                 if not call.fhir_server:
-                    listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in unmet)
                     raise Refused(
                         412,
                         f"the request lacks the prefetch {listed} and names no fhirServer to read it from; send "
@@ -284,17 +283,17 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     return work
 
 
-def _unmet(prefetched: dict[str, Any], key: str, failed: set[str]) -> str | None:
+def _unmet(prefetched: dict[str, Any], key: str, part: dict[str, str]) -> str | None:
     """Why a prefetch cannot be planned from: "" when left out or an OperationOutcome is in its place
-    (CDS Hooks 2.0: a query the EHR could not run), else what leaves its search part-done: a first page,
-    or a search outcome reporting an error (`failed`, found by `as_bundle`); None when it can."""
+    (CDS Hooks 2.0: a query the EHR could not run), else what leaves its search part-done (`part`, found
+    by `as_bundle`: a page of it, fewer matches than it found, an outcome reporting an error); None when
+    it can."""
     value = prefetched.get(key, _unmet)
     if value is _unmet:
         return ""
-    kind = value.get("resourceType") if isinstance(value, dict) else None
-    if kind == "OperationOutcome":
+    if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
         return ""
-    return None if kind != "Bundle" else PAGED if paged(value) else FAILED if key in failed else None
+    return part.get(key)
 
 
 def _frozen() -> None:

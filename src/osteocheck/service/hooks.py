@@ -110,7 +110,7 @@ def request_for(
         prefetch[key] = {
             "resourceType": "Bundle",
             "type": "searchset",
-            "total": len(hits),
+            "total": sum(r.get("resourceType") == template.partition("?")[0] for r in hits),  # R4: not includes
             "entry": [{"resource": r} for r in hits],
         }
     context: dict[str, Any] = {"userId": "Practitioner/example", "patientId": patient["id"]}

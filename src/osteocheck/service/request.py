@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from osteocheck.client.records.bundle import errors_of
+from osteocheck.client.records.bundle import FAILED, errors_of, part_of
 from osteocheck.service import wire
 
 MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
@@ -77,9 +77,9 @@ def _text(data: dict[str, Any], key: str, *, where: str = "") -> str:
     return value
 
 
-def as_bundle(prefetched: dict[str, Any], failed: set[str] | None = None) -> dict[str, Any]:
+def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) -> dict[str, Any]:
     """One collection Bundle of every resource prefetched (a resource, or a search Bundle's entries);
-    `failed` gets the keys whose search outcome reports an error (`bundle.failed_search`)."""
+    `part` gets the keys whose search the Bundle holds only part of, and why (`bundle.incomplete`)."""
     entries: list[dict[str, Any]] = []
     for key, value in prefetched.items():
         if value is None:  # the EHR found nothing for this query
@@ -90,12 +90,18 @@ def as_bundle(prefetched: dict[str, Any], failed: set[str] | None = None) -> dic
             listed = value.get("entry", [])
             if not isinstance(listed, list):
                 raise Refused(400, f"prefetch '{key[:40]}': Bundle.entry must be a list")
+            others, failed = 0, False  # entries that are not matches (R4 Bundle.total counts the matches)
             for e in listed:  # search results carry OperationOutcomes about the search itself: not the record
                 search = e.get("search") if isinstance(e, dict) else None
-                if not (isinstance(search, dict) and search.get("mode") == "outcome"):
-                    entries.append(e)  # an entry that is not an object is kept: the importer counts it
-                elif failed is not None and errors_of(e.get("resource")):
-                    failed.add(key)
+                if isinstance(search, dict) and (mode := search.get("mode")) in ("outcome", "include"):
+                    others += 1
+                    if mode == "outcome":
+                        failed = failed or bool(errors_of(e.get("resource")))
+                        continue
+                entries.append(e)  # an entry that is not an object is kept: the importer counts it
+            why = part_of(value, len(listed) - others) or (FAILED if failed else None)
+            if why is not None and part is not None:
+                part[key] = why
         else:
             entries.append({"resource": value})
         if len(entries) > MAX_ENTRIES:

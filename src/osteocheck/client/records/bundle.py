@@ -54,19 +54,39 @@ def checked(data: object, where: str) -> dict[str, Any]:
 
 
 PAGED = "one page of a search, linking to the next"
+LATER = "a later page of a search, linking to the one before"
 FAILED = "a search that reported an error"
 
 
 def incomplete(bundle: dict[str, Any]) -> str | None:
     """Why a Bundle holds only part of what its search found, else None: a plan made from it could miss
-    a fracture or a drug. R4 search: a page links to the next ("next"), and a search outcome
-    (entry.search.mode "outcome") of severity error or fatal says the search did not run whole."""
-    if paged(bundle):
-        return PAGED
-    if bundle.get("type") not in (None, "searchset"):  # R4: only a searchset's entries carry `search`
-        return None
-    entries = bundle.get("entry")
-    return FAILED if any(map(failed_search, entries if isinstance(entries, list) else ())) else None
+    a fracture or a drug. R4 search: a page links to the next ("next") and the one before ("previous"),
+    `total` counts the matches of every page, and a search outcome (entry.search.mode "outcome") of
+    severity error or fatal says the search did not run whole."""
+    listed = _listed(bundle.get("entry"))
+    search = bundle.get("type") in (None, "searchset")  # R4: only a searchset's entries carry `search`
+    held = sum(map(matched, listed)) if search else None
+    part = part_of(bundle, held)
+    if part is None and search and any(map(failed_search, listed)):
+        return FAILED
+    return part
+
+
+def part_of(bundle: dict[str, Any], matches: int | None) -> str | None:
+    """Why a search Bundle that holds `matches` of its search's matches (None: not a search's) holds
+    only part of them: a page that links to another, or fewer than its `total`, as a server that cuts
+    a search short without paging sends."""
+    links = bundle.get("link")
+    if links:
+        relations = [x.get("relation") for x in _listed(links) if isinstance(x, dict)]
+        if "next" in relations:
+            return PAGED
+        if "previous" in relations or "prev" in relations:
+            return LATER
+    total = bundle.get("total")
+    if matches is not None and type(total) is int and total > matches:
+        return f"part of a search: it says the search found {total}, and holds {matches}"
+    return None
 
 
 def paged(bundle: dict[str, Any]) -> bool:
@@ -76,12 +96,17 @@ def paged(bundle: dict[str, Any]) -> bool:
 def next_page(bundle: dict[str, Any]) -> str | None:
     """The URL of the page after this one (R4 Bundle.link, relation "next"; "" when it names none), None
     on a last or only page."""
-    links = bundle.get("link")
-    for link in links if isinstance(links, list) else ():
+    for link in _listed(bundle.get("link")):
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             return url if isinstance(url, str) else ""
     return None
+
+
+def matched(entry: object) -> bool:
+    """An entry a search found (R4 Bundle.total counts these): not one it included or its outcome."""
+    search = entry.get("search") if isinstance(entry, dict) else None
+    return not (isinstance(search, dict) and search.get("mode") in ("include", "outcome"))
 
 
 def failed_search(entry: object) -> bool:
@@ -94,6 +119,9 @@ def failed_search(entry: object) -> bool:
 
 def errors_of(outcome: object) -> list[dict[str, Any]]:
     """The issues of an OperationOutcome of severity error or fatal: what could not be done."""
-    issues = outcome.get("issue") if isinstance(outcome, dict) else None
-    listed = issues if isinstance(issues, list) else []
+    listed = _listed(outcome.get("issue")) if isinstance(outcome, dict) else []
     return [i for i in listed if isinstance(i, dict) and i.get("severity") in ("error", "fatal")]
+
+
+def _listed(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
