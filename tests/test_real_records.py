@@ -474,3 +474,32 @@ def test_a_date_given_as_a_month_or_a_year_is_judged_by_its_last_day(
         assert any(f"dated {written} only, so judged by its last day; ask the client" in n for n in out.notes)
     else:
         assert out.data == ({"fracture_history": True} if kind == "Condition" else {}) and not out.notes
+
+
+NEGATED = [{"url": "https://ehr.example/fhir/StructureDefinition/not-given", "valueBoolean": True}]
+
+
+@pytest.mark.parametrize("modifier", [{"modifierExtension": NEGATED}, {"implicitRules": "https://ehr.example/rules"}])
+def test_a_resource_with_a_modifier_is_read_as_written_and_said(kb: Knowledge, modifier: dict[str, Any]) -> None:
+    """R4: a reader must check for modifiers, which may change what a resource means. None is known here:
+    a blood thinner is still counted, and the therapist is told to check the record."""
+    warfarin = {"resourceType": "MedicationStatement", "id": "ms", "status": "active",
+                "medicationCodeableConcept": WARFARIN} | modifier  # fmt: skip
+    out = fhir.derive(bundle(warfarin), CODES, kb)
+    assert out.data == {"anticoagulants": True}
+    said = NEGATED[0]["url"] if "modifierExtension" in modifier else "implicit rules (https://ehr.example/rules)"
+    assert len(out.notes) == 1 and said in out.notes[0] and out.notes[0].startswith("MedicationStatement/ms (")
+    assert out.notes[0].endswith("which may change what it says; read as written: check the record")
+    plan = api.plan(bundle=bundle(warfarin), knowledge=kb, as_of=JUDGED)
+    assert plan["record"]["notes"] == list(out.notes)
+
+
+def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:
+    """A modifier may say the value is not to be relied on: a normal reading counts as osteoporosis, as an
+    unreadable one does; one in the osteoporosis range counts as written."""
+    mild = SCAN | {"status": "final", "valueQuantity": {"value": -0.5}, "modifierExtension": NEGATED}
+    out = fhir.derive(bundle(mild), CODES, kb)
+    assert out.data == {"stage": "osteoporosis"} and "comes with a modifier osteocheck cannot read" in out.notes[0]
+    assert "read as written: check the record" in out.notes[1]
+    low = fhir.derive(bundle(mild | {"valueQuantity": {"value": -3.1}}), CODES, kb)
+    assert low.data == {"t_score": -3.1}

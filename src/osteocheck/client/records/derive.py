@@ -61,12 +61,37 @@ def derive(
             continue
         found.changed.clear()
         read_resource(found, r, references)
+        if "modifierExtension" in r or "implicitRules" in r:
+            _modified(found, r)
         if found.changed:
             reference = _reference(r, entry)
             if reference is not None:
                 for fact in _in_order(found):
                     found.cite(fact, reference)
     return found.imported()
+
+
+def _modified(found: Findings, r: dict[str, Any]) -> None:
+    """R4 requires a reader to check for modifier extensions and implicit rules: they may change what a
+    resource means (say, that a drug was not given, or a condition is a relative's). osteocheck knows none:
+    the resource is read as written, which counts what it names, and the therapist is told to check it
+    (a T-score above the osteoporosis range, which written would make the plan milder, counts as
+    osteoporosis: `resources.observation`)."""
+    extensions = r.get("modifierExtension")
+    urls = (
+        [one_line(str(x.get("url")))[:80] for x in extensions if isinstance(x, dict)]
+        if isinstance(extensions, list)
+        else []
+    )
+    said = [f"a modifier extension ({', '.join(urls[:3])}{', ...' if len(urls) > 3 else ''})"] if urls else []
+    rules = r.get("implicitRules")
+    if isinstance(rules, str) and rules:
+        said.append(f"implicit rules ({one_line(rules)[:80]})")
+    if said:
+        found.notes.append(
+            f"{describe(r, r.get('code') or r.get('medicationCodeableConcept'))}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what "
+            "it says; read as written: check the record"
+        )
 
 
 def _entries(bundle: dict[str, Any], depth: int = 0) -> list[Any]:
