@@ -647,7 +647,7 @@ def _token(key: Any, port: int, **changes: Any) -> dict[str, str]:
         "aud": f"http://127.0.0.1:{port}/cds-services/{VIEW}",
         "iat": now,
         "exp": now + 300,
-        "jti": "one",
+        "jti": str(uuid.uuid4()),  # a new one for each token, as CDS Hooks has it
     }
     claims.update(changes)
     return {"Authorization": "Bearer " + jwt.encode(claims, key, algorithm="ES384", headers={"kid": "ehr-1"})}
@@ -668,6 +668,38 @@ def test_with_keys_configured_only_a_valid_ehr_jwt_is_answered(guarded: Server, 
         status, answer = guarded.hook(VIEW, request, headers)
         assert status == 401 and answer["error"], headers
     assert guarded.call("GET", "/cds-services")[0] == 200  # discovery is public, as the standard has it
+
+
+def test_a_jwt_is_answered_once_so_a_copy_cannot_be_sent_again(guarded: Server, keys: Keys) -> None:
+    """CDS Hooks: the `jti` is a nonce "used to protect against replay attacks"."""
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    token = _token(keys.private, guarded.port)
+    assert guarded.hook(VIEW, request, token)[0] == 200
+    status, answer = guarded.hook(VIEW, request, token)
+    assert status == 401 and answer["error"].startswith("the JWT was used before"), answer
+    other = _token(keys.private, guarded.port, iss="https://ehr.example")  # another token of the same EHR
+    assert guarded.hook(VIEW, request, other)[0] == 200
+
+
+def test_the_tokens_remembered_are_bounded_and_expired_ones_forgotten(
+    keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from osteocheck.service import auth
+    from osteocheck.service.request import Refused
+
+    monkeypatch.setattr(auth, "MAX_UNEXPIRED", 2)
+    verifier = auth.Verifier(str(keys.jwks))
+    audience = f"http://127.0.0.1:1/cds-services/{VIEW}"
+    now = int(time.time())
+    for expires in (now - 20, now + 300):  # the first expired but within the leeway: still answered
+        verifier.verify(_token(keys.private, 1, exp=expires)["Authorization"], audience)
+    verifier._used = {("i", "old"): now - 3600.0, **verifier._used}  # one long expired
+    monkeypatch.setattr(auth, "MAX_UNEXPIRED", 3)
+    verifier.verify(_token(keys.private, 1)["Authorization"], audience)  # full: the expired one is forgotten
+    assert ("i", "old") not in verifier._used and len(verifier._used) == 3
+    with pytest.raises(Refused) as refused:  # full of unexpired ones: none is forgotten, so none replayed
+        verifier.verify(_token(keys.private, 1)["Authorization"], audience)
+    assert refused.value.status == 503
 
 
 def test_a_key_the_ehr_withdraws_from_its_key_set_url_stops_working(keys: Keys) -> None:
@@ -692,14 +724,13 @@ def test_a_key_the_ehr_withdraws_from_its_key_set_url_stops_working(keys: Keys) 
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         verifier = Verifier(f"http://127.0.0.1:{httpd.server_address[1]}/jwks", lifespan=0.5)
-        token = _token(keys.private, 1)["Authorization"]
         audience = f"http://127.0.0.1:1/cds-services/{VIEW}"
-        assert verifier.verify(token, audience)["iss"] == "https://ehr.example"
+        assert verifier.verify(_token(keys.private, 1)["Authorization"], audience)["iss"] == "https://ehr.example"
         served["body"] = json.dumps({"keys": []}).encode()  # withdrawn
         time.sleep(0.7)
         with pytest.raises(Refused) as refused:
-            verifier.verify(token, audience)
-        assert refused.value.status == 401
+            verifier.verify(_token(keys.private, 1)["Authorization"], audience)
+        assert refused.value.status == 401 and "not accepted" in refused.value.message
     finally:
         httpd.shutdown()
         httpd.server_close()

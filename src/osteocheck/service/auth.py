@@ -1,12 +1,16 @@
 """The CDS Hooks JWT an EHR sends (`Authorization: Bearer …`), checked against the keys the operator configured.
 
 CDS Hooks 2.0: signed with ES384 or RS384, the key chosen by `kid`, `aud` the service's URL, `iss`,
-`exp`, `iat` and `jti` present. A `jku` in the token is ignored: keys come only from `--jwks`.
+`exp`, `iat` and `jti` present, the `jti` a nonce "used to protect against replay attacks": a token is
+answered once, so one copied off the wire (or out of a log) cannot be sent again. A `jku` in the token
+is ignored: keys come only from `--jwks`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,8 @@ from osteocheck.service.request import Refused
 ALGORITHMS = ["ES384", "RS384"]
 REQUIRED = ["iss", "aud", "exp", "iat", "jti"]
 MAX_JWKS_BYTES = 1024 * 1024
+LEEWAY = 30  # seconds of clock difference allowed either side
+MAX_UNEXPIRED = 200_000  # tokens remembered until they expire: a day's calls at a busy clinic, about 40 MB
 
 
 class Verifier:
@@ -23,6 +29,8 @@ class Verifier:
         import jwt  # noqa: PLC0415 - part of the serve extra
 
         self.issuer = issuer
+        self._used: dict[tuple[str, str], float] = {}  # (iss, jti) of each token answered, and its exp
+        self._lock = threading.Lock()  # tokens are verified in threads, several at once
         self.client: Any = None
         self.keys: Any = None
         if jwks.startswith(("https://", "http://")):
@@ -62,8 +70,21 @@ class Verifier:
                 audience=audience,
                 issuer=self.issuer,
                 options={"require": REQUIRED},
-                leeway=30,
+                leeway=LEEWAY,
             )
         except jwt.PyJWTError as exc:
             raise Refused(401, f"the JWT was not accepted: {type(exc).__name__}") from None
+        self._once(str(claims["iss"]), str(claims["jti"]), float(claims["exp"]))
         return claims
+
+    def _once(self, issuer: str, jti: str, expires: float) -> None:
+        """Remember a token until it expires, and refuse it if it came before: a replay."""
+        with self._lock:
+            if (issuer, jti) in self._used:
+                raise Refused(401, "the JWT was used before (its jti): the EHR must sign a new one for each call")
+            if len(self._used) >= MAX_UNEXPIRED:
+                now = time.time()
+                self._used = {k: e for k, e in self._used.items() if e + LEEWAY >= now}
+                if len(self._used) >= MAX_UNEXPIRED:  # forgetting one would let it be replayed
+                    raise Refused(503, "too many unexpired tokens to remember; send the call again later")
+            self._used[issuer, jti] = expires
