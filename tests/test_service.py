@@ -688,6 +688,7 @@ def test_the_tokens_remembered_are_bounded_and_expired_ones_forgotten(
     from osteocheck.service.request import Refused
 
     monkeypatch.setattr(auth, "MAX_UNEXPIRED", 2)
+    monkeypatch.setattr(auth, "SWEEP_EVERY", 100)
     verifier = auth.Verifier(str(keys.jwks))
     audience = f"http://127.0.0.1:1/cds-services/{VIEW}"
     now = int(time.time())
@@ -700,6 +701,10 @@ def test_the_tokens_remembered_are_bounded_and_expired_ones_forgotten(
     with pytest.raises(Refused) as refused:  # full of unexpired ones: none is forgotten, so none replayed
         verifier.verify(_token(keys.private, 1)["Authorization"], audience)
     assert refused.value.status == 503
+    verifier._sweep_at, verifier._used = 2, {("i", "old"): now - 3600.0, ("i", "new"): now + 300.0}
+    monkeypatch.setattr(auth, "MAX_UNEXPIRED", 100)  # far from full: the expired are swept every so often
+    verifier.verify(_token(keys.private, 1)["Authorization"], audience)
+    assert set(verifier._used) - {("i", "new")} and ("i", "old") not in verifier._used
 
 
 def test_a_key_the_ehr_withdraws_from_its_key_set_url_stops_working(keys: Keys) -> None:

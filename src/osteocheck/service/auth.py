@@ -21,7 +21,8 @@ ALGORITHMS = ["ES384", "RS384"]
 REQUIRED = ["iss", "aud", "exp", "iat", "jti"]
 MAX_JWKS_BYTES = 1024 * 1024
 LEEWAY = 30  # seconds of clock difference allowed either side
-MAX_UNEXPIRED = 200_000  # tokens remembered until they expire: a day's calls at a busy clinic, about 40 MB
+MAX_UNEXPIRED = 200_000  # unexpired tokens remembered at most (about 45 MB), far more than a clinic sends
+SWEEP_EVERY = 10_000  # tokens remembered between two sweeps of the expired ones
 
 
 class Verifier:
@@ -30,6 +31,7 @@ class Verifier:
 
         self.issuer = issuer
         self._used: dict[tuple[str, str], float] = {}  # (iss, jti) of each token answered, and its exp
+        self._sweep_at = SWEEP_EVERY
         self._lock = threading.Lock()  # tokens are verified in threads, several at once
         self.client: Any = None
         self.keys: Any = None
@@ -82,9 +84,10 @@ class Verifier:
         with self._lock:
             if (issuer, jti) in self._used:
                 raise Refused(401, "the JWT was used before (its jti): the EHR must sign a new one for each call")
-            if len(self._used) >= MAX_UNEXPIRED:
+            if len(self._used) >= min(self._sweep_at, MAX_UNEXPIRED):
                 now = time.time()
                 self._used = {k: e for k, e in self._used.items() if e + LEEWAY >= now}
                 if len(self._used) >= MAX_UNEXPIRED:  # forgetting one would let it be replayed
                     raise Refused(503, "too many unexpired tokens to remember; send the call again later")
+                self._sweep_at = len(self._used) + SWEEP_EVERY
             self._used[issuer, jti] = expires
