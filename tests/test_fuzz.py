@@ -138,6 +138,7 @@ resource = st.fixed_dictionaries(
                 "Other",
             ]
         )
+        | json_values  # a type that is no name at all (an object stopped the plan)
     },
     optional={
         "id": json_values,

@@ -503,3 +503,11 @@ def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) ->
     assert "read as written: check the record" in out.notes[1]
     low = fhir.derive(bundle(mild | {"valueQuantity": {"value": -3.1}}), CODES, kb)
     assert low.data == {"t_score": -3.1}
+
+
+@pytest.mark.parametrize("kind", [{}, ["Condition"], 7, None])
+def test_a_resource_whose_type_is_not_a_name_is_counted_not_a_crash(kb: Knowledge, kind: object) -> None:
+    """Found by mutating the shipped requests: an object as resourceType stopped the plan (500 in the service)."""
+    odd = {"resourceType": kind, "id": "x", "code": mapped("conditions", kind="fracture")}
+    out = fhir.derive(bundle(odd, {"resourceType": "Patient", "id": "p"}), CODES, kb)
+    assert out.unrecognised == ("an entry without a resource",)

@@ -171,9 +171,8 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
     held = False
     for entry in listed:
         r = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(r, dict):
-            continue
-        kind = r.get("resourceType")
+        if not isinstance(r, dict) or not isinstance(kind := r.get("resourceType"), str):
+            continue  # derive counts it: "an entry without a resource"
         plain_status = kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str)
         if kind in _PRE_R4_TYPES or plain_status:
             why = f"it holds {kind}" if kind in _PRE_R4_TYPES else f"{kind}.clinicalStatus is a plain code"
