@@ -770,6 +770,9 @@ def test_serve_says_what_is_missing_or_wrong_before_it_listens(tmp_path: Path) -
         )
     done = run([sys.executable, "-m", "osteocheck", "serve", "--fhir-server", "file:///etc"])
     assert done.returncode == 2 and "give an http:// or https:// URL" in done.stderr
+    for flag in ("--fhir-server", "--jwks"):  # the EHR's token, or its keys, would cross the network readable
+        done = run([sys.executable, "-m", "osteocheck", "serve", flag, "http://ehr.example/fhir"])
+        assert done.returncode == 2 and "give an https:// URL; plain http:// only reaches this machine" in done.stderr
     keys = tmp_path / "keys.json"
     keys.write_text("{not json")
     done = run([sys.executable, "-m", "osteocheck", "serve", "--jwks", str(keys)])

@@ -724,6 +724,9 @@ def serve(
     for url in [*(fhir_server or []), *([public_url] if public_url else [])]:
         if not url.startswith(("https://", "http://")):
             fail(f"osteocheck: {url[:80]!r}: give an http:// or https:// URL", 2)
+    for url in [*(fhir_server or []), *([jwks] if jwks and "://" in jwks else [])]:
+        if _in_the_clear(url):  # the EHR's token, or the keys that say who the EHR is, readable on the way
+            fail(f"osteocheck: {url[:80]!r}: give an https:// URL; plain http:// only reaches this machine", 2)
     settings = Settings(
         rules=str(resolve_path(rules)),
         max_body=max_body,
@@ -749,6 +752,14 @@ def serve(
         run(made, settings, host=host, port=port, started=started)
     except NotStarted as exc:
         fail(f"osteocheck: {exc}", exc.code)
+
+
+def _in_the_clear(url: str) -> bool:
+    """A plain http:// URL to another machine: what crosses the network to it can be read or changed."""
+    import urllib.parse  # noqa: PLC0415
+
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower() != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost")
 
 
 @app.command("profile-schema")
