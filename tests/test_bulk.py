@@ -83,6 +83,21 @@ def test_a_resource_naming_a_version_of_its_patient_is_that_patient_s(tmp_path: 
     assert lines[0]["profile"]["anticoagulants"] is True  # type: ignore[index]
 
 
+def test_an_export_of_another_fhir_version_is_refused_by_name(tmp_path: Path) -> None:
+    """R5 names a drug `medication` (R4: medicationCodeableConcept or medicationReference): read as R4, the
+    blood thinner would go unread and the plan be quieter than the record."""
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    first = json.loads((EXPORT / "Patient.000.ndjson").read_text(encoding="utf-8").splitlines()[0])["id"]
+    drug = {"resourceType": "MedicationRequest", "id": "w", "status": "active", "subject": {"reference": f"Patient/{first}"},
+            "medication": {"concept": {"text": "warfarin"}}}  # fmt: skip
+    with (folder / "MedicationRequest.000.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(drug) + "\n")
+    code, lines, err = run("--fhir-ndjson", str(folder))
+    assert code == 1 and lines == []
+    assert "not a FHIR R4 export (MedicationRequest.medication is an element of FHIR R5)" in err
+
+
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
     code, _, err = run("--fhir-ndjson", str(tmp_path))
     assert code == 1 and "no Patient.*.ndjson file" in err

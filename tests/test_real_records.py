@@ -67,6 +67,15 @@ def test_a_record_from_another_fhir_version_is_refused_by_name(kb: Knowledge) ->
     dstu2 = bundle({"resourceType": "MedicationOrder", "status": "active"})
     with pytest.raises(ProfileError, match="it holds MedicationOrder"):
         fhir.derive(dstu2, CODES, kb)
+    # R5: read as R4, the drug (a CodeableReference) and the operation's date (occurrence[x]) go unread
+    for r5, element in [
+        ({"resourceType": "MedicationStatement", "status": "recorded", "medication": {"concept": WARFARIN}},
+         "MedicationStatement.medication"),
+        ({"resourceType": "Procedure", "status": "completed", "occurrenceDateTime": "2026-05-01"},
+         "Procedure.occurrenceDateTime"),
+    ]:  # fmt: skip
+        with pytest.raises(ProfileError, match=rf"\({element} is an element of FHIR R5\); osteocheck reads R4 only"):
+            fhir.derive(bundle(r5), CODES, kb)
 
 
 def test_one_patient_per_plan(kb: Knowledge) -> None:

@@ -207,6 +207,13 @@ def _bad(
     return status, json.loads(raw)
 
 
+def _r5() -> dict[str, Any]:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    for e in request["prefetch"]["medicationStatements"]["entry"]:
+        e["resource"]["medication"] = {"concept": e["resource"].pop("medicationCodeableConcept")}
+    return request
+
+
 def _stu3() -> dict[str, Any]:
     request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     condition = {"resourceType": "Condition", "id": "old", "clinicalStatus": "active", "code": {"text": "Osteoporosis"}}
@@ -246,6 +253,7 @@ def _stu3() -> dict[str, Any]:
             "not a FHIR resource",
         ),
         (json.dumps(_stu3()).encode(), 422, "not a FHIR R4 record"),
+        (json.dumps(_r5()).encode(), 422, "(MedicationStatement.medication is an element of FHIR R5)"),
         (b"[" * 100_000, 400, "nested too deeply"),
         (b" " * 3_100_000, 413, "larger than 3,000,000 bytes"),
     ],
@@ -259,6 +267,7 @@ def _stu3() -> dict[str, Any]:
         "prefetch-list",
         "prefetch-not-resource",
         "stu3",
+        "r5",
         "deep",
         "oversized",
     ],

@@ -19,7 +19,7 @@ from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
 from osteocheck.client.records.bundle import errors_of
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.derive import Findings, References, read_resource
+from osteocheck.client.records.derive import Findings, References, not_r4, read_resource
 from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
@@ -164,6 +164,12 @@ class Bulk:
                         self.damaged += 1
                         continue
                     if isinstance(r, dict) and r.get("resourceType") == kind:
+                        why = not_r4(kind, r)
+                        if why is not None:  # read as R4, its blood thinners or operations would go unread
+                            raise ProfileError(
+                                (f"{path.name}:{number}: not a FHIR R4 export ({why}); osteocheck reads R4 only",),
+                                usage=False,
+                            )
                         yield r
                     else:
                         self.problems.append(f"{path.name}:{number}: not a {kind} resource")

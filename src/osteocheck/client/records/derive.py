@@ -158,9 +158,32 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
         found.unrecognised.append(describe(r, r.get("code")))
 
 
-# Resource types and field shapes that exist only before R4: read as R4 they would be misread, silently.
+# Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.
 _PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse", "DeviceUseRequest", "ProcedureRequest",
                  "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
+# R5 names a drug `medication` (a CodeableReference; R4: medication[x]) and a procedure's time occurrence[x]
+# (R4: performed[x]): read as R4, the blood thinner or the operation would go unread.
+_R5_ELEMENTS = {
+    **dict.fromkeys(("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
+                    ("medication",)),
+    "Procedure": tuple(f"occurrence{t}" for t in ("DateTime", "Period", "String", "Age", "Range", "Timing")),
+}  # fmt: skip
+
+
+def not_r4(kind: str, r: dict[str, Any]) -> str | None:
+    """Why a resource is of another FHIR version than R4, else None."""
+    if kind in _PRE_R4_TYPES:
+        return f"it holds {kind}, as in FHIR DSTU2 or STU3"
+    if kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str):
+        return f"{kind}.clinicalStatus is a plain code, as in FHIR DSTU2 or STU3"
+    for name in _R5_ELEMENTS.get(kind, ()):
+        if name in r:
+            return f"{kind}.{name} is an element of FHIR R5"
+    return None
+
+
+def refuse_version(why: str) -> ProfileError:
+    return ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
 
 
 def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]:
@@ -173,13 +196,9 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict) or not isinstance(kind := r.get("resourceType"), str):
             continue  # derive counts it: "an entry without a resource"
-        plain_status = kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str)
-        if kind in _PRE_R4_TYPES or plain_status:
-            why = f"it holds {kind}" if kind in _PRE_R4_TYPES else f"{kind}.clinicalStatus is a plain code"
-            raise ProfileError(
-                (f"this is not a FHIR R4 record ({why}, as in FHIR DSTU2 or STU3); osteocheck reads R4 only",),
-                usage=False,
-            )
+        why = not_r4(kind, r)
+        if why is not None:
+            raise refuse_version(why)
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
