@@ -89,10 +89,6 @@ def part_of(bundle: dict[str, Any], matches: int | None) -> str | None:
     return None
 
 
-def paged(bundle: dict[str, Any]) -> bool:
-    return next_page(bundle) is not None
-
-
 def next_page(bundle: dict[str, Any]) -> str | None:
     """The URL of the page after this one (R4 Bundle.link, relation "next"; "" when it names none), None
     on a last or only page."""

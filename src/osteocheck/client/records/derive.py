@@ -88,9 +88,10 @@ def _modified(found: Findings, r: dict[str, Any]) -> None:
     if isinstance(rules, str) and rules:
         said.append(f"implicit rules ({one_line(rules)[:80]})")
     if said:
+        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
         found.notes.append(
-            f"{describe(r, r.get('code') or r.get('medicationCodeableConcept'))}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what "
-            "it says; read as written: check the record"
+            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
+            "read as written: check the record"
         )
 
 
@@ -182,10 +183,6 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
     return None
 
 
-def refuse_version(why: str) -> ProfileError:
-    return ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
-
-
 def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]:
     """The bundle's references and its patients ((id, fullUrl) each), and whether it holds a Bundle, in
     one pass that first refuses a record of another FHIR version: read as R4 it would be misread, silently."""
@@ -198,7 +195,7 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             continue  # derive counts it: "an entry without a resource"
         why = not_r4(kind, r)
         if why is not None:
-            raise refuse_version(why)
+            raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
