@@ -178,6 +178,8 @@ def test_the_cards_are_stable_and_the_link_card_opens_the_full_plan(server: Serv
     assert url.startswith(f"http://127.0.0.1:{server.port}/plans/")
     status, headers, body = server.call("GET", url.split(str(server.port), 1)[1])
     assert status == 200 and headers["cache-control"] == "no-store"
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    assert headers["content-security-policy"] == "default-src 'none'"
     assert "Physician" in body.decode() and "Sources" in body.decode()
     assert first[-1]["links"][0]["url"] != again[-1]["links"][0]["url"]  # an unguessable token each time
     rule = first[1]["source"]["topic"]["code"]

@@ -202,7 +202,7 @@ def create_app(settings: Settings) -> Starlette:
             return error(404, "no such plan (plans are kept for a short time only)")
         from osteocheck.render.markdown import plan_markdown  # noqa: PLC0415
 
-        return PlainTextResponse(plan_markdown(plan, knowledge), headers={"Cache-Control": "no-store"})
+        return PlainTextResponse(plan_markdown(plan, knowledge), headers=_PRIVATE_PAGE)
 
     async def feedback(request: Request) -> Response:
         if hooks.BY_ID.get(request.path_params["id"]) is None:
@@ -325,6 +325,16 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:
         raise Refused(
             422, "; ".join(str(m) for m in getattr(exc, "messages", ())) or "the record cannot be read"
         ) from None
+
+
+# A client's plan, opened in a browser by its link: kept by no cache, never read as anything but text, and
+# its address (whose token is the only key to it) sent on to no other site.
+_PRIVATE_PAGE = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _error(status: int, message: str) -> tuple[int, bytes]:
