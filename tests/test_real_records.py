@@ -76,6 +76,14 @@ def test_a_record_from_another_fhir_version_is_refused_by_name(kb: Knowledge) ->
     ]:  # fmt: skip
         with pytest.raises(ProfileError, match=rf"\({element} is an element of FHIR R5\); osteocheck reads R4 only"):
             fhir.derive(bundle(r5), CODES, kb)
+    # STU3: an active status beside "not taken" or "not done", which read as R4 would count as taken or done
+    for stu3, element in [
+        ({"resourceType": "MedicationStatement", "status": "active", "taken": "n", "medicationCodeableConcept": WARFARIN},
+         "MedicationStatement.taken"),
+        ({"resourceType": "Procedure", "status": "completed", "notDone": True}, "Procedure.notDone"),
+    ]:  # fmt: skip
+        with pytest.raises(ProfileError, match=rf"\({element} is an element of FHIR STU3\)"):
+            fhir.derive(bundle(stu3), CODES, kb)
 
 
 def test_one_patient_per_plan(kb: Knowledge) -> None:

@@ -162,12 +162,16 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
 # Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.
 _PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse", "DeviceUseRequest", "ProcedureRequest",
                  "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
-# R5 names a drug `medication` (a CodeableReference; R4: medication[x]) and a procedure's time occurrence[x]
-# (R4: performed[x]): read as R4, the blood thinner or the operation would go unread.
-_R5_ELEMENTS = {
-    **dict.fromkeys(("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
-                    ("medication",)),
-    "Procedure": tuple(f"occurrence{t}" for t in ("DateTime", "Period", "String", "Age", "Range", "Timing")),
+# Elements R4 does not have, by the version that does: STU3 said a drug was not taken (`taken`: "n") or an
+# operation not done (`notDone`) beside an active status; R5 names a drug `medication` (a CodeableReference;
+# R4: medication[x]) and a procedure's time occurrence[x] (R4: performed[x]). Read as R4, the blood
+# thinner or the operation would be misread or go unread.
+_OTHER_ELEMENTS = {
+    **dict.fromkeys(("MedicationRequest", "MedicationDispense", "MedicationAdministration"),
+                    (("medication", "R5"),)),
+    "MedicationStatement": (("medication", "R5"), ("taken", "STU3")),
+    "Procedure": (*((f"occurrence{t}", "R5") for t in ("DateTime", "Period", "String", "Age", "Range", "Timing")),
+                  ("notDone", "STU3")),
 }  # fmt: skip
 
 
@@ -177,9 +181,9 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
         return f"it holds {kind}, as in FHIR DSTU2 or STU3"
     if kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str):
         return f"{kind}.clinicalStatus is a plain code, as in FHIR DSTU2 or STU3"
-    for name in _R5_ELEMENTS.get(kind, ()):
+    for name, version in _OTHER_ELEMENTS.get(kind, ()):
         if name in r:
-            return f"{kind}.{name} is an element of FHIR R5"
+            return f"{kind}.{name} is an element of FHIR {version}"
     return None
 
 
