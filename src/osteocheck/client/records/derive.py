@@ -162,26 +162,28 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
 # Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.
 _PRE_R4_TYPES = {"MedicationOrder", "DiagnosticOrder", "Order", "OrderResponse", "DeviceUseRequest", "ProcedureRequest",
                  "ReferralRequest", "ProcessRequest", "ProcessResponse", "DataElement", "EligibilityRequest"}  # fmt: skip
+_PLAIN_STATUS = frozenset({"Condition", "AllergyIntolerance"})  # DSTU2, STU3: clinicalStatus a code, not a concept
 # Elements R4 does not have, by the version that does: STU3 said a drug was not taken (`taken`: "n") or an
 # operation not done (`notDone`) beside an active status; R5 names a drug `medication` (a CodeableReference;
 # R4: medication[x]) and a procedure's time occurrence[x] (R4: performed[x]). Read as R4, the blood
 # thinner or the operation would be misread or go unread.
-_OTHER_ELEMENTS = {
-    **dict.fromkeys(("MedicationRequest", "MedicationDispense", "MedicationAdministration"),
-                    (("medication", "R5"),)),
-    "MedicationStatement": (("medication", "R5"), ("taken", "STU3")),
-    "Procedure": (*((f"occurrence{t}", "R5") for t in ("DateTime", "Period", "String", "Age", "Range", "Timing")),
-                  ("notDone", "STU3")),
+_OTHER_ELEMENTS: dict[str, dict[str, str]] = {
+    **{kind: {"medication": "R5"} for kind in ("MedicationRequest", "MedicationDispense", "MedicationAdministration")},
+    "MedicationStatement": {"medication": "R5", "taken": "STU3"},
+    "Procedure": {**{f"occurrence{t}": "R5" for t in ("DateTime", "Period", "String", "Age", "Range", "Timing")},
+                  "notDone": "STU3"},
 }  # fmt: skip
+_NONE: dict[str, str] = {}
 
 
 def not_r4(kind: str, r: dict[str, Any]) -> str | None:
-    """Why a resource is of another FHIR version than R4, else None."""
+    """Why a resource is of another FHIR version than R4, else None. (`_survey` asks the same of every
+    resource inline, from the same tables: a call for each would cost a record read in the service.)"""
     if kind in _PRE_R4_TYPES:
         return f"it holds {kind}, as in FHIR DSTU2 or STU3"
-    if kind in ("Condition", "AllergyIntolerance") and isinstance(r.get("clinicalStatus"), str):
+    if kind in _PLAIN_STATUS and isinstance(r.get("clinicalStatus"), str):
         return f"{kind}.clinicalStatus is a plain code, as in FHIR DSTU2 or STU3"
-    for name, version in _OTHER_ELEMENTS.get(kind, ()):
+    for name, version in _OTHER_ELEMENTS.get(kind, _NONE).items():
         if name in r:
             return f"{kind}.{name} is an element of FHIR {version}"
     return None
@@ -197,8 +199,12 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
         r = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(r, dict) or not isinstance(kind := r.get("resourceType"), str):
             continue  # derive counts it: "an entry without a resource"
-        why = not_r4(kind, r)
-        if why is not None:
+        if (
+            kind in _PRE_R4_TYPES
+            or (kind in _PLAIN_STATUS and isinstance(r.get("clinicalStatus"), str))
+            or (kind in _OTHER_ELEMENTS and not _OTHER_ELEMENTS[kind].keys().isdisjoint(r))
+        ):
+            why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         references.add(entry, r)
         if kind == "Patient":
