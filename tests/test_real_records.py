@@ -528,3 +528,15 @@ def test_a_resource_whose_type_is_not_a_name_is_counted_not_a_crash(kb: Knowledg
     odd = {"resourceType": kind, "id": "x", "code": mapped("conditions", kind="fracture")}
     out = fhir.derive(bundle(odd, {"resourceType": "Patient", "id": "p"}), CODES, kb)
     assert out.unrecognised == ("an entry without a resource",)
+
+
+def test_the_survey_refuses_every_element_of_another_version_that_not_r4_names(kb: Knowledge) -> None:
+    """The survey tests not_r4's tables inline (a call per resource would cost the service): the two agree."""
+    for kind, elements in fhir._OTHER_ELEMENTS.items():
+        for element, version in elements.items():
+            r = {"resourceType": kind, "id": "x", element: None}
+            assert fhir.not_r4(kind, r) == f"{kind}.{element} is an element of FHIR {version}"
+            with pytest.raises(ProfileError, match=rf"\({kind}\.{element} is an element of FHIR {version}\)"):
+                fhir.derive(bundle(r), CODES, kb)
+        assert fhir.not_r4(kind, {"resourceType": kind}) is None
+        fhir.derive(bundle({"resourceType": kind, "id": "x"}), CODES, kb)  # no such element: read
