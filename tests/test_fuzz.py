@@ -15,6 +15,7 @@ import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -283,3 +284,42 @@ def test_bulk_export_reader_on_arbitrary_lines(resources: list[object], junk: li
             build(row.data or {}, KB, usage=False, origin="export")
         except ProfileError as exc:
             assert exc.messages
+
+
+REQUESTS = [json.loads((ROOT / "examples" / "cds-hooks" / f"{hook}.json").read_text()) for hook in
+            ("patient-view", "appointment-book")]  # fmt: skip
+ODD = [None, 0, -1, 1.5, True, "", "x", [], {}, [None], [{}], {"a": 1}, "2026-13-45", "9999-01-01", 10**30, "\u202e"]
+
+
+def _places(value: object, at: tuple[object, ...] = ()) -> Iterator[tuple[object, ...]]:
+    yield at
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        yield from _places(inner, (*at, key))
+
+
+@FUZZ
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.sampled_from([0, 1]))
+def test_the_service_answers_any_mutated_request_without_a_fault(seed: int, edits: int, which: int) -> None:
+    """A hook call's whole work (request, prefetch, record, plan, cards), on the shipped requests with values
+    deleted or replaced anywhere: cards, a refusal or a fetch, never an exception (a 500). An object as a
+    resource's type was one, found this way."""
+    import copy
+    import datetime as dt
+
+    from osteocheck.service import hooks
+    from osteocheck.service.app import answering
+
+    rng, request = random.Random(seed), copy.deepcopy(REQUESTS[which])
+    for _ in range(edits):
+        *parent_at, last = rng.choice(list(_places(request))[1:])
+        parent: Any = request
+        for key in parent_at:
+            parent = parent[key]
+        if rng.random() < 0.3:
+            del parent[last]
+        else:
+            parent[last] = copy.deepcopy(rng.choice(ODD))
+    work = answering(KB, tuple(hooks.prefetch_templates(CODES, dt.date.today())))
+    outcome = work(REQUESTS[which]["hook"], json.dumps(request).encode(), "http://x", "http://x/plans/t", None)
+    assert outcome[0] in ("cards", "refused", "fetch")
