@@ -99,8 +99,8 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
                         failed = failed or bool(errors_of(e.get("resource")))
                         continue
                 entries.append(e)  # an entry that is not an object is kept: the importer counts it
-            search = value.get("type") in (None, "searchset")  # R4: `total` counts a search's matches
-            why = part_of(value, len(listed) - others if search else None) or (FAILED if failed else None)
+            searchset = value.get("type") in (None, "searchset")  # R4: `total` counts a search's matches
+            why = part_of(value, len(listed) - others if searchset else None) or (FAILED if failed else None)
             if why is not None and part is not None:
                 part[key] = why
         else:
