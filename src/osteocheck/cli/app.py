@@ -680,14 +680,21 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")] = 8080,
     rules: Rules = None,
     jwks: Annotated[
-        str | None, typer.Option(metavar="URL|FILE", help="Verify the EHR's CDS Hooks JWT against these keys (JWKS).")
+        str | None,
+        typer.Option(
+            metavar="URL|FILE",
+            help="Verify the EHR's CDS Hooks JWT against these keys (JWKS; a URL is https, or http to this machine).",
+        ),
     ] = None,
     issuer: Annotated[
         str | None, typer.Option(metavar="URL", help="With --jwks: the only JWT issuer (iss) accepted.")
     ] = None,
     fhir_server: Annotated[
         list[str] | None,
-        typer.Option(metavar="URL", help="A FHIR server the service may read when the EHR sends no prefetch (repeat)."),
+        typer.Option(
+            metavar="URL",
+            help="A FHIR server (https, or http to this machine) the service may read when the EHR sends no prefetch (repeat).",
+        ),
     ] = None,
     cors_origin: Annotated[
         list[str] | None,
