@@ -98,6 +98,21 @@ def test_an_export_of_another_fhir_version_is_refused_by_name(tmp_path: Path) ->
     assert "not a FHIR R4 export (MedicationRequest.medication is an element of FHIR R5)" in err
 
 
+def test_a_resource_with_a_modifier_is_named_in_its_patient_s_notes(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    first = json.loads((EXPORT / "Patient.000.ndjson").read_text(encoding="utf-8").splitlines()[0])["id"]
+    drug = {"resourceType": "MedicationRequest", "id": "w", "status": "active", "subject": {"reference": f"Patient/{first}"},
+            "medicationCodeableConcept": {"text": "warfarin"},
+            "modifierExtension": [{"url": "https://ehr.example/not-given", "valueBoolean": True}]}  # fmt: skip
+    with (folder / "MedicationRequest.000.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(drug) + "\n")
+    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code == 0, err
+    notes = lines[0]["record"]["notes"]  # type: ignore[index]
+    assert any("carries a modifier extension (https://ehr.example/not-given)" in n for n in notes), notes
+
+
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
     code, _, err = run("--fhir-ndjson", str(tmp_path))
     assert code == 1 and "no Patient.*.ndjson file" in err

@@ -61,8 +61,6 @@ def derive(
             continue
         found.changed.clear()
         read_resource(found, r, references)
-        if "modifierExtension" in r or "implicitRules" in r:
-            _modified(found, r)
         if found.changed:
             reference = _reference(r, entry)
             if reference is not None:
@@ -157,6 +155,8 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
         resources.patient(found, r)
     elif kind != "Medication":  # a Medication is read through the statements that refer to it
         found.unrecognised.append(describe(r, r.get("code")))
+    if "modifierExtension" in r or "implicitRules" in r:
+        _modified(found, r)
 
 
 # Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.
