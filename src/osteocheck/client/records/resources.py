@@ -273,14 +273,14 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     when, partly = _happened(r, "Procedure")
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
-        if when is None and (f.codes.match("procedures", r.get("code")) or surgical(words_of(r.get("code")))):
+        if when is None and _surgery(f, r) is not None:
             f.notes.append(f"{label}: surgery with no date, so not counted as recent; ask the client when it was")
         return
-    entry = f.codes.match("procedures", r.get("code"))
-    words = words_of(r.get("code"))
-    if entry is None and not surgical(words):
+    found = _surgery(f, r)
+    if found is None:
         f.set_aside.append(f"{label}: recent, but not surgery")
         return
+    entry, words = found
     sites = f.site_of(r, entry or {})
     if not sites:
         sites = sites_named(words, f.sites)
@@ -293,6 +293,13 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     else:
         f.unrecognised.append(f"{label}: recent, but without a recognised body site")
         f.notes.append(f"{label}: recent procedure without a recognised body site; ask the client where")
+
+
+def _surgery(f: Findings, r: dict[str, Any]) -> tuple[dict[str, Any] | None, str] | None:
+    """A procedure's code-map entry and words when it is surgery (by the map, else by its words), else None."""
+    entry = f.codes.match("procedures", r.get("code"))
+    words = words_of(r.get("code"))
+    return (entry, words) if entry is not None or surgical(words) else None
 
 
 def observation(f: Findings, r: dict[str, Any]) -> None:
