@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from osteocheck.client.records.bundle import FAILED, errors_of, part_of
+from osteocheck.client.records.bundle import FAILED, errors_of, part_of, searchset
 from osteocheck.service import wire
 
 MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
@@ -99,8 +99,7 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
                         failed = failed or bool(errors_of(e.get("resource")))
                         continue
                 entries.append(e)  # an entry that is not an object is kept: the importer counts it
-            searchset = value.get("type") in (None, "searchset")  # R4: `total` counts a search's matches
-            why = part_of(value, len(listed) - others if searchset else None) or (FAILED if failed else None)
+            why = part_of(value, len(listed) - others if searchset(value) else None) or (FAILED if failed else None)
             if why is not None and part is not None:
                 part[key] = why
         else:

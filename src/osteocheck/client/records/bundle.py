@@ -64,12 +64,18 @@ def incomplete(bundle: dict[str, Any]) -> str | None:
     `total` counts the matches of every page, and a search outcome (entry.search.mode "outcome") of
     severity error or fatal says the search did not run whole."""
     listed = _listed(bundle.get("entry"))
-    search = bundle.get("type") in (None, "searchset")  # R4: only a searchset's entries carry `search`
+    search = searchset(bundle)
     held = sum(map(matched, listed)) if search else None
     part = part_of(bundle, held)
     if part is None and search and any(map(failed_search, listed)):
         return FAILED
     return part
+
+
+def searchset(bundle: dict[str, Any]) -> bool:
+    """R4: only a searchset's entries carry `search`, and only its `total` counts a search's matches (a
+    Bundle with no type is taken for one)."""
+    return bundle.get("type") in (None, "searchset")
 
 
 def part_of(bundle: dict[str, Any], matches: int | None) -> str | None:
