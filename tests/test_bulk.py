@@ -113,6 +113,25 @@ def test_a_resource_with_a_modifier_is_named_in_its_patient_s_notes(tmp_path: Pa
     assert any("carries a modifier extension (https://ehr.example/not-given)" in n for n in notes), notes
 
 
+def test_a_medication_s_modifier_is_named_in_the_notes_of_the_patient_whose_drug_it_is(tmp_path: Path) -> None:
+    """A Bulk Data export keeps Medications in a file of their own, naming no patient: read where used."""
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    first = json.loads((EXPORT / "Patient.000.ndjson").read_text(encoding="utf-8").splitlines()[0])["id"]
+    drug = {"resourceType": "Medication", "id": "odd-drug", "code": {"text": "warfarin"},
+            "modifierExtension": [{"url": "https://ehr.example/not-this", "valueBoolean": True}]}  # fmt: skip
+    use = {"resourceType": "MedicationRequest", "id": "w", "status": "active", "subject": {"reference": f"Patient/{first}"},
+           "medicationReference": {"reference": "Medication/odd-drug"}}  # fmt: skip
+    (folder / "Medication.001.ndjson").write_text(json.dumps(drug) + "\n", encoding="utf-8")
+    with (folder / "MedicationRequest.000.ndjson").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(use) + "\n")
+    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code == 0, err
+    notes = lines[0]["record"]["notes"]  # type: ignore[index]
+    assert any(n.startswith("Medication/odd-drug (") and "https://ehr.example/not-this" in n for n in notes), notes
+    assert not any("odd-drug" in n for line in lines[1:] for n in line["record"]["notes"])  # type: ignore[index]
+
+
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
     code, _, err = run("--fhir-ndjson", str(tmp_path))
     assert code == 1 and "no Patient.*.ndjson file" in err

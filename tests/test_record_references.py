@@ -107,3 +107,28 @@ def test_a_drug_known_only_by_its_reference_s_display_counts_by_that_name(kb: Kn
     assert unnamed.notes == (
         "MedicationStatement/s1: its medication (no reference) is not in the record; ask the client",
     )
+
+
+MODIFIER = {
+    "modifierExtension": [{"url": "https://ehr.example/fhir/StructureDefinition/not-this", "valueBoolean": True}]
+}
+
+
+@pytest.mark.parametrize("held", ["contained", "in the bundle"])
+def test_a_medication_s_modifier_is_said_once_however_many_statements_use_it(kb: Knowledge, held: str) -> None:
+    """R4: a reader must check for modifiers, a contained Medication's too; read as written, and said."""
+    medication = {"resourceType": "Medication", "id": "m1", "code": ANTICOAGULANT} | MODIFIER
+    if held == "contained":
+        record = bundle({"resource": statement("s1", "#m1", [medication])})
+    else:
+        record = bundle({"resource": medication}, *({"resource": statement(s, "Medication/m1")} for s in ("s1", "s2")))
+    imported = derive(record, CODES, kb)
+    assert imported.data.get("anticoagulants") is True
+    said = [n for n in imported.notes if "carries a modifier extension (https://ehr.example/" in n]
+    assert len(said) == 1 and said[0].startswith("Medication/m1 ("), imported.notes
+
+
+def test_a_medication_no_statement_uses_is_not_read_nor_its_modifier(kb: Knowledge) -> None:
+    medication = {"resourceType": "Medication", "id": "m1", "code": ANTICOAGULANT} | MODIFIER
+    imported = derive(bundle({"resource": medication}), CODES, kb)
+    assert imported.data == {} and imported.notes == () and imported.unrecognised == ()

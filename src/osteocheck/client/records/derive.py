@@ -69,30 +69,6 @@ def derive(
     return found.imported()
 
 
-def _modified(found: Findings, r: dict[str, Any]) -> None:
-    """R4 requires a reader to check for modifier extensions and implicit rules: they may change what a
-    resource means (say, that a drug was not given, or a condition is a relative's). osteocheck knows none:
-    the resource is read as written, which counts what it names, and the therapist is told to check it
-    (a T-score above the osteoporosis range, which written would make the plan milder, counts as
-    osteoporosis: `resources.observation`)."""
-    extensions = r.get("modifierExtension")
-    urls = (
-        [one_line(str(x.get("url")))[:80] for x in extensions if isinstance(x, dict)]
-        if isinstance(extensions, list)
-        else []
-    )
-    said = [f"a modifier extension ({', '.join(urls[:3])}{', ...' if len(urls) > 3 else ''})"] if urls else []
-    rules = r.get("implicitRules")
-    if isinstance(rules, str) and rules:
-        said.append(f"implicit rules ({one_line(rules)[:80]})")
-    if said:
-        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
-        found.notes.append(
-            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
-            "read as written: check the record"
-        )
-
-
 def _entries(bundle: dict[str, Any], depth: int = 0) -> list[Any]:
     """The bundle's entries, with those of a Bundle held in it read as its own (a collection of saved
     search results): counted as one resource not recognised, their fractures and drugs went unread.
@@ -153,10 +129,12 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
         resources.observation(found, r)
     elif kind == "Patient":
         resources.patient(found, r)
-    elif kind != "Medication":  # a Medication is read through the statements that refer to it
+    elif kind == "Medication":  # read through the statements that refer to it, its modifiers too
+        return
+    else:
         found.unrecognised.append(describe(r, r.get("code")))
     if "modifierExtension" in r or "implicitRules" in r:
-        _modified(found, r)
+        resources.modified(found, r)
 
 
 # Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.

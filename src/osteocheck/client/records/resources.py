@@ -161,6 +161,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
             )
         else:
             parts = _ingredients(target)
+            if "modifierExtension" in target or "implicitRules" in target:
+                modified(f, target)  # contained, in the Bundle or in a Bulk Data export alike
         if concept is None and isinstance(display, str) and display.strip():
             concept = {"text": display}  # all the record says of the drug: read by its name
     label, entry = f.recognise(r, "medications", concept, parts)
@@ -353,6 +355,32 @@ def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
         f"{f.codes.t_score_reference.split(',')[0]}); ask for a newer DXA result"
     )
     return True
+
+
+def modified(f: Findings, r: dict[str, Any]) -> None:
+    """R4 requires a reader to check for modifier extensions and implicit rules: they may change what a
+    resource means (say, that a drug was not given, or a condition is a relative's). osteocheck knows none:
+    the resource is read as written, which counts what it names, and the therapist is told to check it
+    (a T-score above the osteoporosis range, which written would make the plan milder, counts as
+    osteoporosis: `observation`). A Medication is checked where a statement uses it, once however many do."""
+    extensions = r.get("modifierExtension")
+    urls = (
+        [one_line(str(x.get("url")))[:80] for x in extensions if isinstance(x, dict)]
+        if isinstance(extensions, list)
+        else []
+    )
+    said = [f"a modifier extension ({', '.join(urls[:3])}{', ...' if len(urls) > 3 else ''})"] if urls else []
+    rules = r.get("implicitRules")
+    if isinstance(rules, str) and rules:
+        said.append(f"implicit rules ({one_line(rules)[:80]})")
+    if said:
+        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
+        note = (
+            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
+            "read as written: check the record"
+        )
+        if note not in f.notes:
+            f.notes.append(note)
 
 
 def _osteoporosis_at_least(f: Findings, label: str, read: str, why: str) -> None:
