@@ -390,6 +390,35 @@ def test_a_t_score_above_the_osteoporosis_range_counts_only_while_current(
         assert plan["stage"] == "osteoporosis"  # as with no reading: assumed, never milder
 
 
+@pytest.mark.parametrize(("session", "counted"), [(None, True), (JUDGED, True), (JUDGED - dt.timedelta(days=90), True),
+                                                  (JUDGED + dt.timedelta(days=60), False)])  # fmt: skip
+def test_a_t_score_must_still_be_current_on_the_session_s_day(
+    kb: Knowledge, session: dt.date | None, counted: bool
+) -> None:
+    """An appointment booked weeks ahead: a reading current today may not be on the day. Only a later day
+    changes anything, and only what must be current (what is recent is judged today, the stricter)."""
+    measured = _days_before(335)  # within the year its band (-2.2) is current for, today; not in 60 days
+    out = fhir.derive(bundle(_t_score(-2.2, measured)), CODES, kb, session=session)
+    assert (out.data.get("t_score") == -2.2) is counted
+    later = session is not None and session > JUDGED
+    assert out.as_of == "2026-06-01 (the bundle's timestamp)" + (
+        "; a DXA T-score must still be current on the session's day, 2026-07-31" if later else ""
+    )
+    if not counted:
+        assert len(out.set_aside) == 1 and out.set_aside[0].startswith("Observation/t (")
+        assert out.set_aside[0].endswith(
+            f"T-score -2.2, measured {measured}: not current on the session's day, 2026-07-31"
+        )
+        assert "and the session is on 2026-07-31; ask for a newer DXA result" in out.notes[0]
+    plan = api.plan(bundle=bundle(_t_score(-2.2, measured)), knowledge=kb, session=session)
+    assert plan["stage"] == ("osteoporosis" if not counted else "osteopenia")  # assumed, as with no reading
+
+
+def test_a_session_s_day_that_is_not_a_date_is_an_error(kb: Knowledge) -> None:
+    with pytest.raises(ProfileError, match="session '31/07/2026': not a date; give it as YYYY-MM-DD"):
+        api.plan(bundle=bundle(_t_score(-2.2, _days_before(30))), knowledge=kb, session="31/07/2026")
+
+
 def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_share_it(kb: Knowledge) -> None:
     """The readings of a label are kept across records (names.py): a record that shares a label gets the
     same reading, and what one record makes of it never reaches the next."""

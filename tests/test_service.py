@@ -30,7 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
+from conftest import ROOT, mapped
 from osteocheck.client.records.codes import load_code_map
 from osteocheck.service import hooks
 from serving import TIMEOUT, Server, serving, serving_here
@@ -277,6 +277,54 @@ def _stu3() -> dict[str, Any]:
 def test_every_bad_request_is_a_4xx_with_a_json_error(server: Server, body: bytes, status: int, says: str) -> None:
     got, answer = _bad(server, body)
     assert got == status and says in answer["error"], answer
+
+
+def _booked(on: dt.date | None, t_score: float, measured: dt.date) -> dict[str, Any]:
+    """An appointment-book request for the example patient, booked `on` that day, with one DXA reading."""
+    request = hooks.request_for(
+        json.loads((ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json").read_text()),
+        "appointment-book",
+        CODES,
+        booked=on,
+    )
+    scan = {"resourceType": "Observation", "id": "dxa", "status": "final", "code": mapped("observations", t_score=True),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": measured.isoformat(),
+            "valueQuantity": {"value": t_score}}  # fmt: skip
+    request["prefetch"]["observations"] = {"resourceType": "Bundle", "type": "searchset", "total": 1,
+                                           "entry": [{"resource": scan}]}  # fmt: skip
+    return request
+
+
+def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(server: Server) -> None:
+    """A reading current today but not on the appointment's day counts as it would on the day: not at all."""
+    today = dt.date.today()
+    measured = today - dt.timedelta(days=335)  # -2.2: current for about a year (the map's band)
+    for on, counted in ((None, True), (today + dt.timedelta(days=7), True), (today + dt.timedelta(days=60), False)):
+        status, answer = server.hook(BOOK, _booked(on, -2.2, measured))
+        assert status == 200, answer
+        told = answer["cards"][0]["detail"].replace("\\", "")
+        assert ("and the session is on" in told) is not counted, told
+        if not counted:
+            assert f"T-score -2.2 measured {measured.isoformat()}, so not counted" in told
+            assert f"and the session is on {on.isoformat()}; ask for a newer DXA result" in told  # type: ignore[union-attr]
+    status, answer = server.hook(VIEW, {**_booked(None, -2.2, measured), "hook": "patient-view"})
+    assert status == 200 and "not counted" not in answer["cards"][0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("appointments", "says"),
+    [
+        ([], "'context.appointments' must be a FHIR Bundle of Appointments"),
+        ({"resourceType": "Bundle", "entry": {}}, "'context.appointments' must be a FHIR Bundle of Appointments"),
+        ({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Appointment", "start": "soon"}}]},
+         "'context.appointments' entry 0: 'start' is not a FHIR instant"),
+    ],
+)  # fmt: skip
+def test_an_appointment_whose_day_cannot_be_read_is_a_400(server: Server, appointments: object, says: str) -> None:
+    request = _booked(dt.date.today(), -2.2, dt.date.today())
+    request["context"]["appointments"] = appointments
+    got, answer = _bad(server, json.dumps(request).encode(), path=f"/cds-services/{BOOK}")
+    assert got == 400 and answer["error"] == says
 
 
 def test_other_bad_calls_are_json_errors_too(server: Server) -> None:
@@ -762,7 +810,9 @@ def test_cors_answers_only_the_configured_origin(guarded: Server) -> None:
 @pytest.mark.parametrize("hook", ["patient-view", "appointment-book"])
 def test_the_shipped_example_requests_are_what_request_for_makes(hook: str) -> None:
     shipped = json.loads((ROOT / "examples" / "cds-hooks" / f"{hook}.json").read_text())
-    made = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json", hook)
+    record = json.loads((ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json").read_text())
+    booked = dt.date(2026, 12, 14) if hook == "appointment-book" else None  # the example's proposed appointment
+    made = hooks.request_for(record, hook, CODES, booked=booked)
     assert shipped == {**made, "hookInstance": shipped["hookInstance"]}
 
 

@@ -59,6 +59,7 @@ def evaluate(
     patient: str | None = None,
     as_of: dt.date | str | None = None,
     record_name: str = "the record",
+    session: dt.date | str | None = None,
 ) -> Plan:
     """The plan as a frozen value (for renderers); `plan` gives it as plain data."""
     from osteocheck.client.sources import as_of_date, combine  # noqa: PLC0415
@@ -66,6 +67,7 @@ def evaluate(
 
     rules = _knowledge(knowledge)
     when = as_of_date(as_of) if as_of is None or isinstance(as_of, str) else as_of
+    day = as_of_date(session, "session") if session is None or isinstance(session, str) else session
     if profile is not None and not isinstance(profile, Mapping):
         raise ProfileError(
             (f"the profile must be a mapping of fact to value, not {type(profile).__name__}",), usage=False
@@ -77,7 +79,7 @@ def evaluate(
     raw = dict(profile) if profile is not None else None
     codes = code_map() if bundle is not None else None
     found, record = combine(
-        rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when, codes=codes
+        rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when, codes=codes, session=day
     )
     return run(found, rules)._replace(record=record)
 
@@ -90,18 +92,20 @@ def plan(
     patient: str | None = None,
     as_of: dt.date | str | None = None,
     form: Literal["json", "fhir"] = "json",
+    session: dt.date | str | None = None,
 ) -> dict[str, Any]:
     """The plan for a profile (the keys of a profile file), a FHIR R4 Bundle, or both, as plain data.
 
     `knowledge` is a loaded knowledge (`load_knowledge`) or a path; by default the shipped file.
-    `patient` chooses the Patient of a bundle holding several; `as_of` the date to judge the record at.
+    `patient` chooses the Patient of a bundle holding several; `as_of` the date to judge the record at;
+    `session` the day of the session when it is later: a DXA T-score must still be current on it.
     `form`: "json", the object `plan --format json` prints; "fhir", the plan as a FHIR R4 Bundle (a
     CarePlan for the session and a DetectedIssue per contraindication), as `--format fhir` prints.
     """
     if form not in ("json", "fhir"):
         raise ValueError(f"form must be 'json' or 'fhir', not {form!r}")
     rules = _knowledge(knowledge)
-    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of)
+    found = evaluate(profile, bundle=bundle, knowledge=rules, patient=patient, as_of=as_of, session=session)
     if form == "fhir":
         from osteocheck.render.fhirout import plan_bundle  # noqa: PLC0415
 

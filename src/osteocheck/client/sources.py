@@ -26,7 +26,7 @@ class ClientSources(NamedTuple):
     as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
 
 
-def as_of_date(text: str | None) -> "dt.date | None":
+def as_of_date(text: str | None, name: str = "--as-of") -> "dt.date | None":
     if text is None:
         return None
     import datetime as dt  # noqa: PLC0415 - only records need dates; the everyday plan does not
@@ -34,7 +34,7 @@ def as_of_date(text: str | None) -> "dt.date | None":
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ProfileError((f"--as-of {text[:40]!r}: not a date; give it as YYYY-MM-DD",), usage=True) from None
+        raise ProfileError((f"{name} {text[:40]!r}: not a date; give it as YYYY-MM-DD",), usage=True) from None
 
 
 def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Record | None]:
@@ -67,6 +67,7 @@ def combine(
     patient: str | None = None,
     as_of: "dt.date | None" = None,
     codes: "CodeMap | None" = None,
+    session: "dt.date | None" = None,
 ) -> tuple[Profile, Record | None]:
     """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
     from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
@@ -78,7 +79,9 @@ def combine(
     if bundle is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
-        imported = fhir.derive(dict(bundle), codes or fhir.load_code_map(), knowledge, as_of, patient=patient)
+        imported = fhir.derive(
+            dict(bundle), codes or fhir.load_code_map(), knowledge, as_of, patient=patient, session=session
+        )
         profile_module.build(imported.data, knowledge, usage=False, origin=where)
         merged = profile_module.merge(merged, imported.data, origin=origin, usage=False, incoming=where)
         record = Record(

@@ -274,7 +274,7 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
                         "it whole (null when the EHR has no such data), or fhirServer and fhirAuthorization",
                     )
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
-            plan = _plan(bundle, call.patient, knowledge)
+            plan = _plan(bundle, call.patient, knowledge, call.session)
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
             return ("cards", wire.dumps({"cards": cards}), made_of(plan))
         except Refused as refused:
@@ -307,7 +307,7 @@ def _frozen() -> None:
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
-def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:
+def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: dt.date | None) -> Plan:
     ids = [
         e["resource"].get("id")
         for e in bundle["entry"]
@@ -319,7 +319,11 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge) -> Plan:
         raise Refused(422, "the prefetched Patient is not the patient of context.patientId")
     try:
         return api.evaluate(
-            bundle=bundle, knowledge=knowledge, patient=patient if ids else None, record_name="the EHR's record"
+            bundle=bundle,
+            knowledge=knowledge,
+            patient=patient if ids else None,
+            record_name="the EHR's record",
+            session=session,
         )
     except OsteocheckError as exc:
         raise Refused(

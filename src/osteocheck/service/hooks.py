@@ -88,12 +88,18 @@ def discovery(templates: dict[str, str]) -> dict[str, Any]:
 
 
 def request_for(
-    bundle: dict[str, Any], hook: str, codes: CodeMap, *, instance: str = "example", today: dt.date | None = None
+    bundle: dict[str, Any],
+    hook: str,
+    codes: CodeMap,
+    *,
+    instance: str = "example",
+    today: dt.date | None = None,
+    booked: dt.date | None = None,
 ) -> dict[str, Any]:
     """The request an EHR would send for the bundle's (one) patient, its prefetch answered from the bundle.
 
     For examples, tests and benchmarks: each template's search answered as a searchset Bundle, with
-    what its query asks for (`found_by`).
+    what its query asks for (`found_by`); for appointment-book, the proposed Appointment on `booked`.
     """
     entries = [e for e in bundle.get("entry", []) if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     # A server stores a transaction's urn:uuid references as Type/id, and answers searches with those.
@@ -115,7 +121,16 @@ def request_for(
         }
     context: dict[str, Any] = {"userId": "Practitioner/example", "patientId": patient["id"]}
     if hook == "appointment-book":
-        context["appointments"] = {"resourceType": "Bundle", "type": "collection", "entry": []}
+        proposed = [
+            {"resourceType": "Appointment", "id": "proposed", "status": "proposed",
+             "start": f"{booked.isoformat()}T10:00:00Z", "end": f"{booked.isoformat()}T11:00:00Z",
+             "participant": [{"actor": {"reference": f"Patient/{patient['id']}"}, "status": "accepted"}]}
+        ] if booked is not None else []  # fmt: skip
+        context["appointments"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": r} for r in proposed],
+        }
     return {"hook": hook, "hookInstance": instance, "context": context, "prefetch": prefetch}
 
 

@@ -6,10 +6,12 @@ quotes the record), never an exception that escapes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, NamedTuple
 
 from osteocheck.client.records.bundle import FAILED, errors_of, part_of, searchset
+from osteocheck.client.records.fields import latest
 from osteocheck.service import wire
 
 MAX_ENTRIES = 20_000  # resources in one request, prefetched and fetched together
@@ -31,6 +33,7 @@ class HookRequest(NamedTuple):
     prefetch: dict[str, Any]  # key -> resource, Bundle or None, as sent
     fhir_server: str | None
     token: str | None
+    session: dt.date | None = None  # appointment-book: the last day of the appointments being booked
 
 
 def parse(body: bytes, hook: str) -> HookRequest:
@@ -67,7 +70,34 @@ def parse(body: bytes, hook: str) -> HookRequest:
         if str(auth.get("token_type", "Bearer")).lower() != "bearer":
             raise Refused(400, "'fhirAuthorization.token_type' must be 'Bearer'")
         token = auth["access_token"]
-    return HookRequest(hook, instance, patient, prefetch, server, token)
+    session = _booked_for(context.get("appointments")) if hook == "appointment-book" else None
+    return HookRequest(hook, instance, patient, prefetch, server, token, session)
+
+
+def _booked_for(appointments: object) -> dt.date | None:
+    """The last day of the appointments being booked (CDS Hooks 2.0: a Bundle of Appointments), None when
+    none gives one. A DXA reading must still be current on it; an unreadable start is refused, since the
+    plan cannot say for which day it holds."""
+    if appointments is None:
+        return None
+    entries = appointments.get("entry", []) if isinstance(appointments, dict) else None
+    if (
+        not isinstance(appointments, dict)
+        or appointments.get("resourceType") != "Bundle"
+        or not isinstance(entries, list)
+    ):
+        raise Refused(400, "'context.appointments' must be a FHIR Bundle of Appointments")
+    days: list[dt.date] = []
+    for n, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        start = resource.get("start") if isinstance(resource, dict) else None
+        if start is None:
+            continue
+        day = latest(start)
+        if day is None:
+            raise Refused(400, f"'context.appointments' entry {n}: 'start' is not a FHIR instant")
+        days.append(day)
+    return max(days, default=None)
 
 
 def _text(data: dict[str, Any], key: str, *, where: str = "") -> str:

@@ -33,11 +33,15 @@ def derive(
     today: dt.date | None = None,
     *,
     patient: str | None = None,
+    session: dt.date | None = None,
 ) -> Imported:
     """The profile the bundle supports, and an account of every resource in it.
 
     Dates are judged at `today` (given), else the Bundle's own timestamp (when it was exported), else
-    today; the plan says which. One patient per plan: a bundle of several needs `patient`.
+    today; the plan says which. A `session` later than that (an appointment being booked) is the day a
+    DXA T-score must still be current on: whatever is recent is judged at the earlier day, and whatever
+    must be current at the later, the stricter reading each. One patient per plan: a bundle of several
+    needs `patient`.
     """
     listed = bundle.get("entry", [])
     references, patients, held = _survey(listed)
@@ -47,6 +51,9 @@ def derive(
     when, basis = _judged_at(today, date(bundle.get("timestamp")))
     found = Findings(codes.with_facts(knowledge), knowledge, when)
     found.as_of = f"{when.isoformat()} ({basis})"
+    if session is not None and session > when:
+        found.current_on = session
+        found.as_of += f"; a DXA T-score must still be current on the session's day, {session.isoformat()}"
     chosen = _the_patient(patients, patient)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"

@@ -37,6 +37,7 @@ class Findings:
         self.knowledge = knowledge
         self.sites = knowledge.site_ids
         self.today = today
+        self.current_on = today  # the day a reading must still be current on: the session's, when later
         self.data: dict[str, Any] = {}
         self.used: list[str] = []
         self.set_aside: list[str] = []
