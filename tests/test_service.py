@@ -493,10 +493,22 @@ def test_with_no_prefetch_it_reads_the_record_from_the_fhir_server_with_the_toke
     given = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     expected = [c["summary"] for c in server.hook(VIEW, given)[1]["cards"]]
     stub.seen.clear()
-    status, answer = server.hook(VIEW, _without_prefetch(stub))
+    request = _without_prefetch(stub)
+    request["fhirAuthorization"]["patient"] = request["context"]["patientId"]  # a token for this patient only
+    status, answer = server.hook(VIEW, request)
     assert status == 200, answer
     assert [c["summary"] for c in answer["cards"]] == expected
     assert len(stub.seen) == len(KEYS) and set(stub.seen) == {f"Bearer {FhirStub.TOKEN}"}
+
+
+def test_a_token_for_another_patient_is_never_used(server: Server, stub: FhirStub) -> None:
+    """A server may answer a search it does not allow with nothing, and the plan would be of an empty record."""
+    request = _without_prefetch(stub)
+    request["fhirAuthorization"]["patient"] = "someone-else"
+    stub.seen.clear()
+    status, answer = _bad(server, json.dumps(request).encode())
+    assert status == 400 and answer["error"] == "'fhirAuthorization.patient' is not the patient of context.patientId"
+    assert stub.seen == []
 
 
 @pytest.mark.parametrize("key", KEYS)
