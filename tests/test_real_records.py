@@ -540,6 +540,20 @@ def test_a_resource_with_a_modifier_is_read_as_written_and_said(kb: Knowledge, m
     assert plan["record"]["notes"] == list(out.notes)
 
 
+def test_a_bundle_written_under_implicit_rules_is_read_as_written_and_said(kb: Knowledge) -> None:
+    warfarin = {
+        "resourceType": "MedicationStatement",
+        "id": "ms",
+        "status": "active",
+        "medicationCodeableConcept": WARFARIN,
+    }
+    record = bundle(warfarin) | {"id": "b", "implicitRules": "https://ehr.example/rules"}
+    out = fhir.derive(record, CODES, kb)
+    assert out.data == {"anticoagulants": True}
+    assert out.notes == ("Bundle/b: carries implicit rules (https://ehr.example/rules), which osteocheck cannot read and "
+                         "which may change what it says; read as written: check the record",)  # fmt: skip
+
+
 def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:
     """A modifier may say the value is not to be relied on: a normal reading counts as osteoporosis, as an
     unreadable one does; one in the osteoporosis range counts as written."""

@@ -198,6 +198,16 @@ def test_the_prefetched_record_is_read_as_the_importer_reads_a_file(server: Serv
     assert "**Stage:** osteoporosis" in cards[0]["detail"]
 
 
+def test_a_search_answered_under_implicit_rules_is_named_on_the_go_ahead_card(server: Server) -> None:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    request["prefetch"]["conditions"]["implicitRules"] = "https://ehr.example/rules"
+    status, answer = server.hook(VIEW, request)
+    assert status == 200, answer
+    assert "carries implicit rules (https://ehr.example/rules), which osteocheck cannot read" in answer["cards"][0][
+        "detail"
+    ].replace("\\", "")
+
+
 # --- what it refuses ----------------------------------------------------------------------------
 
 

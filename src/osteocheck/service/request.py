@@ -115,6 +115,7 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
     """One collection Bundle of every resource prefetched (a resource, or a search Bundle's entries);
     `part` gets the keys whose search the Bundle holds only part of, and why (`bundle.incomplete`)."""
     entries: list[dict[str, Any]] = []
+    rules: dict[str, Any] = {}  # a search Bundle's implicit rules, kept so the importer names them
     for key, value in prefetched.items():
         if value is None:  # the EHR found nothing for this query
             continue
@@ -133,6 +134,8 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
                         failed = failed or bool(errors_of(e.get("resource")))
                         continue
                 entries.append(e)  # an entry that is not an object is kept: the importer counts it
+            if "implicitRules" in value:
+                rules.setdefault("implicitRules", value["implicitRules"])
             why = part_of(value, len(listed) - others if searchset(value) else None) or (FAILED if failed else None)
             if why is not None and part is not None:
                 part[key] = why
@@ -140,4 +143,4 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
             entries.append({"resource": value})
         if len(entries) > MAX_ENTRIES:
             raise Refused(413, f"the prefetched record holds more than {MAX_ENTRIES:,} resources")
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries, **rules}

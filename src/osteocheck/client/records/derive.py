@@ -54,6 +54,8 @@ def derive(
     if session is not None and session > when:
         found.current_on = session
         found.as_of += f"; a DXA T-score must still be current on the session's day, {session.isoformat()}"
+    if "implicitRules" in bundle:  # a Bundle is a Resource: rules it was written under apply to all it holds
+        resources.modified(found, bundle)
     chosen = _the_patient(patients, patient)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"
