@@ -373,6 +373,10 @@ def _days_before(days: int) -> str:
         (-1.2, None, False),  # no date: not known to be current
         (-2.2, "2025", False),  # a year only: judged from its first day
         (-2.2, "2025-07", True),
+        (-1.2, _days_before(-1), True),  # a day ahead: written in its own time zone
+        (-1.2, _days_before(-2), False),  # after the record's day: a mistyped year is not current
+        (-1.2, "2062-05-01", False),
+        (-2.7, "2062-05-01", True),
     ],
 )
 def test_a_t_score_above_the_osteoporosis_range_counts_only_while_current(
@@ -384,8 +388,16 @@ def test_a_t_score_above_the_osteoporosis_range_counts_only_while_current(
     assert (out.data.get("t_score") == value) is counted
     if not counted:
         assert len(out.set_aside) == 1 and f"T-score {value:g}, " in out.set_aside[0]
-        assert out.set_aside[0].endswith(": not current")
-        assert any("so not counted" in n and "ask for a newer DXA result" in n for n in out.notes)
+        ahead = measured is not None and measured > JUDGED.isoformat()
+        assert out.set_aside[0].endswith(
+            ", after the day the record is judged at (2026-06-01)" if ahead else ": not current"
+        )
+        told = (
+            ("so not known to be current and not counted; check its date",)
+            if ahead
+            else ("so not counted", "ask for a newer DXA result")
+        )
+        assert any(all(t in n for t in told) for n in out.notes), out.notes
         plan = api.plan(bundle=bundle(_t_score(value, measured)), knowledge=kb, as_of=JUDGED)
         assert plan["stage"] == "osteoporosis"  # as with no reading: assumed, never milder
 

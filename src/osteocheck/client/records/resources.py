@@ -338,13 +338,19 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
 
 def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
     """A T-score above the osteoporosis range, measured longer ago than the map's years for its band (or
-    at no known date), no longer shows the bones are above it: set aside, with a note, and never milder
-    than the plan without it. A reading in the osteoporosis range counts however old."""
+    at no known date, or dated after the record's day: a mistyped year), no longer shows the bones are
+    above it: set aside, with a note, and never milder than the plan without it. A reading in the
+    osteoporosis range counts however old."""
     years = f.codes.t_score_current_for(value) if classify(value, f.knowledge) != "osteoporosis" else None
     if years is None:
         return False
     start, end = _ends(r.get("effectivePeriod"))[::-1]
     when, _ = _dated(r.get("effectiveDateTime"), r.get("effectiveInstant"), start, end, r.get("issued"), read=earliest)
+    if when is not None and when > f.today + dt.timedelta(days=1):  # a day's leeway: written in its own time zone
+        said = f"dated {when.isoformat()}, after the day the record is judged at ({f.today.isoformat()})"
+        f.set_aside.append(f"{label}: T-score {value:g}, {said}")
+        f.notes.append(f"{label}: T-score {value:g} {said}, so not known to be current and not counted; check its date")
+        return True
     if when is not None and (f.current_on - when).days <= years * 365.25:
         return False
     said = f"measured {when.isoformat()}" if when is not None else "with no date"
