@@ -71,7 +71,7 @@ def parse(body: bytes, hook: str) -> HookRequest:
             raise Refused(400, "'fhirAuthorization.token_type' must be 'Bearer'")
         # CDS Hooks 2.0: a token restricted to one patient names it. For another patient a server may answer
         # the searches with nothing at all, and the plan would be made from an empty record.
-        if "patient" in auth and auth["patient"] != patient:
+        if auth.get("patient") not in (None, patient):
             raise Refused(400, "'fhirAuthorization.patient' is not the patient of context.patientId")
         token = auth["access_token"]
     session = _booked_for(context.get("appointments")) if hook == "appointment-book" else None

@@ -354,13 +354,16 @@ def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
     if when is not None and (f.current_on - when).days <= years * 365.25:
         return False
     said = f"measured {when.isoformat()}" if when is not None else "with no date"
-    on = f" on the session's day, {f.current_on.isoformat()}" if f.current_on > f.today else ""
-    f.set_aside.append(f"{label}: T-score {value:g}, {said}: not current{on}")
+    later = f.current_on > f.today  # judged for a session after the record's day
+    f.set_aside.append(
+        f"{label}: T-score {value:g}, {said}: not current" + (f" on the session's day, {f.current_on}" if later else "")
+    )
     f.notes.append(
         f"{label}: T-score {value:g} {said}, so not counted: a reading in its range is current for {years:g} "
         f"year{'s' if years != 1 else ''} (1 in 10 older women reach osteoporosis in that time, "
-        f"{f.codes.t_score_reference.split(',')[0]}){', and the session is on ' + f.current_on.isoformat() if on else ''}"
-        "; ask for a newer DXA result"
+        f"{f.codes.t_score_reference.split(',')[0]})"
+        + (f", and the session is on {f.current_on}" if later else "")
+        + "; ask for a newer DXA result"
     )
     return True
 
