@@ -319,6 +319,14 @@ def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(serv
             assert f"and the session is on {on.isoformat()}; ask for a newer DXA result" in told  # type: ignore[union-attr]
     status, answer = server.hook(VIEW, {**_booked(None, -2.2, measured), "hook": "patient-view"})
     assert status == 200 and "not counted" not in answer["cards"][0]["detail"]
+    later = (today + dt.timedelta(days=60)).isoformat()
+    for period in ({"start": today.isoformat(), "end": later}, {"start": later}):  # proposed: no start of its own
+        request = _booked(None, -2.2, measured)
+        request["context"]["appointments"]["entry"] = [
+            {"resource": {"resourceType": "Appointment", "status": "proposed", "requestedPeriod": [period]}}
+        ]
+        status, answer = server.hook(BOOK, request)
+        assert status == 200 and f"and the session is on {later}" in answer["cards"][0]["detail"], answer
 
 
 @pytest.mark.parametrize(
@@ -327,7 +335,10 @@ def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(serv
         ([], "'context.appointments' must be a FHIR Bundle of Appointments"),
         ({"resourceType": "Bundle", "entry": {}}, "'context.appointments' must be a FHIR Bundle of Appointments"),
         ({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Appointment", "start": "soon"}}]},
-         "'context.appointments' entry 0: 'start' is not a FHIR instant"),
+         "'context.appointments' entry 0: 'start' is not a FHIR date"),
+        ({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Appointment", "requestedPeriod": [
+            {"start": "2026-12-01", "end": "2026-13-01"}]}}]},
+         "'context.appointments' entry 0: 'requestedPeriod.end' is not a FHIR date"),
     ],
 )  # fmt: skip
 def test_an_appointment_whose_day_cannot_be_read_is_a_400(server: Server, appointments: object, says: str) -> None:

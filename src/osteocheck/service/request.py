@@ -80,8 +80,9 @@ def parse(body: bytes, hook: str) -> HookRequest:
 
 def _booked_for(appointments: object) -> dt.date | None:
     """The last day of the appointments being booked (CDS Hooks 2.0: a Bundle of Appointments), None when
-    none gives one. A DXA reading must still be current on it; an unreadable start is refused, since the
-    plan cannot say for which day it holds."""
+    none gives one: each one's `start`, else the last end of the periods it is asked for in (R4
+    `requestedPeriod`, which a proposed appointment may give instead). A DXA reading must still be current
+    on it; a day that cannot be read is refused, since the plan cannot say for which day it holds."""
     if appointments is None:
         return None
     entries = appointments.get("entry", []) if isinstance(appointments, dict) else None
@@ -94,14 +95,30 @@ def _booked_for(appointments: object) -> dt.date | None:
     days: list[dt.date] = []
     for n, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        start = resource.get("start") if isinstance(resource, dict) else None
-        if start is None:
+        if not isinstance(resource, dict):
             continue
-        day = latest(start)
-        if day is None:
-            raise Refused(400, f"'context.appointments' entry {n}: 'start' is not a FHIR instant")
-        days.append(day)
+        given = [("start", resource["start"])] if resource.get("start") is not None else _period_ends(resource)
+        for field, value in given:
+            day = latest(value)
+            if day is None:
+                raise Refused(400, f"'context.appointments' entry {n}: '{field}' is not a FHIR date")
+            days.append(day)
     return max(days, default=None)
+
+
+def _period_ends(appointment: dict[str, Any]) -> list[tuple[str, object]]:
+    """Each requested period's end, else its start: open at its end, the earliest the session can be, which
+    the plan's `as_of` names as the day it judged for."""
+    periods = appointment.get("requestedPeriod")
+    out: list[tuple[str, object]] = []
+    for period in periods if isinstance(periods, list) else []:
+        if not isinstance(period, dict):
+            out.append(("requestedPeriod", period))
+        elif period.get("end") is not None:
+            out.append(("requestedPeriod.end", period["end"]))
+        elif period.get("start") is not None:
+            out.append(("requestedPeriod.start", period["start"]))
+    return out
 
 
 def _text(data: dict[str, Any], key: str, *, where: str = "") -> str:
