@@ -346,7 +346,7 @@ def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
         return False
     start, end = _ends(r.get("effectivePeriod"))[::-1]
     when, _ = _dated(r.get("effectiveDateTime"), r.get("effectiveInstant"), start, end, r.get("issued"), read=earliest)
-    if when is not None and when > f.today + dt.timedelta(days=1):  # a day's leeway: written in its own time zone
+    if when is not None and when > f.today and (when - f.today).days > 1:  # a day's leeway: its own time zone
         said = f"dated {when.isoformat()}, after the day the record is judged at ({f.today.isoformat()})"
         f.set_aside.append(f"{label}: T-score {value:g}, {said}")
         f.notes.append(f"{label}: T-score {value:g} {said}, so not known to be current and not counted; check its date")
