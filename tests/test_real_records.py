@@ -566,6 +566,31 @@ def test_a_bundle_written_under_implicit_rules_is_read_as_written_and_said(kb: K
                          "which may change what it says; read as written: check the record",)  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("modifier", "said"),
+    [({"modifierExtension": [{"valueBoolean": True}]}, "a modifier extension (no URL)"),
+     ({"modifierExtension": {"url": "x"}}, "a modifier extension (no URL)"),
+     ({"implicitRules": ["https://ehr.example/rules"]}, "implicit rules (not a URI)"),
+     ({"implicitRules": " "}, "implicit rules (not a URI)")],
+)  # fmt: skip
+def test_a_malformed_modifier_is_said_all_the_same(kb: Knowledge, modifier: dict[str, Any], said: str) -> None:
+    """Malformed, a modifier still says the resource means more than it writes; null says nothing."""
+    warfarin = {
+        "resourceType": "MedicationStatement",
+        "id": "ms",
+        "status": "active",
+        "medicationCodeableConcept": WARFARIN,
+    }
+    out = fhir.derive(bundle(warfarin | modifier), CODES, kb)
+    assert out.data == {"anticoagulants": True} and len(out.notes) == 1 and f"carries {said}, which" in out.notes[0]
+    normal = SCAN | {"status": "final", "valueQuantity": {"value": -0.5}, "effectiveDateTime": "2026-01-01"}
+    scan = fhir.derive(bundle(normal | modifier), CODES, kb)
+    assert scan.data == {"stage": "osteoporosis"} and f"carries {said}, which" in scan.notes[1]
+    plain = {"modifierExtension": None, "implicitRules": None}
+    assert fhir.derive(bundle(warfarin | plain), CODES, kb).notes == ()
+    assert fhir.derive(bundle(normal | plain), CODES, kb).data == {"t_score": -0.5}
+
+
 def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:
     """A modifier may say the value is not to be relied on: a normal reading counts as osteoporosis, as an
     unreadable one does; one in the osteoporosis range counts as written."""

@@ -310,7 +310,7 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         return
     status = text(r.get("status"))
     value = _t_value(r)
-    modified = "modifierExtension" in r or "implicitRules" in r
+    modified = r.get("modifierExtension") is not None or r.get("implicitRules") is not None  # as `modified` says
     if modified and value is not None and classify(value, f.knowledge) != "osteoporosis":
         # A modifier may say the value is not to be relied on: read as written, a normal reading would make
         # the plan milder than none at all. One in the osteoporosis range is no milder, whatever it says.
@@ -374,16 +374,20 @@ def modified(f: Findings, r: dict[str, Any]) -> None:
     the resource is read as written, which counts what it names, and the therapist is told to check it
     (a T-score above the osteoporosis range, which written would make the plan milder, counts as
     osteoporosis: `observation`). A Medication is checked where a statement uses it, once however many do."""
+    said = []  # malformed, each still says the resource means more than it writes
     extensions = r.get("modifierExtension")
-    urls = (
-        [one_line(str(x.get("url")))[:80] for x in extensions if isinstance(x, dict)]
-        if isinstance(extensions, list)
-        else []
-    )
-    said = [f"a modifier extension ({', '.join(urls[:3])}{', ...' if len(urls) > 3 else ''})"] if urls else []
+    if extensions is not None:
+        urls = (
+            [one_line(x["url"])[:80] for x in extensions if isinstance(x, dict) and isinstance(x.get("url"), str)]
+            if isinstance(extensions, list)
+            else []
+        )
+        said.append(f"a modifier extension ({', '.join(urls[:3]) or 'no URL'}{', ...' if len(urls) > 3 else ''})")
     rules = r.get("implicitRules")
-    if isinstance(rules, str) and rules:
-        said.append(f"implicit rules ({one_line(rules)[:80]})")
+    if rules is not None:
+        said.append(
+            f"implicit rules ({one_line(rules)[:80] if isinstance(rules, str) and rules.strip() else 'not a URI'})"
+        )
     if said:
         name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
         note = (
