@@ -591,6 +591,19 @@ def test_a_malformed_modifier_is_said_all_the_same(kb: Knowledge, modifier: dict
     assert fhir.derive(bundle(normal | plain), CODES, kb).data == {"t_score": -0.5}
 
 
+@pytest.mark.parametrize("system", ["http://terminology.hl7.org/CodeSystem/v3-ObservationValue", None])
+def test_a_resource_marked_subsetted_is_not_the_whole_record(kb: Knowledge, system: str | None) -> None:
+    """R4: a search with `_summary` or `_elements` tags what it returns SUBSETTED. A fracture without its
+    site or date, or a drug without its status, would be read as something else: refused, by its type only."""
+    tag = {"code": "SUBSETTED"} | ({"system": system} if system else {})
+    fracture = {"resourceType": "Condition", "id": "c", "code": {"text": "Fracture of vertebra"},
+                "meta": {"lastUpdated": "2026-05-01T00:00:00Z", "tag": [tag]}}  # fmt: skip
+    with pytest.raises(ProfileError, match=r"holds a Condition marked SUBSETTED \(some of it left out"):
+        fhir.derive(bundle(fracture), CODES, kb)
+    other = {**fracture, "meta": {"tag": [{"code": "HTEST"}], "security": [{"code": "SUBSETTED"}]}}
+    assert fhir.derive(bundle(other), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["spine"]}
+
+
 def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:
     """A modifier may say the value is not to be relied on: a normal reading counts as osteoporosis, as an
     unreadable one does; one in the osteoporosis range counts as written."""

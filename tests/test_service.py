@@ -226,6 +226,13 @@ def _r5() -> dict[str, Any]:
     return request
 
 
+def _subsetted() -> dict[str, Any]:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    for e in request["prefetch"]["conditions"]["entry"]:
+        e["resource"]["meta"] = {"tag": [{"code": "SUBSETTED"}]}  # answered with _summary: no site, no onset
+    return request
+
+
 def _stu3() -> dict[str, Any]:
     request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     condition = {"resourceType": "Condition", "id": "old", "clinicalStatus": "active", "code": {"text": "Osteoporosis"}}
@@ -266,6 +273,7 @@ def _stu3() -> dict[str, Any]:
         ),
         (json.dumps(_stu3()).encode(), 422, "not a FHIR R4 record"),
         (json.dumps(_r5()).encode(), 422, "(MedicationStatement.medication is an element of FHIR R5)"),
+        (json.dumps(_subsetted()).encode(), 422, "holds a Condition marked SUBSETTED (some of it left out"),
         (b"[" * 100_000, 400, "nested too deeply"),
         (b" " * 3_100_000, 413, "larger than 3,000,000 bytes"),
     ],
@@ -280,6 +288,7 @@ def _stu3() -> dict[str, Any]:
         "prefetch-not-resource",
         "stu3",
         "r5",
+        "subsetted",
         "deep",
         "oversized",
     ],

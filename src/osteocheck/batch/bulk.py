@@ -19,7 +19,7 @@ from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
 from osteocheck.client.records.bundle import errors_of
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.derive import Findings, References, not_r4, read_resource
+from osteocheck.client.records.derive import Findings, References, not_r4, read_resource, subsetted
 from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
@@ -170,6 +170,11 @@ class Bulk:
                                 (f"{path.name}:{number}: not a FHIR R4 export ({why}); osteocheck reads R4 only",),
                                 usage=False,
                             )
+                        if isinstance(r.get("meta"), dict) and subsetted(r["meta"]):  # read, and the export not whole
+                            self.problems.append(
+                                f"{path.name}:{number}: a {kind} marked SUBSETTED (some of it left out)"
+                            )
+                            self.damaged += 1
                         yield r
                     else:
                         self.problems.append(f"{path.name}:{number}: not a {kind} resource")

@@ -23,7 +23,17 @@ from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.words import one_line
 
-__all__ = ["CodeMap", "Findings", "Imported", "References", "derive", "load_code_map", "read_bundle", "read_resource"]
+__all__ = [
+    "CodeMap",
+    "Findings",
+    "Imported",
+    "References",
+    "derive",
+    "load_code_map",
+    "read_bundle",
+    "read_resource",
+    "subsetted",
+]
 
 
 def derive(
@@ -176,6 +186,14 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
     return None
 
 
+def subsetted(meta: dict[str, Any]) -> bool:
+    """Whether a resource's `meta` tags it SUBSETTED (R4: "some information has been removed from the source
+    object", as a search with `_summary` or `_elements` must mark it; code system v3-ObservationValue, read
+    under any system): what it leaves out (a site, a date, a status) may be what the plan turns on."""
+    tags = meta.get("tag")
+    return isinstance(tags, list) and any(isinstance(t, dict) and t.get("code") == "SUBSETTED" for t in tags)
+
+
 def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]:
     """The bundle's references and its patients ((id, fullUrl) each), and whether it holds a Bundle, in
     one pass that first refuses a record of another FHIR version: read as R4 it would be misread, silently."""
@@ -193,6 +211,15 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
         ):
             why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
+        meta = r.get("meta")
+        if type(meta) is dict and "tag" in meta and subsetted(meta):
+            raise ProfileError(
+                (
+                    f"the record holds a {kind} marked SUBSETTED (some of it left out: a summary, or some elements "
+                    "only), so not the whole record; ask for it whole",
+                ),
+                usage=False,
+            )
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
