@@ -602,6 +602,8 @@ def test_a_resource_marked_subsetted_is_not_the_whole_record(kb: Knowledge, syst
         fhir.derive(bundle(fracture), CODES, kb)
     other = {**fracture, "meta": {"tag": [{"code": "HTEST"}], "security": [{"code": "SUBSETTED"}]}}
     assert fhir.derive(bundle(other), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["spine"]}
+    patient = {"resourceType": "Patient", "id": "p", "name": [{"text": "Ann"}], "meta": fracture["meta"]}
+    assert fhir.derive(bundle(patient), CODES, kb).data == {"name": "Ann", "id": "p"}  # only its name is read
 
 
 def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:

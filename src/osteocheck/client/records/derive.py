@@ -189,7 +189,8 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
 def subsetted(meta: dict[str, Any]) -> bool:
     """Whether a resource's `meta` tags it SUBSETTED (R4: "some information has been removed from the source
     object", as a search with `_summary` or `_elements` must mark it; code system v3-ObservationValue, read
-    under any system): what it leaves out (a site, a date, a status) may be what the plan turns on."""
+    under any system): what it leaves out (a site, a date, a status) may be what the plan turns on. A
+    Patient is the exception: of it the plan reads only a name and an id, and one seen in part is common."""
     tags = meta.get("tag")
     return isinstance(tags, list) and any(isinstance(t, dict) and t.get("code") == "SUBSETTED" for t in tags)
 
@@ -212,7 +213,7 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         meta = r.get("meta")
-        if type(meta) is dict and "tag" in meta and subsetted(meta):
+        if type(meta) is dict and "tag" in meta and subsetted(meta) and kind != "Patient":
             raise ProfileError(
                 (
                     f"the record holds a {kind} marked SUBSETTED (some of it left out: a summary, or some elements "
