@@ -190,7 +190,7 @@ def subsetted(meta: dict[str, Any]) -> bool:
     """Whether a resource's `meta` tags it SUBSETTED (R4: "some information has been removed from the source
     object", as a search with `_summary` or `_elements` must mark it; code system v3-ObservationValue, read
     under any system): what it leaves out (a site, a date, a status) may be what the plan turns on. A
-    Patient is the exception: of it the plan reads only a name and an id, and one seen in part is common."""
+    Patient is the exception: of it only a name, an id and a death are read, none a restriction."""
     tags = meta.get("tag")
     return isinstance(tags, list) and any(isinstance(t, dict) and t.get("code") == "SUBSETTED" for t in tags)
 
