@@ -535,14 +535,19 @@ def test_a_date_given_as_a_month_or_a_year_is_judged_by_its_last_day(
 
 
 NEGATED = [{"url": "https://ehr.example/fhir/StructureDefinition/not-given", "valueBoolean": True}]
+TAKES_WARFARIN = {
+    "resourceType": "MedicationStatement",
+    "id": "ms",
+    "status": "active",
+    "medicationCodeableConcept": WARFARIN,
+}
 
 
 @pytest.mark.parametrize("modifier", [{"modifierExtension": NEGATED}, {"implicitRules": "https://ehr.example/rules"}])
 def test_a_resource_with_a_modifier_is_read_as_written_and_said(kb: Knowledge, modifier: dict[str, Any]) -> None:
     """R4: a reader must check for modifiers, which may change what a resource means. None is known here:
     a blood thinner is still counted, and the therapist is told to check the record."""
-    warfarin = {"resourceType": "MedicationStatement", "id": "ms", "status": "active",
-                "medicationCodeableConcept": WARFARIN} | modifier  # fmt: skip
+    warfarin = TAKES_WARFARIN | modifier
     out = fhir.derive(bundle(warfarin), CODES, kb)
     assert out.data == {"anticoagulants": True}
     said = NEGATED[0]["url"] if "modifierExtension" in modifier else "implicit rules (https://ehr.example/rules)"
@@ -553,13 +558,7 @@ def test_a_resource_with_a_modifier_is_read_as_written_and_said(kb: Knowledge, m
 
 
 def test_a_bundle_written_under_implicit_rules_is_read_as_written_and_said(kb: Knowledge) -> None:
-    warfarin = {
-        "resourceType": "MedicationStatement",
-        "id": "ms",
-        "status": "active",
-        "medicationCodeableConcept": WARFARIN,
-    }
-    record = bundle(warfarin) | {"id": "b", "implicitRules": "https://ehr.example/rules"}
+    record = bundle(TAKES_WARFARIN) | {"id": "b", "implicitRules": "https://ehr.example/rules"}
     out = fhir.derive(record, CODES, kb)
     assert out.data == {"anticoagulants": True}
     assert out.notes == ("Bundle/b: carries implicit rules (https://ehr.example/rules), which osteocheck cannot read and "
@@ -575,19 +574,13 @@ def test_a_bundle_written_under_implicit_rules_is_read_as_written_and_said(kb: K
 )  # fmt: skip
 def test_a_malformed_modifier_is_said_all_the_same(kb: Knowledge, modifier: dict[str, Any], said: str) -> None:
     """Malformed, a modifier still says the resource means more than it writes; null says nothing."""
-    warfarin = {
-        "resourceType": "MedicationStatement",
-        "id": "ms",
-        "status": "active",
-        "medicationCodeableConcept": WARFARIN,
-    }
-    out = fhir.derive(bundle(warfarin | modifier), CODES, kb)
+    out = fhir.derive(bundle(TAKES_WARFARIN | modifier), CODES, kb)
     assert out.data == {"anticoagulants": True} and len(out.notes) == 1 and f"carries {said}, which" in out.notes[0]
     normal = SCAN | {"status": "final", "valueQuantity": {"value": -0.5}, "effectiveDateTime": "2026-01-01"}
     scan = fhir.derive(bundle(normal | modifier), CODES, kb)
     assert scan.data == {"stage": "osteoporosis"} and f"carries {said}, which" in scan.notes[1]
     plain = {"modifierExtension": None, "implicitRules": None}
-    assert fhir.derive(bundle(warfarin | plain), CODES, kb).notes == ()
+    assert fhir.derive(bundle(TAKES_WARFARIN | plain), CODES, kb).notes == ()
     assert fhir.derive(bundle(normal | plain), CODES, kb).data == {"t_score": -0.5}
 
 
