@@ -599,6 +599,20 @@ def test_a_resource_marked_subsetted_is_not_the_whole_record(kb: Knowledge, syst
     assert fhir.derive(bundle(patient), CODES, kb).data == {"name": "Ann", "id": "p"}  # only its name is read
 
 
+def test_a_request_that_a_drug_not_be_given_counts_and_is_said(kb: Knowledge) -> None:
+    """R4 MedicationRequest.doNotPerform is a modifier: the drug is not to be given. Set aside, a flag set by
+    mistake would make the plan milder than the record; counted, the plan is stricter, and says why."""
+    request = {"resourceType": "MedicationRequest", "id": "mr", "status": "active", "doNotPerform": True,
+               "medicationCodeableConcept": WARFARIN}  # fmt: skip
+    out = fhir.derive(bundle(request), CODES, kb)
+    assert out.data == {"anticoagulants": True}
+    assert len(out.notes) == 1 and out.notes[0].startswith("MedicationRequest/mr (")
+    assert out.notes[0].endswith(
+        ": a request that it not be given (doNotPerform), counted all the same; check the record"
+    )
+    assert fhir.derive(bundle(request | {"doNotPerform": False}), CODES, kb).notes == ()
+
+
 def test_a_t_score_with_a_modifier_never_makes_the_plan_milder(kb: Knowledge) -> None:
     """A modifier may say the value is not to be relied on: a normal reading counts as osteoporosis, as an
     unreadable one does; one in the osteoporosis range counts as written."""

@@ -197,6 +197,10 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     f.used.append(f"{label}: {entry['fact']}")
     _doubted(f, label, status, counted, "taken")
     _partly_dated(f, label, partly)
+    if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
+        f.notes.append(
+            f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
+        )
 
 
 def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
