@@ -314,6 +314,26 @@ def test_a_resource_without_an_id_is_named_plainly(kb: Knowledge) -> None:
     assert out.notes == ("Patient (no id): the record says this patient has died",)
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [({"active": False}, "not in active use (Patient.active false)"),
+     ({"link": [{"other": {"reference": "Patient/new"}, "type": "replaced-by"}]}, "is replaced by another, which must be used instead"),
+     ({"link": [{"other": {"reference": "Patient/more"}, "type": "refer"}]}, "refers to another for more of the client's information"),
+     ({"active": True, "link": [{"other": {"reference": "Patient/old"}, "type": "replaces"}]}, None)],
+)  # fmt: skip
+def test_a_patient_record_that_says_the_client_s_information_is_elsewhere_is_said(
+    kb: Knowledge, written: dict[str, Any], said: str | None
+) -> None:
+    """R4: Patient.active is a modifier, and a merge of duplicate records links the old to the one in use."""
+    out = fhir.derive(bundle({"resourceType": "Patient", "id": "p"} | written, TAKES_WARFARIN), CODES, kb)
+    assert out.data == {"id": "p", "anticoagulants": True}
+    if said is None:
+        assert out.notes == ()
+    else:
+        assert len(out.notes) == 1 and said in out.notes[0] and out.notes[0].startswith("Patient/p: ")
+        assert out.notes[0].endswith("; the plan may lack what is recorded there: check the record")
+
+
 def test_hl7_s_own_dxa_t_score_examples_are_read(kb: Knowledge) -> None:
     """HL7 US Core (R4) examples, unchanged: the sided hip and femur T-scores; the lowest is used."""
     folder = REAL / "hl7-us-core"

@@ -457,4 +457,29 @@ def patient(f: Findings, r: dict[str, Any]) -> None:
     if died:
         when = f" on {str(died)[:10]}" if isinstance(died, str) else ""
         f.notes.insert(0, f"{describe(r)}: the record says this patient has died{when}")
+    for said in _elsewhere(r):
+        f.notes.insert(0, f"{describe(r)}: {said}; the plan may lack what is recorded there: check the record")
     f.used.append(f"{describe(r)}: name and id")
+
+
+# R4 Patient.link types that say the client's information is (also) in another Patient record.
+_LINKED = {
+    "replaced-by": "this patient record is replaced by another, which must be used instead (Patient.link)",
+    "refer": "this patient record refers to another for more of the client's information (Patient.link)",
+}
+
+
+def _elsewhere(r: dict[str, Any]) -> list[str]:
+    """Why the record may not be the client's whole record: R4's Patient.active (a modifier) false, or a link
+    to the record that replaces it or holds more of it (a merge of duplicate records leaves both)."""
+    said = (
+        ["the record says this patient record is not in active use (Patient.active false)"]
+        if r.get("active") is False
+        else []
+    )
+    links = r.get("link")
+    for link in links if isinstance(links, list) else []:
+        kind = link.get("type") if isinstance(link, dict) else None
+        if kind in _LINKED and _LINKED[kind] not in said:
+            said.append(_LINKED[kind])
+    return said
