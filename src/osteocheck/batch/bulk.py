@@ -170,8 +170,7 @@ class Bulk:
                                 (f"{path.name}:{number}: not a FHIR R4 export ({why}); osteocheck reads R4 only",),
                                 usage=False,
                             )
-                        meta = r.get("meta")  # as the record's survey asks it (derive.subsetted)
-                        if type(meta) is dict and "tag" in meta and subsetted(meta) and kind != "Patient":
+                        if subsetted(kind, r.get("meta")):  # read, and the export not whole
                             self.problems.append(
                                 f"{path.name}:{number}: a {kind} marked SUBSETTED (some of it left out)"
                             )

@@ -186,12 +186,12 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
     return None
 
 
-def subsetted(meta: dict[str, Any]) -> bool:
+def subsetted(kind: str, meta: object) -> bool:
     """Whether a resource's `meta` tags it SUBSETTED (R4: "some information has been removed from the source
     object", as a search with `_summary` or `_elements` must mark it; code system v3-ObservationValue, read
     under any system): what it leaves out (a site, a date, a status) may be what the plan turns on. A
     Patient is the exception: of it only a name, an id and a death are read, none a restriction."""
-    tags = meta.get("tag")
+    tags = meta.get("tag") if isinstance(meta, dict) and kind != "Patient" else None
     return isinstance(tags, list) and any(isinstance(t, dict) and t.get("code") == "SUBSETTED" for t in tags)
 
 
@@ -213,7 +213,7 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         meta = r.get("meta")
-        if type(meta) is dict and "tag" in meta and subsetted(meta) and kind != "Patient":
+        if type(meta) is dict and "tag" in meta and subsetted(kind, meta):  # cheap tests first: every resource
             raise ProfileError(
                 (
                     f"the record holds a {kind} marked SUBSETTED (some of it left out: a summary, or some elements "
