@@ -314,8 +314,7 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         return
     status = text(r.get("status"))
     value = _t_value(r)
-    modified = r.get("modifierExtension") is not None or r.get("implicitRules") is not None  # as `modified` says
-    if modified and value is not None and classify(value, f.knowledge) != "osteoporosis":
+    if value is not None and classify(value, f.knowledge) != "osteoporosis" and _modifiers(r):
         # A modifier may say the value is not to be relied on: read as written, a normal reading would make
         # the plan milder than none at all. One in the osteoporosis range is no milder, whatever it says.
         why = f"its value ({_shown(r)}) comes with a modifier osteocheck cannot read, so counted as osteoporosis"
@@ -378,7 +377,21 @@ def modified(f: Findings, r: dict[str, Any]) -> None:
     the resource is read as written, which counts what it names, and the therapist is told to check it
     (a T-score above the osteoporosis range, which written would make the plan milder, counts as
     osteoporosis: `observation`). A Medication is checked where a statement uses it, once however many do."""
-    said = []  # malformed, each still says the resource means more than it writes
+    said = _modifiers(r)
+    if said:
+        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
+        note = (
+            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
+            "read as written: check the record"
+        )
+        if note not in f.notes:
+            f.notes.append(note)
+
+
+def _modifiers(r: dict[str, Any]) -> list[str]:
+    """The modifiers a resource carries, in words: malformed, each still says the resource means more than
+    it writes; null says nothing."""
+    said = []
     extensions = r.get("modifierExtension")
     if extensions is not None:
         urls = (
@@ -392,14 +405,7 @@ def modified(f: Findings, r: dict[str, Any]) -> None:
         said.append(
             f"implicit rules ({one_line(rules)[:80] if isinstance(rules, str) and rules.strip() else 'not a URI'})"
         )
-    if said:
-        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
-        note = (
-            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
-            "read as written: check the record"
-        )
-        if note not in f.notes:
-            f.notes.append(note)
+    return said
 
 
 def _osteoporosis_at_least(f: Findings, label: str, read: str, why: str) -> None:
