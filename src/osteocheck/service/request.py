@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any, NamedTuple
 
-from osteocheck.client.records.bundle import FAILED, errors_of, part_of, searchset
+from osteocheck.client.records.bundle import errors_of, part_of, searchset
 from osteocheck.client.records.fields import latest
 from osteocheck.service import wire
 
@@ -153,7 +153,7 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
                 entries.append(e)  # an entry that is not an object is kept: the importer counts it
             if "implicitRules" in value:
                 rules.setdefault("implicitRules", value["implicitRules"])
-            why = part_of(value, len(listed) - others if searchset(value) else None) or (FAILED if failed else None)
+            why = part_of(value, len(listed) - others if searchset(value) else None, failed=failed)
             if why is not None and part is not None:
                 part[key] = why
         else:

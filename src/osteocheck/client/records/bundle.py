@@ -66,10 +66,7 @@ def incomplete(bundle: dict[str, Any]) -> str | None:
     listed = _listed(bundle.get("entry"))
     search = searchset(bundle)
     held = sum(map(matched, listed)) if search else None
-    part = part_of(bundle, held)
-    if part is None and search and any(map(failed_search, listed)):
-        return FAILED
-    return part
+    return part_of(bundle, held, failed=search and any(map(failed_search, listed)))
 
 
 def searchset(bundle: dict[str, Any]) -> bool:
@@ -78,10 +75,11 @@ def searchset(bundle: dict[str, Any]) -> bool:
     return bundle.get("type") in (None, "searchset")
 
 
-def part_of(bundle: dict[str, Any], matches: int | None) -> str | None:
+def part_of(bundle: dict[str, Any], matches: int | None, *, failed: bool = False) -> str | None:
     """Why a search Bundle that holds `matches` of its search's matches (None: not a search's) holds
-    only part of them: a page that links to another, or fewer than its `total`, as a server that cuts
-    a search short without paging sends."""
+    only part of them: a page that links to another, fewer than its `total`, as a server that cuts
+    a search short without paging sends, or else (`failed`) an outcome saying the search did not run
+    whole. The caller counts the matches and finds the failed outcome, in its own pass over the entries."""
     links = bundle.get("link")
     if links:
         relations = [x.get("relation") for x in _listed(links) if isinstance(x, dict)]
@@ -92,7 +90,7 @@ def part_of(bundle: dict[str, Any], matches: int | None) -> str | None:
     total = bundle.get("total")
     if matches is not None and type(total) is int and total > matches:
         return f"part of a search: it says the search found {total}, and holds {matches}"
-    return None
+    return FAILED if failed else None
 
 
 def next_page(bundle: dict[str, Any]) -> str | None:
