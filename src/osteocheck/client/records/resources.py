@@ -314,7 +314,8 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         return
     status = text(r.get("status"))
     value = _t_value(r)
-    if value is not None and classify(value, f.knowledge) != "osteoporosis" and _modifiers(r):
+    modified = ("modifierExtension" in r or "implicitRules" in r) and _modifiers(r)  # read_resource's gate first
+    if modified and value is not None and classify(value, f.knowledge) != "osteoporosis":
         # A modifier may say the value is not to be relied on: read as written, a normal reading would make
         # the plan milder than none at all. One in the osteoporosis range is no milder, whatever it says.
         why = f"its value ({_shown(r)}) comes with a modifier osteocheck cannot read, so counted as osteoporosis"
