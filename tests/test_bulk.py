@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT
@@ -52,17 +53,27 @@ def test_what_cannot_be_read_is_said_and_the_rest_is_screened(tmp_path: Path) ->
     assert all(line["record"]["notes"][0].startswith("the export is not whole (1 problem(s)") for line in lines)  # type: ignore[index]
 
 
-def test_a_resource_exported_in_part_is_read_and_the_export_is_not_whole(tmp_path: Path) -> None:
-    """Exported with `_elements`, a resource is tagged SUBSETTED: what it leaves out may be a site or a date."""
+@pytest.mark.parametrize(
+    ("field", "code", "said"),
+    [
+        ("tag", "SUBSETTED", "marked SUBSETTED (some of it left out: a summary"),
+        ("security", "REDACTED", "labelled REDACTED (some of it withheld)"),
+    ],
+)
+def test_a_resource_exported_in_part_is_read_and_the_export_is_not_whole(
+    tmp_path: Path, field: str, code: str, said: str
+) -> None:
+    """Exported with `_elements`, a resource is tagged SUBSETTED; withheld in part, labelled REDACTED: what
+    it leaves out may be a site or a date."""
     folder = tmp_path / "export"
     shutil.copytree(EXPORT, folder)
     lines_in = (folder / "Condition.000.ndjson").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines_in[0])
-    first["meta"] = {**first.get("meta", {}), "tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}]}  # fmt: skip
+    first["meta"] = {**first.get("meta", {}), field: [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": code}]}  # fmt: skip
     (folder / "Condition.000.ndjson").write_text("\n".join([json.dumps(first), *lines_in[1:]]) + "\n", encoding="utf-8")
-    code, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
-    assert code == 1 and len(lines) == 13
-    assert "Condition.000.ndjson:1: a Condition marked SUBSETTED (some of it left out)" in err
+    code_, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code_ == 1 and len(lines) == 13
+    assert f"Condition.000.ndjson:1: a Condition {said}" in err
     assert all(line["record"]["notes"][0].startswith("the export is not whole (1 problem(s)") for line in lines)  # type: ignore[index]
 
 

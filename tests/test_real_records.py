@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -604,19 +605,34 @@ def test_a_malformed_modifier_is_said_all_the_same(kb: Knowledge, modifier: dict
     assert fhir.derive(bundle(normal | plain), CODES, kb).data == {"t_score": -0.5}
 
 
+@pytest.mark.parametrize(
+    ("field", "code", "said"),
+    [
+        ("tag", "SUBSETTED", "marked SUBSETTED (some of it left out: a summary"),
+        ("security", "SUBSETTED", "marked SUBSETTED (some of it left out: a summary"),
+        ("security", "REDACTED", "labelled REDACTED (some of it withheld)"),
+        ("security", "MASKED", "labelled MASKED (some of it hidden)"),
+    ],
+)
 @pytest.mark.parametrize("system", ["http://terminology.hl7.org/CodeSystem/v3-ObservationValue", None])
-def test_a_resource_marked_subsetted_is_not_the_whole_record(kb: Knowledge, system: str | None) -> None:
-    """R4: a search with `_summary` or `_elements` tags what it returns SUBSETTED. A fracture without its
-    site or date, or a drug without its status, would be read as something else: refused, by its type only."""
-    tag = {"code": "SUBSETTED"} | ({"system": system} if system else {})
+def test_a_resource_marked_in_part_is_not_the_whole_record(
+    kb: Knowledge, system: str | None, field: str, code: str, said: str
+) -> None:
+    """R4: a search with `_summary` or `_elements` tags what it returns SUBSETTED; a server that withholds
+    part of a resource (a consent's filter) labels it REDACTED or MASKED. A fracture without its site or
+    date, or a drug without its status, would be read as something else: refused, by its type only."""
+    label = {"code": code} | ({"system": system} if system else {})
     fracture = {"resourceType": "Condition", "id": "c", "code": {"text": "Fracture of vertebra"},
-                "meta": {"lastUpdated": "2026-05-01T00:00:00Z", "tag": [tag]}}  # fmt: skip
-    with pytest.raises(ProfileError, match=r"holds a Condition marked SUBSETTED \(some of it left out"):
+                "meta": {"lastUpdated": "2026-05-01T00:00:00Z", field: [{"code": "HTEST"}, label]}}  # fmt: skip
+    with pytest.raises(ProfileError, match=rf"holds a Condition {re.escape(said)}.*, so not the whole record; ask"):
         fhir.derive(bundle(fracture), CODES, kb)
-    other = {**fracture, "meta": {"tag": [{"code": "HTEST"}], "security": [{"code": "SUBSETTED"}]}}
+    other = {**fracture, "meta": {"tag": [{"code": "HTEST"}], "security": [{"code": "HTEST"}, {"code": [code]}]}}
     assert fhir.derive(bundle(other), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["spine"]}
     patient = {"resourceType": "Patient", "id": "p", "name": [{"text": "Ann"}], "meta": fracture["meta"]}
     assert fhir.derive(bundle(patient), CODES, kb).data == {"name": "Ann", "id": "p"}  # only its name is read
+    whole = {**bundle(other), "meta": fracture["meta"]}  # the Bundle itself: some of its results left out
+    with pytest.raises(ProfileError, match=rf"^x\.json: the Bundle is {re.escape(said)}.*, so not the whole record"):
+        api.evaluate(bundle=whole, record_name="x.json", as_of="2026-06-01")
 
 
 def test_a_request_that_a_drug_not_be_given_counts_and_is_said(kb: Knowledge) -> None:

@@ -233,6 +233,12 @@ def _subsetted() -> dict[str, Any]:
     return request
 
 
+def _redacted() -> dict[str, Any]:
+    request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    request["prefetch"]["conditions"]["meta"] = {"security": [{"code": "REDACTED"}]}  # a consent withheld some
+    return request
+
+
 def _stu3() -> dict[str, Any]:
     request = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     condition = {"resourceType": "Condition", "id": "old", "clinicalStatus": "active", "code": {"text": "Osteoporosis"}}
@@ -274,6 +280,7 @@ def _stu3() -> dict[str, Any]:
         (json.dumps(_stu3()).encode(), 422, "not a FHIR R4 record"),
         (json.dumps(_r5()).encode(), 422, "(MedicationStatement.medication is an element of FHIR R5)"),
         (json.dumps(_subsetted()).encode(), 422, "holds a Condition marked SUBSETTED (some of it left out"),
+        (json.dumps(_redacted()).encode(), 422, "prefetch 'conditions': the search Bundle is labelled REDACTED"),
         (b"[" * 100_000, 400, "nested too deeply"),
         (b" " * 3_100_000, 413, "larger than 3,000,000 bytes"),
     ],
@@ -289,6 +296,7 @@ def _stu3() -> dict[str, Any]:
         "stu3",
         "r5",
         "subsetted",
+        "redacted",
         "deep",
         "oversized",
     ],
@@ -445,6 +453,7 @@ class FhirStub:
         self.delay = 0.0  # seconds before each answer
         self.redirect: str | None = None  # a URL every search is sent on to (302)
         self.unsent = 0  # matches each search counts in its total and leaves out (a search cut short)
+        self.meta: dict[str, Any] | None = None  # each search Bundle's meta (a security label)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -473,6 +482,8 @@ class FhirStub:
                 hits = hooks.found_by(query, stub.resources)
                 counted = sum(r["resourceType"] == kind for r in hits) + stub.unsent  # R4: matches, not includes
                 answer: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": counted}
+                if stub.meta is not None:
+                    answer["meta"] = stub.meta
                 if stub.page_size is not None:
                     n = int(page or 0)
                     hits, rest = hits[n * stub.page_size : (n + 1) * stub.page_size], hits[(n + 1) * stub.page_size :]
@@ -621,6 +632,25 @@ def test_a_prefetch_sent_in_part_is_fetched_whole_or_412(server: Server, stub: F
     prefetched["link"] = [{"relation": "self", "url": "https://ehr.example/fhir/x"}]  # the only page: whole
     status, answer = server.hook(VIEW, request)
     assert status == 200 and [c["summary"] for c in answer["cards"]] == expected, answer
+
+
+def test_a_search_withheld_in_part_is_422_and_not_fetched_again(server: Server, stub: FhirStub) -> None:
+    """A search Bundle labelled REDACTED left out what a consent withholds (a fracture, a blood thinner);
+    the FHIR server, under the same consent, would withhold it again: no plan, and nothing fetched."""
+    request = _redacted() | {key: value for key, value in _without_prefetch(stub).items() if key != "prefetch"}
+    stub.seen.clear()
+    status, answer = server.hook(VIEW, request)
+    assert status == 422 and answer["error"].startswith("prefetch 'conditions': the search Bundle is labelled REDACTED")
+    assert answer["error"].endswith("so not the whole record; ask for it whole, or plan from a profile of what the client and physician tell you")  # fmt: skip
+    assert stub.seen == []
+    stub.meta = {
+        "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "MASKED"}]
+    }
+    try:
+        status, answer = server.hook(VIEW, _without_prefetch(stub))
+    finally:
+        stub.meta = None
+    assert status == 422 and "the search Bundle is labelled MASKED (some of it hidden)" in answer["error"], answer
 
 
 @pytest.mark.parametrize("where", ["elsewhere", "without end"])

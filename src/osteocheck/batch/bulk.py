@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
-from osteocheck.client.records.bundle import errors_of
+from osteocheck.client.records.bundle import errors_of, left_out
 from osteocheck.client.records.codes import CodeMap
-from osteocheck.client.records.derive import Findings, References, not_r4, read_resource, subsetted
+from osteocheck.client.records.derive import Findings, References, not_r4, read_resource
 from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
@@ -170,10 +170,9 @@ class Bulk:
                                 (f"{path.name}:{number}: not a FHIR R4 export ({why}); osteocheck reads R4 only",),
                                 usage=False,
                             )
-                        if subsetted(kind, r.get("meta")):  # read, and the export not whole
-                            self.problems.append(
-                                f"{path.name}:{number}: a {kind} marked SUBSETTED (some of it left out)"
-                            )
+                        said = left_out(kind, r.get("meta"))
+                        if said is not None:  # read, and the export not whole
+                            self.problems.append(f"{path.name}:{number}: a {kind} {said}")
                             self.damaged += 1
                         yield r
                     else:

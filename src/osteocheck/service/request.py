@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any, NamedTuple
 
-from osteocheck.client.records.bundle import errors_of, part_of, searchset
+from osteocheck.client.records.bundle import ASK_WHOLE, errors_of, left_out, part_of, searchset
 from osteocheck.client.records.fields import latest
 from osteocheck.service import wire
 
@@ -142,6 +142,11 @@ def as_bundle(prefetched: dict[str, Any], part: dict[str, str] | None = None) ->
             listed = value.get("entry", [])
             if not isinstance(listed, list):
                 raise Refused(400, f"prefetch '{key[:40]}': Bundle.entry must be a list")
+            said = left_out("Bundle", value.get("meta"))
+            if said is not None:  # withheld, the FHIR server would withhold it too: not fetched again
+                raise Refused(
+                    422, f"prefetch '{key[:40]}': the search Bundle is {said}, so not the whole record; {ASK_WHOLE}"
+                )
             others, failed = 0, False  # entries that are not matches (R4 Bundle.total counts the matches)
             for e in listed:  # search results carry OperationOutcomes about the search itself: not the record
                 search = e.get("search") if isinstance(e, dict) else None

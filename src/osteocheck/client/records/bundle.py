@@ -43,6 +43,9 @@ def checked(data: object, where: str) -> dict[str, Any]:
         raise ProfileError((f"{where}: not a FHIR Bundle (resourceType is {found!r}, expected 'Bundle')",), usage=False)
     if not isinstance(data.get("entry", []), list):
         raise ProfileError((f"{where}: Bundle.entry must be a list",), usage=False)
+    said = left_out("Bundle", data.get("meta"))
+    if said is not None:
+        raise ProfileError((f"{where}: the Bundle is {said}, so not the whole record; {ASK_WHOLE}",), usage=False)
     part = incomplete(data)
     if part is not None:
         whole = "put every page in one Bundle, or export the record"
@@ -51,6 +54,31 @@ def checked(data: object, where: str) -> dict[str, Any]:
             usage=False,
         )
     return data
+
+
+# HL7 v3-ObservationValue's alteration labels that say part of a resource (or of a Bundle's results) is not
+# there: SUBSETTED, which R4 search has a server tag what `_summary` or `_elements` leaves in part, REDACTED
+# and MASKED (a consent's filter, say). Read under any system, as a tag or a security label.
+_LEFT_OUT = {
+    "SUBSETTED": "marked SUBSETTED (some of it left out: a summary, or some elements only)",
+    "REDACTED": "labelled REDACTED (some of it withheld)",
+    "MASKED": "labelled MASKED (some of it hidden)",
+}
+ASK_WHOLE = "ask for it whole, or plan from a profile of what the client and physician tell you"
+
+
+def left_out(kind: str, meta: object) -> str | None:
+    """What a resource's `meta` says is not there, in words, else None: what is missing (a site, a date, a
+    status, a whole fracture) may be what the plan turns on. A Patient is the exception: of it only a
+    name, an id and a death are read, none a restriction."""
+    if not isinstance(meta, dict) or kind == "Patient":
+        return None
+    for field in ("tag", "security"):
+        for label in _listed(meta.get(field)):
+            code = label.get("code") if isinstance(label, dict) else None
+            if isinstance(code, str) and code in _LEFT_OUT:
+                return _LEFT_OUT[code]
+    return None
 
 
 PAGED = "one page of a search, linking to the next"

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from osteocheck.client.records import resources
-from osteocheck.client.records.bundle import checked, read_bundle
+from osteocheck.client.records.bundle import ASK_WHOLE, checked, left_out, read_bundle
 from osteocheck.client.records.codes import CodeMap, load_code_map
 from osteocheck.client.records.fields import date, describe
 from osteocheck.client.records.findings import Findings, Imported
@@ -32,7 +32,6 @@ __all__ = [
     "load_code_map",
     "read_bundle",
     "read_resource",
-    "subsetted",
 ]
 
 
@@ -186,15 +185,6 @@ def not_r4(kind: str, r: dict[str, Any]) -> str | None:
     return None
 
 
-def subsetted(kind: str, meta: object) -> bool:
-    """Whether a resource's `meta` tags it SUBSETTED (R4: "some information has been removed from the source
-    object", as a search with `_summary` or `_elements` must mark it; code system v3-ObservationValue, read
-    under any system): what it leaves out (a site, a date, a status) may be what the plan turns on. A
-    Patient is the exception: of it only a name, an id and a death are read, none a restriction."""
-    tags = meta.get("tag") if isinstance(meta, dict) and kind != "Patient" else None
-    return isinstance(tags, list) and any(isinstance(t, dict) and t.get("code") == "SUBSETTED" for t in tags)
-
-
 def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]:
     """The bundle's references and its patients ((id, fullUrl) each), and whether it holds a Bundle, in
     one pass that first refuses a record of another FHIR version: read as R4 it would be misread, silently."""
@@ -213,14 +203,12 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         meta = r.get("meta")
-        if type(meta) is dict and "tag" in meta and subsetted(kind, meta):  # cheap tests first: every resource
-            raise ProfileError(
-                (
-                    f"the record holds a {kind} marked SUBSETTED (some of it left out: a summary, or some elements "
-                    "only), so not the whole record; ask for it whole",
-                ),
-                usage=False,
-            )
+        if type(meta) is dict and ("tag" in meta or "security" in meta):  # cheap tests first: every resource
+            said = left_out(kind, meta)
+            if said is not None:
+                raise ProfileError(
+                    (f"the record holds a {kind} {said}, so not the whole record; {ASK_WHOLE}",), usage=False
+                )
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
