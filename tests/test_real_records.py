@@ -499,6 +499,31 @@ def test_a_final_t_score_that_cannot_be_read_counts_as_osteoporosis(kb: Knowledg
     assert out.data == {"stage": "osteoporosis"} and "check the DXA report" in out.notes[0]
 
 
+def test_a_t_score_given_as_a_component_of_a_dxa_panel_is_read(kb: Knowledge) -> None:
+    """R4 lets a DXA report be one Observation whose components hold its readings. Unread, the panel's
+    osteoporosis-range T-score would leave the plan on the milder diagnosis beside it."""
+    panel = {"resourceType": "Observation", "id": "dxa", "status": "final", "code": {"text": "DXA panel"},
+             "effectiveDateTime": _days_before(30),
+             "component": [{"code": {"text": "Blood pressure"}, "valueQuantity": {"value": 120}},
+                           {"code": mapped("observations", t_score=True), "valueQuantity": {"value": -2.1}},
+                           {"code": mapped("observations", t_score=True), "valueQuantity": {"value": -2.8}}]}  # fmt: skip
+    out = fhir.derive(bundle(OSTEOPENIA, panel), CODES, kb)
+    assert out.data == {"t_score": -2.8} and not out.unrecognised and not out.notes
+    assert out.used[-1].startswith("Observation/dxa (") and out.used[-1].endswith(", a component: T-score -2.8 (the lowest of several)")  # fmt: skip
+    assert dict(out.evidence)["t_score"] == ("Observation/dxa",)
+    old = fhir.derive(bundle(panel | {"effectiveDateTime": _days_before(800), "component": panel["component"][:2]}), CODES, kb)  # fmt: skip
+    assert old.data == {} and "a component: T-score -2.1 measured" in old.notes[0]  # the panel's date: not current
+    unread = panel | {"component": [{"code": mapped("observations", t_score=True), "dataAbsentReason": {"text": "?"}}]}
+    assert fhir.derive(bundle(OSTEOPENIA, unread), CODES, kb).data == {"stage": "osteoporosis"}
+    pending = panel | {"status": "registered", "component": panel["component"][:2]}
+    assert fhir.derive(bundle(pending), CODES, kb).set_aside[0].endswith(", a component: status registered, value -2.1")
+    others = [{"code": {"text": "Blood pressure"}}, "x", {"code": None}]
+    assert fhir.derive(bundle(panel | {"component": others}), CODES, kb).unrecognised == (
+        "Observation/dxa (DXA panel)",
+    )
+    assert fhir.derive(bundle(panel | {"component": "x"}), CODES, kb).unrecognised == ("Observation/dxa (DXA panel)",)
+
+
 def test_a_t_score_not_final_counts_only_as_far_as_it_makes_the_plan_stricter(kb: Knowledge) -> None:
     """Counted outright, a T-score of unknown status could make the stage milder than the one assumed."""
     for status in ({}, {"status": "unknown"}, {"status": "registered"}):

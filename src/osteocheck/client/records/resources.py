@@ -309,16 +309,35 @@ def _surgery(f: Findings, r: dict[str, Any]) -> tuple[dict[str, Any] | None, str
 
 
 def observation(f: Findings, r: dict[str, Any]) -> None:
-    label, entry = f.recognise(r, "observations", r.get("code"))
-    if entry is None:
+    if "component" in r and f.codes.match("observations", r.get("code")) is None and _components(f, r):
         return
+    label, entry = f.recognise(r, "observations", r.get("code"))
+    if entry is not None:
+        _reading(f, r, r, label)
+
+
+def _components(f: Findings, r: dict[str, Any]) -> bool:
+    """A DXA panel may give its T-scores as components (R4 Observation.component: a code and a value each)
+    rather than as Observations of their own: each the map knows is read as one, with the panel's status,
+    dates and modifiers. Whether any was."""
+    found = False
+    for part in r["component"] if isinstance(r["component"], list) else ():
+        concept = part.get("code") if isinstance(part, dict) else None
+        if concept is not None and f.codes.match("observations", concept) is not None:
+            _reading(f, r, part, f"{describe(r, concept)}, a component")
+            found = True
+    return found
+
+
+def _reading(f: Findings, r: dict[str, Any], valued: dict[str, Any], label: str) -> None:
+    """A T-score: `valued` holds its value (the Observation, or a component of it), `r` all else."""
     status = text(r.get("status"))
-    value = _t_value(r)
+    value = _t_value(valued)
     modified = ("modifierExtension" in r or "implicitRules" in r) and _modifiers(r)  # read_resource's gate first
     if modified and value is not None and classify(value, f.knowledge) != "osteoporosis":
         # A modifier may say the value is not to be relied on: read as written, a normal reading would make
         # the plan milder than none at all. One in the osteoporosis range is no milder, whatever it says.
-        why = f"its value ({_shown(r)}) comes with a modifier osteocheck cannot read, so counted as osteoporosis"
+        why = f"its value ({_shown(valued)}) comes with a modifier osteocheck cannot read, so counted as osteoporosis"
         _osteoporosis_at_least(f, label, "T-score with a modifier", why)
         return
     if status in _FINAL_OBSERVATION:
@@ -328,7 +347,7 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
             return
         # Fail closed: a T-score the record holds but whose value cannot be read may be in the osteoporosis
         # range, and the plan must not rest on a milder diagnosis beside it (as with no stage at all).
-        why = f"its value ({_shown(r)}) is no T-score osteocheck can read, so counted as osteoporosis"
+        why = f"its value ({_shown(valued)}) is no T-score osteocheck can read, so counted as osteoporosis"
         _osteoporosis_at_least(f, label, "T-score not read", why)
         return
     said = one_line(status or "not recorded")[:40]
@@ -337,7 +356,7 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
         why = f"T-score {value:g} of status {said}, so counted only as far as it makes the plan stricter"
         _osteoporosis_at_least(f, label, f"T-score {value:g}, status {said}", why)
         return
-    f.set_aside.append(f"{label}: status {said}, value {_shown(r)}")
+    f.set_aside.append(f"{label}: status {said}, value {_shown(valued)}")
 
 
 def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
