@@ -101,3 +101,13 @@ def test_cards_alike_even_with_their_rules_words_are_told_apart_by_their_rules()
     summaries = [card["summary"] for card in cards.cards]
     assert len(set(summaries)) == 2 and all(len(s) <= SUMMARY_LIMIT for s in summaries)
     assert summaries[0].endswith(" [first_rule]") and summaries[1].endswith(" [second_rule]")
+
+
+def test_a_session_being_booked_is_postponed_as_the_record_stands_today_not_today() -> None:
+    """The reasons to postpone are the record's today; the session being booked may be weeks away."""
+    plan = next(p for p in map(lambda c: evaluate(c, KB), clients(200)) if p.postponed)
+    today, booked = (plan_cards(plan, KB, base_url="http://ehr.example", patient="p", link=None, booked=b)[0]["summary"]
+                     for b in (False, True))  # fmt: skip
+    assert today.startswith("Postpone massage today: ")
+    assert booked.startswith("As the record stands today, postpone the booked massage: ")
+    assert today.removeprefix("Postpone massage today: ")[:20] in booked

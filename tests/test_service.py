@@ -346,6 +346,22 @@ def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(serv
         assert status == 200 and f"and the session is on {later}" in answer["cards"][0]["detail"], answer
 
 
+def test_a_session_being_booked_is_postponed_as_the_record_stands_today(server: Server) -> None:
+    """A clot in today's record postpones massage; the session being booked is not today's."""
+    request = _booked(dt.date.today() + dt.timedelta(days=14), -2.2, dt.date.today())
+    clot = {"resourceType": "Condition", "id": "dvt", "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "active"}]}, "code": mapped("conditions", fact="dvt")}  # fmt: skip
+    request["prefetch"]["conditions"]["entry"].append({"resource": clot})
+    request["prefetch"]["conditions"]["total"] += 1
+    summaries = {}
+    for service, hook in ((BOOK, "appointment-book"), (VIEW, "patient-view")):
+        status, answer = server.hook(service, {**request, "hook": hook})
+        assert status == 200, answer
+        summaries[hook] = answer["cards"][0]["summary"]
+    assert summaries["appointment-book"].startswith("As the record stands today, postpone the booked massage: ")
+    assert summaries["patient-view"].startswith("Postpone massage today: ")
+
+
 @pytest.mark.parametrize(
     ("appointments", "says"),
     [

@@ -275,7 +275,8 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
                     )
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
             plan = _plan(bundle, call.patient, knowledge, call.session)
-            cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link)
+            booked = hook == "appointment-book"
+            cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link, booked=booked)
             return ("cards", wire.dumps({"cards": cards}), made_of(plan))
         except Refused as refused:
             return ("refused", refused.status, refused.message)

@@ -107,11 +107,12 @@ def _listed(head: str, items: tuple[str, ...], how: tuple[tuple[str, str], ...] 
 
 
 def plan_cards(
-    plan: Plan, knowledge: Knowledge, *, base_url: str, patient: str, link: str | None
+    plan: Plan, knowledge: Knowledge, *, base_url: str, patient: str, link: str | None, booked: bool = False
 ) -> list[dict[str, Any]]:
-    """The cards for one plan; `link`, when given, is the URL of the full plan (a link card ends the list)."""
+    """The cards for one plan; `link`, when given, is the URL of the full plan (a link card ends the list);
+    `booked`, for a session being booked (appointment-book), perhaps for another day than today's record."""
     out = _Cards(plan, knowledge, base_url, patient)
-    _proceed(out)
+    _proceed(out, booked)
     for c in plan.clearance_required:
         where = ", ".join(c.sites) or "treatment as a whole"
         because = facts_in_words(c.reason, knowledge, with_sites=False)
@@ -132,11 +133,13 @@ def plan_cards(
     return out.cards
 
 
-def _proceed(out: _Cards) -> None:
+def _proceed(out: _Cards, booked: bool) -> None:
     plan, knowledge = out.plan, out.knowledge  # the parts of the one-screen plan the cards show, not all of it
     clear = [f"{row.label} ({row.text})" for row in clearance_rows(plan, knowledge)]
     if plan.proceed is Proceed.POSTPONE:
-        summary, indicator = "Postpone massage today: " + "; ".join(postponed_words(plan, knowledge)), "critical"
+        # The reasons to postpone are the record's today; a session booked for later is not today's.
+        head = "As the record stands today, postpone the booked massage: " if booked else "Postpone massage today: "
+        summary, indicator = head + "; ".join(postponed_words(plan, knowledge)), "critical"
     elif plan.proceed is Proceed.AFTER_CLEARANCE:
         worst = min((c.reason.severity for c in plan.clearance_required), key=_ORDER.__getitem__)
         summary, indicator = "Massage only after the physician clears: " + "; ".join(clear), worst.value
