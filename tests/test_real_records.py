@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -445,6 +446,33 @@ def test_a_t_score_must_still_be_current_on_the_session_s_day(
         assert "and the session is on 2026-07-31; ask for a newer DXA result" in out.notes[0]
     plan = api.plan(bundle=bundle(_t_score(-2.2, measured)), knowledge=kb, session=session)
     assert plan["stage"] == ("osteoporosis" if not counted else "osteopenia")  # assumed, as with no reading
+
+
+def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Path) -> None:
+    """`--session`: a therapist planning next month's session from a record gets the service's reading."""
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(bundle(_t_score(-2.2, _days_before(335)))), encoding="utf-8")
+    for session, stage in (("2026-06-08", "osteopenia"), ("2026-07-31", "osteoporosis")):
+        plan = plan_json("--fhir", str(record), "--session", session)
+        assert plan["stage"] == stage and plan["record"]["as_of"].endswith(f"on the session's day, {session}")
+        same = api.plan(bundle=bundle(_t_score(-2.2, _days_before(335))), session=session)
+        assert plan == same | {"record": same["record"] | {"file": str(record)}}
+    said = CliRunner().invoke(app, ["plan", "--fhir", str(record), "--session", "soon"])
+    assert said.exit_code == 2 and said.stderr == "osteocheck: --session 'soon': not a date; give it as YYYY-MM-DD\n"
+
+
+@pytest.mark.parametrize("flag", ["--patient", "--as-of", "--session"])
+def test_what_is_said_of_a_record_without_one_is_refused_not_ignored(flag: str) -> None:
+    """Given no record, the flag would change nothing, and the therapist would believe it had."""
+    said = CliRunner().invoke(app, ["plan", "--kyphosis", flag, "2026-07-31"])
+    assert said.exit_code == 2 and said.stdout == ""
+    assert (
+        said.stderr == f"osteocheck: {flag} applies to a --fhir record only: give --fhir BUNDLE, or leave {flag} out\n"
+    )
+    said = CliRunner().invoke(
+        app, ["batch", str(ROOT / "examples" / "profiles" / "roster.jsonl"), "--as-of", "2026-07-31"]
+    )
+    assert said.exit_code == 2 and said.stderr == "osteocheck: --as-of applies to --fhir-ndjson DIR (an export) only\n"
 
 
 def test_a_session_s_day_that_is_not_a_date_is_an_error(kb: Knowledge) -> None:

@@ -556,6 +556,8 @@ def batch(
         fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
     if full and output_format != "jsonl":
         fail("osteocheck: --full needs --format jsonl", 2)
+    if as_of is not None and fhir_ndjson is None:  # it would change nothing: not taken in silence
+        fail("osteocheck: --as-of applies to --fhir-ndjson DIR (an export) only", 2)
     if fhir_ndjson is not None:
         import datetime as dt  # noqa: PLC0415
 

@@ -118,6 +118,15 @@ AsOf = Annotated[
         show_default=False,
     ),
 ]
+Session = Annotated[
+    str | None,
+    typer.Option(
+        "--session",
+        metavar="YYYY-MM-DD",
+        help="The session's day, when later than the --fhir record's: a DXA T-score must still be current on it.",
+        show_default=False,
+    ),
+]
 Client = Annotated[str | None, typer.Option("--client", help="Client's name for the document.", show_default=False)]
 Therapist = Annotated[str | None, typer.Option("--therapist", help="Your name for the document.", show_default=False)]
 Physician = Annotated[str | None, typer.Option("--physician", help="The physician's name.", show_default=False)]
@@ -242,7 +251,7 @@ def client_options(func: F) -> F:
                     given[key] = [*old, *extra] if isinstance(old, list) and isinstance(extra, list) else extra
             elif value not in (None, False, []):
                 given[name] = value
-        files = {key: kwargs.pop(key) for key in ("profile_file", "fhir_file", "patient", "as_of")}
+        files = {key: kwargs.pop(key) for key in ("profile_file", "fhir_file", "patient", "as_of", "session")}
         return func(*args, client=ClientSources(given, **files), **kwargs)
 
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "client"]
@@ -254,6 +263,7 @@ def client_options(func: F) -> F:
             ("fhir_file", Fhir, None),
             ("patient", Patient, None),
             ("as_of", AsOf, None),
+            ("session", Session, None),
         ]
     ]
     wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]

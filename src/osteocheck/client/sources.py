@@ -24,6 +24,7 @@ class ClientSources(NamedTuple):
     fhir_file: Path | None = None
     patient: str | None = None  # which Patient of a record holding several
     as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
+    session: str | None = None  # the session's day, when later: a T-score must still be current on it
 
 
 def as_of_date(text: str | None, name: str = "--as-of") -> "dt.date | None":
@@ -46,13 +47,26 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
         origin = str(sources.profile_file)
         raw = profile_files.read(sources.profile_file)
     bundle, where = None, ""
-    if sources.fhir_file is not None:
+    if sources.fhir_file is None:  # said of a record, they would change nothing: not taken in silence
+        for flag, given in (("--patient", sources.patient), ("--as-of", sources.as_of), ("--session", sources.session)):
+            if given is not None:
+                why = f"{flag} applies to a --fhir record only: give --fhir BUNDLE, or leave {flag} out"
+                raise ProfileError((why,), usage=True)
+    else:
         from osteocheck.client.records.bundle import read_bundle  # noqa: PLC0415 - only when a bundle is given
 
         bundle = read_bundle(sources.fhir_file)
         where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)
     return combine(
-        knowledge, raw, origin, sources.flags, bundle, where, patient=sources.patient, as_of=as_of_date(sources.as_of)
+        knowledge,
+        raw,
+        origin,
+        sources.flags,
+        bundle,
+        where,
+        patient=sources.patient,
+        as_of=as_of_date(sources.as_of),
+        session=as_of_date(sources.session, "--session"),
     )
 
 
