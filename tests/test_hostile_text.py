@@ -116,3 +116,19 @@ def test_text_passed_through_as_printable_holds_nothing_plain_would_remove() -> 
     removed = re.compile(f"{escape._CONTROL.source}|{escape._BIDI.source}")
     everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
     assert [hex(ord(c)) for c in removed.findall(everything) if c.isprintable()] == []
+
+
+@pytest.mark.parametrize("char", BREAKS + CONTROLS + BIDI, ids=repr)
+def test_an_error_naming_what_a_record_or_a_file_name_holds_stays_one_line(tmp_path: Path, char: str) -> None:
+    """A resource type read from a record, or the record's own file name, is named in the error: it could
+    otherwise print a line that reads as osteocheck's own."""
+    kind = {"resourceType": f"Condition{char}{FORGED}", "meta": {"security": [{"code": "REDACTED"}]}}
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"resourceType": "Bundle", "entry": [{"resource": kind}]}), encoding="utf-8")
+    in_name = char.replace("\x00", "")  # a file name holds anything but NUL (and a slash)
+    named = tmp_path / f"r{in_name}{FORGED.replace(':', '')}.json"
+    named.write_text(json.dumps({"resourceType": "Patient"}), encoding="utf-8")
+    for path, says in ((record, "labelled REDACTED"), (named, "not a FHIR Bundle")):
+        result = CliRunner().invoke(app, ["plan", "--fhir", str(path)])
+        assert result.exit_code == 1 and says in result.stderr
+        assert result.stderr.count("\n") == 1 and UNSAFE.findall(result.stderr.replace("\n", "")) == []

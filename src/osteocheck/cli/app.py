@@ -101,13 +101,15 @@ def reported() -> Iterator[None]:
     """Turn osteocheck's own errors into a message on stderr and the contract's exit code."""
     try:
         yield
+    # One line per problem: a name from a record or a file name could hold a line break, and print a line
+    # that reads as osteocheck's own.
     except KnowledgeError as exc:
-        lines = [str(p) for p in exc.problems]
+        lines = [one_line(str(p)) for p in exc.problems]
         fail("\n".join(["osteocheck: the knowledge file is invalid; no plan was made.", *lines]), 1)
     except ProfileError as exc:
-        fail("\n".join(f"osteocheck: {m}" for m in exc.messages), 2 if exc.usage else 1)
+        fail("\n".join(f"osteocheck: {one_line(m)}" for m in exc.messages), 2 if exc.usage else 1)
     except OsteocheckError as exc:  # OutputError and any other: a file could not be read or written
-        fail(f"osteocheck: {exc}", 1)
+        fail(f"osteocheck: {one_line(str(exc))}", 1)
 
 
 def _version(value: bool) -> None:

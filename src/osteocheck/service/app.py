@@ -32,6 +32,7 @@ from osteocheck.service.plans import Plans, made_of
 from osteocheck.service.pool import Pool, WorkerGone
 from osteocheck.service.request import Refused, as_bundle, parse
 from osteocheck.service.wire import Json
+from osteocheck.words import one_line
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -328,7 +329,7 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: d
         )
     except OsteocheckError as exc:
         raise Refused(
-            422, "; ".join(str(m) for m in getattr(exc, "messages", ())) or "the record cannot be read"
+            422, "; ".join(one_line(str(m)) for m in getattr(exc, "messages", ())) or "the record cannot be read"
         ) from None
 
 

@@ -207,7 +207,8 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             said = left_out(kind, meta)
             if said is not None:
                 raise ProfileError(
-                    (f"the record holds a {kind} {said}, so not the whole record; {ASK_WHOLE}",), usage=False
+                    (f"the record holds a {one_line(kind)[:40]} {said}, so not the whole record; {ASK_WHOLE}",),
+                    usage=False,
                 )
         references.add(entry, r)
         if kind == "Patient":
