@@ -166,3 +166,10 @@ def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
     assert code == 2 and "either INPUT" in err
     code, _, err = run("roster.csv", "--fhir-ndjson", str(EXPORT))
     assert code == 2 and "either INPUT" in err
+
+
+def test_a_flag_that_would_change_nothing_for_an_export_is_refused() -> None:
+    for flag, value in (("--jobs", "2"), ("--input-format", "csv")):
+        result = CliRunner().invoke(app, ["batch", "--fhir-ndjson", str(EXPORT), flag, value])
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr == f"osteocheck: {flag} applies to INPUT (profiles) only, not to --fhir-ndjson\n"

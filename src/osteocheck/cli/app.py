@@ -558,8 +558,12 @@ def batch(
         fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
     if full and output_format != "jsonl":
         fail("osteocheck: --full needs --format jsonl", 2)
-    if as_of is not None and fhir_ndjson is None:  # it would change nothing: not taken in silence
+    # A flag that would change nothing is not taken in silence: the one giving it expects it to.
+    if as_of is not None and fhir_ndjson is None:
         fail("osteocheck: --as-of applies to --fhir-ndjson DIR (an export) only", 2)
+    for flag, given in (("--input-format", input_format), ("--jobs", jobs)):
+        if given is not None and fhir_ndjson is not None:
+            fail(f"osteocheck: {flag} applies to INPUT (profiles) only, not to --fhir-ndjson", 2)
     if fhir_ndjson is not None:
         import datetime as dt  # noqa: PLC0415
 
