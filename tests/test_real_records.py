@@ -461,6 +461,22 @@ def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Pa
     assert said.exit_code == 2 and said.stderr == "osteocheck: --session 'soon': not a date; give it as YYYY-MM-DD\n"
 
 
+def test_a_later_session_is_put_off_as_the_record_stands_today_in_every_view(tmp_path: Path) -> None:
+    """A clot in the record postpones massage; planned for next month, the views say the reason is today's."""
+    clot = {"resourceType": "Condition", "id": "dvt", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": mapped("conditions", fact="dvt")}  # fmt: skip
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(bundle(clot)), encoding="utf-8")
+    later = "As the record stands today, postpone the session of 2026-07-31: "
+    for view, head in ((["plan"], later), (["plan", "--format", "markdown"], f"**{later.rstrip(' ')}**"),
+                       (["letter", "--format", "markdown"], "Not on 2026-07-31, as the record stands today: the session is postponed.")):  # fmt: skip
+        for session, says in (("2026-07-31", head), (None, "Not today: " if view[0] == "letter" else "Postpone today")):
+            extra = ["--session", session] if session else []
+            result = CliRunner().invoke(app, [*view, "--fhir", str(record), *extra])
+            assert result.exit_code == 0 and says.replace("**", "") in result.stdout.replace("**", ""), result.stdout
+            assert (session is None) is ("as the record stands today" not in result.stdout.lower())
+
+
 @pytest.mark.parametrize("flag", ["--patient", "--as-of", "--session"])
 def test_what_is_said_of_a_record_without_one_is_refused_not_ignored(flag: str) -> None:
     """Given no record, the flag would change nothing, and the therapist would believe it had."""

@@ -358,7 +358,8 @@ def test_a_session_being_booked_is_postponed_as_the_record_stands_today(server: 
         status, answer = server.hook(service, {**request, "hook": hook})
         assert status == 200, answer
         summaries[hook] = answer["cards"][0]["summary"]
-    assert summaries["appointment-book"].startswith("As the record stands today, postpone the booked massage: ")
+    on = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    assert summaries["appointment-book"].startswith(f"As the record stands today, postpone the session of {on}: ")
     assert summaries["patient-view"].startswith("Postpone massage today: ")
 
 

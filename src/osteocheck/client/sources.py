@@ -107,6 +107,7 @@ def combine(
             imported.as_of,
             imported.evidence,
             imported.patient,
+            imported.session,
         )
     merged = profile_module.merge(merged, dict(flags), origin=origin)
     return profile_module.build(merged, knowledge, usage=True), record

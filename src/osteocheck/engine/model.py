@@ -416,6 +416,7 @@ class Record(NamedTuple):
     as_of: str = ""  # the date the record was judged at, and why that date
     evidence: tuple[tuple[str, tuple[str, ...]], ...] = ()  # fact id -> the resources it was read from
     patient: str | None = None  # "Patient/ID", when the record holds the patient
+    session: str | None = None  # the session's day (ISO), when later than `as_of`'s: what is postponed is by today's
 
 
 class Plan(NamedTuple):

@@ -33,6 +33,7 @@ class Glance(NamedTuple):
     proceed: Proceed
     stage: str
     postpone: tuple[str, ...]  # what puts the session off, in short
+    postpone_head: str  # "Postpone today", or how a later session is put off by what the record says today
     clear: tuple[Row, ...]  # where the physician must clear first, in body order, with what is there
     notes: tuple[Row, ...]  # assumed, cleared by physician
     body: tuple[Row, ...]  # pressure label -> sites, most restrictive first, ending with everywhere else
@@ -123,6 +124,15 @@ def postponed_words(plan: Plan, knowledge: Knowledge) -> tuple[str, ...]:
     return tuple(dict.fromkeys(facts_in_words(r, knowledge, with_sites=True) for r in plan.postponed))
 
 
+def postponing_later(plan: Plan, *, booked: bool = False) -> str | None:
+    """How to put off a session that is not today's (planned for a later day, or `booked`): the reasons to
+    postpone are what the record says today. None for today's session."""
+    session = plan.record.session if plan.record is not None else None
+    if session is not None:
+        return f"As the record stands today, postpone the session of {session}"
+    return "As the record stands today, postpone the booked massage" if booked else None
+
+
 def glance(plan: Plan, knowledge: Knowledge) -> Glance:
     clear = clearance_rows(plan, knowledge)
     untreated = tuple(s.site for s in plan.sites if s.no_treatment)
@@ -144,6 +154,7 @@ def glance(plan: Plan, knowledge: Knowledge) -> Glance:
         proceed=plan.proceed,
         stage=plan.stage,
         postpone=postponed_words(plan, knowledge),
+        postpone_head=postponing_later(plan) or "Postpone today",
         clear=clear,
         notes=tuple(notes),
         body=body_rows(plan, knowledge),

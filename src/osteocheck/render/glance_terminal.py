@@ -87,7 +87,7 @@ def _head(g: Glance, plan: Plan) -> list[RenderableType]:
         )
     ]
     if g.postpone:
-        parts.append(Text.assemble(("Postpone today: ", "bold red"), t("; ".join(g.postpone))))
+        parts.append(Text.assemble((f"{g.postpone_head}: ", "bold red"), t("; ".join(g.postpone))))
     if g.clear:
         where = Text(" · ").join(Text.assemble(t(r.label, "bold red"), " (", t(r.text), ")") for r in g.clear)
         parts.append(Text.assemble(("Physician must clear first: ", "bold red"), where))

@@ -193,7 +193,7 @@ def glance_text(plan: Plan, knowledge: Knowledge, *, width: int, color: bool) ->
     w.para([("osteocheck plan", "bold"), ("  proceed: ", ""), (PROCEED[g.proceed], PROCEED_STYLE[g.proceed]),
             ("  stage: ", ""), (g.stage, "bold")])  # fmt: skip
     if g.postpone:
-        w.para([("Postpone today: ", "bold red"), (_text("; ".join(g.postpone)), "")])
+        w.para([(f"{g.postpone_head}: ", "bold red"), (_text("; ".join(g.postpone)), "")])
     if g.clear:
         parts: list[tuple[str, str]] = [("Physician must clear first: ", "bold red")]
         for i, r in enumerate(g.clear):

@@ -171,7 +171,7 @@ def glance_markdown(plan: Plan, knowledge: Knowledge) -> str:
     if plan.profile.name:
         out += [f"Client: {md(plan.profile.name)}", ""]
     if g.postpone:
-        out += [f"**Postpone today:** {md('; '.join(g.postpone))}", ""]
+        out += [f"**{md(g.postpone_head)}:** {md('; '.join(g.postpone))}", ""]
     if g.clear:
         out += ["**Physician must clear first:**", ""]
         out += [f"- **{md(r.label)}**: {md(r.text)}" for r in g.clear]

@@ -17,7 +17,7 @@ from osteocheck import __version__
 from osteocheck.engine.model import Knowledge, Plan, PositionStatus, Proceed, Reason, Severity, Status
 from osteocheck.render.apart import tell_apart
 from osteocheck.render.escape import markdown, plain
-from osteocheck.render.glance import body_rows, clearance_rows, facts_in_words, postponed_words
+from osteocheck.render.glance import body_rows, clearance_rows, facts_in_words, postponed_words, postponing_later
 
 SUMMARY_LIMIT = 139  # CDS Hooks: "<140 char"
 _ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -137,9 +137,8 @@ def _proceed(out: _Cards, booked: bool) -> None:
     plan, knowledge = out.plan, out.knowledge  # the parts of the one-screen plan the cards show, not all of it
     clear = [f"{row.label} ({row.text})" for row in clearance_rows(plan, knowledge)]
     if plan.proceed is Proceed.POSTPONE:
-        # The reasons to postpone are the record's today; a session booked for later is not today's.
-        head = "As the record stands today, postpone the booked massage: " if booked else "Postpone massage today: "
-        summary, indicator = head + "; ".join(postponed_words(plan, knowledge)), "critical"
+        head = postponing_later(plan, booked=booked) or "Postpone massage today"
+        summary, indicator = f"{head}: " + "; ".join(postponed_words(plan, knowledge)), "critical"
     elif plan.proceed is Proceed.AFTER_CLEARANCE:
         worst = min((c.reason.severity for c in plan.clearance_required), key=_ORDER.__getitem__)
         summary, indicator = "Massage only after the physician clears: " + "; ".join(clear), worst.value

@@ -27,6 +27,7 @@ class Imported(NamedTuple):
     # fact id -> the resources ("Condition/12") it was read from: a plan's evidence in the record
     evidence: tuple[tuple[str, tuple[str, ...]], ...] = ()
     patient: str | None = None  # "Patient/ID" of the record's patient, when it holds one
+    session: str | None = None  # the session's day (ISO), when later than the day the record is judged at
 
 
 class Findings:
@@ -159,4 +160,5 @@ class Findings:
             self.as_of,
             tuple((fact, tuple(refs)) for fact, refs in self.evidence.items()),
             self.patient,
+            self.current_on.isoformat() if self.current_on > self.today else None,
         )
