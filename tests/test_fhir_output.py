@@ -201,3 +201,15 @@ def test_fhir_goes_to_a_json_file_and_not_to_other_extensions(tmp_path: Path) ->
     assert json.loads(out.read_text())["resourceType"] == "Bundle"
     done = run([sys.executable, "-m", "osteocheck", "plan", "--fever", "-f", "fhir", "-o", str(tmp_path / "plan.md")])
     assert done.returncode == 2 and "contradicts" in done.stderr
+
+
+def test_a_plan_for_a_later_session_covers_that_day() -> None:
+    """`--session`: the CarePlan an EHR stores is for that day's session, and says the record is today's."""
+    record = str(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
+    bundle, _ = fhir_plan("--fhir", record, "--session", "2026-02-01")
+    validate(bundle)
+    care = bundle["entry"][0]["resource"]
+    validate(care)
+    assert care["period"] == {"start": "2026-02-01", "end": "2026-02-01"}
+    assert care["description"].startswith("The session of 2026-02-01, as the record stands today: Proceed only after")
+    assert "period" not in fhir_plan("--fhir", record)[0]["entry"][0]["resource"]
