@@ -455,6 +455,7 @@ def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Pa
     for session, stage in (("2026-06-08", "osteopenia"), ("2026-07-31", "osteoporosis")):
         plan = plan_json("--fhir", str(record), "--session", session)
         assert plan["stage"] == stage and plan["record"]["as_of"].endswith(f"on the session's day, {session}")
+        assert plan["record"]["session"] == session
         same = api.plan(bundle=bundle(_t_score(-2.2, _days_before(335))), session=session)
         assert plan == same | {"record": same["record"] | {"file": str(record)}}
     said = CliRunner().invoke(app, ["plan", "--fhir", str(record), "--session", "soon"])

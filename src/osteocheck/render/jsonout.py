@@ -124,6 +124,7 @@ def plan_dict(plan: Plan, knowledge: Knowledge) -> dict[str, Any]:
         else {
             "file": plan.record.file,
             "as_of": plan.record.as_of,
+            "session": plan.record.session,  # the later session's day it was planned for, else null
             "used": list(plan.record.used),
             "set_aside": list(plan.record.set_aside),
             "not_recognised": list(plan.record.unrecognised),
