@@ -700,6 +700,9 @@ def test_a_resource_marked_in_part_is_not_the_whole_record(
     assert fhir.derive(bundle(other), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["spine"]}
     patient = {"resourceType": "Patient", "id": "p", "name": [{"text": "Ann"}], "meta": fracture["meta"]}
     assert fhir.derive(bundle(patient), CODES, kb).data == {"name": "Ann", "id": "p"}  # only its name is read
+    scan = {"resourceType": "Observation", "id": "o", "meta": fracture["meta"]}
+    with pytest.raises(ProfileError, match=rf"holds an Observation {re.escape(said)}"):
+        fhir.derive(bundle(scan), CODES, kb)
     whole = {**bundle(other), "meta": fracture["meta"]}  # the Bundle itself: some of its results left out
     with pytest.raises(ProfileError, match=rf"^x\.json: the Bundle is {re.escape(said)}.*, so not the whole record"):
         api.evaluate(bundle=whole, record_name="x.json", as_of="2026-06-01")

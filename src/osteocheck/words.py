@@ -17,6 +17,11 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def with_article(word: str) -> str:
+    """The word with its indefinite article, by its first letter: "an Observation", "a Condition"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def one_line(text: str) -> str:
     """A name or label from outside as one line: breaks become a space, controls and bidi marks go.
 

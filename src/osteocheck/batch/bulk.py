@@ -24,7 +24,7 @@ from osteocheck.client.records.references import patient_of
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.parsing.strict_json import no_duplicates
-from osteocheck.words import one_line
+from osteocheck.words import one_line, with_article
 
 _FILE = re.compile(r"^([A-Z][A-Za-z]+)(\.\d+)?\.ndjson$")
 # The resource types osteocheck reads, in the order it reads them (patients first, medications before requests).
@@ -172,7 +172,7 @@ class Bulk:
                             )
                         said = left_out(kind, r.get("meta"))
                         if said is not None:  # read, and the export not whole
-                            self.problems.append(f"{path.name}:{number}: a {kind} {said}")
+                            self.problems.append(f"{path.name}:{number}: {with_article(kind)} {said}")
                             self.damaged += 1
                         yield r
                     else:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from osteocheck.engine.model import Clearance, Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
 from osteocheck.render.phrases import PROCEED, not_over
+from osteocheck.words import with_article
 
 
 class Entry(NamedTuple):
@@ -169,8 +170,7 @@ def _clearance_question(c: Clearance, knowledge: Knowledge) -> Entry:
     fact = knowledge.fact(rule.for_each) if rule is not None and rule.for_each else None
     if rule is not None and rule.physician_question:
         return Entry(rule.physician_question, check=True)
-    article = "an" if fact is not None and fact.meaning[:1] in "aeiou" else "a"
-    why = f"({article} {fact.meaning} there)" if fact is not None else c.reason.text
+    why = f"({with_article(fact.meaning)} there)" if fact is not None else c.reason.text
     return Entry(f"May I treat over the {', '.join(c.sites) or 'client as a whole'}? {why}", check=True)
 
 

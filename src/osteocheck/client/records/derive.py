@@ -21,7 +21,7 @@ from osteocheck.client.records.findings import Findings, Imported
 from osteocheck.client.records.references import References
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
-from osteocheck.words import one_line
+from osteocheck.words import one_line, with_article
 
 __all__ = [
     "CodeMap",
@@ -207,7 +207,9 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             said = left_out(kind, meta)
             if said is not None:
                 raise ProfileError(
-                    (f"the record holds a {one_line(kind)[:40]} {said}, so not the whole record; {ASK_WHOLE}",),
+                    (
+                        f"the record holds {with_article(one_line(kind)[:40])} {said}, so not the whole record; {ASK_WHOLE}",
+                    ),
                     usage=False,
                 )
         references.add(entry, r)
