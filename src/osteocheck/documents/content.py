@@ -178,8 +178,7 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
     """To the physician: the facts, the planned approach, and what the therapist asks, with room to reply."""
     client = people.client or plan.profile.name or "our mutual client"
     facts = _facts(plan, knowledge)
-    session = plan.record.session if plan.record is not None else None
-    when = f"Not on {session}, as the record stands today" if session is not None else "Not today"
+    when = f"Not on {plan.session}, as the record stands today" if plan.session is not None else "Not today"
     approach = [Entry(f"{when}: the session is postponed. {r.text}") for r in plan.postponed]
     approach += [Entry(f"Highest pressure overall: level {plan.max_pressure} ({plan.max_pressure_label}) "
                       f"on a 1–{knowledge.top_pressure} scale.")]  # fmt: skip

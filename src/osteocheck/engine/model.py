@@ -450,6 +450,12 @@ class Plan(NamedTuple):
         """What the clinical record left open (a status counted when in doubt, a site assumed): to ask."""
         return self.record.notes if self.record else ()
 
+    @property
+    def session(self) -> str | None:
+        """The later session's day the plan was made for (ISO), when a record was judged for one: what puts
+        the session off is what the record says today."""
+        return self.record.session if self.record else None
+
     def all_reasons(self) -> tuple[Reason, ...]:
         """Every reason in the plan once, in the order the plan shows them."""
         reasons = [*self.postponed, *(c.reason for c in self.clearance_required)]

@@ -155,10 +155,9 @@ def _care_plan(plan: Plan, subject: dict[str, str], issues: list[str]) -> dict[s
         "subject": subject,
         "activity": activities,
     }
-    session = plan.record.session if plan.record is not None else None
-    if session is not None:  # planned for that day's session (R4 CarePlan.period: the time it covers)
-        care["period"] = {"start": session, "end": session}
-        care["description"] = f"The session of {session}, as the record stands today: {care['description']}"
+    if plan.session is not None:  # planned for that day's session (R4 CarePlan.period: the time it covers)
+        care["period"] = {"start": plan.session, "end": plan.session}
+        care["description"] = f"The session of {plan.session}, as the record stands today: {care['description']}"
     if issues:
         care["supportingInfo"] = [{"reference": full} for full in issues]
     notes = [*plan.assumptions, *(f"Cleared by the physician: {x.site} ({x.reason.text})" for x in plan.lifted)]

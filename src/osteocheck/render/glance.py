@@ -127,9 +127,8 @@ def postponed_words(plan: Plan, knowledge: Knowledge) -> tuple[str, ...]:
 def postponing_later(plan: Plan, *, booked: bool = False) -> str | None:
     """How to put off a session that is not today's (planned for a later day, or `booked`): the reasons to
     postpone are what the record says today. None for today's session."""
-    session = plan.record.session if plan.record is not None else None
-    if session is not None:
-        return f"As the record stands today, postpone the session of {session}"
+    if plan.session is not None:
+        return f"As the record stands today, postpone the session of {plan.session}"
     return "As the record stands today, postpone the booked massage" if booked else None
 
 
