@@ -462,8 +462,10 @@ def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Pa
     assert said.exit_code == 2 and said.stderr == "osteocheck: --session 'soon': not a date; give it as YYYY-MM-DD\n"
     said = CliRunner().invoke(app, ["plan", "--fhir", str(record), "--as-of", "2026-08-01", "--session", "2026-07-31"])
     assert said.exit_code == 2 and said.stderr.startswith(
-        "osteocheck: --session 2026-07-31 is before --as-of 2026-08-01"
+        "osteocheck: the session's day, 2026-07-31, is before the day"
     )
+    with pytest.raises(ProfileError, match="the session's day, 2026-07-31, is before the day to judge the record at"):
+        api.plan(bundle=bundle(_t_score(-2.2, _days_before(335))), as_of="2026-08-01", session="2026-07-31")
 
 
 def test_a_later_session_is_put_off_as_the_record_stands_today_in_every_view(tmp_path: Path) -> None:

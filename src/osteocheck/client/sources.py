@@ -57,13 +57,16 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
 
         bundle = read_bundle(sources.fhir_file)
         where = "standard input" if str(sources.fhir_file) == "-" else str(sources.fhir_file)
-    as_of, session = as_of_date(sources.as_of), as_of_date(sources.session, "--session")
-    if as_of is not None and session is not None and session < as_of:
-        # Judged at the later day, a fracture fresh on the session's day could read as healed.
-        why = f"--session {session} is before --as-of {as_of}: judge the record at the session's day, or before it"
-        raise ProfileError((why,), usage=True)
     return combine(
-        knowledge, raw, origin, sources.flags, bundle, where, patient=sources.patient, as_of=as_of, session=session
+        knowledge,
+        raw,
+        origin,
+        sources.flags,
+        bundle,
+        where,
+        patient=sources.patient,
+        as_of=as_of_date(sources.as_of),
+        session=as_of_date(sources.session, "--session"),
     )
 
 
@@ -87,6 +90,10 @@ def combine(
     if raw is not None:
         profile_module.build(merged, knowledge, usage=False, origin=origin)
     record = None
+    if as_of is not None and session is not None and session < as_of:
+        # Judged at the later day, a fracture still fresh on the session's day could read as healed.
+        why = f"the session's day, {session}, is before the day to judge the record at, {as_of}: judge it at the "
+        raise ProfileError((why + "session's day, or before it",), usage=True)
     if bundle is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
