@@ -65,6 +65,16 @@ def test_an_invalid_profile_raises_and_gives_no_plan(profile: dict[str, object],
     assert "--" not in " ".join(caught.value.messages)  # named as profile keys, not as flags
 
 
+@pytest.mark.parametrize("given", [{"patient": "p1"}, {"as_of": "2026-01-01"}, {"session": "2026-01-01"}])
+def test_what_is_said_of_a_record_without_one_is_refused(given: dict[str, str]) -> None:
+    """Without a bundle they would change nothing, and the caller would believe they had."""
+    name = next(iter(given))
+    with pytest.raises(
+        api.ProfileError, match=rf"^{name} applies to a bundle only: give bundle=\.\.\., or leave {name} out$"
+    ):
+        api.plan({"stage": "osteopenia"}, **given)  # type: ignore[arg-type]
+
+
 def test_not_a_mapping_or_not_a_bundle_is_refused() -> None:
     with pytest.raises(api.ProfileError):
         api.plan(["stage", "severe"])  # type: ignore[arg-type]

@@ -76,6 +76,12 @@ def evaluate(
         from osteocheck.client.records.bundle import checked  # noqa: PLC0415
 
         bundle = checked(dict(bundle) if isinstance(bundle, Mapping) else bundle, record_name)
+    else:  # said of a record, they would change nothing: not taken in silence (as on the command line)
+        for name, given in (("patient", patient), ("as_of", as_of), ("session", session)):
+            if given is not None:
+                raise ProfileError(
+                    (f"{name} applies to a bundle only: give bundle=..., or leave {name} out",), usage=False
+                )
     raw = dict(profile) if profile is not None else None
     codes = code_map() if bundle is not None else None
     found, record = combine(
