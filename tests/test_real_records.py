@@ -450,13 +450,14 @@ def test_a_t_score_must_still_be_current_on_the_session_s_day(
 
 def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Path) -> None:
     """`--session`: a therapist planning next month's session from a record gets the service's reading."""
+    written = bundle(_t_score(-2.2, _days_before(335)))
     record = tmp_path / "record.json"
-    record.write_text(json.dumps(bundle(_t_score(-2.2, _days_before(335)))), encoding="utf-8")
+    record.write_text(json.dumps(written), encoding="utf-8")
     for session, stage in (("2026-06-08", "osteopenia"), ("2026-07-31", "osteoporosis")):
         plan = plan_json("--fhir", str(record), "--session", session)
         assert plan["stage"] == stage and plan["record"]["as_of"].endswith(f"on the session's day, {session}")
         assert plan["record"]["session"] == session
-        same = api.plan(bundle=bundle(_t_score(-2.2, _days_before(335))), session=session)
+        same = api.plan(bundle=written, session=session)
         assert plan == same | {"record": same["record"] | {"file": str(record)}}
     said = CliRunner().invoke(app, ["plan", "--fhir", str(record), "--session", "soon"])
     assert said.exit_code == 2 and said.stderr == "osteocheck: --session 'soon': not a date; give it as YYYY-MM-DD\n"
@@ -465,7 +466,7 @@ def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Pa
         "osteocheck: the session's day, 2026-07-31, is before the day"
     )
     with pytest.raises(ProfileError, match="the session's day, 2026-07-31, is before the day to judge the record at"):
-        api.plan(bundle=bundle(_t_score(-2.2, _days_before(335))), as_of="2026-08-01", session="2026-07-31")
+        api.plan(bundle=written, as_of="2026-08-01", session="2026-07-31")
 
 
 def test_a_later_session_is_put_off_as_the_record_stands_today_in_every_view(tmp_path: Path) -> None:
