@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SHIPPED
+from conftest import SHIPPED, mapped
+from osteocheck import api
 from osteocheck.client.profile import build
 from osteocheck.engine.evaluate import evaluate
 from osteocheck.engine.model import Knowledge, Plan, Profile, Status
@@ -123,6 +125,41 @@ def test_clearance_lifts_only_unless_cleared_rules_at_its_own_site(raw: dict[str
     assert {(c.reason.rule, s) for c in after.clearance_required for s in c.sites} == {
         (c.reason.rule, s) for c in before.clearance_required for s in c.sites if s != site
     }
+
+
+# A record of DXA readings and fractures, dated before the day it is judged at (2026-06-01).
+JUDGED = dt.date(2026, 6, 1)
+readings = st.lists(
+    st.tuples(
+        st.sampled_from(["t", "fracture"]), st.floats(-4.0, 1.0).map(lambda v: round(v, 1)), st.integers(0, 6000)
+    ),
+    max_size=4,
+)
+
+
+def record_of(found: list[tuple[str, float, int]]) -> dict[str, object]:
+    entries = []
+    for n, (kind, value, days) in enumerate(found):
+        when = (JUDGED - dt.timedelta(days=days)).isoformat()
+        if kind == "t":
+            entries.append({"resourceType": "Observation", "id": f"o{n}", "status": "final", "effectiveDateTime": when,
+                            "code": mapped("observations", t_score=True), "valueQuantity": {"value": value}})  # fmt: skip
+        else:
+            entries.append({"resourceType": "Condition", "id": f"c{n}", "onsetDateTime": when,
+                            "code": mapped("conditions", kind="fracture", sites=["spine"])})  # fmt: skip
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in entries]}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(readings, st.integers(0, 4000), st.integers(0, 4000))
+def test_a_later_session_never_loosens_the_plan_of_a_record(
+    found: list[tuple[str, float, int]], a: int, b: int
+) -> None:
+    """A session further off can only leave a DXA reading less current, never a fracture less fresh."""
+    record = record_of(found)
+    sooner, later = (JUDGED + dt.timedelta(days=min(a, b)), JUDGED + dt.timedelta(days=max(a, b)))
+    plans = [api.evaluate(bundle=record, knowledge=KB, as_of=JUDGED, session=day) for day in (None, sooner, later)]
+    assert at_least_as_strict(plans[1], plans[0], KB) == [] and at_least_as_strict(plans[2], plans[1], KB) == []
 
 
 def test_profile_is_frozen() -> None:
