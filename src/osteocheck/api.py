@@ -62,7 +62,7 @@ def evaluate(
     session: dt.date | str | None = None,
 ) -> Plan:
     """The plan as a frozen value (for renderers); `plan` gives it as plain data."""
-    from osteocheck.client.sources import as_of_date, combine  # noqa: PLC0415
+    from osteocheck.client.sources import as_of_date, combine, refuse_without_record  # noqa: PLC0415
     from osteocheck.engine.evaluate import evaluate as run  # noqa: PLC0415
 
     rules = _knowledge(knowledge)
@@ -76,12 +76,9 @@ def evaluate(
         from osteocheck.client.records.bundle import checked  # noqa: PLC0415
 
         bundle = checked(dict(bundle) if isinstance(bundle, Mapping) else bundle, record_name)
-    else:  # said of a record, they would change nothing: not taken in silence (as on the command line)
-        for name, given in (("patient", patient), ("as_of", as_of), ("session", session)):
-            if given is not None:
-                raise ProfileError(
-                    (f"{name} applies to a bundle only: give bundle=..., or leave {name} out",), usage=False
-                )
+    else:
+        given = (("patient", patient), ("as_of", as_of), ("session", session))
+        refuse_without_record(given, "a bundle", "bundle=...", usage=False)
     raw = dict(profile) if profile is not None else None
     codes = code_map() if bundle is not None else None
     found, record = combine(

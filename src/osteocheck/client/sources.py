@@ -38,6 +38,14 @@ def as_of_date(text: str | None, name: str = "--as-of") -> "dt.date | None":
         raise ProfileError((f"{name} {text[:40]!r}: not a date; give it as YYYY-MM-DD",), usage=True) from None
 
 
+def refuse_without_record(given: tuple[tuple[str, object], ...], record: str, how: str, *, usage: bool) -> None:
+    """What is said of a record, given without one, would change nothing, and the one giving it would
+    believe it had: refused by its `name` (a flag, or an argument of the API), never taken in silence."""
+    for name, value in given:
+        if value is not None:
+            raise ProfileError((f"{name} applies to {record} only: give {how}, or leave {name} out",), usage=usage)
+
+
 def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Record | None]:
     raw: dict[str, object] | None = None
     origin = "the profile"
@@ -47,11 +55,9 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
         origin = str(sources.profile_file)
         raw = profile_files.read(sources.profile_file)
     bundle, where = None, ""
-    if sources.fhir_file is None:  # said of a record, they would change nothing: not taken in silence
-        for flag, given in (("--patient", sources.patient), ("--as-of", sources.as_of), ("--session", sources.session)):
-            if given is not None:
-                why = f"{flag} applies to a --fhir record only: give --fhir BUNDLE, or leave {flag} out"
-                raise ProfileError((why,), usage=True)
+    if sources.fhir_file is None:
+        given = (("--patient", sources.patient), ("--as-of", sources.as_of), ("--session", sources.session))
+        refuse_without_record(given, "a --fhir record", "--fhir BUNDLE", usage=True)
     else:
         from osteocheck.client.records.bundle import read_bundle  # noqa: PLC0415 - only when a bundle is given
 
