@@ -23,16 +23,7 @@ from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
 from osteocheck.words import one_line, with_article
 
-__all__ = [
-    "CodeMap",
-    "Findings",
-    "Imported",
-    "References",
-    "derive",
-    "load_code_map",
-    "read_bundle",
-    "read_resource",
-]
+__all__ = ["CodeMap", "Findings", "Imported", "References", "derive", "load_code_map", "read_bundle", "read_resource"]
 
 
 def derive(
@@ -206,12 +197,8 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
         if type(meta) is dict and ("tag" in meta or "security" in meta):  # cheap tests first: every resource
             said = left_out(kind, meta)
             if said is not None:
-                raise ProfileError(
-                    (
-                        f"the record holds {with_article(one_line(kind)[:40])} {said}, so not the whole record; {ASK_WHOLE}",
-                    ),
-                    usage=False,
-                )
+                why = f"the record holds {with_article(one_line(kind)[:40])} {said}, so not the whole record"
+                raise ProfileError((f"{why}; {ASK_WHOLE}",), usage=False)
         references.add(entry, r)
         if kind == "Patient":
             patients.append((str(r.get("id") or "(no id)"), str(entry.get("fullUrl") or "")))
