@@ -28,7 +28,7 @@ def cap(plan: Plan, site: str) -> int:
 def test_default_profile_is_osteoporosis_and_says_so(kb: Knowledge) -> None:
     plan = evaluate(profile(kb), kb)
     assert plan.stage == "osteoporosis"
-    assert plan.assumptions == ("No stage or T-score given: treated as osteoporosis.",)
+    assert plan.assumptions == ("No stage or current T-score given: treated as osteoporosis.",)
     assert {t for t, s in statuses(plan).items() if s == "excluded"} == BASELINE_EXCLUDED
     assert statuses(plan)["passive_stretching"] == "modify"
     assert statuses(plan)["light_effleurage"] == "safe"

@@ -62,7 +62,7 @@ def stage_of(
             notes.append(f"Stage {category} from T-score {profile.t_score:g} ({band}).")
     if stage is None:
         stage = "osteoporosis"
-        notes.append("No stage or T-score given: treated as osteoporosis.")
+        notes.append("No stage or current T-score given: treated as osteoporosis.")
     if stage == "osteoporosis" and profile.has("fracture_history"):
         stage = "severe"
         notes.append("Osteoporosis with a fragility fracture: stage severe (established osteoporosis).")
