@@ -424,8 +424,9 @@ def test_a_t_score_above_the_osteoporosis_range_counts_only_while_current(
         assert plan["stage"] == "osteoporosis"  # as with no reading: assumed, never milder
 
 
-@pytest.mark.parametrize(("session", "counted"), [(None, True), (JUDGED, True), (JUDGED - dt.timedelta(days=90), True),
-                                                  (JUDGED + dt.timedelta(days=60), False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("session", "counted"), [(None, True), (JUDGED, True), (JUDGED + dt.timedelta(days=60), False)]
+)
 def test_a_t_score_must_still_be_current_on_the_session_s_day(
     kb: Knowledge, session: dt.date | None, counted: bool
 ) -> None:
@@ -467,6 +468,30 @@ def test_the_command_line_plans_for_a_session_s_day_as_the_api_does(tmp_path: Pa
     )
     with pytest.raises(ProfileError, match="the session's day, 2026-07-31, is before the day to judge the record at"):
         api.plan(bundle=written, as_of="2026-08-01", session="2026-07-31")
+
+
+def test_a_session_before_the_day_the_record_is_judged_at_is_refused(tmp_path: Path) -> None:
+    """Judged at the record's timestamp or today, a fracture still fresh on an earlier session's day could
+    read as healed: refused as a session before `--as-of` is, saying which day the record is judged at."""
+    record = tmp_path / "record.json"
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    for stamped, session, basis in (
+        ("2026-06-01T00:00:00Z", "2026-03-03", "2026-06-01 (the bundle's timestamp)"),
+        (None, yesterday, f"{dt.date.today()} (today: the record has no timestamp)"),
+    ):
+        written = bundle(_t_score(-2.2, (dt.date.fromisoformat(session) - dt.timedelta(days=30)).isoformat()))
+        if stamped is None:
+            del written["timestamp"]
+        record.write_text(json.dumps(written), encoding="utf-8")
+        said = CliRunner().invoke(app, ["plan", "--fhir", str(record), "--session", session])
+        assert said.exit_code == 2 and said.stdout == "", said.output
+        assert said.stderr == (
+            f"osteocheck: the session's day, {session}, is before the day to judge the record at, {basis}: judge "
+            "it at the session's day, or before it\n"
+        )
+        with pytest.raises(ProfileError, match=f"the session's day, {session}, is before the day to judge"):
+            api.plan(bundle=written, session=session)
+        assert plan_json("--fhir", str(record), "--session", session, "--as-of", session)["stage"] == "osteopenia"
 
 
 def test_a_later_session_is_put_off_as_the_record_stands_today_in_every_view(tmp_path: Path) -> None:

@@ -326,7 +326,8 @@ def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(serv
     """A reading current today but not on the appointment's day counts as it would on the day: not at all."""
     today = dt.date.today()
     measured = today - dt.timedelta(days=335)  # -2.2: current for about a year (the map's band)
-    for on, counted in ((None, True), (today + dt.timedelta(days=7), True), (today + dt.timedelta(days=60), False)):
+    days = (None, today - dt.timedelta(days=1), today + dt.timedelta(days=7), today + dt.timedelta(days=60))
+    for on, counted in zip(days, (True, True, True, False), strict=True):  # a day before: judged today, as today's
         status, answer = server.hook(BOOK, _booked(on, -2.2, measured))
         assert status == 200, answer
         told = answer["cards"][0]["detail"].replace("\\", "")

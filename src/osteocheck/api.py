@@ -101,7 +101,7 @@ def plan(
 
     `knowledge` is a loaded knowledge (`load_knowledge`) or a path; by default the shipped file.
     `patient` chooses the Patient of a bundle holding several; `as_of` the date to judge the record at;
-    `session` the day of the session when it is later: a DXA T-score must still be current on it.
+    `session` the session's day, if later: a DXA T-score must still be current on it (an earlier one is refused).
     `form`: "json", the object `plan --format json` prints; "fhir", the plan as a FHIR R4 Bundle (a
     CarePlan for the session and a DetectedIssue per contraindication), as `--format fhir` prints.
     """

@@ -123,7 +123,7 @@ Session = Annotated[
     typer.Option(
         "--session",
         metavar="YYYY-MM-DD",
-        help="The session's day, when later than the --fhir record's: a DXA T-score must still be current on it.",
+        help="The session's day, not before the --fhir record's: a DXA T-score must still be current on it.",
         show_default=False,
     ),
 ]

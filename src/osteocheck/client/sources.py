@@ -96,10 +96,6 @@ def combine(
     if raw is not None:
         profile_module.build(merged, knowledge, usage=False, origin=origin)
     record = None
-    if as_of is not None and session is not None and session < as_of:
-        # Judged at the later day, a fracture still fresh on the session's day could read as healed.
-        why = f"the session's day, {session}, is before the day to judge the record at, {as_of}: judge it at the "
-        raise ProfileError((why + "session's day, or before it",), usage=True)
     if bundle is not None:
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 

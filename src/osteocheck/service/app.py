@@ -319,13 +319,16 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: d
     ]
     if ids and patient not in ids:
         raise Refused(422, "the prefetched Patient is not the patient of context.patientId")
+    # The record is judged today, so an appointment on a day before is planned as today's session: its
+    # day as the EHR wrote it may be a day behind this server's, in another time zone.
+    later = session if session is not None and session > dt.date.today() else None
     try:
         return api.evaluate(
             bundle=bundle,
             knowledge=knowledge,
             patient=patient if ids else None,
             record_name="the EHR's record",
-            session=session,
+            session=later,
         )
     except OsteocheckError as exc:
         raise Refused(

@@ -40,8 +40,8 @@ def derive(
     Dates are judged at `today` (given), else the Bundle's own timestamp (when it was exported), else
     today; the plan says which. A `session` later than that (an appointment being booked) is the day a
     DXA T-score must still be current on: whatever is recent is judged at the earlier day, and whatever
-    must be current at the later, the stricter reading each. One patient per plan: a bundle of several
-    needs `patient`.
+    must be current at the later, the stricter reading each. A `session` before it is refused. One
+    patient per plan: a bundle of several needs `patient`.
     """
     listed = bundle.get("entry", [])
     references, patients, held = _survey(listed)
@@ -49,6 +49,10 @@ def derive(
         listed = _entries(bundle)
         references, patients, _ = _survey(listed)
     when, basis = _judged_at(today, date(bundle.get("timestamp")))
+    if session is not None and session < when:
+        # Judged at the later day, a fracture still fresh on the session's day could read as healed.
+        why = f"the session's day, {session}, is before the day to judge the record at, {when} ({basis}): "
+        raise ProfileError((why + "judge it at the session's day, or before it",), usage=True)
     found = Findings(codes.with_facts(knowledge), knowledge, when)
     found.as_of = f"{when.isoformat()} ({basis})"
     if session is not None and session > when:
