@@ -75,6 +75,14 @@ def test_a_resource_exported_in_part_is_read_and_the_export_is_not_whole(
     assert code_ == 1 and len(lines) == 13
     assert f"Condition.000.ndjson:1: a Condition {said}" in err
     assert all(line["record"]["notes"][0].startswith("the export is not whole (1 problem(s)") for line in lines)  # type: ignore[index]
+    (folder / "Condition.000.ndjson").write_text("\n".join(lines_in) + "\n", encoding="utf-8")
+    drugs = (folder / "MedicationRequest.000.ndjson").read_text(encoding="utf-8").splitlines()
+    inner = {"resourceType": "Medication", "id": "m", "meta": first["meta"]}  # a drug's own, contained
+    drugs[0] = json.dumps(json.loads(drugs[0]) | {"contained": [inner]})
+    (folder / "MedicationRequest.000.ndjson").write_text("\n".join(drugs) + "\n", encoding="utf-8")
+    code_, lines, err = run("--fhir-ndjson", str(folder), "--as-of", "2026-01-01")
+    assert code_ == 1 and len(lines) == 13
+    assert f"MedicationRequest.000.ndjson:1: a MedicationRequest whose contained Medication is {said}" in err
 
 
 def test_an_error_the_export_reports_makes_every_row_say_so(tmp_path: Path) -> None:

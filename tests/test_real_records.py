@@ -738,6 +738,15 @@ def test_a_resource_marked_in_part_is_not_the_whole_record(
     whole = {**bundle(other), "meta": fracture["meta"]}  # the Bundle itself: some of its results left out
     with pytest.raises(ProfileError, match=rf"^x\.json: the Bundle is {re.escape(said)}.*, so not the whole record"):
         api.evaluate(bundle=whole, record_name="x.json", as_of="2026-06-01")
+    drug = {"resourceType": "Medication", "id": "m", "code": WARFARIN}  # a drug's own Medication: its ingredients
+    request = {"resourceType": "MedicationRequest", "id": "mr", "status": "active", "contained": [drug],
+               "medicationReference": {"reference": "#m"}}  # fmt: skip
+    assert fhir.derive(bundle(request), CODES, kb).data == {"anticoagulants": True}
+    request["contained"] = [{"resourceType": "Patient", "meta": fracture["meta"]}, drug | {"meta": fracture["meta"]}]
+    with pytest.raises(
+        ProfileError, match=rf"holds a MedicationRequest whose contained Medication is {re.escape(said)}"
+    ):
+        fhir.derive(bundle(request), CODES, kb)
 
 
 def test_a_request_that_a_drug_not_be_given_counts_and_is_said(kb: Knowledge) -> None:

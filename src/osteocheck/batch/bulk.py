@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from osteocheck.batch.lines import LineSource
 from osteocheck.batch.rows import Row
-from osteocheck.client.records.bundle import errors_of, left_out
+from osteocheck.client.records.bundle import errors_of, withheld
 from osteocheck.client.records.codes import CodeMap
 from osteocheck.client.records.derive import Findings, References, not_r4, read_resource
 from osteocheck.client.records.references import patient_of
@@ -170,7 +170,7 @@ class Bulk:
                                 (f"{path.name}:{number}: not a FHIR R4 export ({why}); osteocheck reads R4 only",),
                                 usage=False,
                             )
-                        said = left_out(kind, r.get("meta"))
+                        said = withheld(kind, r)
                         if said is not None:  # read, and the export not whole
                             self.problems.append(f"{path.name}:{number}: {with_article(kind)} {said}")
                             self.damaged += 1

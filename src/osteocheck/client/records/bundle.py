@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from osteocheck.errors import ProfileError
+from osteocheck.words import one_line
 
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -78,6 +79,19 @@ def left_out(kind: str, meta: object) -> str | None:
             code = label.get("code") if isinstance(label, dict) else None
             if isinstance(code, str) and code in _LEFT_OUT:
                 return _LEFT_OUT[code]
+    return None
+
+
+def withheld(kind: str, r: dict[str, Any]) -> str | None:
+    """`left_out` for a resource, else for one it contains (a drug's Medication, say), in words."""
+    said = left_out(kind, r.get("meta"))
+    if said is not None or kind == "Patient":
+        return said
+    for inner in _listed(r.get("contained")):
+        inner_kind = inner.get("resourceType") if isinstance(inner, dict) else None
+        said = left_out(str(inner_kind), inner.get("meta")) if inner_kind is not None else None
+        if said is not None:
+            return f"whose contained {one_line(str(inner_kind))[:40]} is {said}"
     return None
 
 

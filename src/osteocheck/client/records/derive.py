@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from osteocheck.client.records import resources
-from osteocheck.client.records.bundle import ASK_WHOLE, checked, left_out, read_bundle
+from osteocheck.client.records.bundle import ASK_WHOLE, checked, read_bundle, withheld
 from osteocheck.client.records.codes import CodeMap, load_code_map
 from osteocheck.client.records.fields import date, describe
 from osteocheck.client.records.findings import Findings, Imported
@@ -198,8 +198,8 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
             why = not_r4(kind, r)
             raise ProfileError((f"this is not a FHIR R4 record ({why}); osteocheck reads R4 only",), usage=False)
         meta = r.get("meta")
-        if type(meta) is dict and ("tag" in meta or "security" in meta):  # cheap tests first: every resource
-            said = left_out(kind, meta)
+        if (type(meta) is dict and ("tag" in meta or "security" in meta)) or "contained" in r:  # cheap tests first
+            said = withheld(kind, r)
             if said is not None:
                 why = f"the record holds {with_article(one_line(kind)[:40])} {said}, so not the whole record"
                 raise ProfileError((f"{why}; {ASK_WHOLE}",), usage=False)
