@@ -31,6 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, mapped
+from osteocheck import api
 from osteocheck.client.records.codes import load_code_map
 from osteocheck.service import hooks
 from serving import TIMEOUT, Server, serving, serving_here
@@ -48,6 +49,7 @@ VIEW, BOOK = "osteocheck-patient-view", "osteocheck-appointment-book"
 CODES = load_code_map()
 TODAY = dt.date.today().isoformat()
 KEYS = tuple(hooks.prefetch_templates(CODES, dt.date.today()))
+NEEDED = tuple(key for key in KEYS if key not in hooks.OPTIONAL)  # a plan is never made without them
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +106,10 @@ def test_discovery_lists_both_hooks_with_the_prefetch_the_importer_reads(server:
         "medicationAdministrations",
         "observations",
         "procedures",
+        "dxaPanels",
     }
     assert "http://loinc.org|38263-0" in prefetch["observations"]  # a DXA T-score code of the code map
+    assert prefetch["dxaPanels"] == prefetch["observations"].replace("&code=", "&component-code=")
     since = (dt.date.today() - dt.timedelta(days=CODES.recent_surgery_days + 1)).isoformat()
     assert (
         prefetch["procedures"]
@@ -465,7 +469,7 @@ class FhirStub:
         record = json.loads((ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json").read_text())
         self.resources = [e["resource"] for e in record["entry"]]
         self.seen: list[str] = []
-        self.failing: set[str] = set()  # resource types whose searches answer an OperationOutcome
+        self.failing: set[str] = set()  # resource types (or parameters) whose searches answer an OperationOutcome
         self.page_size: int | None = None  # searches answered page by page, each linking to the next
         self.next_page: str | None = None  # the next page's URL, whatever the search found (a wrong server's)
         self.delay = 0.0  # seconds before each answer
@@ -493,7 +497,7 @@ class FhirStub:
                     found = [r for r in stub.resources if r["resourceType"] == kind and r.get("id") == rid]
                     self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
                     return
-                if kind in stub.failing:
+                if kind in stub.failing or any(f"&{param}=" in self.path for param in stub.failing):
                     self._send(200, {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]})
                     return
                 query, _, page = urllib.parse.unquote(self.path.removeprefix("/fhir/")).partition("&_page=")
@@ -560,6 +564,55 @@ def test_with_no_prefetch_it_reads_the_record_from_the_fhir_server_with_the_toke
     assert len(stub.seen) == len(KEYS) and set(stub.seen) == {f"Bearer {FhirStub.TOKEN}"}
 
 
+def test_a_dxa_panel_is_read_when_sent_or_fetched_and_the_plan_says_when_it_is_not(
+    server: Server, stub: FhirStub
+) -> None:
+    """R4 lets a DXA report be one Observation whose components hold the T-scores; `code` does not find it,
+    `component-code` does, but not every server runs that search: without it, a plan, saying so."""
+    record = json.loads((ROOT / "examples" / "fhir" / "osteopenia-after-knee-surgery.json").read_text())
+    panel = {"resourceType": "Observation", "id": "panel", "status": "final", "code": {"text": "DXA report"},
+             "subject": {"reference": "Patient/p2"}, "effectiveDateTime": str(dt.date.today() - dt.timedelta(days=30)),
+             "component": [{"code": mapped("observations", t_score=True), "valueQuantity": {"value": -3.0}}]}  # fmt: skip
+    record["entry"].append({"resource": panel})
+    assert api.plan(bundle=record)["stage"] == "osteoporosis"  # the panel's reading, over the diagnosis "Osteopenia"
+    given = hooks.request_for(record, "patient-view", CODES)
+    assert [e["resource"]["id"] for e in given["prefetch"]["dxaPanels"]["entry"]] == ["panel"]
+
+    def stage_and_notes(request: dict[str, Any]) -> tuple[str, list[str]]:
+        status, answer = server.hook(VIEW, request)
+        assert status == 200, answer
+        lines = answer["cards"][0]["detail"].replace("\\", "").splitlines()
+        return lines[0].removeprefix("**Stage:** "), [n for n in lines if "DXA panels" in n]
+
+    assert stage_and_notes(given) == ("osteoporosis", [])
+    said = "DXA panels (Observations whose components hold the T-scores): {}, so not read; a T-score given only in"
+    paged = given["prefetch"]["dxaPanels"] | {"link": [PAGED]}
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}
+    for value, how in ((None, "not sent"), (outcome, "not sent"), (paged, f"sent in part ({PARTS['one page']})")):
+        request = json.loads(json.dumps(given))
+        request["prefetch"]["dxaPanels"] = value
+        if value is None:
+            del request["prefetch"]["dxaPanels"]
+        stage, notes = stage_and_notes(request)
+        assert stage == "osteopenia" and len(notes) == 1 and said.format(how) in notes[0], notes
+    stub.resources, kept = [e["resource"] for e in record["entry"]], stub.resources
+    try:
+        request = json.loads(json.dumps(given))
+        del request["prefetch"]["dxaPanels"]
+        request.update({k: v for k, v in _without_prefetch(stub).items() if k.startswith("fhir")})
+        stub.seen.clear()
+        assert stage_and_notes(request) == ("osteoporosis", []) and len(stub.seen) == 1  # fetched, the panel read
+        stub.failing.add("component-code")  # a server that does not run the search
+        stage, notes = stage_and_notes(request)
+        assert stage == "osteopenia" and said.format("neither sent nor read from the FHIR server") in notes[0]
+        request["fhirServer"] = "http://127.0.0.1:9/fhir"  # not one the service may read: not asked
+        stub.seen.clear()
+        stage, notes = stage_and_notes(request)
+        assert stage == "osteopenia" and len(notes) == 1 and stub.seen == []
+    finally:
+        stub.resources, stub.failing = kept, set()
+
+
 def test_a_token_for_another_patient_is_never_used(server: Server, stub: FhirStub) -> None:
     """A server may answer a search it does not allow with nothing, and the plan would be of an empty record."""
     request = _without_prefetch(stub)
@@ -570,7 +623,7 @@ def test_a_token_for_another_patient_is_never_used(server: Server, stub: FhirStu
     assert stub.seen == []
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", NEEDED)
 def test_a_prefetch_left_out_is_fetched_or_412_never_a_quieter_plan(server: Server, stub: FhirStub, key: str) -> None:
     """CDS Hooks: an EHR leaves a prefetch out, or sends an OperationOutcome in its place, when it could not
     run the query; `null` means it has no such data. The shipped record's cards need its medication."""
@@ -738,7 +791,7 @@ def test_a_refused_token_or_a_server_not_allowed_is_a_clear_error(server: Server
     stub.seen.clear()
     status, answer = server.hook(VIEW, _without_prefetch(stub, server="http://127.0.0.1:9/fhir"))
     assert status == 403 and "--fhir-server" in answer["error"]
-    assert answer["error"].startswith(f"the request lacks the prefetch {', '.join(KEYS)} and")
+    assert answer["error"].startswith(f"the request lacks the prefetch {', '.join(NEEDED)} and")
     assert stub.seen == []
     partial = request_for(ROOT / "examples" / "fhir" / "vertebral-fracture-on-warfarin.json")
     del partial["prefetch"]["conditions"]

@@ -165,7 +165,9 @@ def create_app(settings: Settings) -> Starlette:
         outcome = await answer(hook, body, here, link, None)
         if outcome[0] == "fetch":  # a prefetch left out: fetched here, read by a worker
             _, server, patient, auth, unmet = outcome
-            fetched = await asyncio.to_thread(fetcher.read, templates(dt.date.today()), unmet, server, patient, auth)
+            fetched = await asyncio.to_thread(
+                fetcher.read, templates(dt.date.today()), unmet, server, patient, auth, hooks.OPTIONAL
+            )
             outcome = await answer(hook, body, here, link, fetched)
         if outcome[0] == "refused":
             return _error(outcome[1], outcome[2])
@@ -264,8 +266,9 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             bundle = as_bundle(prefetched, part)  # a malformed prefetch is a 400 first
             why = {key: _unmet(prefetched, key, part) for key in keys}
             unmet = [key for key in keys if why[key] is not None]
-            if unmet:
-                listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in unmet)
+            needed = [key for key in unmet if key not in hooks.OPTIONAL]
+            if needed:
+                listed = ", ".join(key + (f" ({why[key]})" if why[key] else "") for key in needed)
                 if fetched is not None:  # read from the FHIR server, which could not run the query either
                     raise Refused(502, f"the FHIR server could not answer the query for {listed}")
                 if not call.fhir_server:
@@ -274,8 +277,12 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
                         f"the request lacks the prefetch {listed} and names no fhirServer to read it from; send "
                         "it whole (null when the EHR has no such data), or fhirServer and fhirAuthorization",
                     )
+            if unmet and fetched is None and call.fhir_server:
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
-            plan = _plan(bundle, call.patient, knowledge, call.session)
+            notes = tuple(_without(key, why[key], fetched) for key in unmet)  # optional ones: planned without
+            if notes:  # nothing of a search read in part: its missing pages may hold the worse reading
+                bundle = as_bundle({key: value for key, value in prefetched.items() if key not in unmet})
+            plan = _plan(bundle, call.patient, knowledge, call.session, notes)
             booked = hook == "appointment-book"
             cards = plan_cards(plan, knowledge, base_url=base, patient=call.patient, link=link, booked=booked)
             return ("cards", wire.dumps({"cards": cards}), made_of(plan))
@@ -283,6 +290,18 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             return ("refused", refused.status, refused.message)
 
     return work
+
+
+def _without(key: str, why: str | None, fetched: dict[str, Any] | None) -> str:
+    """The record note for an optional prefetch the plan was made without (only `dxaPanels` is)."""
+    if fetched is not None and key in fetched:
+        how = "neither sent nor read from the FHIR server"
+    else:
+        how = f"sent in part ({why})" if why else "not sent"
+    return (
+        f"DXA panels (Observations whose components hold the T-scores): {how}, so not read; a T-score given "
+        "only in a panel is not counted: check the DXA report"
+    )
 
 
 def _unmet(prefetched: dict[str, Any], key: str, part: dict[str, str]) -> str | None:
@@ -309,7 +328,9 @@ def _frozen() -> None:
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
-def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: dt.date | None) -> Plan:
+def _plan(
+    bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: dt.date | None, notes: tuple[str, ...] = ()
+) -> Plan:
     ids = [
         e["resource"].get("id")
         for e in bundle["entry"]
@@ -323,7 +344,7 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: d
     # day as the EHR wrote it may be a day behind this server's, in another time zone.
     later = session if session is not None and session > dt.date.today() else None
     try:
-        return api.evaluate(
+        plan = api.evaluate(
             bundle=bundle,
             knowledge=knowledge,
             patient=patient if ids else None,
@@ -334,6 +355,9 @@ def _plan(bundle: dict[str, Any], patient: str, knowledge: Knowledge, session: d
         raise Refused(
             422, "; ".join(one_line(str(m)) for m in getattr(exc, "messages", ())) or "the record cannot be read"
         ) from None
+    if notes and plan.record is not None:
+        plan = plan._replace(record=plan.record._replace(notes=plan.record.notes + notes))
+    return plan
 
 
 # A client's plan, opened in a browser by its link: kept by no cache, never read as anything but text, and

@@ -28,6 +28,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+# In place of an optional query the server could not answer, as an EHR says it could not run one (CDS Hooks 2.0).
+NOT_READ: dict[str, Any] = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
 MAX_PAGES = 100  # of one query: at 10 a page (some servers' default), 1,000 resources; the byte budget bounds the rest
 
 
@@ -42,14 +44,23 @@ class Fetcher:
         return (server.rstrip("/") + "/") in self.allowed
 
     def read(
-        self, templates: dict[str, str], keys: list[str], server: str, patient: str, token: str | None
+        self,
+        templates: dict[str, str],
+        keys: list[str],
+        server: str,
+        patient: str,
+        token: str | None,
+        optional: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         """The templates of `keys` (those the request left out), fetched: a Bundle, a resource, or None
-        when not found."""
+        when not found. Those in `optional` are read last, and one that cannot be read is NOT_READ."""
+        needed = [key for key in keys if key not in optional]
         if not self.allows(server):
+            if not needed:
+                return dict.fromkeys(keys, NOT_READ)
             raise Refused(
                 403,
-                f"the request lacks the prefetch {', '.join(keys)} and its fhirServer is not one this service "
+                f"the request lacks the prefetch {', '.join(needed)} and its fhirServer is not one this service "
                 "may read (--fhir-server)",
             )
         base = server.rstrip("/") + "/"
@@ -57,9 +68,14 @@ class Fetcher:
         # deadline, and a thread reading a slow server on and on would hold one of the few there are.
         budget = [self.max_bytes, time.monotonic() + self.total]
         fetched: dict[str, Any] = {}
-        for key in keys:
+        for key in [*needed, *(key for key in keys if key in optional)]:
             query = templates[key].replace("{{context.patientId}}", urllib.parse.quote(patient, safe=""))
-            fetched[key] = self._read(base + query, base, token, budget)
+            try:
+                fetched[key] = self._read(base + query, base, token, budget)
+            except Refused:
+                if key not in optional:
+                    raise
+                fetched[key] = NOT_READ
         return fetched
 
     def _read(self, url: str, base: str, token: str | None, budget: list[float]) -> Any:

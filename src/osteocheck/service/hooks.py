@@ -13,6 +13,9 @@ from osteocheck.client.records.references import patient_of
 from osteocheck.client.records.resources import COUNTED, WHEN  # what the importer counts: statuses, dates
 
 PATIENT = "{{context.patientId}}"
+# Prefetches a plan is made without, and says so, when neither the EHR nor its FHIR server can give them
+# whole: DXA panels, found by R4's `component-code`, a search parameter not every server runs.
+OPTIONAL = frozenset({"dxaPanels"})
 
 
 class Service(NamedTuple):
@@ -45,8 +48,8 @@ def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
     """What the importer reads, and no more, asked for by patient: every Condition (a fracture stays
     history when resolved); medications in a status it counts, the dispensed and administered ones and
     procedures within its windows, from a day earlier (the EHR's day may start before ours); the DXA
-    observations by the code map's own codes. A listing the EHR keeps asks, as days pass, for more
-    than needed, never less."""
+    observations by the code map's own codes, and the panels that hold them as components (`OPTIONAL`).
+    A listing the EHR keeps asks, as days pass, for more than needed, never less."""
     observed = ",".join(f"{system}|{code}" for system, code in observed_codes(codes))
     taken = today - dt.timedelta(days=codes.recent_medication_days + 1)
     operated = today - dt.timedelta(days=codes.recent_surgery_days + 1)
@@ -59,6 +62,7 @@ def prefetch_templates(codes: CodeMap, today: dt.date) -> dict[str, str]:
         "medicationAdministrations": _search("MedicationAdministration", taken),
         "observations": f"Observation?patient={PATIENT}&code={observed}",
         "procedures": _search("Procedure", operated),
+        "dxaPanels": f"Observation?patient={PATIENT}&component-code={observed}",
     }
 
 
@@ -137,18 +141,21 @@ def request_for(
 def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The resources a FHIR server would return for one of this service's searches (`Type?param=...`),
     as far as the search says (the patient is the caller's to choose): a code among `code`'s
-    `system|code` list, a status among `status`'s, a `ge` date met by the kind's time (`WHEN`; an
+    `system|code` list, a component's among `component-code`'s, a status among `status`'s, a `ge` date met by the kind's time (`WHEN`; an
     ongoing period meets it), then the Medications the hits name (`_include`). For examples, tests
     and the tests' FHIR stub; any other parameter is an error."""
     kind, _, query = query.partition("?")
     params = dict(param.partition("=")[::2] for param in query.split("&"))
     dated = WHEN.get(kind, ("",))[0]
-    unknown = set(params) - {"patient", "code", "status", "_include", dated}
+    unknown = set(params) - {"patient", "code", "component-code", "status", "_include", dated}
     if params.get("_include", f"{kind}:medication") != f"{kind}:medication":
         unknown.add("_include")
     if unknown or not params.get(dated, "ge").startswith("ge"):
         raise ValueError(f"a search this service does not make: {kind}?{query}")
     codes = {tuple(c.split("|", 1)) for c in params["code"].split(",")} if "code" in params else None
+    parts = (
+        {tuple(c.split("|", 1)) for c in params["component-code"].split(",")} if "component-code" in params else None
+    )
     statuses = set(params["status"].split(",")) if "status" in params else None
     since = params[dated][2:] if dated in params else None
 
@@ -156,6 +163,7 @@ def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]
         return (
             r.get("resourceType") == kind
             and (codes is None or any((c.get("system"), c.get("code")) in codes for c in codings(r.get("code"))))
+            and (parts is None or any((c.get("system"), c.get("code")) in parts for c in _component_codings(r)))
             and (statuses is None or r.get("status") in statuses)
             and (since is None or last_day(r) >= since)
         )
@@ -165,6 +173,15 @@ def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]
         named = {_reference(r.get("medicationReference")) for r in hits}
         hits += [r for r in resources if f"{r.get('resourceType')}/{r.get('id')}" in named]
     return hits
+
+
+def _component_codings(r: dict[str, Any]) -> list[dict[str, Any]]:
+    listed = r.get("component")
+    return (
+        [c for part in listed if isinstance(part, dict) for c in codings(part.get("code"))]
+        if isinstance(listed, list)
+        else []
+    )
 
 
 def _reference(value: object) -> str | None:
