@@ -588,6 +588,8 @@ def test_a_t_score_given_as_a_component_of_a_dxa_panel_is_read(kb: Knowledge) ->
     assert out.data == {"t_score": -2.8} and not out.unrecognised and not out.notes
     assert out.used[-1].startswith("Observation/dxa (") and out.used[-1].endswith(", a component: T-score -2.8 (the lowest of several)")  # fmt: skip
     assert dict(out.evidence)["t_score"] == ("Observation/dxa",)
+    found_twice = panel | {"component": panel["component"][:2]}  # by the service's two searches, say
+    assert fhir.derive(bundle(found_twice, found_twice), CODES, kb).used[-1].endswith(", a component: T-score -2.1")
     old = fhir.derive(bundle(panel | {"effectiveDateTime": _days_before(800), "component": panel["component"][:2]}), CODES, kb)  # fmt: skip
     assert old.data == {} and "a component: T-score -2.1 measured" in old.notes[0]  # the panel's date: not current
     unread = panel | {"component": [{"code": mapped("observations", t_score=True), "dataAbsentReason": {"text": "?"}}]}

@@ -130,7 +130,8 @@ class Findings:
         if self.t_scores:
             value, label = min(self.t_scores)
             self.used.append(
-                f"{label}: T-score {value:g}" + (" (the lowest of several)" if len(self.t_scores) > 1 else "")
+                # the same reading twice (a service's panel search finds it too) is not several
+                f"{label}: T-score {value:g}" + (" (the lowest of several)" if len(set(self.t_scores)) > 1 else "")
             )
             category = classify(value, self.knowledge)
             rank = {"normal": -1, "osteopenia": 0, "osteoporosis": 1}[category]
