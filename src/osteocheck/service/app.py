@@ -280,7 +280,8 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
             if unmet and fetched is None and call.fhir_server:
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
             notes = tuple(_without(key, why[key], fetched) for key in unmet)  # optional ones: planned without
-            if notes:  # nothing of a search read in part: its missing pages may hold the worse reading
+            if any(key in prefetched for key in unmet):  # nothing of a search in part (the rest may hold the
+                # worse reading), nor the outcome sent in place of one
                 bundle = as_bundle({key: value for key, value in prefetched.items() if key not in unmet})
             plan = _plan(bundle, call.patient, knowledge, call.session, notes)
             booked = hook == "appointment-book"

@@ -141,9 +141,9 @@ def request_for(
 def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The resources a FHIR server would return for one of this service's searches (`Type?param=...`),
     as far as the search says (the patient is the caller's to choose): a code among `code`'s
-    `system|code` list, a component's among `component-code`'s, a status among `status`'s, a `ge` date met by the kind's time (`WHEN`; an
-    ongoing period meets it), then the Medications the hits name (`_include`). For examples, tests
-    and the tests' FHIR stub; any other parameter is an error."""
+    `system|code` list, a component's among `component-code`'s, a status among `status`'s, a `ge`
+    date met by the kind's time (`WHEN`; an ongoing period meets it), then the Medications the hits
+    name (`_include`). For examples, tests and the tests' FHIR stub; any other parameter is an error."""
     kind, _, query = query.partition("?")
     params = dict(param.partition("=")[::2] for param in query.split("&"))
     dated = WHEN.get(kind, ("",))[0]
@@ -152,9 +152,9 @@ def found_by(query: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]
         unknown.add("_include")
     if unknown or not params.get(dated, "ge").startswith("ge"):
         raise ValueError(f"a search this service does not make: {kind}?{query}")
-    codes = {tuple(c.split("|", 1)) for c in params["code"].split(",")} if "code" in params else None
-    parts = (
-        {tuple(c.split("|", 1)) for c in params["component-code"].split(",")} if "component-code" in params else None
+    codes, parts = (
+        {tuple(c.split("|", 1)) for c in params[name].split(",")} if name in params else None
+        for name in ("code", "component-code")
     )
     statuses = set(params["status"].split(",")) if "status" in params else None
     since = params[dated][2:] if dated in params else None
