@@ -254,7 +254,8 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     A plan is never made without a prefetch the templates ask for, whole: the EHR leaves one out (or
     sends an OperationOutcome in its place) when it could not run the query, may send only the first
     page of a long search, and a plan made without, say, the medications would be quieter than the
-    record. With no fhirServer to read it from, the call is 412, as CDS Hooks says."""
+    record. With no fhirServer to read it from, the call is 412, as CDS Hooks says. `hooks.OPTIONAL`
+    are the exception: a search not every server runs, planned without when not given whole, and said."""
 
     def work(hook: str, body: bytes, base: str, link: str, fetched: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
