@@ -525,8 +525,26 @@ def test_what_is_said_of_a_record_without_one_is_refused_not_ignored(flag: str) 
 
 
 def test_a_session_s_day_that_is_not_a_date_is_an_error(kb: Knowledge) -> None:
-    with pytest.raises(ProfileError, match="session '31/07/2026': not a date; give it as YYYY-MM-DD"):
-        api.plan(bundle=bundle(_t_score(-2.2, _days_before(30))), knowledge=kb, session="31/07/2026")
+    written = bundle(_t_score(-2.2, _days_before(30)))
+    with pytest.raises(ProfileError, match=r"^session '31/07/2026': not a date; give it as YYYY-MM-DD"):
+        api.plan(bundle=written, knowledge=kb, session="31/07/2026")
+    with pytest.raises(ProfileError, match=r"^as_of '31/07/2026': not a date"):  # the API's name, not the flag's
+        api.plan(bundle=written, knowledge=kb, as_of="31/07/2026")
+    for name in ("as_of", "session"):
+        with pytest.raises(ProfileError, match=f"^{name} must be a date, or its text YYYY-MM-DD, not int$"):
+            api.plan(bundle=written, knowledge=kb, **{name: 20260731})  # type: ignore[arg-type]
+
+
+def test_a_datetime_given_to_the_api_is_its_day(kb: Knowledge) -> None:
+    """Python's datetime is a date, but compares with none: the API takes its day, as it takes a date's."""
+    written = bundle(_t_score(-2.2, _days_before(335)))
+    at = dt.datetime(2026, 7, 31, 9, 30, tzinfo=dt.UTC)
+    assert api.plan(bundle=written, knowledge=kb, session=at) == api.plan(
+        bundle=written, knowledge=kb, session=at.date()
+    )
+    assert api.plan(bundle=written, knowledge=kb, as_of=at) == api.plan(
+        bundle=written, knowledge=kb, as_of="2026-07-31"
+    )
 
 
 def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_share_it(kb: Knowledge) -> None:

@@ -62,12 +62,11 @@ def evaluate(
     session: dt.date | str | None = None,
 ) -> Plan:
     """The plan as a frozen value (for renderers); `plan` gives it as plain data."""
-    from osteocheck.client.sources import as_of_date, combine, refuse_without_record  # noqa: PLC0415
+    from osteocheck.client.sources import combine, refuse_without_record  # noqa: PLC0415
     from osteocheck.engine.evaluate import evaluate as run  # noqa: PLC0415
 
     rules = _knowledge(knowledge)
-    when = as_of_date(as_of) if as_of is None or isinstance(as_of, str) else as_of
-    day = as_of_date(session, "session") if session is None or isinstance(session, str) else session
+    when, day = _day(as_of, "as_of"), _day(session, "session")
     if profile is not None and not isinstance(profile, Mapping):
         raise ProfileError(
             (f"the profile must be a mapping of fact to value, not {type(profile).__name__}",), usage=False
@@ -137,3 +136,18 @@ def code_map() -> CodeMap:
 
 def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:
     return load_knowledge(value) if value is None or isinstance(value, str | Path) else value
+
+
+def _day(value: object, name: str) -> dt.date | None:
+    """A day given to the API: a date (a datetime's own day), or its text YYYY-MM-DD."""
+    import datetime as dt  # noqa: PLC0415 - only records need dates
+
+    from osteocheck.client.sources import as_of_date  # noqa: PLC0415
+
+    if value is None or isinstance(value, str):
+        return as_of_date(value, name)
+    if isinstance(value, dt.datetime):  # a datetime is a date to Python, and compares with none
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise ProfileError((f"{name} must be a date, or its text YYYY-MM-DD, not {type(value).__name__}",), usage=False)
