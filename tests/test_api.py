@@ -56,6 +56,7 @@ def test_a_profile_and_a_bundle_combine_and_contradictions_are_errors() -> None:
         ({"fresh_fractures": ["wirst"]}, "wirst"),
         ({"no_such_fact": True}, "no_such_fact"),
         ({"t_score": "low"}, "t_score"),
+        ({5: True}, "unknown profile key '5'"),  # a key no profile file can hold, but a caller's dict can
     ],
 )
 def test_an_invalid_profile_raises_and_gives_no_plan(profile: dict[str, object], says: str) -> None:
@@ -80,6 +81,15 @@ def test_not_a_mapping_or_not_a_bundle_is_refused() -> None:
         api.plan(["stage", "severe"])  # type: ignore[arg-type]
     with pytest.raises(api.ProfileError):
         api.plan(bundle={"resourceType": "Patient"})
+
+
+def test_an_argument_of_the_wrong_type_is_named() -> None:
+    """A caller's mistake said in its own words, not as an AttributeError from deep in the reader."""
+    record = json.loads((ROOT / "examples" / "fhir" / "osteopenia-after-knee-surgery.json").read_text())
+    with pytest.raises(api.ProfileError, match=r"^patient must be a Patient's id \(text\), not int$"):
+        api.plan(bundle=record, patient=2)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^knowledge must be what load_knowledge returns, or a path, not bytes$"):
+        api.plan({}, knowledge=b"data/osteoporosis.yaml")  # type: ignore[arg-type]
 
 
 def test_knowledge_by_path_is_checked_and_loaded_once(tmp_path: Path) -> None:

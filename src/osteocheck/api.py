@@ -67,6 +67,8 @@ def evaluate(
 
     rules = _knowledge(knowledge)
     when, day = _day(as_of, "as_of"), _day(session, "session")
+    if patient is not None and not isinstance(patient, str):
+        raise ProfileError((f"patient must be a Patient's id (text), not {type(patient).__name__}",), usage=False)
     if profile is not None and not isinstance(profile, Mapping):
         raise ProfileError(
             (f"the profile must be a mapping of fact to value, not {type(profile).__name__}",), usage=False
@@ -135,7 +137,13 @@ def code_map() -> CodeMap:
 
 
 def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:
-    return load_knowledge(value) if value is None or isinstance(value, str | Path) else value
+    from osteocheck.engine.model import Knowledge  # noqa: PLC0415 - loaded with the engine in any case
+
+    if value is None or isinstance(value, str | Path):
+        return load_knowledge(value)
+    if not isinstance(value, Knowledge):
+        raise TypeError(f"knowledge must be what load_knowledge returns, or a path, not {type(value).__name__}")
+    return value
 
 
 def _day(value: object, name: str) -> dt.date | None:

@@ -61,7 +61,7 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
     sites, kinds, keys, known = _vocabulary(knowledge)
     for key, value in raw.items():
         if key not in known:
-            hint = suggest(key, keys) if len(errors) < MAX_MESSAGES else ""  # only the shown ones
+            hint = suggest(key, keys) if len(errors) < MAX_MESSAGES and isinstance(key, str) else ""  # the shown
             errors.append(f"{where}unknown profile key '{key}'{hint}; allowed: {', '.join(keys)}")
             continue
         name = label(key, usage=usage)
