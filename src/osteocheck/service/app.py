@@ -35,7 +35,7 @@ from osteocheck.service.wire import Json
 from osteocheck.words import one_line
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.types import Receive, Scope
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> Starlette:
 
         verifier = Verifier(settings.jwks, issuer=settings.issuer)
     plans = Plans(settings.plans_kept, settings.plan_ttl)
-    work = answering(knowledge, tuple(templates(dt.date.today())))
+    work = answering(knowledge, tuple(templates(dt.date.today())), fetcher.allows)
     pool: list[Pool] = []  # the processes that answer calls, from the app's start-up to its end
 
     async def answer(*args: Any) -> tuple[Any, ...]:
@@ -246,7 +246,7 @@ def create_app(settings: Settings) -> Starlette:
     return made
 
 
-def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
+def answering(knowledge: Knowledge, keys: tuple[str, ...], allows: Callable[[str], bool]) -> Work:
     """A hook call's answer from its body, in this process or a worker's: ("cards", the JSON, `made_of`
     the plan); ("refused", status, message); or ("fetch", server, patient, token, the keys to read)
     when the EHR left one of the prefetch `keys` out, and the call comes again with what was fetched.
@@ -255,7 +255,8 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
     sends an OperationOutcome in its place) when it could not run the query, may send only the first
     page of a long search, and a plan made without, say, the medications would be quieter than the
     record. With no fhirServer to read it from, the call is 412, as CDS Hooks says. `hooks.OPTIONAL`
-    are the exception: a search not every server runs, planned without when not given whole, and said."""
+    are the exception: a search not every server runs, planned without when not given whole, and said;
+    asked of the FHIR server only when `allows` it (else the call would be read twice for nothing)."""
 
     def work(hook: str, body: bytes, base: str, link: str, fetched: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
@@ -278,7 +279,7 @@ def answering(knowledge: Knowledge, keys: tuple[str, ...]) -> Work:
                         f"the request lacks the prefetch {listed} and names no fhirServer to read it from; send "
                         "it whole (null when the EHR has no such data), or fhirServer and fhirAuthorization",
                     )
-            if unmet and fetched is None and call.fhir_server:
+            if unmet and fetched is None and call.fhir_server and (needed or allows(call.fhir_server)):
                 return ("fetch", call.fhir_server, call.patient, call.token, unmet)
             notes = tuple(_without(key, why[key], fetched) for key in unmet)  # optional ones: planned without
             if any(key in prefetched for key in unmet):  # nothing of a search in part (the rest may hold the
