@@ -111,6 +111,11 @@ def test_one_patient_per_plan(kb: Knowledge) -> None:
     assert fhir.derive(two, CODES, kb, patient="b").data["anticoagulants"] is True
     with pytest.raises(ProfileError, match="no such Patient"):
         fhir.derive(two, CODES, kb, patient="c")
+    # The API names its own argument, not the command line's flag.
+    with pytest.raises(ProfileError, match=r"holds 2 patients \(a, b\); choose one with patient=ID$"):
+        api.plan(bundle=two, knowledge=kb)
+    with pytest.raises(ProfileError, match=r"^patient c: no such Patient in the record \(it holds: a, b\)$"):
+        api.plan(bundle=two, knowledge=kb, patient="c")
 
 
 def test_dispensed_and_administered_drugs_count_only_when_recent(kb: Knowledge) -> None:

@@ -83,7 +83,17 @@ def evaluate(
     raw = dict(profile) if profile is not None else None
     codes = code_map() if bundle is not None else None
     found, record = combine(
-        rules, raw, "the profile", {}, bundle, record_name, patient=patient, as_of=when, codes=codes, session=day
+        rules,
+        raw,
+        "the profile",
+        {},
+        bundle,
+        record_name,
+        patient=patient,
+        as_of=when,
+        codes=codes,
+        session=day,
+        choose=("patient", "patient=ID"),
     )
     return run(found, rules)._replace(record=record)
 

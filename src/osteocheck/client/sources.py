@@ -88,6 +88,7 @@ def combine(
     as_of: "dt.date | None" = None,
     codes: "CodeMap | None" = None,
     session: "dt.date | None" = None,
+    choose: tuple[str, str] = ("--patient", "--patient ID"),
 ) -> tuple[Profile, Record | None]:
     """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
     from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
@@ -100,7 +101,13 @@ def combine(
         from osteocheck.client.records import derive as fhir  # noqa: PLC0415 - only when a bundle is given
 
         imported = fhir.derive(
-            dict(bundle), codes or fhir.load_code_map(), knowledge, as_of, patient=patient, session=session
+            dict(bundle),
+            codes or fhir.load_code_map(),
+            knowledge,
+            as_of,
+            patient=patient,
+            session=session,
+            choose=choose,
         )
         profile_module.build(imported.data, knowledge, usage=False, origin=where)
         merged = profile_module.merge(merged, imported.data, origin=origin, usage=False, incoming=where)

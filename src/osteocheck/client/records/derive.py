@@ -34,6 +34,7 @@ def derive(
     *,
     patient: str | None = None,
     session: dt.date | None = None,
+    choose: tuple[str, str] = ("--patient", "--patient ID"),
 ) -> Imported:
     """The profile the bundle supports, and an account of every resource in it.
 
@@ -41,7 +42,8 @@ def derive(
     today; the plan says which. A `session` later than that (an appointment being booked) is the day a
     DXA T-score must still be current on: whatever is recent is judged at the earlier day, and whatever
     must be current at the later, the stricter reading each. A `session` before it is refused. One
-    patient per plan: a bundle of several needs `patient`.
+    patient per plan: a bundle of several needs `patient`, named in errors as `choose` has it (the
+    flag and its use, or the API's).
     """
     listed = bundle.get("entry", [])
     references, patients, held = _survey(listed)
@@ -60,7 +62,7 @@ def derive(
         found.as_of += f"; a DXA T-score must still be current on the session's day, {session.isoformat()}"
     if "implicitRules" in bundle:  # a Bundle is a Resource: rules it was written under apply to all it holds
         resources.modified(found, bundle)
-    chosen = _the_patient(patients, patient)
+    chosen = _the_patient(patients, patient, choose)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"
     known: dict[str, bool] = {}
@@ -211,7 +213,9 @@ def _survey(listed: list[Any]) -> tuple[References, list[tuple[str, str]], bool]
     return references, patients, held
 
 
-def _the_patient(patients: list[tuple[str, str]], wanted: str | None) -> tuple[str, str] | None:
+def _the_patient(
+    patients: list[tuple[str, str]], wanted: str | None, choose: tuple[str, str]
+) -> tuple[str, str] | None:
     """(id, fullUrl) of the one patient the plan is for; several without a choice is an error."""
     if wanted is not None:
         for found in patients:
@@ -219,12 +223,12 @@ def _the_patient(patients: list[tuple[str, str]], wanted: str | None) -> tuple[s
                 return found
         ids = ", ".join(p[0] for p in patients) or "none"
         raise ProfileError(
-            (f"--patient {one_line(wanted)[:80]}: no such Patient in the record (it holds: {ids})",), usage=True
+            (f"{choose[0]} {one_line(wanted)[:80]}: no such Patient in the record (it holds: {ids})",), usage=True
         )
     if len(patients) > 1:
         shown = ", ".join(p[0] for p in patients[:10]) + (" ..." if len(patients) > 10 else "")
         raise ProfileError(
-            (f"the record holds {len(patients)} patients ({shown}); choose one with --patient ID",), usage=False
+            (f"the record holds {len(patients)} patients ({shown}); choose one with {choose[1]}",), usage=False
         )
     return patients[0] if patients else None
 
