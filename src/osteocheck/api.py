@@ -147,17 +147,25 @@ def code_map() -> CodeMap:
 
 
 def _knowledge(value: Knowledge | str | Path | None) -> Knowledge:
-    from osteocheck.engine.model import Knowledge  # noqa: PLC0415 - loaded with the engine in any case
-
     if value is None or isinstance(value, str | Path):
         return load_knowledge(value)
-    if not isinstance(value, Knowledge):
+    if not isinstance(value, _knowledge_type()):
         raise TypeError(f"knowledge must be what load_knowledge returns, or a path, not {type(value).__name__}")
     return value
 
 
+@functools.cache
+def _knowledge_type() -> type[Knowledge]:
+    """The class, imported once: the service checks every call's, and an import statement costs more than that."""
+    from osteocheck.engine.model import Knowledge  # noqa: PLC0415 - the engine is loaded with the first plan
+
+    return Knowledge
+
+
 def _day(value: object, name: str) -> dt.date | None:
     """A day given to the API: a date (a datetime's own day), or its text YYYY-MM-DD."""
+    if value is None:  # as nearly every call gives it: no imports
+        return None
     import datetime as dt  # noqa: PLC0415 - only records need dates
 
     from osteocheck.client.sources import as_of_date  # noqa: PLC0415
