@@ -170,7 +170,7 @@ def _day(value: object, name: str) -> dt.date | None:
 
     from osteocheck.client.sources import as_of_date  # noqa: PLC0415
 
-    if value is None or isinstance(value, str):
+    if isinstance(value, str):
         return as_of_date(value, name)
     if isinstance(value, dt.datetime):  # a datetime is a date to Python, and compares with none
         return value.date()

@@ -73,6 +73,7 @@ def gather(sources: ClientSources, knowledge: Knowledge) -> tuple[Profile, Recor
         patient=sources.patient,
         as_of=as_of_date(sources.as_of),
         session=as_of_date(sources.session, "--session"),
+        choose=("--patient", "--patient ID"),
     )
 
 
@@ -88,9 +89,10 @@ def combine(
     as_of: "dt.date | None" = None,
     codes: "CodeMap | None" = None,
     session: "dt.date | None" = None,
-    choose: tuple[str, str] = ("--patient", "--patient ID"),
+    choose: tuple[str, str],
 ) -> tuple[Profile, Record | None]:
-    """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags."""
+    """The profile from profile data (named `origin`), a FHIR Bundle already read (named `where`), then flags;
+    `choose` names the choice of a bundle's patient as the caller takes it (`derive`)."""
     from osteocheck.client import profile as profile_module  # noqa: PLC0415 - keeps --help light
 
     merged: dict[str, object] = dict(raw or {})
