@@ -105,6 +105,28 @@ def test_a_dxa_result_kept_under_loinc_s_oid_is_asked_for_too() -> None:
     assert asked["profile"]["t_score"] == -3.1 == api.plan(bundle=record, patient="p", as_of=day)["profile"]["t_score"]
 
 
+def test_dxa_panels_are_asked_for_and_give_the_plan_of_the_whole_record() -> None:
+    """A T-score given only as a panel's component (under LOINC's URI or its OID) is found by the panels'
+    search; one found by both searches is read once, as the whole record reads it."""
+    (oid,) = [alias for alias, uri in (CODES.aliases or {}).items() if uri == "http://loinc.org"]
+    t_score = next(e for e in CODES.entries("observations") if e.get("t_score"))
+    uri, by_oid = ({"coding": [{"system": system, "code": t_score["code"]}]} for system in ("http://loinc.org", oid))
+    patient = {"resourceType": "Patient", "id": "p"}
+    panel = {"resourceType": "Observation", "id": "panel", "status": "final", "code": {"text": "DXA report"},
+             "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2026-02-01",
+             "component": [{"code": by_oid, "valueQuantity": {"value": -2.9}}]}  # fmt: skip
+    both = {**panel, "id": "both", "code": uri, "valueQuantity": {"value": -2.2},
+            "component": [{"code": uri, "valueQuantity": {"value": -2.2}}]}  # fmt: skip
+    day = dt.date(2026, 3, 1)
+    for held in ([panel], [both], [panel, both]):
+        record = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in [patient, *held]]}
+        request = hooks.request_for(record, "patient-view", CODES, today=day)
+        asked = api.plan(bundle=as_bundle(request["prefetch"]), patient="p", as_of=day)
+        whole = api.plan(bundle=record, patient="p", as_of=day)
+        assert _compared(asked) == _compared(whole), held
+        assert asked["profile"]["t_score"] == min(-2.9 if panel in held else 0, -2.2 if both in held else 0)
+
+
 def _coded(section: str) -> dict[str, Any]:
     entry = CODES.entries(section)[0]
     return {"coding": [{"system": CODES.systems[entry["system"]], "code": entry["code"], "display": entry["display"]}]}
