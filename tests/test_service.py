@@ -336,6 +336,10 @@ def test_a_booking_weeks_ahead_needs_a_dxa_reading_still_current_on_its_day(serv
         assert status == 200, answer
         told = answer["cards"][0]["detail"].replace("\\", "")
         assert ("and the session is on" in told) is not counted, told
+        before = on is not None and on < today  # planned as today's, and said
+        assert (
+            f"The appointment's day, {on}, is before today's, {today}: planned as a session today" in told
+        ) is before
         if not counted:
             assert f"T-score -2.2 measured {measured.isoformat()}, so not counted" in told
             assert f"and the session is on {on.isoformat()}; ask for a newer DXA result" in told  # type: ignore[union-attr]

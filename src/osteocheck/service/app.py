@@ -343,9 +343,12 @@ def _plan(
     ]
     if ids and patient not in ids:
         raise Refused(422, "the prefetched Patient is not the patient of context.patientId")
-    # The record is judged today, so an appointment on a day before is planned as today's session: its
-    # day as the EHR wrote it may be a day behind this server's, in another time zone.
-    later = session if session is not None and session > dt.date.today() else None
+    # The record is judged today, so an appointment on a day before is planned as today's session, and
+    # said: its day as the EHR wrote it may be a day behind this server's, in another time zone.
+    today = dt.date.today()
+    later = session if session is not None and session > today else None
+    if session is not None and session < today:
+        notes = (f"The appointment's day, {session}, is before today's, {today}: planned as a session today", *notes)
     try:
         plan = api.evaluate(
             bundle=bundle,
