@@ -24,7 +24,7 @@ class ClientSources(NamedTuple):
     fhir_file: Path | None = None
     patient: str | None = None  # which Patient of a record holding several
     as_of: str | None = None  # the date to judge the record at (YYYY-MM-DD)
-    session: str | None = None  # the session's day, when later: a T-score must still be current on it
+    session: str | None = None  # the session's day (YYYY-MM-DD), not before the record's
 
 
 def as_of_date(text: str | None, name: str = "--as-of") -> "dt.date | None":
