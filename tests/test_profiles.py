@@ -74,8 +74,14 @@ def test_intake_refuses_to_clobber(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "p.yaml"
     target.write_text("kyphosis: true\n", encoding="utf-8")
     result = runner.invoke(app, ["intake", "-o", str(target)], input="\n".join(ANSWERS) + "\n")
-    assert result.exit_code == 1 and "use --force" in result.stderr
+    # Before the first question, so no answer is given and lost.
+    assert result.exit_code == 1
+    assert result.stderr == f"osteocheck: {target} already exists; use --force to overwrite it\n"
     assert target.read_text(encoding="utf-8") == "kyphosis: true\n"
+    missing = runner.invoke(app, ["intake", "-o", str(tmp_path / "no" / "p.yaml")], input="\n".join(ANSWERS) + "\n")
+    assert (
+        missing.exit_code == 1 and missing.stderr.startswith("osteocheck: cannot write") and "?" not in missing.stderr
+    )
 
 
 def test_intake_in_a_real_terminal(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from osteocheck.cli.app import app
 from osteocheck.errors import OutputError
 from osteocheck.writer import output, write_text
 
@@ -29,6 +31,17 @@ def test_failed_export_leaves_old_file_and_no_temporary(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["plan"], ["selfcare"], ["assess"], ["letter"], ["batch", "roster.jsonl"], ["intake", "-o", "-"], ["config"]],
+)
+def test_force_that_would_overwrite_nothing_is_refused(runner: CliRunner, argv: list[str]) -> None:
+    result = runner.invoke(app, [*argv, "--force"])
+    wanted = "--init only" if argv == ["config"] else "--output FILE only; nothing is overwritten on the screen"
+    assert result.exit_code == 2 and result.stderr == f"osteocheck: --force applies to {wanted}\n"
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(

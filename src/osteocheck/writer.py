@@ -39,6 +39,12 @@ def _preflight(path: Path, *, force: bool) -> Path:
     return folder
 
 
+def check(target: str, *, force: bool) -> None:
+    """Fail now, not after the work, if `target` could not be written (an interview's answers would be lost)."""
+    if target != "-":
+        _preflight(Path(target), force=force)
+
+
 @contextmanager
 def output(target: str, *, force: bool, binary: bool = False) -> Iterator[IO[Any]]:
     """A handle to write to; `-` is standard output. The file appears only if the block succeeds."""

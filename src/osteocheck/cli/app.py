@@ -139,6 +139,12 @@ def check_format(value: str, allowed: tuple[str, ...] = FORMATS) -> str:
     return value
 
 
+def _to_file(output: str, force: bool) -> None:
+    """--force to the screen would overwrite nothing; the one giving it expects it to."""
+    if force and output == "-":
+        fail("osteocheck: --force applies to --output FILE only; nothing is overwritten on the screen", 2)
+
+
 def load_knowledge(rules: Path | None) -> Knowledge:
     from osteocheck.knowledge import loader  # noqa: PLC0415 - not needed for --help
 
@@ -173,6 +179,7 @@ def plan(
 
     --details adds every reason, rule and source, the assessment steps and the self-care points.
     """
+    _to_file(output, force)
     with reported():
         output = output_path(output)
         if output == "-":  # a file's format follows its extension, not the config
@@ -331,6 +338,7 @@ def selfcare(
     """The client's self-care sheet (Markdown, HTML or PDF), the points that matter most for them first."""
     from osteocheck.documents.content import self_care_sheet  # noqa: PLC0415
 
+    _to_file(output, force)
     people = _people(client_name, therapist, None, when)
     with reported():
         output = output_path(output)
@@ -356,6 +364,7 @@ def assess(
     """The assessment checklist for this client, the pressing steps first, with room for notes."""
     from osteocheck.documents.content import assessment_checklist  # noqa: PLC0415
 
+    _to_file(output, force)
     with reported():
         output = output_path(output)
     if output == "-":
@@ -403,6 +412,7 @@ def letter(
     """A letter to the client's physician: facts, planned approach, questions, and a place to reply."""
     from osteocheck.documents.content import physician_letter  # noqa: PLC0415
 
+    _to_file(output, force)
     people = _people(client_name, therapist, physician, when)
     with reported():
         output = output_path(output)
@@ -464,6 +474,8 @@ def config_command(
     from osteocheck.knowledge import loader  # noqa: PLC0415
 
     check_format(output_format, ("text", "json"))
+    if force and not init:
+        fail("osteocheck: --force applies to --init only", 2)
     path = config.default_path()
     if init:
         from osteocheck.writer import write_text  # noqa: PLC0415
@@ -554,6 +566,7 @@ def batch(
     """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any
     failed, or the export is not whole."""
     check_format(output_format, ("jsonl", "csv"))
+    _to_file(output, force)
     if (source is None) == (fhir_ndjson is None):
         fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
     if full and output_format != "jsonl":
@@ -623,9 +636,11 @@ def intake(
     from osteocheck.cli.prompt import TerminalReader  # noqa: PLC0415
     from osteocheck.client import intake as interview  # noqa: PLC0415
     from osteocheck.client import profile as profile_module  # noqa: PLC0415
-    from osteocheck.writer import write_text  # noqa: PLC0415
+    from osteocheck.writer import check, write_text  # noqa: PLC0415
 
+    _to_file(output, force)
     with reported():
+        check(output, force=force)
         knowledge = load_knowledge(rules)
         begin: dict[str, object] = {}
         if start is not None:
