@@ -279,6 +279,52 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
     assert fhir.derive(bundle(resolved), CODES, kb).data.get("fracture_history") is True
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # every condition a label names counts, not only the first
+        ("Deep vein thrombosis after fracture of leg",
+         {"fracture_history": True, "fresh_fractures": ["legs"], "dvt": ["legs"]}),
+        ("Pathological fracture due to bone metastases of spine",
+         {"fracture_history": True, "fresh_fractures": ["spine"], "cancer_in_bone": ["spine"]}),
+        ("Open fracture of tibia with infection",
+         {"fracture_history": True, "fresh_fractures": ["legs"], "active_infections": ["legs"]}),
+        ("Laceration with fracture of forearm",
+         {"fracture_history": True, "fresh_fractures": ["arms", "wrists"], "open_wounds": ["arms", "wrists"]}),
+        ("Sepsis due to cellulitis of leg", {"fever": True, "active_infections": ["legs"]}),
+        # a negation reaches the end of its clause, not the condition before it
+        ("Closed fracture of thoracic vertebra without spinal cord injury",
+         {"fracture_history": True, "fresh_fractures": ["spine"]}),
+        ("Cellulitis of leg without abscess", {"active_infections": ["legs"]}),
+        ("Acute deep venous thrombosis of calf without mention of embolism", {"dvt": ["legs"]}),
+        ("No evidence of fracture, cellulitis of leg", {"active_infections": ["legs"]}),
+        ("Osteoporosis without current pathological fracture", {"stage": "osteoporosis"}),
+        ("No evidence of fracture", {}),
+        ("Fracture ruled out", {}),
+        # what is left of a fracture is fracture history; of anything else, no fracture
+        ("Sequela of fracture of wrist", {"fracture_history": True}),
+        ("Sequela of stroke", {}),
+    ],
+)  # fmt: skip
+def test_a_label_naming_several_conditions_counts_each_and_a_negation_only_its_clause(
+    kb: Knowledge, text: str, expected: dict[str, object]
+) -> None:
+    active = {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
+              "onsetDateTime": "2026-05-20", "code": {"coding": [{"system": LOCAL, "code": "X"}], "text": text}}  # fmt: skip
+    out = fhir.derive(bundle(active), CODES, kb)
+    assert out.data == expected
+    if expected:
+        assert all("recognised by name" in line for line in out.used) and not out.unrecognised
+    else:
+        assert out.used == () and out.unrecognised == (f"Condition/c ({text})",)
+    assert len(set(out.notes)) == len(out.notes)
+    resolved = fhir.derive(bundle({**active, "clinicalStatus": {"coding": [{"code": "resolved"}]}}), CODES, kb)
+    # resolved, all but the fracture (once had, stays had) and the diagnosis is set aside, each said once
+    assert set(resolved.data) <= {"fracture_history", "fresh_fractures", "stage"}
+    assert ("fracture_history" in resolved.data) == ("fracture_history" in expected)
+    assert len(set(resolved.set_aside)) == len(resolved.set_aside)
+
+
 def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     fracture = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
                 "onsetDateTime": "2026-05-20", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip

@@ -155,9 +155,9 @@ class Findings:
         return Imported(
             self.data,
             tuple(self.used),
-            tuple(self.set_aside),
+            tuple(dict.fromkeys(self.set_aside)),  # a label of several meanings says a thing of each once
             tuple(self.unrecognised),
-            tuple(self.notes),
+            tuple(dict.fromkeys(self.notes)),
             self.as_of,
             tuple((fact, tuple(refs)) for fact, refs in self.evidence.items()),
             self.patient,

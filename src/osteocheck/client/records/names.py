@@ -6,8 +6,9 @@ facts where a miss is dangerous are read this way (a fracture, a blood thinner,
 a systemic corticosteroid, osteoporosis, an infection or fever, a clot, cancer in
 bone, an open wound, a rounded back or height loss, which change how the client
 may lie and what the spine bears, and falls), and what is found is marked for the
-therapist to confirm. A fracture in the client's history ("history of hip
-fracture") is fracture history, fresh only if its date says so; a family
+therapist to confirm. Every condition a label names counts, and a negation
+reaches only the end of its clause. A fracture in the client's history ("history
+of hip fracture") is fracture history, fresh only if its date says so; a family
 history is nobody's.
 """
 
@@ -30,13 +31,16 @@ def _words(pattern: str) -> LazyPattern:
     return LazyPattern(pattern, re.IGNORECASE)
 
 
-_NOT_CURRENT = _words(
-    r"\b(history of|risk of|screening|at risk|family history|no evidence of|ruled out|without\b[^,]*)\b"
-)
+# Words that say a label is not the client's condition now: a risk, a screening, a diagnosis ruled
+# out, the client's past ("history of": for a fracture, fracture history), someone else's.
+_NOT_CURRENT = _words(r"\b(history of|risk of|screening|at risk|family history|ruled out)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
-_PAST = _words(r"\bhistory of\b")  # the client's own past: a fracture then is fracture history now
+_PAST = _words(r"\bhistory of\b")
+_SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
+# A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
+# injury" is a fracture, "osteoporosis without current pathological fracture" none.
+_NEGATED = _words(r"\b(without|no evidence of)\b(?:(?!\bbut\b)[^,;])*")
 _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
-    (_words(r"\bsequela"), {"fact": "fracture_history"}),
     (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
     (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
             r"|\bmyeloma\b|malignant neoplasm of[^,;]*\b(bone|vertebral|ribs|pelvic)"), {"fact": "cancer_in_bone"}),
@@ -95,27 +99,40 @@ def surgical(words: str) -> bool:
 
 @functools.lru_cache(maxsize=LABELS_KEPT)
 def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
-    """A map-like entry for a condition the map lacks, by its words; None when they name nothing dangerous."""
-    if not label.strip() or not _CONDITION_SCREEN.may_hold(label):
+    """A map-like entry for a condition the map lacks, by its words; None when they name nothing dangerous.
+
+    A label may name several ("Deep vein thrombosis after fracture of leg"): the first is the entry's
+    own, the others its `also`, each an entry of one meaning, so none is lost."""
+    if not label.strip() or not _CONDITION_SCREEN.may_hold(label) or _FAMILY.search(label):
         return None
-    entry: dict[str, Any] = {}
-    for pattern, meaning in _CONDITIONS:
-        if pattern.search(label):
-            if "kind" in meaning and "kind" in entry:
-                continue  # the first kind named wins (a fracture over an infection in the same words)
-            entry.update({k: v for k, v in meaning.items() if k not in entry})
-    if entry.get("kind") == "fracture" and ("fact" in entry and entry["fact"] == "fracture_history"):
-        del entry["kind"]
-    if not entry or _FAMILY.search(label):
+    said = _NEGATED.sub(" ", label)
+    meanings = [meaning for pattern, meaning in _CONDITIONS if pattern.search(said)]
+    stage = next((m["stage"] for m in meanings if "stage" in m), None)  # osteoporosis is listed first
+    parts = [m for m in meanings if "stage" not in m]
+    if _SEQUELA.search(said):
+        parts = [{"fact": "fracture_history"} if m.get("kind") == "fracture" else m for m in parts]
+    if _NOT_CURRENT.search(said):
+        past = _PAST.search(said) is not None
+        parts = [{**m, "past": True} if m.get("kind") == "fracture" else m for m in parts if _stays(m, past=past)]
+    if stage is None and not parts:
         return None
-    if entry.get("kind") == "fracture" and _PAST.search(label):
-        entry["past"] = True  # "history of hip fracture": fresh only if its date says so
-    elif _NOT_CURRENT.search(label) and "stage" not in entry and entry.get("fact") != "balance_issues":
-        return None
-    named = sites_named(label, sites)
+    base: dict[str, Any] = {"display": label, "by_name": True}
+    named = sites_named(label, sites)  # a place a negation names too: more sites, never fewer
     if named:
-        entry["sites"] = tuple(named)
-    return {"display": label, "by_name": True, **entry}
+        base["sites"] = tuple(named)
+    first, *also = parts or [{}]
+    entry = {**base, **({"stage": stage} if stage else {}), **first}
+    if also:
+        entry["also"] = tuple({**base, **m} for m in also)
+    return entry
+
+
+def _stays(meaning: dict[str, Any], *, past: bool) -> bool:
+    """Whether a meaning holds in a label that says it is not a condition now: falls, whose history or
+    risk is a fall risk, and a fracture in the client's past, which is fracture history."""
+    if meaning.get("fact") == "balance_issues":
+        return True
+    return past and (meaning.get("kind") == "fracture" or meaning.get("fact") == "fracture_history")
 
 
 @functools.lru_cache(maxsize=LABELS_KEPT)

@@ -66,10 +66,17 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         f.notes.append(f"{label}: no clinical status; counted as active")
     elif status not in _ACTIVE_CONDITION | _INACTIVE_CONDITION:
         f.notes.append(f"{label}: clinical status {one_line(status)[:40]} is not an R4 code; counted as active")
-    kind = entry.get("kind")
     if "stage" in entry:
         f.add_stage(entry["stage"], label)
         f.used.append(f"{label}: stage {entry['stage']}")
+    for meaning in (entry, *entry.get("also", ())):  # a label read by its words may name several
+        _condition_means(f, r, meaning, label, status, active=active)
+
+
+def _condition_means(
+    f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, status: str | None, *, active: bool
+) -> None:
+    kind = entry.get("kind")
     if kind == "fracture":
         fracture(f, r, entry, label, active=active)
     elif kind in ("wound", "infection"):
