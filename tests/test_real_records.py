@@ -217,6 +217,14 @@ def test_a_steroid_cream_or_inhaler_is_not_systemic(kb: Knowledge) -> None:
     out = fhir.derive(bundle(cream, inhaler, tablets), CODES, kb)
     assert out.data == {"corticosteroids": True}
     assert sum("not a systemic corticosteroid" in s for s in out.set_aside) == 2
+    # a list of drugs in words: each it names counts, and a cream's route is the cream's alone
+    for listed, expected in [
+        ("Hydrocortisone cream; warfarin 2 mg daily", {"anticoagulants": True}),
+        ("Prednisone 5 mg daily; hydrocortisone cream", {"corticosteroids": True}),
+        ("Warfarin 2 mg daily; prednisone 5 mg daily", {"anticoagulants": True, "corticosteroids": True}),
+    ]:
+        said = {**cream, "medicationCodeableConcept": {"text": listed}}
+        assert fhir.derive(bundle(said), CODES, kb).data == expected, listed
 
 
 def test_only_surgery_makes_a_post_surgical_site(kb: Knowledge) -> None:

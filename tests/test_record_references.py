@@ -90,6 +90,13 @@ def test_a_compounded_drug_counts_by_its_ingredients(kb: Knowledge, held: str) -
     )
     inert = derive(made_of(OTHER), CODES, kb)
     assert inert.data == {} and inert.unrecognised == ("MedicationStatement/s1 (Compounded capsule)",)
+    # every ingredient counts, not only the first the map or its words know
+    both = derive(made_of(OTHER, {"text": "dexamethasone"}, ANTICOAGULANT), CODES, kb)
+    assert both.data == {"corticosteroids": True, "anticoagulants": True}
+    assert both.used[0].startswith(
+        f"MedicationStatement/s1 (Compounded capsule) (by its ingredients dexamethasone, {WARFARIN['display']}; "
+        "recognised by name"
+    )
 
 
 def test_a_drug_known_only_by_its_reference_s_display_counts_by_that_name(kb: Knowledge) -> None:

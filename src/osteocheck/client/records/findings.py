@@ -81,14 +81,25 @@ class Findings:
         coded = codings(concept)  # once, for the three readers of the concept
         label = describe(r, concept, coded)
         entry, how = self._entry(section, concept, coded)
-        for part in parts if entry is None else ():
-            entry, how = self._entry(section, part, codings(part))
-            if entry is not None:
-                how = f"by its ingredient {one_line(named(part))[:80]}" + (f"; {how}" if how else "")
-                break
+        if entry is None and parts:
+            entry, how = self._ingredients(section, parts)
         if entry is None:
             self.unrecognised.append(label)
         return (f"{label} ({how})" if how else label), entry
+
+    def _ingredients(self, section: str, parts: tuple[object, ...]) -> tuple[dict[str, Any] | None, str]:
+        """What the ingredients the map or their words know mean, all of them (a compounded drug may hold
+        a steroid and a blood thinner): the first's entry, with the others' meanings as its `also`."""
+        found = [(part, *self._entry(section, part, codings(part))) for part in parts]
+        known = [(part, entry, how) for part, entry, how in found if entry is not None]
+        if not known:
+            return None, ""
+        named_as = ", ".join(one_line(named(part))[:80] for part, _, _ in known)
+        hows = list(dict.fromkeys(how for _, _, how in known if how))
+        how = f"by its ingredient{'s' if len(known) > 1 else ''} {named_as}" + "".join(f"; {h}" for h in hows)
+        meanings = [m for _, entry, _ in known for m in (entry, *entry.get("also", ()))]
+        first, *also = meanings
+        return ({**first, "also": tuple(also)} if also else first), how
 
     def _entry(self, section: str, concept: object, coded: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
         """The code-map entry of a concept, else the one its words name (and the mark that says so)."""

@@ -77,6 +77,14 @@ NOT_SYSTEMIC = _words(
 )
 
 
+def local_route(words: str) -> str:
+    """The words' route that does not reach the whole body ("cream"), else "". In a list of drugs in
+    words ("Prednisone 5 mg; hydrocortisone cream"), only when every item naming a steroid has one."""
+    items = [item for item in re.split(r"[;\n]", words) if _STEROIDS.search(item)] or [words]
+    found = [NOT_SYSTEMIC.search(item) for item in items]
+    return "" if not all(found) or found[0] is None else found[0].group(0).lower()
+
+
 # Words of a procedure that cuts, opens, fixes or replaces: surgery, whose site heals for weeks. A
 # suffix is sought where a word ends (what `\b\w*ectomy\b` finds, with no search along each word).
 _SURGICAL = _words(
@@ -137,10 +145,15 @@ def _stays(meaning: dict[str, Any], *, past: bool) -> bool:
 
 @functools.lru_cache(maxsize=LABELS_KEPT)
 def medication(label: str) -> dict[str, Any] | None:
+    """As `condition`, for a drug: a list in words ("Prednisone 5 mg; warfarin 2 mg") may name both."""
     if not _MEDICATION_SCREEN.may_hold(label):
         return None
-    if _BLOOD_THINNERS.search(label):
-        return {"display": label, "by_name": True, "fact": "anticoagulants"}
-    if _STEROIDS.search(label):
-        return {"display": label, "by_name": True, "fact": "corticosteroids"}
-    return None
+    found = [
+        {"display": label, "by_name": True, "fact": fact}
+        for pattern, fact in ((_BLOOD_THINNERS, "anticoagulants"), (_STEROIDS, "corticosteroids"))
+        if pattern.search(label)
+    ]
+    if not found:
+        return None
+    first, *also = found
+    return {**first, "also": tuple(also)} if also else first

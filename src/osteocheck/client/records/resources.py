@@ -10,7 +10,7 @@ from typing import Any
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.fields import describe, earliest, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
-from osteocheck.client.records.names import NOT_SYSTEMIC, surgical
+from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
 from osteocheck.engine.stage import classify
 from osteocheck.vocabulary import T_SCORE_RANGE
@@ -191,23 +191,33 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
                     f"{label}: {_GIVEN[str(kind)]} with no date, so not counted as taken now; ask the client"
                 )
             return
-    if entry.get("fact") == "corticosteroids":
-        route = _route_words(r, concept, references)
-        if route:
-            f.set_aside.append(f"{label}: {route}, not a systemic corticosteroid")
-            return
-    declared = f.knowledge.fact(entry["fact"])
-    if declared is None or declared.per_site:
-        f.notes.append(f"{label}: the code map names '{entry['fact']}', which is not a yes/no fact here")
+    # a label read by its words, or a compounded drug's ingredients, may name several
+    taken = [_medication_means(f, r, m, label, concept, references) for m in (entry, *entry.get("also", ()))]
+    if not any(taken):
         return
-    f.set_fact(entry["fact"])
-    f.used.append(f"{label}: {entry['fact']}")
     _doubted(f, label, status, counted, "taken")
     _partly_dated(f, label, partly)
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
         )
+
+
+def _medication_means(
+    f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, concept: object, references: References
+) -> bool:
+    if entry.get("fact") == "corticosteroids":
+        route = _route_words(r, concept, references)
+        if route:
+            f.set_aside.append(f"{label}: {route}, not a systemic corticosteroid")
+            return False
+    declared = f.knowledge.fact(entry["fact"])
+    if declared is None or declared.per_site:
+        f.notes.append(f"{label}: the code map names '{entry['fact']}', which is not a yes/no fact here")
+        return False
+    f.set_fact(entry["fact"])
+    f.used.append(f"{label}: {entry['fact']}")
+    return True
 
 
 def _ingredients(medication: dict[str, Any]) -> tuple[object, ...]:
@@ -261,7 +271,10 @@ def _dated(*values: object, read: Callable[[object], dt.date | None] = latest) -
 
 def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
     """The words of a route that does not reach the whole body, from the drug's name, form or dosage route."""
-    places: list[object] = [concept]
+    said = local_route(words_of(concept))
+    if said:
+        return f"route {said}"
+    places: list[object] = []
     for key in ("dosageInstruction", "dosage"):
         dosage = r.get(key)
         for d in dosage if isinstance(dosage, list) else [dosage]:
