@@ -32,8 +32,8 @@ def _words(pattern: str) -> LazyPattern:
 
 
 # Words that say a label is not the client's condition now: a risk, a screening, a diagnosis ruled
-# out, the client's past ("history of": for a fracture, fracture history), someone else's.
-_NOT_CURRENT = _words(r"\b(history of|risk of|screening|at risk|family history|ruled out)\b")
+# out, the client's past ("history of": for a fracture, fracture history).
+_NOT_CURRENT = _words(r"\b(history of|risk of|screening|at risk|ruled out)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
 _PAST = _words(r"\bhistory of\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
@@ -82,7 +82,7 @@ def local_route(words: str) -> str:
     words ("Prednisone 5 mg; hydrocortisone cream"), only when every item naming a steroid has one."""
     items = [item for item in re.split(r"[;\n]", words) if _STEROIDS.search(item)] or [words]
     found = [NOT_SYSTEMIC.search(item) for item in items]
-    return "" if not all(found) or found[0] is None else found[0].group(0).lower()
+    return found[0].group(0).lower() if all(found) and found[0] else ""
 
 
 # Words of a procedure that cuts, opens, fixes or replaces: surgery, whose site heals for weeks. A
