@@ -333,6 +333,27 @@ def test_a_label_naming_several_conditions_counts_each_and_a_negation_only_its_c
     assert len(set(resolved.set_aside)) == len(resolved.set_aside)
 
 
+@pytest.mark.parametrize(
+    ("text", "placed"),
+    [("Laceration of left ear", ["head"]), ("Open wound of lip", ["head"]), ("Ocular laceration, right eye", ["head"]),
+     ("Open wound of right breast", ["ribs"]), ("Laceration of vagina and vulva", ["pelvis"]),
+     ("Skin ulcer of sole of foot", ["feet"]), ("Laceration of palm", ["hands"]), ("Abscess of axilla", ["arms"]),
+     ("Cellulitis of groin", ["pelvis", "hips"]), ("Cellulitis of trunk", ["ribs", "spine", "abdomen"])],
+)  # fmt: skip
+def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed(
+    kb: Knowledge, text: str, placed: list[str]
+) -> None:
+    """Placed nowhere, a wound gave only a note to ask where: these regions' words were not read."""
+    found = {"resourceType": "Condition", "id": "w", "clinicalStatus": {"coding": [{"code": "active"}]},
+             "code": {"coding": [{"system": LOCAL, "code": "W"}], "text": text}}  # fmt: skip
+    out = fhir.derive(bundle(found), CODES, kb)
+    fact = "open_wounds" if "wound" in text or "ulcer" in text or "laceration" in text.lower() else "active_infections"
+    assert out.data == {fact: placed} and not out.notes
+    # the generated map places its own codes for such wounds the same way
+    coded = mapped("conditions", kind="wound", display="Unspecified open wound of lip, initial encounter")
+    assert fhir.derive(bundle({**found, "code": coded}), CODES, kb).data == {"open_wounds": ["head"]}
+
+
 def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     fracture = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
                 "onsetDateTime": "2026-05-20", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip
