@@ -352,6 +352,8 @@ def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed
     # the generated map places its own codes for such wounds the same way
     coded = mapped("conditions", kind="wound", display="Unspecified open wound of lip, initial encounter")
     assert fhir.derive(bundle({**found, "code": coded}), CODES, kb).data == {"open_wounds": ["head"]}
+    # a "chest infection" is of the lungs: placed nowhere, it counts as an infection of the whole body
+    assert fhir.derive(bundle({**found, "code": {"text": "Chest infection"}}), CODES, kb).data == {"fever": True}
 
 
 def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:

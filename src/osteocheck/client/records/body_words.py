@@ -22,7 +22,8 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"vertebra\w*|spin(e|al)|lumbar|thoracic|dorsal|back", ("spine",)),
     (r"sacr(um|al)|coccyx|pelvi(s|c)|ilium|iliac|pubi(s|c)|ischi(um|al)|buttocks?|gluteal|perine\w*|genital\w*"
      r"|vulva\w*|vagina\w*|scrot\w*|penis|penile", ("pelvis",)),
-    (r"ribs?|sternum|chest wall|thorax|thoracic cage|chest|breasts?", ("ribs",)),
+    # not "chest" alone: a "chest infection" is of the lungs, and placed nowhere counts as of the whole body
+    (r"ribs?|sternum|chest wall|thorax|thoracic cage|breasts?", ("ribs",)),
     (r"flanks?", ("ribs", "abdomen")),
     (r"trunk|torso", ("ribs", "spine", "abdomen")),
     (r"groin|inguinal", ("pelvis", "hips")),
