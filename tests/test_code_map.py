@@ -97,6 +97,15 @@ def test_codes_real_records_use_are_in_the_map(system: str, code: str, expected:
     assert entry is not None and expected.items() <= entry.items()
 
 
+def test_a_fracture_due_to_osteoporosis_is_osteoporosis_and_one_of_the_proximal_femur_is_at_the_hip() -> None:
+    """A record holding osteopenia and "Pathological fracture of left hip due to osteoporosis" was planned as
+    osteopenia; a fracture of the proximal end of the femur was placed on the legs alone."""
+    due = [e for e in CODES.entries("conditions") if "due to osteoporosis" in e["display"].lower()]
+    assert due and all(e.get("stage") == "osteoporosis" and e.get("kind") == "fracture" for e in due)
+    proximal = [e for e in CODES.entries("conditions") if "proximal end of" in e["display"] and "femur" in e["display"]]
+    assert proximal and all({"hips", "legs"} <= set(e.get("sites", ())) for e in proximal)
+
+
 def test_the_review_s_hip_and_vertebral_codes_carry_their_site() -> None:
     def sites(code: str) -> list[str]:
         entry = CODES.match("conditions", {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]})

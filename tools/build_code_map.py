@@ -106,6 +106,8 @@ def meaning_of(meaning: str, display: str) -> dict[str, Any]:
     elif meaning == "t_score":
         out["t_score"] = True
         return out
+    if out.get("kind") == "fracture" and "stage" not in out and re.search(r"due to (secondary )?osteoporosis", words):
+        out["stage"] = "osteoporosis"  # "Pathological fracture of left hip due to osteoporosis"
     if out.get("kind") == "fracture" and re.search(r"\bsequela\b|history of", words):
         out = {k: v for k, v in out.items() if k != "kind"} | {"fact": "fracture_history"}
     sites = sites_named(display, SITES)

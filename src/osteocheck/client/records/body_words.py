@@ -15,6 +15,8 @@ from osteocheck.patterns import LazyPattern
 # Checked in order; a phrase that names a site removes itself from the text, so
 # "neck of femur" is the hips and never also the neck. Words are matched whole.
 _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # the proximal end of the femur: the hip, and the thigh below it
+    (r"proximal end of (the )?femur", ("hips", "legs")),
     (r"neck of (the )?femur|femoral neck|head of (the )?femur|femoral head|upper end of (the )?femur"
      r"|proximal femur|(inter|per|sub)trochanteric|trochanter|acetabul\w*|hip joint|hips?", ("hips",)),
     (r"cervical (vertebra|vertebrae|spine)", ("neck", "spine")),
@@ -27,8 +29,9 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"flanks?", ("ribs", "abdomen")),
     (r"trunk|torso", ("ribs", "spine", "abdomen")),
     (r"groin|inguinal", ("pelvis", "hips")),
-    (r"clavicle|collarbone|scapula|shoulder|upper end of (the )?humerus|proximal humerus", ("shoulders",)),
-    (r"lower end of (the )?(radius|ulna)|distal (radius|ulna)|wrists?|carpal|scaphoid|colles", ("wrists",)),
+    (r"clavicle|collarbone|scapula|shoulder|upper end of (the )?humerus|proximal (end of (the )?)?humerus",
+     ("shoulders",)),
+    (r"lower end of (the )?(radius|ulna)|distal (end of (the )?)?(radius|ulna)|wrists?|carpal|scaphoid|colles", ("wrists",)),
     (r"forearm|radius|ulna|radial|ulnar", ("arms", "wrists")),
     (r"humerus|upper arm|elbow|upper (limb|extremity)|arms?|axillary|axilla|armpits?|subclavian|brachial", ("arms",)),
     (r"metacarpal|fingers?|thumb|hands?|palms?|palmar", ("hands",)),
