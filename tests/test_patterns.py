@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osteocheck.client.records import names
+from osteocheck.client.records import body_words, names
 from osteocheck.client.records.codes import load_code_map
 from osteocheck.patterns import LazyPattern, Screen, _branching, stems
 
@@ -119,3 +119,38 @@ def test_stems_are_the_literal_start_of_each_alternative(pattern: str, expected:
 def test_a_pattern_that_cannot_be_screened_is_refused(pattern: str) -> None:
     with pytest.raises(ValueError, match="cannot screen"):
         stems(pattern)
+
+
+SITES = ("head", "neck", "shoulders", "arms", "wrists", "hands", "ribs", "spine", "abdomen", "pelvis", "hips", "legs",
+         "knees", "ankles", "feet")  # fmt: skip
+
+
+def _case_blind_sites(label: str) -> set[str]:
+    """The sites a label names, read as before the folding: each phrase searched case-blind in the label."""
+    text = re.sub(body_words._SIDES.source, "", label, flags=re.IGNORECASE)
+    found: set[str] = set()
+    for phrase, sites in body_words._PHRASES:
+        pattern = re.compile(rf"\b(?:{phrase})\b", re.IGNORECASE)
+        if pattern.search(text):
+            found.update(sites)
+            text = pattern.sub(" ", text)
+    return found
+
+
+BODY = st.sampled_from(["FEMUR", "Neck of Femur", "HİP", "hıp", "ſpine", "Left WRIST", "Lower end of RIGHT radius",
+                        "Ear", "SOLE", "ﬁbula", "Kneeſ", "K\u212anee"])  # fmt: skip
+
+
+def test_the_folded_site_search_finds_every_site_a_case_blind_one_finds() -> None:
+    assert [
+        label for label in LABELS if not _case_blind_sites(label) <= set(body_words.sites_named(label, SITES))
+    ] == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(BODY, NOISE), max_size=5), st.sampled_from([" ", ", ", " of "]))
+def test_the_folded_site_search_finds_every_site_a_case_blind_one_finds_in_odd_text(
+    parts: list[str], joiner: str
+) -> None:
+    label = joiner.join(parts)
+    assert _case_blind_sites(label) <= set(body_words.sites_named(label, SITES))

@@ -73,7 +73,13 @@ class Screen:
     def may_hold(self, text: str) -> bool:
         if self._search is None:
             self._search = re.compile(_branching(self.stems)).search
-        return self._search(text.replace("İ", "i").replace("ı", "i").casefold()) is not None
+        return self._search(fold(text)) is not None
+
+
+def fold(text: str) -> str:
+    """`text` case-folded so that a case-sensitive search of lower-case ASCII words finds what a case-blind
+    one finds in `text` (and, where folding joins letters, such as "ﬁ" to "fi", a little more)."""
+    return text.replace("İ", "i").replace("ı", "i").casefold()
 
 
 def _branching(words: frozenset[str]) -> str:

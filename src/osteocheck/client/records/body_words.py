@@ -8,9 +8,8 @@ When in doubt it names more sites, never fewer (a forearm is arms and wrists).
 from __future__ import annotations
 
 import functools
-import re
 
-from osteocheck.patterns import LazyPattern
+from osteocheck.patterns import LazyPattern, fold
 
 # Checked in order; a phrase that names a site removes itself from the text, so
 # "neck of femur" is the hips and never also the neck. Words are matched whole.
@@ -45,9 +44,10 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
-_COMPILED = tuple((LazyPattern(rf"\b(?:{p})\b", re.IGNORECASE), sites) for p, sites in _PHRASES)
+# Searched case-sensitively in the folded label (`fold`): in half the time of a case-blind search.
+_COMPILED = tuple((LazyPattern(rf"\b(?:{p})\b"), sites) for p, sites in _PHRASES)
 # Side words between "of the" and the bone ("lower end of right radius") would hide the phrase.
-_SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*", re.IGNORECASE)
+_SIDES = LazyPattern(r"\b(?:right|left|bilateral|unspecified|both)\b\s*")
 
 
 # Labels recur from record to record (names.py): what each names is kept, for this many labels.
@@ -61,7 +61,7 @@ def sites_named(label: str, vocabulary: tuple[str, ...]) -> list[str]:
 
 @functools.lru_cache(maxsize=LABELS_KEPT)
 def _named(label: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
-    text = _SIDES.sub("", label)
+    text = _SIDES.sub("", fold(label))
     found: set[str] = set()
     for pattern, sites in _COMPILED:
         if pattern.search(text):
