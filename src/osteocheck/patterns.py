@@ -78,7 +78,7 @@ class Screen:
 
 def fold(text: str) -> str:
     """`text` case-folded so that a case-sensitive search of lower-case ASCII words finds what a case-blind
-    one finds in `text` (and, where folding joins letters, such as "ﬁ" to "fi", a little more)."""
+    one finds in `text` (and a little more, where folding spells a letter out: "ﬁ" as "fi")."""
     return text.replace("İ", "i").replace("ı", "i").casefold()
 
 
