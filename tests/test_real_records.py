@@ -356,6 +356,34 @@ def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed
     assert fhir.derive(bundle({**found, "code": {"text": "Chest infection"}}), CODES, kb).data == {"fever": True}
 
 
+def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
+    """A drug coded with a local code is read by its words: they must name every drug, and every class, the
+    map's value sets list (desirudin, eptifibatide, tirofiban and "Glucocorticoids" were missed)."""
+    for section, read in (("medications", names.medication), ("conditions", lambda w: names.condition(w, ("legs",)))):
+        for entry in CODES.entries(section):
+            if entry.get("fact") in ("anticoagulants", "corticosteroids"):
+                found = read(entry["display"])
+                facts = {m.get("fact") for m in ([found, *found.get("also", ())] if found else [])}
+                assert entry["fact"] in facts, (section, entry["display"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Long term (current) use of anticoagulants", {"anticoagulants": True}),
+     ("On blood thinners", {"anticoagulants": True}),
+     ("Long-term current use of systemic steroids", {"corticosteroids": True}),
+     ("Long-term use of inhaled corticosteroids", {}),
+     ("History of anticoagulant use", {})],
+)  # fmt: skip
+def test_a_problem_list_naming_a_blood_thinner_or_a_steroid_counts_it(
+    kb: Knowledge, text: str, expected: dict[str, object]
+) -> None:
+    """As the map reads ICD-10-CM Z79.01 and Z79.52, a condition in words that says the client takes one."""
+    found = {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
+             "code": {"coding": [{"system": LOCAL, "code": "Z"}], "text": text}}  # fmt: skip
+    assert fhir.derive(bundle(found), CODES, kb).data == expected
+
+
 def test_the_date_a_record_is_judged_at_can_be_given(kb: Knowledge) -> None:
     fracture = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
                 "onsetDateTime": "2026-05-20", "code": {"text": "Fracture of neck of femur"}}  # fmt: skip

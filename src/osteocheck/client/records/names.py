@@ -3,7 +3,7 @@
 A record coded with a local or newer code ("Fracture of clavicle", "Coumadin 5 mg")
 must not give a quieter plan than the same record coded by the book. Only the
 facts where a miss is dangerous are read this way (a fracture, a blood thinner,
-a systemic corticosteroid, osteoporosis, an infection or fever, a clot, cancer in
+a systemic corticosteroid, as a drug or on a problem list, osteoporosis, an infection or fever, a clot, cancer in
 bone, an open wound, a rounded back or height loss, which change how the client
 may lie and what the spine bears, and falls), and what is found is marked for the
 therapist to confirm. Every condition a label names counts, and a negation
@@ -40,6 +40,20 @@ _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once ha
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
 # injury" is a fracture, "osteoporosis without current pathological fracture" none.
 _NEGATED = _words(r"\b(without|no evidence of)\b(?:(?!\bbut\b)[^,;])*")
+# Drugs by name (and by class: "Long term (current) use of anticoagulants", "Glucocorticoids"), as the
+# code map's value sets list them.
+_BLOOD_THINNERS = _words(
+    r"\b(warfarin|coumadin|jantoven|apixaban|eliquis|rivaroxaban|xarelto|dabigatran|pradaxa|edoxaban|savaysa"
+    r"|heparin|enoxaparin|lovenox|dalteparin|fragmin|tinzaparin|fondaparinux|arixtra|argatroban|bivalirudin"
+    r"|angiomax|desirudin|phenprocoumon|acenocoumarol|clopidogrel|plavix|prasugrel|effient|ticagrelor|brilinta"
+    r"|ticlopidine|dipyridamole|cilostazol|eptifibatide|tirofiban|aspirin|acetylsalicylic"
+    r"|anticoagula\w*|antithrombotic\w*|antiplatelet\w*|blood thinners?)\b"
+)
+_STEROIDS = _words(
+    r"\b(prednison\w*|prednisolon\w*|methylprednisolon\w*|medrol|dexamethason\w*|hydrocortison\w*|cortison\w*"
+    r"|betamethason\w*|triamcinolon\w*|deflazacort|budesonid\w*|fludrocortison\w*"
+    r"|corticosteroid\w*|glucocorticoid\w*|systemic steroids?)\b"
+)
 _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
     (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
     (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
@@ -58,17 +72,10 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
             r"|\b(risk|at risk) (of|for) fall(s|ing)?\b"), {"fact": "balance_issues"}),
     (_words(r"\bosteoporo\w*"), {"stage": "osteoporosis"}),
     (_words(r"\bosteopeni\w*|\blow bone (mass|density)\b"), {"stage": "osteopenia"}),
+    # a drug a problem list names ("Long term (current) use of anticoagulants"), as the code map reads Z79.01
+    (_BLOOD_THINNERS, {"fact": "anticoagulants"}),
+    (_STEROIDS, {"fact": "corticosteroids"}),
 )  # fmt: skip
-_BLOOD_THINNERS = _words(
-    r"\b(warfarin|coumadin|jantoven|apixaban|eliquis|rivaroxaban|xarelto|dabigatran|pradaxa|edoxaban|savaysa"
-    r"|heparin|enoxaparin|lovenox|dalteparin|fragmin|tinzaparin|fondaparinux|arixtra|argatroban|bivalirudin"
-    r"|phenprocoumon|acenocoumarol|clopidogrel|plavix|prasugrel|effient|ticagrelor|brilinta|ticlopidine"
-    r"|dipyridamole|cilostazol|aspirin|acetylsalicylic)\b"
-)
-_STEROIDS = _words(
-    r"\b(prednison\w*|prednisolon\w*|methylprednisolon\w*|medrol|dexamethason\w*|hydrocortison\w*|cortison\w*"
-    r"|betamethason\w*|triamcinolon\w*|deflazacort|budesonid\w*|fludrocortison\w*)\b"
-)
 # Words of a route that does not reach the whole body.
 NOT_SYSTEMIC = _words(
     r"\b(topical\w*|cream|ointment|lotion|gel|foam|paste|shampoo|ophthalmic|eye|ear|otic|nasal|intranasal"
@@ -117,6 +124,8 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     meanings = [meaning for pattern, meaning in _CONDITIONS if pattern.search(said)]
     stage = next((m["stage"] for m in meanings if "stage" in m), None)  # osteoporosis is listed first
     parts = [m for m in meanings if "stage" not in m]
+    if local_route(said):  # "Long-term use of inhaled corticosteroids": not of the whole body
+        parts = [m for m in parts if m.get("fact") != "corticosteroids"]
     if _SEQUELA.search(said):
         parts = [{"fact": "fracture_history"} if m.get("kind") == "fracture" else m for m in parts]
     if _NOT_CURRENT.search(said):
