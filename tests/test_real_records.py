@@ -367,6 +367,27 @@ def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
                 assert entry["fact"] in facts, (section, entry["display"])
 
 
+def test_every_condition_the_map_knows_is_known_by_its_words_too() -> None:
+    """The same words under a local code must not give a quieter plan than under the map's code. Left out:
+    "Other specified disorders of bone (density and structure)", osteopenia in the map's value set, words
+    that name no stage, where a milder stage than the assumed osteoporosis would loosen the plan."""
+
+    def meanings(entry: dict[str, Any] | None) -> set[tuple[str, object]]:
+        parts = [entry, *entry.get("also", ())] if entry else []
+        return {(key, part[key]) for part in parts for key in ("kind", "fact", "stage") if key in part}
+
+    sites = ("legs",)
+    missed = []
+    for entry in CODES.entries("conditions"):
+        if entry["display"].startswith("Other specified disorders of bone"):
+            continue
+        read = meanings(names.condition(entry["display"], sites))
+        lost = meanings(entry) - read - ({("fact", "fracture_history")} if ("kind", "fracture") in read else set())
+        if lost:
+            missed.append((entry["display"], lost))
+    assert missed == []
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("Long term (current) use of anticoagulants", {"anticoagulants": True}),

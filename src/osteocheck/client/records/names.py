@@ -55,22 +55,25 @@ _STEROIDS = _words(
     r"|corticosteroid\w*|glucocorticoid\w*|systemic steroids?)\b"
 )
 _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
-    (_words(r"\bfractur\w*|\bcollapsed? vertebra"), {"kind": "fracture"}),
+    (_words(r"\bfractur\w*|\bcollapsed? vertebra|\bvertebral collapse\b|\bcollapse of [^,;]*\bvertebra"),
+     {"kind": "fracture"}),
     (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
-            r"|\bmyeloma\b|malignant neoplasm of[^,;]*\b(bone|vertebral|ribs|pelvic)"), {"fact": "cancer_in_bone"}),
-    (_words(r"\bthrombo(sis|tic|phlebitis|embolism)|\bembolism\b|\bDVT\b|\bclot\b"), {"fact": "dvt"}),
+            r"|\bmyeloma\b|malignant neoplasm of[^,;]*\b(bone|vertebral|ribs|pelvic|mandible)"
+            r"|\bdisseminated malignan\w*"), {"fact": "cancer_in_bone"}),
+    (_words(r"\bthrombo(sis|tic|phlebitis|embolism)|\bembol(ism|us|i)\b|\bDVT\b|\bclot\b|\bphlebitis\b"
+            r"|\bbudd-chiari\b|\bmicroemboli\b|\bpulmonary (infarction|apoplexy)\b"), {"fact": "dvt"}),
     (_words(r"\bfever\b|\bfebrile\b|\bpyrexia\b|\bsepsis\b|\bseptic\w*|\bbacteri?emia\b"), {"fact": "fever"}),
     (_words(r"\binfecti\w*|\bcellulitis\b|\babscess\b|\bpneumonia\b|\bosteomyelitis\b|\bpyelonephritis\b"
             r"|\binfluenza\b|\bcovid-19\b"), {"kind": "infection"}),
     (_words(r"\bopen wound\b|\blaceration\b|\bpressure (ulcer|injury|sore)\b|\bskin ulcer\b|\bulcer of skin\b"
-            r"|\bpuncture wound\b|\bbedsore\b"), {"kind": "wound"}),
+            r"|\bpuncture wound\b|\bbedsore\b|\bdeep tissue (damage|injury)\b"
+            r"|\bavulsion\b(?! fracture)"), {"kind": "wound"}),
     # The source's own words: "Kyphosis (rounded back) or height loss in advanced stages."
     (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b"), {"fact": "kyphosis"}),
     (_words(r"\bheight loss\b|\bloss of (body )?height\b"), {"fact": "height_loss"}),
-    # Falls and their risk, as the code map reads "History of falling" and "Repeated falls".
-    (_words(r"\b(history of|repeated|recurrent|frequent) fall(s|ing)?\b|\bfall(s|ing)? risk\b"
-            r"|\b(risk|at risk) (of|for) fall(s|ing)?\b"), {"fact": "balance_issues"}),
-    (_words(r"\bosteoporo\w*"), {"stage": "osteoporosis"}),
+    # Falls, their history and their risk, as the code map reads "Fall from chair" and "Repeated falls".
+    (_words(r"\bfall(s|ing)?\b(?! asleep)"), {"fact": "balance_issues"}),
+    (_words(r"\bosteoporo\w*|\bgorham\w*|\bdisappearing bone\b"), {"stage": "osteoporosis"}),
     (_words(r"\bosteopeni\w*|\blow bone (mass|density)\b"), {"stage": "osteopenia"}),
     # a drug a problem list names ("Long term (current) use of anticoagulants"), as the code map reads Z79.01
     (_BLOOD_THINNERS, {"fact": "anticoagulants"}),
