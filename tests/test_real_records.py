@@ -725,6 +725,29 @@ def test_a_final_t_score_that_cannot_be_read_counts_as_osteoporosis(kb: Knowledg
     assert out.data == {"stage": "osteoporosis"} and "check the DXA report" in out.notes[0]
 
 
+def test_a_t_score_under_a_local_code_counts_by_its_words_only_towards_osteoporosis(kb: Knowledge) -> None:
+    """A clinic's own code for a DXA result the map cannot know: in the osteoporosis range, its words must
+    not leave the plan on the milder diagnosis beside it; above it, words alone never make a plan milder."""
+
+    def reading(value: float, words: str = "DXA T-score lumbar spine", status: str = "final") -> dict[str, Any]:
+        return {"resourceType": "Observation", "id": "o", "status": status, "effectiveDateTime": _days_before(30),
+                "code": {"coding": [{"system": LOCAL, "code": "DXA1"}], "text": words}, "valueQuantity": {"value": value}}  # fmt: skip
+
+    low = fhir.derive(bundle(OSTEOPENIA, reading(-3.0)), CODES, kb)
+    assert low.data == {"stage": "osteoporosis"} and not low.unrecognised
+    assert low.used[-1] == ("Observation/o (DXA T-score lumbar spine) (recognised by name: confirm with the client): "
+                            "T-score -3: stage osteoporosis at least")  # fmt: skip
+    assert "named by its words only" in low.notes[-1] and low.notes[-1].endswith("check the DXA report")
+    for milder in (reading(-1.8), reading(-3.0, "DXA Z-score lumbar spine"), reading(-3.0, status="entered-in-error")):
+        out = fhir.derive(bundle(OSTEOPENIA, milder), CODES, kb)
+        assert out.data == {"stage": "osteopenia"} and out.unrecognised == (
+            f"Observation/o ({milder['code']['text']})",
+        )
+    panel = {"resourceType": "Observation", "id": "dxa", "status": "final", "code": {"text": "DXA report"},
+             "component": [{"code": {"text": "T-score femoral neck"}, "valueQuantity": {"value": -2.7}}]}  # fmt: skip
+    assert fhir.derive(bundle(OSTEOPENIA, panel), CODES, kb).data == {"stage": "osteoporosis"}
+
+
 def test_a_t_score_given_as_a_component_of_a_dxa_panel_is_read(kb: Knowledge) -> None:
     """R4 lets a DXA report be one Observation whose components hold its readings. Unread, the panel's
     osteoporosis-range T-score would leave the plan on the milder diagnosis beside it."""

@@ -79,6 +79,8 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
     (_BLOOD_THINNERS, {"fact": "anticoagulants"}),
     (_STEROIDS, {"fact": "corticosteroids"}),
 )  # fmt: skip
+# A DXA T-score's own name ("T-score, left femoral neck"): never a Z-score, which compares with one's age.
+T_SCORE = _words(r"\bt[- ]?scores?\b")
 # Words of a route that does not reach the whole body.
 NOT_SYSTEMIC = _words(
     r"\b(topical\w*|cream|ointment|lotion|gel|foam|paste|shampoo|ophthalmic|eye|ear|otic|nasal|intranasal"

@@ -10,7 +10,7 @@ from typing import Any
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.fields import describe, earliest, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
-from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
+from osteocheck.client.records.names import MARK, NOT_SYSTEMIC, T_SCORE, local_route, surgical
 from osteocheck.client.records.references import References
 from osteocheck.engine.stage import classify
 from osteocheck.vocabulary import T_SCORE_RANGE
@@ -334,6 +334,25 @@ def observation(f: Findings, r: dict[str, Any]) -> None:
     label, entry = f.recognise(r, "observations", r.get("code"))
     if entry is not None:
         _reading(f, r, r, label)
+    elif _by_words(f, r, r, label) and f.unrecognised[-1:] == [label]:
+        f.unrecognised.pop()
+
+
+def _by_words(f: Findings, r: dict[str, Any], valued: dict[str, Any], label: str) -> bool:
+    """A T-score under a code the map does not know, named by its words ("DXA T-score L1-L4" under a
+    clinic's own code), in the osteoporosis range: stage osteoporosis at least. Above it, such a reading
+    would make the plan milder on words alone: left as not recognised. Whether it was counted."""
+    value = _t_value(valued)
+    if (
+        value is None
+        or classify(value, f.knowledge) != "osteoporosis"
+        or text(r.get("status")) in _VOID_OBSERVATION
+        or not T_SCORE.search(words_of(valued.get("code")))
+    ):
+        return False
+    why = f"T-score {value:g} named by its words only, so counted only as far as it makes the plan stricter"
+    _osteoporosis_at_least(f, f"{label} ({MARK})", f"T-score {value:g}", why)
+    return True
 
 
 def _components(f: Findings, r: dict[str, Any]) -> bool:
@@ -346,6 +365,8 @@ def _components(f: Findings, r: dict[str, Any]) -> bool:
         if concept is not None and f.codes.match("observations", concept) is not None:
             _reading(f, r, part, f"{describe(r, concept)}, a component")
             found = True
+        elif isinstance(part, dict) and concept is not None:
+            found = _by_words(f, r, part, f"{describe(r, concept)}, a component") or found
     return found
 
 
