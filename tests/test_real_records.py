@@ -690,8 +690,9 @@ def test_a_label_read_by_name_is_kept_and_never_changed_by_the_records_that_shar
     before = json.dumps(kept, sort_keys=True)
     second = fhir.derive(bundle({**fracture, "id": "c2", "bodySite": [{"text": "wrists"}]}), CODES, kb)
     assert names.condition(label, kb.site_ids) is kept and json.dumps(kept, sort_keys=True) == before
-    assert first.data == {"fracture_history": True, "fresh_fractures": ["shoulders"]}
-    assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"]}
+    # the fall it names is a fall, as the map reads a fall's own code
+    assert first.data == {"fracture_history": True, "fresh_fractures": ["shoulders"], "balance_issues": True}
+    assert second.data == {"fracture_history": True, "fresh_fractures": ["shoulders", "wrists"], "balance_issues": True}
 
 
 SCAN = {"resourceType": "Observation", "id": "o", "code": mapped("observations", t_score=True)}
