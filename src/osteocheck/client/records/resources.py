@@ -365,7 +365,7 @@ def _components(f: Findings, r: dict[str, Any]) -> bool:
         if concept is not None and f.codes.match("observations", concept) is not None:
             _reading(f, r, part, f"{describe(r, concept)}, a component")
             found = True
-        elif isinstance(part, dict) and concept is not None:
+        elif concept is not None:
             found = _by_words(f, r, part, f"{describe(r, concept)}, a component") or found
     return found
 
