@@ -154,3 +154,17 @@ def test_the_folded_site_search_finds_every_site_a_case_blind_one_finds_in_odd_t
 ) -> None:
     label = joiner.join(parts)
     assert _case_blind_sites(label) <= set(body_words.sites_named(label, SITES))
+
+
+def test_no_label_search_scans_on_without_bound() -> None:
+    """`[^,;]*` between two words made a search quadratic in the label: 110,000 characters of "metastasis "
+    took 75 s. The reader passes at most 500 (`fields.words_of`), but a search must be safe on its own."""
+    found = [
+        *(p for p, _ in names._CONDITIONS),
+        names._BLOOD_THINNERS, names._STEROIDS, names._SURGICAL, names._NEGATED, names.NOT_SYSTEMIC, names.T_SCORE,
+        *(p for p, _ in body_words._COMPILED),
+    ]  # fmt: skip
+    unbounded = [p.source for p in found if re.search(r"\]\*|\]\+|\.\*|\.\+", p.source)]
+    assert unbounded == []
+    for text in ("metastasis " * 10_000 + "x", "collapse of " * 10_000, "malignant neoplasm of " * 5_000):
+        assert names.condition(text, SITES) is None

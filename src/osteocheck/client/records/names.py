@@ -55,10 +55,10 @@ _STEROIDS = _words(
     r"|corticosteroid\w*|glucocorticoid\w*|systemic steroids?)\b"
 )
 _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
-    (_words(r"\bfractur\w*|\bcollapsed? vertebra|\bvertebral collapse\b|\bcollapse of [^,;]*\bvertebra"),
+    (_words(r"\bfractur\w*|\bcollapsed? vertebra|\bvertebral collapse\b|\bcollapse of [^,;]{0,100}\bvertebra"),
      {"kind": "fracture"}),
-    (_words(r"\bmetasta\w*[^,;]*\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
-            r"|\bmyeloma\b|malignant neoplasm of[^,;]*\b(bone|vertebral|ribs|pelvic|mandible)"
+    (_words(r"\bmetasta\w*[^,;]{0,100}\b(bone|osseous|skeletal|spine|vertebra\w*)|\b(bone|osseous|skeletal) metasta\w*"
+            r"|\bmyeloma\b|malignant neoplasm of[^,;]{0,100}\b(bone|vertebral|ribs|pelvic|mandible)"
             r"|\bdisseminated malignan\w*"), {"fact": "cancer_in_bone"}),
     (_words(r"\bthrombo(sis|tic|phlebitis|embolism)|\bembol(ism|us|i)\b|\bDVT\b|\bclot\b|\bphlebitis\b"
             r"|\bbudd-chiari\b|\bmicroemboli\b|\bpulmonary (infarction|apoplexy)\b"), {"fact": "dvt"}),
