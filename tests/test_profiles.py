@@ -20,7 +20,7 @@ from osteocheck.cli.prompt import TerminalReader
 from osteocheck.client.intake import questions
 from osteocheck.client.records import derive as fhir
 from osteocheck.engine.model import Knowledge
-from osteocheck.errors import ProfileError
+from osteocheck.errors import OutputError, ProfileError
 from processes import run_in_terminal
 
 EXAMPLES = ROOT / "examples"
@@ -81,6 +81,24 @@ def test_intake_refuses_to_clobber(runner: CliRunner, tmp_path: Path) -> None:
     missing = runner.invoke(app, ["intake", "-o", str(tmp_path / "no" / "p.yaml")], input="\n".join(ANSWERS) + "\n")
     assert (
         missing.exit_code == 1 and missing.stderr.startswith("osteocheck: cannot write") and "?" not in missing.stderr
+    )
+
+
+def test_intake_that_cannot_write_at_the_end_keeps_the_answers(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target is checked before the first question, but a disk can fill during an interview."""
+
+    def full(*_: object, **__: object) -> None:
+        raise OutputError("cannot write p.yaml: No space left on device")
+
+    monkeypatch.setattr("osteocheck.writer.write_text", full)
+    result = runner.invoke(app, ["intake", "-o", str(tmp_path / "p.yaml")], input="\n".join(ANSWERS) + "\n")
+    assert result.exit_code == 1
+    assert yaml.safe_load(result.stdout)["fresh_fractures"] == ["wrists"]
+    assert result.stderr.endswith(
+        "osteocheck: cannot write p.yaml: No space left on device; the profile is on standard output above, "
+        "to save by hand\n"
     )
 
 

@@ -46,7 +46,7 @@ from osteocheck.cli.options import (
 from osteocheck.cli.printing import emit, print_plan, show
 from osteocheck.cli.settings import current, output_path, view_format
 from osteocheck.client.sources import ClientSources
-from osteocheck.errors import KnowledgeError, OsteocheckError, ProfileError
+from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
 from osteocheck.words import one_line, suggest
 
 
@@ -687,7 +687,11 @@ def intake(
             text = dumps(answers)
         else:
             text = interview.to_yaml(answers, knowledge)
-        write_text(output, text, force=force)
+        try:
+            write_text(output, text, force=force)
+        except OutputError as exc:  # checked before the first question, yet a disk can fill: keep the answers
+            sys.stdout.write(text)
+            fail(f"osteocheck: {one_line(str(exc))}; the profile is on standard output above, to save by hand", 1)
     import shlex  # noqa: PLC0415
 
     shown = " " + shlex.quote(output) if output != "-" else " FILE"
