@@ -31,6 +31,12 @@ def bundle(*resources: dict[str, Any], timestamp: str = "2026-06-01T00:00:00Z") 
     return {"resourceType": "Bundle", "timestamp": timestamp, "entry": [{"resource": r} for r in resources]}
 
 
+def local_condition(text: str, **fields: object) -> dict[str, Any]:
+    """An active Condition/c under a clinic's own code, which no map holds: read by its words."""
+    return {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": LOCAL, "code": "C"}], "text": text}, **fields}  # fmt: skip
+
+
 def test_the_warfarin_clopidogrel_and_t_score_of_a_real_record_are_found() -> None:
     plan = plan_json("--fhir", str(MIGUEL))
     profile, record = plan["profile"], plan["record"]
@@ -317,8 +323,7 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
 def test_a_label_naming_several_conditions_counts_each_and_a_negation_only_its_clause(
     kb: Knowledge, text: str, expected: dict[str, object]
 ) -> None:
-    active = {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
-              "onsetDateTime": "2026-05-20", "code": {"coding": [{"system": LOCAL, "code": "X"}], "text": text}}  # fmt: skip
+    active = local_condition(text, onsetDateTime="2026-05-20")
     out = fhir.derive(bundle(active), CODES, kb)
     assert out.data == expected
     if expected:
@@ -344,8 +349,7 @@ def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed
     kb: Knowledge, text: str, placed: list[str]
 ) -> None:
     """Placed nowhere, a wound gave only a note to ask where: these regions' words were not read."""
-    found = {"resourceType": "Condition", "id": "w", "clinicalStatus": {"coding": [{"code": "active"}]},
-             "code": {"coding": [{"system": LOCAL, "code": "W"}], "text": text}}  # fmt: skip
+    found = local_condition(text)
     out = fhir.derive(bundle(found), CODES, kb)
     fact = "open_wounds" if "wound" in text or "ulcer" in text or "laceration" in text.lower() else "active_infections"
     assert out.data == {fact: placed} and not out.notes
@@ -400,8 +404,7 @@ def test_a_problem_list_naming_a_blood_thinner_or_a_steroid_counts_it(
     kb: Knowledge, text: str, expected: dict[str, object]
 ) -> None:
     """As the map reads ICD-10-CM Z79.01 and Z79.52, a condition in words that says the client takes one."""
-    found = {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
-             "code": {"coding": [{"system": LOCAL, "code": "Z"}], "text": text}}  # fmt: skip
+    found = local_condition(text)
     assert fhir.derive(bundle(found), CODES, kb).data == expected
 
 
