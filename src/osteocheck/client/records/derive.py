@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from osteocheck.client.records import resources
+from osteocheck.client.records import modifiers, observations, resources
 from osteocheck.client.records.bundle import ASK_WHOLE, checked, read_bundle, withheld
 from osteocheck.client.records.codes import CodeMap, load_code_map
 from osteocheck.client.records.fields import date, describe
@@ -61,7 +61,7 @@ def derive(
         found.current_on = session
         found.as_of += f"; a DXA T-score must still be current on the session's day, {session.isoformat()}"
     if "implicitRules" in bundle:  # a Bundle is a Resource: rules it was written under apply to all it holds
-        resources.modified(found, bundle)
+        modifiers.modified(found, bundle)
     chosen = _the_patient(patients, patient, choose)
     if chosen is not None and chosen[0] != "(no id)":
         found.patient = f"Patient/{chosen[0]}"
@@ -141,7 +141,7 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
     elif kind == "Procedure":
         resources.procedure(found, r)
     elif kind == "Observation":
-        resources.observation(found, r)
+        observations.observation(found, r)
     elif kind == "Patient":
         resources.patient(found, r)
     elif kind == "Medication":  # read through the statements that refer to it, its modifiers too
@@ -149,7 +149,7 @@ def read_resource(found: Findings, r: dict[str, Any], references: References) ->
     else:
         found.unrecognised.append(describe(r, r.get("code")))
     if "modifierExtension" in r or "implicitRules" in r:
-        resources.modified(found, r)
+        modifiers.modified(found, r)
 
 
 # Resource types and field shapes of another FHIR version: read as R4 they would be misread, silently.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from osteocheck.words import one_line
@@ -91,3 +92,18 @@ def latest(value: object) -> dt.date | None:
         except ValueError:
             return None
     return date(value)
+
+
+def ends(period: object) -> tuple[object, object]:
+    """A Period's end, then its start (an ongoing one has only a start)."""
+    return (period.get("end"), period.get("start")) if isinstance(period, dict) else (None, None)
+
+
+def dated(*values: object, read: Callable[[object], dt.date | None] = latest) -> tuple[dt.date | None, str]:
+    """The first of `values` that is a date, as its last day (`latest`; `read=earliest`, its first),
+    and how it was written when it gives only a year or a month, else ""."""
+    for value in values:
+        day = read(value)
+        if day is not None:
+            return day, (str(value) if len(str(value)) < 10 else "")  # shorter than a day: a year or a month
+    return None, ""

@@ -1,19 +1,17 @@
-"""One reader per FHIR resource type: what it adds to the findings, or why it is set aside."""
+"""One reader per FHIR resource type: what it adds to the findings, or why it is set aside. An Observation's
+is `observations.observation`; what any resource's modifiers say, `modifiers.modified`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable
 from typing import Any
 
+from osteocheck.client.records import modifiers
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import describe, earliest, latest, status_code, text, words_of
+from osteocheck.client.records.fields import dated, describe, ends, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
-from osteocheck.client.records.names import MARK, NOT_SYSTEMIC, T_SCORE, local_route, surgical
+from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
-from osteocheck.engine.stage import classify
-from osteocheck.vocabulary import T_SCORE_RANGE
 from osteocheck.words import one_line
 
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
@@ -48,9 +46,6 @@ WHEN = {
     "MedicationDispense": ("whenhandedover", "whenHandedOver", ""),
     "MedicationAdministration": ("effective-time", "effectiveDateTime", "effectivePeriod"),
 }
-# A T-score of these statuses counts as read; of any other, only as far as it makes the plan stricter
-# (counted outright, it could make the stage milder than the one assumed without it).
-_FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
 
 
 def condition(f: Findings, r: dict[str, Any]) -> None:
@@ -135,10 +130,10 @@ def _at_sites(f: Findings, r: dict[str, Any], label: str, fact: str, sites: list
 def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, *, active: bool) -> None:
     f.set_fact("fracture_history")
     onset = r.get("onsetPeriod")  # its end, else its start: the later, the more likely still healing
-    when, partly = _dated(r.get("onsetDateTime"), *_ends(onset), r.get("recordedDate"))
+    when, partly = dated(r.get("onsetDateTime"), *ends(onset), r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     if recent:
-        _partly_dated(f, label, partly)
+        _partlydated(f, label, partly)
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
     if recent or (active and when is None and not entry.get("past")):
@@ -169,7 +164,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         else:
             parts = _ingredients(target)
             if "modifierExtension" in target or "implicitRules" in target:
-                modified(f, target)  # contained, in the Bundle or in a Bulk Data export alike
+                modifiers.modified(f, target)  # contained, in the Bundle or in a Bulk Data export alike
         if concept is None and isinstance(display, str) and display.strip():
             concept = {"text": display}  # all the record says of the drug: read by its name
     label, entry = f.recognise(r, "medications", concept, parts)
@@ -196,7 +191,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if not any(taken):
         return
     _doubted(f, label, status, counted, "taken")
-    _partly_dated(f, label, partly)
+    _partlydated(f, label, partly)
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -234,39 +229,24 @@ def _doubted(f: Findings, label: str, status: str | None, sure: tuple[str, ...],
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
 
 
-def _partly_dated(f: Findings, label: str, partly: str) -> None:
-    """The note on an event counted by the last day its month or year can mean (`_dated`)."""
+def _partlydated(f: Findings, label: str, partly: str) -> None:
+    """The note on an event counted by the last day its month or year can mean (`fields.dated`)."""
     if partly:
         f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
-
-
-def _ends(period: object) -> tuple[object, object]:
-    """A Period's end, then its start (an ongoing one has only a start)."""
-    return (period.get("end"), period.get("start")) if isinstance(period, dict) else (None, None)
 
 
 _GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
 
 
 def _happened(r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str]:
-    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `_dated` reads them. A drug is read
+    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `fields.dated` reads them. A drug is read
     by both of its dated kinds' fields: a dispense written with an administration's time was taken all
     the same."""
     values: list[object] = []
     for kind in kinds:
         _, on, during = WHEN[kind]
-        values += [r.get(on), *_ends(r.get(during))]
-    return _dated(*values)
-
-
-def _dated(*values: object, read: Callable[[object], dt.date | None] = latest) -> tuple[dt.date | None, str]:
-    """The first of `values` that is a date, as its last day (`fields.latest`; `read=earliest`, its first),
-    and how it was written when it gives only a year or a month, else ""."""
-    for value in values:
-        day = read(value)
-        if day is not None:
-            return day, (str(value) if len(str(value)) < 10 else "")  # shorter than a day: a year or a month
-    return None, ""
+        values += [r.get(on), *ends(r.get(during))]
+    return dated(*values)
 
 
 def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
@@ -313,7 +293,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     for site in sites:
         f.add_site("post_surgical", site)
     _doubted(f, label, status, COUNTED["Procedure"], "done")
-    _partly_dated(f, label, partly)
+    _partlydated(f, label, partly)
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
@@ -326,188 +306,6 @@ def _surgery(f: Findings, r: dict[str, Any]) -> tuple[dict[str, Any] | None, str
     entry = f.codes.match("procedures", r.get("code"))
     words = words_of(r.get("code"))
     return (entry, words) if entry is not None or surgical(words) else None
-
-
-def observation(f: Findings, r: dict[str, Any]) -> None:
-    if "component" in r and f.codes.match("observations", r.get("code")) is None and _components(f, r):
-        return
-    label, entry = f.recognise(r, "observations", r.get("code"))
-    if entry is not None:
-        _reading(f, r, r, label)
-    elif _by_words(f, r, r, label) and f.unrecognised[-1:] == [label]:
-        f.unrecognised.pop()
-
-
-def _by_words(f: Findings, r: dict[str, Any], valued: dict[str, Any], label: str) -> bool:
-    """A T-score under a code the map does not know, named by its words ("DXA T-score L1-L4" under a
-    clinic's own code), in the osteoporosis range: stage osteoporosis at least. Above it, such a reading
-    would make the plan milder on words alone: left as not recognised. Whether it was counted."""
-    value = _t_value(valued)
-    if (
-        value is None
-        or classify(value, f.knowledge) != "osteoporosis"
-        or text(r.get("status")) in _VOID_OBSERVATION
-        or not T_SCORE.search(words_of(valued.get("code")))
-    ):
-        return False
-    why = f"T-score {value:g} named by its words only, so counted only as far as it makes the plan stricter"
-    _osteoporosis_at_least(f, f"{label} ({MARK})", f"T-score {value:g}", why)
-    return True
-
-
-def _components(f: Findings, r: dict[str, Any]) -> bool:
-    """A DXA panel may give its T-scores as components (R4 Observation.component: a code and a value each)
-    rather than as Observations of their own: each the map knows is read as one, with the panel's status,
-    dates and modifiers. Whether any was."""
-    found = False
-    for part in r["component"] if isinstance(r["component"], list) else ():
-        concept = part.get("code") if isinstance(part, dict) else None
-        if concept is not None and f.codes.match("observations", concept) is not None:
-            _reading(f, r, part, f"{describe(r, concept)}, a component")
-            found = True
-        elif concept is not None:
-            found = _by_words(f, r, part, f"{describe(r, concept)}, a component") or found
-    return found
-
-
-def _reading(f: Findings, r: dict[str, Any], valued: dict[str, Any], label: str) -> None:
-    """A T-score: `valued` holds its value (the Observation, or a component of it), `r` all else."""
-    status = text(r.get("status"))
-    value = _t_value(valued)
-    modified = ("modifierExtension" in r or "implicitRules" in r) and _modifiers(r)  # read_resource's gate first
-    if modified and value is not None and classify(value, f.knowledge) != "osteoporosis":
-        # A modifier may say the value is not to be relied on: read as written, a normal reading would make
-        # the plan milder than none at all. One in the osteoporosis range is no milder, whatever it says.
-        why = f"its value ({_shown(valued)}) comes with a modifier osteocheck cannot read, so counted as osteoporosis"
-        _osteoporosis_at_least(f, label, "T-score with a modifier", why)
-        return
-    if status in _FINAL_OBSERVATION:
-        if value is not None:
-            if not _outdated(f, r, label, value):
-                f.add_t_score(value, label)
-            return
-        # Fail closed: a T-score the record holds but whose value cannot be read may be in the osteoporosis
-        # range, and the plan must not rest on a milder diagnosis beside it (as with no stage at all).
-        why = f"its value ({_shown(valued)}) is no T-score osteocheck can read, so counted as osteoporosis"
-        _osteoporosis_at_least(f, label, "T-score not read", why)
-        return
-    said = one_line(status or "not recorded")[:40]
-    if status not in _VOID_OBSERVATION and value is not None and classify(value, f.knowledge) == "osteoporosis":
-        # Not final, but a measurement all the same: it may only make the stage stricter, never milder.
-        why = f"T-score {value:g} of status {said}, so counted only as far as it makes the plan stricter"
-        _osteoporosis_at_least(f, label, f"T-score {value:g}, status {said}", why)
-        return
-    f.set_aside.append(f"{label}: status {said}, value {_shown(valued)}")
-
-
-def _outdated(f: Findings, r: dict[str, Any], label: str, value: float) -> bool:
-    """A T-score above the osteoporosis range, measured longer ago than the map's years for its band (or
-    at no known date, or dated after the record's day: a mistyped year), no longer shows the bones are
-    above it: set aside, with a note, and never milder than the plan without it. A reading in the
-    osteoporosis range counts however old."""
-    years = f.codes.t_score_current_for(value) if classify(value, f.knowledge) != "osteoporosis" else None
-    if years is None:
-        return False
-    start, end = _ends(r.get("effectivePeriod"))[::-1]
-    when, _ = _dated(r.get("effectiveDateTime"), r.get("effectiveInstant"), start, end, r.get("issued"), read=earliest)
-    if when is not None and when > f.today and (when - f.today).days > 1:  # a day's leeway: its own time zone
-        said = f"dated {when.isoformat()}, after the day the record is judged at ({f.today.isoformat()})"
-        f.set_aside.append(f"{label}: T-score {value:g}, {said}")
-        f.notes.append(f"{label}: T-score {value:g} {said}, so not known to be current and not counted; check its date")
-        return True
-    if when is not None and (f.current_on - when).days <= years * 365.25:
-        return False
-    said = f"measured {when.isoformat()}" if when is not None else "with no date"
-    later = f.current_on > f.today  # judged for a session after the record's day
-    f.set_aside.append(
-        f"{label}: T-score {value:g}, {said}: not current" + (f" on the session's day, {f.current_on}" if later else "")
-    )
-    f.notes.append(
-        f"{label}: T-score {value:g} {said}, so not counted: a reading in its range is current for {years:g} "
-        f"year{'s' if years != 1 else ''} (1 in 10 older women reach osteoporosis in that time, "
-        f"{f.codes.t_score_reference.split(',')[0]})"
-        + (f", and the session is on {f.current_on}" if later else "")
-        + "; ask for a newer DXA result"
-    )
-    return True
-
-
-def modified(f: Findings, r: dict[str, Any]) -> None:
-    """R4 requires a reader to check for modifier extensions and implicit rules: they may change what a
-    resource means (say, that a drug was not given, or a condition is a relative's). osteocheck knows none:
-    the resource is read as written, which counts what it names, and the therapist is told to check it
-    (a T-score above the osteoporosis range, which written would make the plan milder, counts as
-    osteoporosis: `observation`). A Medication is checked where a statement uses it, once however many do."""
-    said = _modifiers(r)
-    if said:
-        name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))
-        note = (
-            f"{name}: carries {' and '.join(said)}, which osteocheck cannot read and which may change what it says; "
-            "read as written: check the record"
-        )
-        if note not in f.notes:
-            f.notes.append(note)
-
-
-def _modifiers(r: dict[str, Any]) -> list[str]:
-    """The modifiers a resource carries, in words: malformed, each still says the resource means more than
-    it writes; null says nothing."""
-    said = []
-    extensions = r.get("modifierExtension")
-    if extensions is not None:
-        urls = (
-            [one_line(x["url"])[:80] for x in extensions if isinstance(x, dict) and isinstance(x.get("url"), str)]
-            if isinstance(extensions, list)
-            else []
-        )
-        said.append(f"a modifier extension ({', '.join(urls[:3]) or 'no URL'}{', ...' if len(urls) > 3 else ''})")
-    rules = r.get("implicitRules")
-    if rules is not None:
-        said.append(
-            f"implicit rules ({one_line(rules)[:80] if isinstance(rules, str) and rules.strip() else 'not a URI'})"
-        )
-    return said
-
-
-def _osteoporosis_at_least(f: Findings, label: str, read: str, why: str) -> None:
-    """Stage osteoporosis at least, from a T-score the plan cannot take as it stands, and a note to check it."""
-    f.add_stage("osteoporosis", label)
-    f.used.append(f"{label}: {read}: stage osteoporosis at least")
-    f.notes.append(f"{label}: {why}; check the DXA report")
-
-
-# R4 observation-status: a result that never was, or was withdrawn.
-_VOID_OBSERVATION = {"cancelled", "entered-in-error"}
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
-
-
-def _t_value(r: dict[str, Any]) -> float | None:
-    """The T-score an Observation states: a Quantity's value, an integer, or a number written as text
-    (with a typographic minus, as reports print it); None when it states none plainly, or one no T-score
-    can be (a slip in the record, which must not stop the plan). A Quantity "less than" a value is a bound,
-    not a T-score: read as the value, "< -1.0" would be normal, and the bones may be far below it."""
-    quantity = r.get("valueQuantity")
-    if isinstance(quantity, dict) and quantity.get("comparator") in ("<", "<="):
-        return None
-    for value in (quantity.get("value") if isinstance(quantity, dict) else None, r.get("valueInteger"),
-                  r.get("valueString")):  # fmt: skip
-        number = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str) and _NUMBER.fullmatch(written := value.strip().replace("\u2212", "-")):
-            number = float(written)
-        if number is not None:
-            low, high = T_SCORE_RANGE
-            return number if low <= number <= high else None  # NaN is in no range
-    return None
-
-
-def _shown(r: dict[str, Any]) -> str:
-    quantity = r.get("valueQuantity")
-    value = quantity.get("value") if isinstance(quantity, dict) else r.get("valueInteger", r.get("valueString"))
-    bound = quantity.get("comparator") if isinstance(quantity, dict) else None
-    shown = "no number" if value is None else one_line(repr(value))[:40]
-    return f"{one_line(str(bound))[:4]} {shown}" if isinstance(bound, str) else shown
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
