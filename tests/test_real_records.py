@@ -360,6 +360,42 @@ def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed
     assert fhir.derive(bundle({**found, "code": {"text": "Chest infection"}}), CODES, kb).data == {"fever": True}
 
 
+def test_a_coded_concept_whose_own_text_names_more_counts_that_too_marked(kb: Knowledge) -> None:
+    """A clinic may code "Fracture of femur" and write what the code leaves out: counted only by the code,
+    cancer in the bone was lost. Only more: what the text names less of, or names as the code does, adds
+    nothing, and the code's meaning stands."""
+    femur = mapped("conditions", kind="fracture", sites=["legs"], stage="osteoporosis")
+    written = {**local_condition("Pathological fracture of femur due to bone metastases", onsetDateTime="2026-05-20"),
+               "code": {**femur, "text": "Pathological fracture of femur due to bone metastases"}}  # fmt: skip
+    out = fhir.derive(bundle(written), CODES, kb)
+    assert out.data == {"stage": "osteoporosis", "fracture_history": True, "fresh_fractures": ["legs"],
+                        "cancer_in_bone": ["legs"]}  # fmt: skip
+    marked = [line for line in out.used if names.TEXT_MARK in line]
+    assert marked == [f"Condition/c (Pathological fracture of femur due to bone metastases) ({names.TEXT_MARK}): "
+                      "cancer_in_bone legs"]  # fmt: skip
+    # the same words as the code's, a fracture the code already places, less, or a milder stage: nothing more
+    for text in ("fracture of the FEMUR", "Broken thigh bone", "History of fracture of femur", "Osteopenia"):
+        plain = fhir.derive(bundle({**written, "code": {**femur, "text": text}}), CODES, kb)
+        assert plain.data == {"stage": "osteoporosis", "fracture_history": True, "fresh_fractures": ["legs"]}, text
+        assert not any(names.TEXT_MARK in line for line in plain.used), text
+    # a place the code does not name, a stage more severe than the code's, a drug beside the code's
+    hip = fhir.derive(bundle({**written, "code": {**femur, "text": "Fracture of hip"}}), CODES, kb)
+    assert hip.data["fresh_fractures"] == ["hips", "legs"]
+    osteopenia = mapped("conditions", stage="osteopenia")
+    staged = fhir.derive(bundle({**written, "code": {**osteopenia, "text": "Osteoporosis"}}), CODES, kb)
+    assert staged.data == {"stage": "osteoporosis"}
+    clot = mapped("conditions", fact="dvt", sites=["legs"])
+    ruled_out = fhir.derive(bundle({**written, "code": {**clot, "text": "DVT ruled out"}}), CODES, kb)
+    assert ruled_out.data == {"dvt": ["legs"]}  # the code stands (a refuted one says so in its own status)
+    request = {"resourceType": "MedicationRequest", "id": "m", "status": "active",
+               "medicationCodeableConcept": {**WARFARIN, "text": "Warfarin 5 mg; prednisone 10 mg"}}  # fmt: skip
+    drugs = fhir.derive(bundle(request), CODES, kb)
+    assert drugs.data == {"anticoagulants": True, "corticosteroids": True}
+    assert [line for line in drugs.used if names.TEXT_MARK in line] == [
+        f"MedicationRequest/m (Warfarin 5 mg; prednisone 10 mg) ({names.TEXT_MARK}): corticosteroids"
+    ]
+
+
 def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
     """A drug coded with a local code is read by its words: they must name every drug, and every class, the
     map's value sets list (desirudin, eptifibatide, tirofiban and "Glucocorticoids" were missed)."""

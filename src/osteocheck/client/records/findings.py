@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, NamedTuple
 
 from osteocheck.client.records import names
@@ -102,13 +103,39 @@ class Findings:
         return ({**first, "also": tuple(also)} if also else first), how
 
     def _entry(self, section: str, concept: object, coded: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
-        """The code-map entry of a concept, else the one its words name (and the mark that says so)."""
+        """The code-map entry of a concept, else the one its words name (and the mark that says so); with
+        what its own text names beyond its code."""
         entry = self.codes.match(section, concept, coded)
-        if entry is not None or section not in ("conditions", "medications"):
+        if section not in ("conditions", "medications"):
             return entry, ""
-        words = words_of(concept, coded)
-        entry = names.condition(words, self.sites) if section == "conditions" else names.medication(words)
-        return entry, names.MARK if entry is not None else ""
+        if entry is None:
+            entry = self._by_name(section, words_of(concept, coded))
+            return entry, names.MARK if entry is not None else ""
+        more = self._text_adds(section, concept, coded, entry)
+        return ({**entry, "also": (*entry.get("also", ()), *more)} if more else entry), ""
+
+    def _by_name(self, section: str, words: str) -> dict[str, Any] | None:
+        return names.condition(words, self.sites) if section == "conditions" else names.medication(words)
+
+    def _text_adds(
+        self, section: str, concept: object, coded: list[dict[str, Any]], entry: dict[str, Any]
+    ) -> tuple[dict[str, Any], ...]:
+        """What a coded concept's own text names that its code does not, each marked `by_text` (`counted_as`): a
+        clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
+        metastases". Nothing when the text is one of its codings' displays, as records mostly write it.
+        Only ever more: the code's meaning stands whatever the text says."""
+        said = concept.get("text") if isinstance(concept, dict) else None
+        if not isinstance(said, str) or any(said == c.get("display") for c in coded):
+            return ()
+        folded = " ".join(said.split()).casefold()
+        if not folded or any(" ".join(str(c.get("display")).split()).casefold() == folded for c in coded):
+            return ()
+        read = self._by_name(section, one_line(said)[:500])
+        if read is None:
+            return ()
+        known = (entry, *entry.get("also", ()))
+        meanings = ({k: v for k, v in read.items() if k != "also"}, *read.get("also", ()))
+        return tuple({**m, "by_text": True} for m in map(functools.partial(_beyond, known), meanings) if m is not None)
 
     def add_site(self, fact: str, site: str) -> None:
         listed = self.data.setdefault(fact, [])
@@ -174,3 +201,28 @@ class Findings:
             self.patient,
             self.current_on.isoformat() if self.current_on > self.today else None,
         )
+
+
+def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[str, Any] | None:
+    """What a meaning read from words says that a code's meanings do not, else None: its stage only when
+    more severe than theirs; the thing it names only when none is the same kind of thing in (at least)
+    its places (a code that names no place is placed by its words, `Findings.site_of`)."""
+    left = dict(meaning)
+    stage = meaning.get("stage")
+    if stage is None or any(STAGES.index(k["stage"]) >= STAGES.index(stage) for k in known if "stage" in k):
+        left.pop("stage", None)
+    thing = (meaning.get("kind"), meaning.get("fact"))
+    for k in known:
+        places = {*k.get("sites", ()), k.get("site")} - {None}
+        if thing == (None, None) or (
+            (k.get("kind"), k.get("fact")) == thing and (not places or set(meaning.get("sites", ())) <= places)
+        ):
+            for key in ("kind", "fact", "sites", "past"):
+                left.pop(key, None)
+            break
+    return left if "stage" in left or "kind" in left or "fact" in left else None
+
+
+def counted_as(label: str, meaning: dict[str, Any]) -> str:
+    """The label a meaning is counted under: marked when only the concept's text names it (`_text_adds`)."""
+    return f"{label} ({names.TEXT_MARK})" if meaning.get("by_text") else label

@@ -22,6 +22,7 @@ from osteocheck.client.records.body_words import LABELS_KEPT, sites_named
 from osteocheck.patterns import LazyPattern, Screen
 
 MARK = "recognised by name: confirm with the client"
+TEXT_MARK = "named only by its text: confirm with the client"  # a coded concept whose text names more
 # What a label's words name is the same for every record, and records share their labels: of the
 # readings made importing the 15 generated patients one after another, 83 % repeat a label read
 # before. So each reading is kept (the entry it gives is shared, like the code map's own: read only).
