@@ -128,7 +128,8 @@ class Findings:
         if not isinstance(said, str) or any(said == c.get("display") for c in coded):
             return ()
         folded = " ".join(said.split()).casefold()
-        if not folded or any(" ".join(str(c.get("display")).split()).casefold() == folded for c in coded):
+        displays = (c["display"] for c in coded if isinstance(c.get("display"), str))
+        if not folded or any(" ".join(d.split()).casefold() == folded for d in displays):
             return ()
         read = self._by_name(section, one_line(said)[:500])
         if read is None:
