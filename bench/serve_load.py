@@ -2,7 +2,7 @@
 
     pip install '.[serve,bench]'
     python bench/serve_load.py [--concurrency 50] [--requests 5000] [--warmup 500] [--workers 1] [--max-kib N]
-                               [--client curl|aiohttp|wrk] [--same] [--new-labels]
+                               [--client curl|aiohttp|wrk] [--same] [--new-labels | --new-texts]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
@@ -11,7 +11,9 @@ service's templates ask for, from `--concurrency` clients on keep-alive connecti
 a different patient (`distinct`: conditions at drawn body sites, a drawn T-score), as on a roster;
 `--same` sends the records as they are. The importer keeps what a label's words name (records share
 their labels: names.py); `--new-labels` gives every coded concept of every patient a text of its own,
-so that no label is ever read twice (the worst case for what is kept). The first `--warmup` requests open the connections and are not counted (the
+so that no label is ever read twice (the worst case for what is kept); `--new-texts` gives each a text of
+its own beside the displays it had, so each coded one is read by its words as well (a clinic's own
+texts, none shared: the worst case of all). The first `--warmup` requests open the connections and are not counted (the
 connections stay open for the counted ones); a second line counts every request, openings included.
 Two baselines, in the same run: discovery (GET /cds-services) at the same concurrency, the HTTP
 stack's own floor on this machine; and a call through the service's app in this process, without
@@ -108,7 +110,9 @@ def moved(value: Any, by: datetime.timedelta) -> Any:
     return value
 
 
-def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7, *, new_labels: bool = False) -> list[bytes]:
+def distinct(
+    calls: list[dict[str, Any]], count: int, seed: int = 7, *, new_labels: bool = False, new_texts: bool = False
+) -> list[bytes]:
     """`count` calls, the real patients in turn, each time with every Condition placed at one or two body
     sites and a DXA T-score from -4.0 to -0.5 added, drawn (seeded) with the code map's own body-site
     and T-score codes: a roster's patients are nearly all distinct, and the cards keep the texts they
@@ -153,8 +157,8 @@ def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7, *, new_labe
             "conditions": {**conditions, "entry": placed},
             "observations": {**observations, "entry": [*observations["entry"], {"resource": scan}]},
         }
-        if new_labels:
-            prefetch = relabelled(prefetch, n)
+        if new_labels or new_texts:
+            prefetch = relabelled(prefetch, n, displays=not new_texts)
         out.append(json.dumps({**call, "prefetch": prefetch}).encode())
     return out
 
@@ -162,14 +166,14 @@ def distinct(calls: list[dict[str, Any]], count: int, seed: int = 7, *, new_labe
 _CONCEPTS = ("code", "medicationCodeableConcept")
 
 
-def relabelled(value: Any, n: int) -> Any:
-    """`value` with patient `n`'s own text and displays on each resource's code: the same words, and one
+def relabelled(value: Any, n: int, *, displays: bool = True) -> Any:
+    """`value` with patient `n`'s own text (and displays) on each resource's code: the same words, and one
     more that no other patient's label holds (what the words name stays the same)."""
     if isinstance(value, list):
-        return [relabelled(v, n) for v in value]
+        return [relabelled(v, n, displays=displays) for v in value]
     if not isinstance(value, dict):
         return value
-    out = {k: relabelled(v, n) for k, v in value.items()}
+    out = {k: relabelled(v, n, displays=displays) for k, v in value.items()}
     if isinstance(out.get("resourceType"), str):
         for key in _CONCEPTS:
             concept = out.get(key)
@@ -178,7 +182,7 @@ def relabelled(value: Any, n: int) -> Any:
                 words = next((w for w in names if isinstance(w, str) and w), "")
                 own = f"{words} (patient {n})"  # the displays too, so the label is as long as before
                 codings = [{**c, "display": own} if isinstance(c, dict) else c for c in concept.get("coding", [])]
-                out[key] = {**concept, "text": own, "coding": codings}
+                out[key] = {**concept, "text": own, **({"coding": codings} if displays else {})}
     return out
 
 
@@ -440,7 +444,13 @@ def main() -> None:
     parser.add_argument("--client", choices=("curl", "aiohttp", "wrk"), default="curl")
     parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
     parser.add_argument("--same", action="store_true", help="send the real records as they are, in turn")
-    parser.add_argument("--new-labels", action="store_true", help="a text of its own on every patient's codes")
+    relabel = parser.add_mutually_exclusive_group()
+    relabel.add_argument(
+        "--new-labels", action="store_true", help="a text and displays of its own on every patient's codes"
+    )
+    relabel.add_argument(
+        "--new-texts", action="store_true", help="a text of its own on every patient's codes, beside their displays"
+    )
     args = parser.parse_args()
     calls = within(args.max_kib)
     sizes = sorted(len(json.dumps(c)) for c in calls)
@@ -449,10 +459,10 @@ def main() -> None:
         bodies = [json.dumps(c).encode() for c in calls]
         print(", each sent as it is, in turn")
     else:
-        bodies = distinct(calls, args.warmup + args.requests, new_labels=args.new_labels)
+        bodies = distinct(calls, args.warmup + args.requests, new_labels=args.new_labels, new_texts=args.new_texts)
         print(
             f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates"
-            + ("; every label new)" if args.new_labels else ")")
+            + ("; every label new)" if args.new_labels else "; every text new)" if args.new_texts else ")")
         )
     pace = in_process(bodies)
     print(f"in process, the app without HTTP: {pace * 1000:.2f} ms a call (the host's pace now)")
