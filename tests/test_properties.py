@@ -163,8 +163,9 @@ def test_a_later_session_never_loosens_the_plan_of_a_record(
 
 
 # Resources that stage nothing, as clinics write them: the map's own codes (conditions, drugs, operations),
-# a condition under a clinic's own code with a map display as its text (read by its words), and a coded one
-# whose text is another display (read by code and text); each of a drawn status and a date before JUDGED.
+# a condition under a clinic's own code with a map display as its text (read by its words), a coded one
+# whose text is another display (read by code and text), one under two codes; each of a drawn status and a
+# date before JUDGED.
 _CODES = api.code_map()
 
 
@@ -196,7 +197,7 @@ _SETTLED = {
 
 @st.composite
 def unstaged(draw: st.DrawFn) -> dict[str, object]:
-    kind = draw(st.sampled_from(["coded", "words", "text", "drug", "operation"]))
+    kind = draw(st.sampled_from(["coded", "words", "text", "two codes", "drug", "operation"]))
     when = (JUDGED - dt.timedelta(days=draw(st.integers(0, 400)))).isoformat()
     if kind == "drug":
         return {"resourceType": "MedicationRequest", "status": draw(st.sampled_from(["active", "stopped", "unknown"])),
@@ -209,6 +210,7 @@ def unstaged(draw: st.DrawFn) -> dict[str, object]:
         "coded": _coded(entry),
         "words": {"coding": [{"system": "https://clinic.example.org/codes", "code": "C"}], "text": entry["display"]},
         "text": _coded(entry, draw(_UNSTAGED)["display"]),
+        "two codes": {"coding": [*_coded(entry)["coding"], *_coded(draw(_UNSTAGED))["coding"]]},
     }[kind]
     status = draw(st.sampled_from(["active", "recurrence", "resolved", "remission"]))
     return {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": status}]}, "onsetDateTime": when,

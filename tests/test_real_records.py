@@ -396,6 +396,23 @@ def test_a_coded_concept_whose_own_text_names_more_counts_that_too_marked(kb: Kn
     ]
 
 
+def test_a_concept_coded_in_two_systems_counts_what_each_code_means(kb: Knowledge) -> None:
+    """Clinics' exports often code a problem in SNOMED CT and ICD-10-CM at once. Only the first code the map
+    knew counted: an ICD-10-CM code that stages osteoporosis beside a SNOMED CT fracture that stages
+    nothing was lost, and beside an osteopenia diagnosis the plan was for osteopenia."""
+    fracture = mapped("conditions", system="snomed", kind="fracture", sites=["legs"], stage=None)
+    staged = mapped("conditions", system="icd10cm", kind="fracture", sites=["legs"], stage="osteoporosis")
+    osteopenia = {**local_condition("Osteopenia", id="o"), "code": mapped("conditions", stage="osteopenia")}
+    for first, then in ((fracture, staged), (staged, fracture)):
+        both = {**local_condition("", onsetDateTime="2026-05-20"), "code": {"coding": first["coding"] + then["coding"]}}
+        out = fhir.derive(bundle(osteopenia, both), CODES, kb)
+        assert out.data == {"stage": "osteoporosis", "fracture_history": True, "fresh_fractures": ["legs"]}
+        assert not any(names.MARK in line or names.TEXT_MARK in line for line in out.used)
+    # what two codes both say is counted once
+    twice = {**local_condition("", onsetDateTime="2026-05-20"), "code": {"coding": staged["coding"] * 2}}
+    assert len(fhir.derive(bundle(twice), CODES, kb).used) == 2  # the stage, and the fracture
+
+
 def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
     """A drug coded with a local code is read by its words: they must name every drug, and every class, the
     map's value sets list (desirudin, eptifibatide, tirofiban and "Glucocorticoids" were missed)."""

@@ -103,22 +103,39 @@ class Findings:
         return ({**first, "also": tuple(also)} if also else first), how
 
     def _entry(self, section: str, concept: object, coded: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
-        """The code-map entry of a concept, else the one its words name (and the mark that says so); with
-        what its own text names beyond its code."""
+        """The code-map entry of a concept's first known coding, with what its other codings and its own text
+        name beyond it (`also`); else the entry its words name, and the mark that says so."""
         entry = self.codes.match(section, concept, coded)
         if section not in ("conditions", "medications"):
             return entry, ""
         if entry is None:
             entry = self._by_name(section, words_of(concept, coded))
             return entry, names.MARK if entry is not None else ""
-        more = self._text_adds(section, concept, coded, entry)
-        return ({**entry, "also": (*entry.get("also", ()), *more)} if more else entry), ""
+        known = (entry, *entry.get("also", ()))
+        if len(coded) > 1:
+            known = self._other_codings(section, coded, known)
+        known += self._text_adds(section, concept, coded, known)
+        return ({**entry, "also": known[1:]} if len(known) > 1 + len(entry.get("also", ())) else entry), ""
 
     def _by_name(self, section: str, words: str) -> dict[str, Any] | None:
         return names.condition(words, self.sites) if section == "conditions" else names.medication(words)
 
+    def _other_codings(
+        self, section: str, coded: list[dict[str, Any]], known: tuple[dict[str, Any], ...]
+    ) -> tuple[dict[str, Any], ...]:
+        """`known` with what a concept's other codings mean beyond it: a record may code one condition in
+        two systems, one saying more ("Age-related osteoporosis with current pathological fracture, femur"
+        in ICD-10-CM beside a SNOMED CT stress fracture, which stages nothing). Only ever more."""
+        for coding in coded:
+            meaning = self.codes.match(section, None, [coding])
+            for m in (meaning, *meaning.get("also", ())) if meaning is not None else ():
+                left = _beyond(known, m)
+                if left is not None:
+                    known = (*known, left)
+        return known
+
     def _text_adds(
-        self, section: str, concept: object, coded: list[dict[str, Any]], entry: dict[str, Any]
+        self, section: str, concept: object, coded: list[dict[str, Any]], known: tuple[dict[str, Any], ...]
     ) -> tuple[dict[str, Any], ...]:
         """What a coded concept's own text names that its code does not, each marked `by_text` (`counted_as`): a
         clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
@@ -134,7 +151,6 @@ class Findings:
         read = self._by_name(section, one_line(said)[:500])
         if read is None:
             return ()
-        known = (entry, *entry.get("also", ()))
         meanings = ({k: v for k, v in read.items() if k != "also"}, *read.get("also", ()))
         return tuple({**m, "by_text": True} for m in map(functools.partial(_beyond, known), meanings) if m is not None)
 
