@@ -134,7 +134,7 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
     when, partly = dated(r.get("onsetDateTime"), *ends(onset), r.get("recordedDate"))
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     if recent:
-        _partlydated(f, label, partly)
+        _partly_dated(f, label, partly)
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
     if recent or (active and when is None and not entry.get("past")):
@@ -194,7 +194,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if not any(taken):
         return
     _doubted(f, label, status, counted, "taken")
-    _partlydated(f, label, partly)
+    _partly_dated(f, label, partly)
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -232,7 +232,7 @@ def _doubted(f: Findings, label: str, status: str | None, sure: tuple[str, ...],
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
 
 
-def _partlydated(f: Findings, label: str, partly: str) -> None:
+def _partly_dated(f: Findings, label: str, partly: str) -> None:
     """The note on an event counted by the last day its month or year can mean (`fields.dated`)."""
     if partly:
         f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
@@ -296,7 +296,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     for site in sites:
         f.add_site("post_surgical", site)
     _doubted(f, label, status, COUNTED["Procedure"], "done")
-    _partlydated(f, label, partly)
+    _partly_dated(f, label, partly)
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
