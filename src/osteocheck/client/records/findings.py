@@ -137,7 +137,7 @@ class Findings:
     def _text_adds(
         self, section: str, concept: object, coded: list[dict[str, Any]], known: tuple[dict[str, Any], ...]
     ) -> tuple[dict[str, Any], ...]:
-        """What a coded concept's own text names that its code does not, each marked `by_text` (`counted_as`): a
+        """What a coded concept's own text names that its code does not, each marked `by_text` (`label_for`): a
         clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
         metastases". Nothing when the text is one of its codings' displays, as records mostly write it.
         Only ever more: the code's meaning stands whatever the text says."""
@@ -221,9 +221,9 @@ class Findings:
 
 
 def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[str, Any] | None:
-    """What a meaning read from words says that a code's meanings do not, else None: its stage only when
-    more severe than theirs; the thing it names only when none is the same kind of thing in (at least)
-    its places (a code that names no place is placed by its words, `Findings.site_of`)."""
+    """What a meaning (another coding's, or one its text names) says that those `known` do not, else None:
+    its stage only when more severe than theirs; the thing it names only when none is the same kind of
+    thing in (at least) its places (a code that names no place is placed by its words, `Findings.site_of`)."""
     left = dict(meaning)
     stage = meaning.get("stage")
     if stage is None or any(STAGES.index(k["stage"]) >= STAGES.index(stage) for k in known if "stage" in k):
@@ -240,6 +240,6 @@ def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[
     return left if "stage" in left or "kind" in left or "fact" in left else None
 
 
-def counted_as(label: str, meaning: dict[str, Any]) -> str:
+def label_for(label: str, meaning: dict[str, Any]) -> str:
     """The label a meaning is counted under: marked when only the concept's text names it (`_text_adds`)."""
     return f"{label} ({names.TEXT_MARK})" if meaning.get("by_text") else label
