@@ -162,7 +162,8 @@ def test_a_later_session_never_loosens_the_plan_of_a_record(
     assert at_least_as_strict(plans[1], plans[0], KB) == [] and at_least_as_strict(plans[2], plans[1], KB) == []
 
 
-# Resources that stage nothing, as clinics write them: the map's own codes (conditions, drugs, operations),
+# Resources that never make a plan milder, as clinics write them: the map's own codes (conditions that stage
+# nothing, drugs, operations, T-scores in the osteoporosis range),
 # a condition under a clinic's own code with a map display as its text (read by its words), a coded one
 # whose text is another display (read by code and text), one under two codes; each of a drawn status and a
 # date before JUDGED.
@@ -180,6 +181,7 @@ def _by_meaning(section: str) -> st.SearchStrategy[dict[str, object]]:
 
 
 _UNSTAGED, _DRUGS, _OPERATIONS = (_by_meaning(section) for section in ("conditions", "medications", "procedures"))
+_T_SCORES = st.sampled_from([e for e in _CODES.entries("observations") if e.get("t_score")])
 
 
 def _coded(entry: dict[str, object], text: object = None) -> dict[str, object]:
@@ -192,13 +194,18 @@ _SETTLED = {
     "Condition": [{"clinicalStatus": {"coding": [{"code": code}]}} for code in ("resolved", "remission", "inactive")],
     "MedicationRequest": [{"status": status} for status in ("stopped", "completed", "cancelled")],
     "Procedure": [{"status": status} for status in ("not-done", "entered-in-error", "preparation")],
+    "Observation": [{"status": status} for status in ("cancelled", "entered-in-error", "registered")],
 }
 
 
 @st.composite
-def unstaged(draw: st.DrawFn) -> dict[str, object]:
-    kind = draw(st.sampled_from(["coded", "words", "text", "two codes", "drug", "operation"]))
+def never_milder(draw: st.DrawFn) -> dict[str, object]:
+    kind = draw(st.sampled_from(["coded", "words", "text", "two codes", "drug", "operation", "low T-score"]))
     when = (JUDGED - dt.timedelta(days=draw(st.integers(0, 400)))).isoformat()
+    if kind == "low T-score":  # in the osteoporosis range, of any status: never milder than none
+        return {"resourceType": "Observation", "status": draw(st.sampled_from(["final", "preliminary", "registered"])),
+                "effectiveDateTime": when, "code": _coded(draw(_T_SCORES)),
+                "valueQuantity": {"value": draw(st.integers(-45, -25)) / 10}}  # fmt: skip
     if kind == "drug":
         return {"resourceType": "MedicationRequest", "status": draw(st.sampled_from(["active", "stopped", "unknown"])),
                 "medicationCodeableConcept": _coded(draw(_DRUGS))}  # fmt: skip
@@ -218,14 +225,15 @@ def unstaged(draw: st.DrawFn) -> dict[str, object]:
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(st.lists(unstaged(), max_size=5), unstaged(), st.none() | st.integers(0, 4), st.integers(0, 2))
-def test_a_resource_that_stages_nothing_never_loosens_the_plan_of_a_record(
+@given(st.lists(never_milder(), max_size=5), never_milder(), st.none() | st.integers(0, 4), st.integers(0, 2))
+def test_one_more_resource_never_loosens_a_record_s_plan_unless_it_stages_it_milder(
     held: list[dict[str, object]], added: dict[str, object], twin: int | None, how: int
 ) -> None:
     """Whatever a record already holds, one more condition, drug or operation (coded, by its words, or
-    both) never makes its plan milder: the reader only adds. (A stage or a T-score may: a record that
-    shows osteopenia is planned for osteopenia, not the osteoporosis assumed without it.) `twin`: the
-    one added is, half the time, one the record holds, resolved, stopped or not done."""
+    both), or T-score in the osteoporosis range, never makes its plan milder: the reader only adds. (A
+    milder stage or T-score may: a record that shows osteopenia is planned for osteopenia, not the
+    osteoporosis assumed without it.) `twin`: the one added is, half the time, one the record holds,
+    resolved, stopped, not done or withdrawn."""
     if twin is not None and held:
         added = held[twin % len(held)]
         added = {**added, **_SETTLED[str(added["resourceType"])][how]}
