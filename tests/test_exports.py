@@ -180,6 +180,23 @@ def test_what_the_record_leaves_open_is_on_the_checklist_and_in_the_letter(runne
     assert json.loads(runner.invoke(app, ["assess", "--format", "json"]).stdout)["record_notes"] == []
 
 
+def test_what_the_record_names_only_in_words_is_to_confirm_on_the_checklist_and_in_the_letter(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """ "Recognised by name: confirm with the client" was only in the record's list of what it used: the
+    checklist that asks the client, and the letter, showed the clot as if coded."""
+    clot = {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "https://clinic.example.org/codes", "code": "X1"}],
+                     "text": "Deep vein thrombosis of left leg"}}  # fmt: skip
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": clot}]}))
+    note = "Condition/c (Deep vein thrombosis of left leg): counted by its words only, with no code osteocheck knows"
+    checklist = runner.invoke(app, ["assess", "--fhir", str(record), "--format", "markdown"]).stdout
+    assert f"- [ ] {note}; confirm with the client" in checklist
+    letter = runner.invoke(app, ["letter", "--fhir", str(record), "--format", "markdown"]).stdout
+    assert f"- From the record: {note}" in letter
+
+
 def test_a_checklist_file_takes_the_format_its_name_says_and_a_contradiction_is_refused(
     runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -31,6 +31,11 @@ def bundle(*resources: dict[str, Any], timestamp: str = "2026-06-01T00:00:00Z") 
     return {"resourceType": "Bundle", "timestamp": timestamp, "entry": [{"resource": r} for r in resources]}
 
 
+def confirm(label: str) -> str:
+    """The note that asks the therapist to confirm what was counted under `label` by its words alone."""
+    return f"{label}: counted by its words only, with no code osteocheck knows; confirm with the client"
+
+
 def local_condition(text: str, **fields: object) -> dict[str, Any]:
     """An active Condition/c under a clinic's own code, which no map holds: read by its words."""
     return {"resourceType": "Condition", "id": "c", "clinicalStatus": {"coding": [{"code": "active"}]},
@@ -352,7 +357,7 @@ def test_a_wound_or_infection_on_the_face_breast_genitals_palm_or_sole_is_placed
     found = local_condition(text)
     out = fhir.derive(bundle(found), CODES, kb)
     fact = "open_wounds" if "wound" in text or "ulcer" in text or "laceration" in text.lower() else "active_infections"
-    assert out.data == {fact: placed} and not out.notes
+    assert out.data == {fact: placed} and out.notes == (confirm(f"Condition/c ({text})"),)
     # the generated map places its own codes for such wounds the same way
     coded = mapped("conditions", kind="wound", display="Unspecified open wound of lip, initial encounter")
     assert fhir.derive(bundle({**found, "code": coded}), CODES, kb).data == {"open_wounds": ["head"]}
@@ -373,11 +378,14 @@ def test_a_coded_concept_whose_own_text_names_more_counts_that_too_marked(kb: Kn
     marked = [line for line in out.used if names.TEXT_MARK in line]
     assert marked == [f"Condition/c (Pathological fracture of femur due to bone metastases) ({names.TEXT_MARK}): "
                       "cancer_in_bone legs"]  # fmt: skip
+    # and the therapist is asked to confirm it, in the record's notes (so the checklist, the letter, the cards)
+    assert out.notes == ("Condition/c (Pathological fracture of femur due to bone metastases): its text names more "
+                         "than its code, and that is counted too; confirm with the client",)  # fmt: skip
     # the same words as the code's, a fracture the code already places, less, or a milder stage: nothing more
     for text in ("fracture of the FEMUR", "Broken thigh bone", "History of fracture of femur", "Osteopenia"):
         plain = fhir.derive(bundle({**written, "code": {**femur, "text": text}}), CODES, kb)
         assert plain.data == {"stage": "osteoporosis", "fracture_history": True, "fresh_fractures": ["legs"]}, text
-        assert not any(names.TEXT_MARK in line for line in plain.used), text
+        assert not any(names.TEXT_MARK in line for line in plain.used) and not plain.notes, text
     # a place the code does not name, a stage more severe than the code's, a drug beside the code's
     hip = fhir.derive(bundle({**written, "code": {**femur, "text": "Fracture of hip"}}), CODES, kb)
     assert hip.data["fresh_fractures"] == ["hips", "legs"]
@@ -766,7 +774,8 @@ def test_a_final_t_score_is_read_however_the_record_writes_its_number(
     kb: Knowledge, value: dict[str, Any], read: float
 ) -> None:
     out = fhir.derive(bundle(OSTEOPENIA, SCAN | {"status": "final"} | value), CODES, kb)
-    assert out.data == {"t_score": read} and not out.notes  # osteoporosis by the T-score, over the diagnosis
+    assert out.data == {"t_score": read}  # osteoporosis by the T-score, over the diagnosis
+    assert out.notes == (confirm("Condition (no id) (Osteopenia)"),)
 
 
 @pytest.mark.parametrize(
@@ -794,7 +803,9 @@ def test_a_t_score_under_a_local_code_counts_by_its_words_only_towards_osteoporo
     assert low.data == {"stage": "osteoporosis"} and not low.unrecognised
     assert low.used[-1] == ("Observation/o (DXA T-score lumbar spine) (recognised by name: confirm with the client): "
                             "T-score -3: stage osteoporosis at least")  # fmt: skip
-    assert "named by its words only" in low.notes[-1] and low.notes[-1].endswith("check the DXA report")
+    said, confirmed = low.notes[-2:]  # the reading's own note, then the diagnosis known only by its words
+    assert "named by its words only" in said and said.endswith("check the DXA report")
+    assert confirmed == confirm("Condition (no id) (Osteopenia)")
     for milder in (reading(-1.8), reading(-3.0, "DXA Z-score lumbar spine"), reading(-3.0, status="entered-in-error")):
         out = fhir.derive(bundle(OSTEOPENIA, milder), CODES, kb)
         assert out.data == {"stage": "osteopenia"} and out.unrecognised == (
@@ -814,7 +825,8 @@ def test_a_t_score_given_as_a_component_of_a_dxa_panel_is_read(kb: Knowledge) ->
                            {"code": mapped("observations", t_score=True), "valueQuantity": {"value": -2.1}},
                            {"code": mapped("observations", t_score=True), "valueQuantity": {"value": -2.8}}]}  # fmt: skip
     out = fhir.derive(bundle(OSTEOPENIA, panel), CODES, kb)
-    assert out.data == {"t_score": -2.8} and not out.unrecognised and not out.notes
+    assert out.data == {"t_score": -2.8} and not out.unrecognised
+    assert out.notes == (confirm("Condition (no id) (Osteopenia)"),)
     assert out.used[-1].startswith("Observation/dxa (") and out.used[-1].endswith(", a component: T-score -2.8 (the lowest of several)")  # fmt: skip
     assert dict(out.evidence)["t_score"] == ("Observation/dxa",)
     found_twice = panel | {"component": panel["component"][:2]}  # by the service's two searches, say
@@ -885,7 +897,8 @@ def test_a_date_given_as_a_month_or_a_year_is_judged_by_its_last_day(
         assert out.data == counted
         assert any(f"dated {written} only, so judged by its last day; ask the client" in n for n in out.notes)
     else:
-        assert out.data == ({"fracture_history": True} if kind == "Condition" else {}) and not out.notes
+        assert out.data == ({"fracture_history": True} if kind == "Condition" else {})
+        assert out.notes == ((confirm("Condition (no id) (Fracture of neck of femur)"),) if kind == "Condition" else ())
 
 
 NEGATED = [{"url": "https://ehr.example/fhir/StructureDefinition/not-given", "valueBoolean": True}]

@@ -53,6 +53,8 @@ class Findings:
         # Facts changed since derive last cleared it, so it can cite the resource that changed them: every
         # change goes through the methods below (tests/test_record_references.py holds the readers to it).
         self.changed: set[str] = set()
+        # label as shown -> the note that asks to confirm it, given only if something was counted under it
+        self.marked: dict[str, str] = {}
 
     def set_fact(self, fact: str, value: object = True) -> None:
         """A yes/no fact found (or the patient's name or id)."""
@@ -86,6 +88,10 @@ class Findings:
             entry, how = self._ingredients(section, parts)
         if entry is None:
             self.unrecognised.append(label)
+        if names.MARK in how:
+            self.marked[f"{label} ({how})"] = (
+                f"{label}: counted by its words only, with no code osteocheck knows; confirm with the client"
+            )
         return (f"{label} ({how})" if how else label), entry
 
     def _ingredients(self, section: str, parts: tuple[object, ...]) -> tuple[dict[str, Any] | None, str]:
@@ -137,7 +143,7 @@ class Findings:
     def _text_adds(
         self, section: str, concept: object, coded: list[dict[str, Any]], known: tuple[dict[str, Any], ...]
     ) -> tuple[dict[str, Any], ...]:
-        """What a coded concept's own text names that its code does not, each marked `by_text` (`label_for`): a
+        """What a coded concept's own text names that its code does not, each marked `by_text` (`Findings.label_for`): a
         clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
         metastases". Nothing when the text is one of its codings' displays, as records mostly write it.
         Only ever more: the code's meaning stands whatever the text says."""
@@ -153,6 +159,16 @@ class Findings:
             return ()
         meanings = ({k: v for k, v in read.items() if k != "also"}, *read.get("also", ()))
         return tuple({**m, "by_text": True} for m in map(functools.partial(_beyond, known), meanings) if m is not None)
+
+    def label_for(self, label: str, meaning: dict[str, Any]) -> str:
+        """The label a meaning is counted under: marked when only the concept's text names it (`_text_adds`)."""
+        if not meaning.get("by_text"):
+            return label
+        shown = f"{label} ({names.TEXT_MARK})"
+        self.marked[shown] = (
+            f"{label}: its text names more than its code, and that is counted too; confirm with the client"
+        )
+        return shown
 
     def add_site(self, fact: str, site: str) -> None:
         listed = self.data.setdefault(fact, [])
@@ -207,6 +223,10 @@ class Findings:
 
     def imported(self) -> Imported:
         self.finish()
+        # what was counted on words alone reaches the notes, and so the checklist, the letter and the cards
+        self.notes += [
+            note for shown, note in self.marked.items() if any(u.startswith(f"{shown}: ") for u in self.used)
+        ]
         return Imported(
             self.data,
             tuple(self.used),
@@ -238,8 +258,3 @@ def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[
                 left.pop(key, None)
             break
     return left if "stage" in left or "kind" in left or "fact" in left else None
-
-
-def label_for(label: str, meaning: dict[str, Any]) -> str:
-    """The label a meaning is counted under: marked when only the concept's text names it (`_text_adds`)."""
-    return f"{label} ({names.TEXT_MARK})" if meaning.get("by_text") else label

@@ -9,7 +9,7 @@ from typing import Any
 from osteocheck.client.records import modifiers
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.fields import dated, describe, ends, status_code, text, words_of
-from osteocheck.client.records.findings import Findings, label_for
+from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
 from osteocheck.words import one_line
@@ -62,7 +62,7 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
     elif status not in _ACTIVE_CONDITION | _INACTIVE_CONDITION:
         f.notes.append(f"{label}: clinical status {one_line(status)[:40]} is not an R4 code; counted as active")
     for meaning in (entry, *entry.get("also", ())):  # a label read by its words may name several
-        named_as = label_for(label, meaning)
+        named_as = f.label_for(label, meaning)
         if "stage" in meaning:
             f.add_stage(meaning["stage"], named_as)
             f.used.append(f"{named_as}: stage {meaning['stage']}")
@@ -189,7 +189,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
             return
     # a label read by its words, or a compounded drug's ingredients, may name several
     taken = [
-        _medication_means(f, r, m, label_for(label, m), concept, references) for m in (entry, *entry.get("also", ()))
+        _medication_means(f, r, m, f.label_for(label, m), concept, references) for m in (entry, *entry.get("also", ()))
     ]
     if not any(taken):
         return
