@@ -143,8 +143,8 @@ class Findings:
     def _text_adds(
         self, section: str, concept: object, coded: list[dict[str, Any]], known: tuple[dict[str, Any], ...]
     ) -> tuple[dict[str, Any], ...]:
-        """What a coded concept's own text names that its code does not, each marked `by_text` (`Findings.label_for`): a
-        clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
+        """What a coded concept's own text names that its code does not, each marked `by_text` (`label_for`):
+        a clinic may choose a code for "Fracture of femur" and write "Pathological fracture of femur, bone
         metastases". Nothing when the text is one of its codings' displays, as records mostly write it.
         Only ever more: the code's meaning stands whatever the text says."""
         said = concept.get("text") if isinstance(concept, dict) else None
@@ -224,15 +224,13 @@ class Findings:
     def imported(self) -> Imported:
         self.finish()
         # what was counted on words alone reaches the notes, and so the checklist, the letter and the cards
-        self.notes += [
-            note for shown, note in self.marked.items() if any(u.startswith(f"{shown}: ") for u in self.used)
-        ]
+        confirm = [note for shown, note in self.marked.items() if any(u.startswith(f"{shown}: ") for u in self.used)]
         return Imported(
             self.data,
             tuple(self.used),
             tuple(dict.fromkeys(self.set_aside)),  # a label of several meanings says a thing of each once
             tuple(self.unrecognised),
-            tuple(dict.fromkeys(self.notes)),
+            tuple(dict.fromkeys([*self.notes, *confirm])),
             self.as_of,
             tuple((fact, tuple(refs)) for fact, refs in self.evidence.items()),
             self.patient,
