@@ -14,7 +14,8 @@ def modified(f: Findings, r: dict[str, Any]) -> None:
     resource means (say, that a drug was not given, or a condition is a relative's). osteocheck knows none:
     the resource is read as written, which counts what it names, and the therapist is told to check it
     (a T-score above the osteoporosis range, which written would make the plan milder, counts as
-    osteoporosis: `observations.observation`). A Medication is checked where a statement uses it, once however many do."""
+    osteoporosis: `observations.observation`). A Medication is checked where a statement uses it, once
+    however many do."""
     said = carried(r)
     if said:
         name = describe(r, r.get("code") or r.get("medicationCodeableConcept"))

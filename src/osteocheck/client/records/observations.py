@@ -1,4 +1,5 @@
-"""DXA T-scores: an Observation, or a component of a DXA panel, and what its value, status, date and words let it say."""
+"""DXA T-scores: an Observation, or a component of a DXA panel, and what its value, status, date and
+words let it say."""
 
 from __future__ import annotations
 
