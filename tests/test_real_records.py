@@ -421,6 +421,16 @@ def test_a_concept_coded_in_two_systems_counts_what_each_code_means(kb: Knowledg
     assert len(fhir.derive(bundle(twice), CODES, kb).used) == 2  # the stage, and the fracture
 
 
+def test_a_body_site_coded_twice_places_the_condition_wherever_either_code_says(kb: Knowledge) -> None:
+    """A body site's codings are meant to say the same place; where they do not, the first one's word
+    alone left the other place treated as usual."""
+    hip, spine = mapped("body_sites", site="hips"), mapped("body_sites", site="spine")
+    clot = {**local_condition(""), "code": mapped("conditions", fact="dvt", sites=["legs"])}
+    for first, then in ((hip, spine), (spine, hip)):
+        placed = {**clot, "bodySite": [{"coding": first["coding"] + then["coding"]}]}
+        assert fhir.derive(bundle(placed), CODES, kb).data == {"dvt": ["spine", "hips", "legs"]}
+
+
 def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
     """A drug coded with a local code is read by its words: they must name every drug, and every class, the
     map's value sets list (desirudin, eptifibatide, tirofiban and "Glucocorticoids" were missed)."""

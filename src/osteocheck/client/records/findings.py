@@ -181,9 +181,12 @@ class Findings:
         found = [s for s in self.sites if s in mapped]
         body = resource.get("bodySite", [])
         for concept in body if isinstance(body, list) else []:
-            hit = self.codes.match("body_sites", concept)
-            if hit and hit.get("site") in self.sites:
-                found.append(hit["site"])
+            # every coding's place: codings that disagree leave the plan stricter, not at the first one's word
+            hits = [
+                m.get("site") for c in codings(concept) if (m := self.codes.match("body_sites", None, [c])) is not None
+            ]
+            if placed := [site for site in hits if site in self.sites]:
+                found.extend(placed)
             elif isinstance(concept, dict) and str(concept.get("text", "")).strip().lower() in self.sites:
                 found.append(str(concept["text"]).strip().lower())
             elif said := sites_named(words_of(concept), self.sites):  # "left wrist", "L5 vertebra"
