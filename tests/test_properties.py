@@ -182,6 +182,7 @@ def _by_meaning(section: str) -> st.SearchStrategy[dict[str, object]]:
 
 _UNSTAGED, _DRUGS, _OPERATIONS = (_by_meaning(section) for section in ("conditions", "medications", "procedures"))
 _T_SCORES = st.sampled_from([e for e in _CODES.entries("observations") if e.get("t_score")])
+_BODY_SITES = st.sampled_from([e for e in _CODES.entries("body_sites") if not e.get("prefix")])
 
 
 def _coded(entry: dict[str, object], text: object = None) -> dict[str, object]:
@@ -220,8 +221,10 @@ def never_milder(draw: st.DrawFn) -> dict[str, object]:
         "two codes": {"coding": [*_coded(entry)["coding"], *_coded(draw(_UNSTAGED))["coding"]]},
     }[kind]
     status = draw(st.sampled_from(["active", "recurrence", "resolved", "remission"]))
+    places = draw(st.lists(_BODY_SITES, max_size=2))  # none: where the code says; two: codings that disagree
+    placed = {"bodySite": [{"coding": [c for p in places for c in _coded(p)["coding"]]}]} if places else {}
     return {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": status}]}, "onsetDateTime": when,
-            "code": code}  # fmt: skip
+            "code": code, **placed}  # fmt: skip
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
