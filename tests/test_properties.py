@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -164,23 +165,29 @@ def test_a_later_session_never_loosens_the_plan_of_a_record(
 
 # Resources that never make a plan milder, as clinics write them: the map's own codes (conditions that stage
 # nothing, drugs, operations, T-scores in the osteoporosis range),
-# a condition under a clinic's own code with a map display as its text (read by its words), a coded one
-# whose text is another display (read by code and text), one under two codes; each of a drawn status and a
-# date before JUDGED.
+# a condition under a clinic's own code with a map display as its text (read by its words; any display,
+# an osteopenia one too), a coded one whose text is another display (read by code and text), one under
+# two codes; each of a drawn status and a date before JUDGED.
 _CODES = api.code_map()
 
 
-def _by_meaning(section: str) -> st.SearchStrategy[dict[str, object]]:
-    """A section's entries, each meaning (kind or fact) as likely as any other, so that a record often holds
-    the same thing twice, of two statuses. Made once: a strategy over thousands is slow to build."""
-    groups: dict[tuple[object, object], list[dict[str, object]]] = {}
+def _by_meaning(section: str, *, staged: bool = False) -> st.SearchStrategy[dict[str, object]]:
+    """A section's entries (`staged`: those that stage the client too), each meaning as likely as any other,
+    so that a record often holds the same thing twice, of two statuses. Made once: a strategy over
+    thousands is slow to build."""
+    groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
     for e in _CODES.entries(section):
-        if not e.get("prefix") and "stage" not in e:
-            groups.setdefault((e.get("kind"), e.get("fact")), []).append(e)
+        if not e.get("prefix") and (staged or "stage" not in e):
+            groups.setdefault((e.get("kind"), e.get("fact"), e.get("stage")), []).append(e)
     return st.one_of(*(st.sampled_from(group) for group in groups.values()))
 
 
 _UNSTAGED, _DRUGS, _OPERATIONS = (_by_meaning(section) for section in ("conditions", "medications", "procedures"))
+# as words, any display, half the time one whose words name a stage: a milder one in words alone does not count
+_ANY_CONDITION = st.one_of(
+    _by_meaning("conditions", staged=True),
+    st.sampled_from([e for e in _CODES.entries("conditions") if re.search(r"osteop[eo]", str(e["display"]), re.I)]),
+)
 _T_SCORES = st.sampled_from([e for e in _CODES.entries("observations") if e.get("t_score")])
 _BODY_SITES = st.sampled_from([e for e in _CODES.entries("body_sites") if not e.get("prefix")])
 
@@ -214,10 +221,11 @@ def never_milder(draw: st.DrawFn) -> dict[str, object]:
         return {"resourceType": "Procedure", "status": draw(st.sampled_from(["completed", "not-done"])),
                 "performedDateTime": when, "code": _coded(draw(_OPERATIONS))}  # fmt: skip
     entry = draw(_UNSTAGED)
+    words = draw(_ANY_CONDITION)["display"]
     code = {
         "coded": _coded(entry),
-        "words": {"coding": [{"system": "https://clinic.example.org/codes", "code": "C"}], "text": entry["display"]},
-        "text": _coded(entry, draw(_UNSTAGED)["display"]),
+        "words": {"coding": [{"system": "https://clinic.example.org/codes", "code": "C"}], "text": words},
+        "text": _coded(entry, words),
         "two codes": {"coding": [*_coded(entry)["coding"], *_coded(draw(_UNSTAGED))["coding"]]},
     }[kind]
     status = draw(st.sampled_from(["active", "recurrence", "resolved", "remission"]))
@@ -234,9 +242,9 @@ def test_one_more_resource_never_loosens_a_record_s_plan_unless_it_stages_it_mil
 ) -> None:
     """Whatever a record already holds, one more condition, drug or operation (coded, by its words, or
     both), or T-score in the osteoporosis range, never makes its plan milder: the reader only adds. (A
-    milder stage or T-score may: a record that shows osteopenia is planned for osteopenia, not the
-    osteoporosis assumed without it.) `twin`: the one added is, half the time, one the record holds,
-    resolved, stopped, not done or withdrawn."""
+    milder stage coded, or T-score, may: a record that shows osteopenia is planned for osteopenia, not the
+    osteoporosis assumed without it; in words alone it may not.) `twin`: the one added is, half the time,
+    one the record holds, resolved, stopped, not done or withdrawn."""
     if twin is not None and held:
         added = held[twin % len(held)]
         added = {**added, **_SETTLED[str(added["resourceType"])][how]}
