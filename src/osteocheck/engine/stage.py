@@ -14,6 +14,10 @@ RESTS_ON: dict[str, tuple[str, ...]] = {
 }
 
 
+# The stage a plan assumes when neither a stage nor a current T-score is given.
+ASSUMED = "osteoporosis"
+
+
 def classify(t_score: float, knowledge: Knowledge) -> str:
     """normal, osteopenia or osteoporosis by the thresholds (and convention) of the knowledge file."""
     bd = knowledge.bone_density
@@ -61,8 +65,8 @@ def stage_of(
             )  # the band it fell in, not the whole convention (that is in the knowledge file)
             notes.append(f"Stage {category} from T-score {profile.t_score:g} ({band}).")
     if stage is None:
-        stage = "osteoporosis"
-        notes.append("No stage or current T-score given: treated as osteoporosis.")
+        stage = ASSUMED
+        notes.append(f"No stage or current T-score given: treated as {ASSUMED}.")
     if stage == "osteoporosis" and profile.has("fracture_history"):
         stage = "severe"
         notes.append("Osteoporosis with a fragility fracture: stage severe (established osteoporosis).")

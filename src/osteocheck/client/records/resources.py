@@ -12,6 +12,7 @@ from osteocheck.client.records.fields import dated, describe, ends, status_code,
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
+from osteocheck.engine.stage import ASSUMED
 from osteocheck.vocabulary import STAGES
 from osteocheck.words import one_line
 
@@ -69,17 +70,16 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         _condition_means(f, r, meaning, named_as, status, active=active)
 
 
-# The stage a plan assumes when the record gives none (engine.stage). A stage the record names only in
-# words counts only where it is no milder, as a T-score named only by its words does (observations.py).
-_ASSUMED = "osteoporosis"
+# A stage the record names only in words counts only where it is no milder than the one a plan assumes
+# without any (engine.stage.ASSUMED), as a T-score named only by its words does (observations.py).
 
 
 def _stage(f: Findings, meaning: dict[str, Any], label: str) -> None:
     stage = meaning["stage"]
-    if (meaning.get("by_name") or meaning.get("by_text")) and STAGES.index(stage) < STAGES.index(_ASSUMED):
+    if (meaning.get("by_name") or meaning.get("by_text")) and STAGES.index(stage) < STAGES.index(ASSUMED):
         f.set_aside.append(f"{label}: stage {stage}, named by its words only")
         f.notes.append(
-            f"{label}: {stage} named by its words only, so not counted: the plan assumes {_ASSUMED}, as with no "
+            f"{label}: {stage} named by its words only, so not counted: the plan assumes {ASSUMED}, as with no "
             f"stage, until a coded diagnosis or a DXA T-score shows {stage}; confirm it and give the stage"
         )
         return
