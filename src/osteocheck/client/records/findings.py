@@ -154,7 +154,7 @@ class Findings:
         displays = (c["display"] for c in coded if isinstance(c.get("display"), str))
         if not folded or any(" ".join(d.split()).casefold() == folded for d in displays):
             return ()
-        read = self._by_name(section, one_line(said)[:500])
+        read = self._by_name(section, words_of({"text": said}))  # its text alone, bounded as every label is
         if read is None:
             return ()
         meanings = ({k: v for k, v in read.items() if k != "also"}, *read.get("also", ()))
