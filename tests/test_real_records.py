@@ -431,6 +431,24 @@ def test_a_body_site_coded_twice_places_the_condition_wherever_either_code_says(
         assert fhir.derive(bundle(placed), CODES, kb).data == {"dvt": ["spine", "hips", "legs"]}
 
 
+def test_a_procedure_coded_in_two_systems_is_placed_wherever_either_code_says(kb: Knowledge, tmp_path: Path) -> None:
+    """As a condition's: the first known code alone left the place the other code names treated as usual.
+    The shipped map's operations are all at the hips, so a clinic's own code, added to a copy, names another."""
+    (tmp_path / "fhir_codes.json").write_bytes((ROOT / "data" / "fhir_codes.json").read_bytes())
+    shipped = (ROOT / "data" / "fhir_codes.yaml").read_text(encoding="utf-8")
+    own = "procedures:\n  - {system: clinic, code: K-1, display: Knee replacement, kind: surgery, site: knees, reference: r}\n"
+    (tmp_path / "fhir_codes.yaml").write_text(
+        shipped.replace("systems:\n", f"systems:\n  clinic: {LOCAL}\n", 1) + own, "utf-8"
+    )
+    codes = fhir.load_code_map(tmp_path / "fhir_codes.yaml")
+    hip = mapped("procedures", site="hips")["coding"]
+    knee = [{"system": LOCAL, "code": "K-1"}]
+    for coded in (hip + knee, knee + hip):
+        operation = {"resourceType": "Procedure", "status": "completed", "performedDateTime": "2026-05-01",
+                     "code": {"coding": coded}}  # fmt: skip
+        assert fhir.derive(bundle(operation), codes, kb).data == {"post_surgical": ["hips", "knees"]}
+
+
 def test_every_drug_the_map_knows_is_known_by_its_words_too() -> None:
     """A drug coded with a local code is read by its words: they must name every drug, and every class, the
     map's value sets list (desirudin, eptifibatide, tirofiban and "Glucocorticoids" were missed)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from osteocheck.client.records import modifiers
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import dated, describe, ends, status_code, text, words_of
+from osteocheck.client.records.fields import codings, dated, describe, ends, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
@@ -323,10 +323,20 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
 
 
 def _surgery(f: Findings, r: dict[str, Any]) -> tuple[dict[str, Any] | None, str] | None:
-    """A procedure's code-map entry and words when it is surgery (by the map, else by its words), else None."""
-    entry = f.codes.match("procedures", r.get("code"))
-    words = words_of(r.get("code"))
+    """A procedure's code-map entry and words when it is surgery (by the map, else by its words), else None.
+    A procedure coded in several systems is placed wherever any of its known codes says, as a condition is
+    (`Findings._other_codings`): codes that disagree leave the plan stricter, not at the first one's word."""
+    coded = codings(r.get("code"))
+    entry = f.codes.match("procedures", None, coded)
+    if entry is not None and len(coded) > 1:
+        places = [p for c in coded if (m := f.codes.match("procedures", None, [c])) for p in _places(m)]
+        entry = {**entry, "sites": tuple(dict.fromkeys(places))}
+    words = words_of(r.get("code"), coded)
     return (entry, words) if entry is not None or surgical(words) else None
+
+
+def _places(entry: dict[str, Any]) -> list[str]:
+    return [*entry.get("sites", ()), *([entry["site"]] if entry.get("site") else [])]
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
