@@ -801,7 +801,7 @@ def test_a_milder_stage_named_only_in_words_is_not_counted_and_said(kb: Knowledg
     shown = f"Condition/c (Osteopenia) ({names.MARK})"
     assert out.data == {} and not out.used and out.set_aside == (f"{shown}: stage osteopenia, named by its words only",)
     assert out.notes == (f"{shown}: osteopenia named by its words only, so not counted: the plan assumes osteoporosis, "
-                         "as with no stage, until a coded diagnosis or a DXA T-score shows osteopenia; confirm it and "
+                         "as with no stage, until a coded, confirmed diagnosis or a DXA T-score shows osteopenia; confirm it and "
                          "give the stage",)  # fmt: skip
     # what else its words name still counts, as does a stage no milder, and a coded diagnosis
     wrist = fhir.derive(
@@ -815,6 +815,40 @@ def test_a_milder_stage_named_only_in_words_is_not_counted_and_said(kb: Knowledg
                 "code": {**mapped("conditions", kind="fracture", sites=["legs"], stage=None), "text": "Osteopenia"}}  # fmt: skip
     assert fhir.derive(bundle(fracture), CODES, kb).data == {"fracture_history": True, "fresh_fractures": ["legs"]}
     assert api.plan(bundle=bundle(local_condition("Osteopenia")))["stage"] == "osteoporosis"
+
+
+@pytest.mark.parametrize("verified", ["unconfirmed", "provisional", "differential"])
+def test_a_diagnosis_not_confirmed_counts_says_so_and_never_makes_the_plan_milder(kb: Knowledge, verified: str) -> None:
+    """A suspected fracture is treated as one, and the therapist told it is only suspected; an osteopenia
+    not confirmed is held to the osteoporosis assumed with no stage, as one named only in words is."""
+    status = {"verificationStatus": {"coding": [{"code": verified}]}}
+    fracture = {**local_condition("", onsetDateTime="2026-05-20"), **status,
+                "code": mapped("conditions", kind="fracture", sites=["legs"], stage=None)}  # fmt: skip
+    out = fhir.derive(bundle(fracture), CODES, kb)
+    assert out.data == {"fracture_history": True, "fresh_fractures": ["legs"]}
+    assert [n for n in out.notes if f"verification status {verified}, short of confirmed" in n] == [out.notes[0]]
+    doubted = fhir.derive(bundle({**OSTEOPENIA, **status}), CODES, kb)
+    assert doubted.data == {} and "not confirmed (its verification status), so not counted" in doubted.notes[-1]
+    assert fhir.derive(
+        bundle({**OSTEOPENIA, "verificationStatus": {"coding": [{"code": "confirmed"}]}}), CODES, kb
+    ).data == {"stage": "osteopenia"}
+
+
+def test_an_event_dated_after_the_record_s_day_counts_as_recent_and_says_so(kb: Knowledge) -> None:
+    """A mistyped year puts a fracture, an operation or a dispense in the future: counted as recent, the
+    stricter reading, and said, since the therapist may know the date."""
+    fracture = {**local_condition("", onsetDateTime="2027-05-20"),
+                "code": mapped("conditions", kind="fracture", sites=["legs"], stage=None)}  # fmt: skip
+    hip = {"resourceType": "Procedure", "id": "h", "status": "completed", "performedDateTime": "2027-05-01",
+           "code": mapped("procedures", site="hips")}  # fmt: skip
+    thinner = {"resourceType": "MedicationDispense", "id": "d", "status": "completed",
+               "whenHandedOver": "2027-04-01", "medicationCodeableConcept": mapped("medications", fact="anticoagulants")}  # fmt: skip
+    out = fhir.derive(bundle(fracture, hip, thinner), CODES, kb)
+    assert out.data == {"fracture_history": True, "fresh_fractures": ["legs"], "post_surgical": ["hips"],
+                        "anticoagulants": True}  # fmt: skip
+    later = [n for n in out.notes if "after the day the record is judged at, so counted as recent" in n]
+    assert [n.split(": dated ")[1][:10] for n in later] == ["2027-05-20", "2027-05-01", "2027-04-01"]
+    assert not fhir.derive(bundle({**thinner, "whenHandedOver": "2026-05-01"}), CODES, kb).notes  # in the past: none
 
 
 @pytest.mark.parametrize(

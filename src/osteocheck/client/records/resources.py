@@ -19,6 +19,7 @@ from osteocheck.words import one_line
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _INACTIVE_CONDITION = {"inactive", "remission", "resolved"}  # with the active ones, R4's condition-clinical
 _REFUTED = {"refuted", "entered-in-error"}
+_UNSURE = {"unconfirmed", "provisional", "differential"}  # R4 condition-ver-status, short of confirmed
 # R4's statuses that say a drug is not taken or an operation not done, each kind's own value set. Every
 # other status counts; one that leaves it open (R4's "unknown": one of the others applies, the source
 # does not know which), none (R4 requires one) or one R4 does not name counts too, and the plan says so.
@@ -54,9 +55,14 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
     label, entry = f.recognise(r, "conditions", r.get("code"))
     if entry is None:
         return
-    if status_code(r.get("verificationStatus")) in _REFUTED:
-        f.set_aside.append(f"{label}: verification status {status_code(r.get('verificationStatus'))}")
+    verified = status_code(r.get("verificationStatus"))
+    if verified in _REFUTED:
+        f.set_aside.append(f"{label}: verification status {verified}")
         return
+    if verified in _UNSURE:  # counted all the same: a suspected fracture or clot is treated as one
+        f.notes.append(
+            f"{label}: verification status {verified}, short of confirmed, so counted as if confirmed; ask the client"
+        )
     status = status_code(r.get("clinicalStatus"))
     active = status not in _INACTIVE_CONDITION
     if status is None:
@@ -66,21 +72,24 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
     for meaning in (entry, *entry.get("also", ())):  # a label read by its words may name several
         named_as = f.label_for(label, meaning)
         if "stage" in meaning:
-            _stage(f, meaning, named_as)
+            _stage(f, meaning, named_as, unsure=verified in _UNSURE)
         _condition_means(f, r, meaning, named_as, status, active=active)
 
 
-# A stage the record names only in words counts only where it is no milder than the one a plan assumes
-# without any (engine.stage.ASSUMED), as a T-score named only by its words does (observations.py).
+# A stage the record names only in words, or does not say is confirmed, counts only where it is no milder
+# than the one a plan assumes without any (engine.stage.ASSUMED), as a T-score named only by its words does
+# (observations.py).
 
 
-def _stage(f: Findings, meaning: dict[str, Any], label: str) -> None:
+def _stage(f: Findings, meaning: dict[str, Any], label: str, *, unsure: bool) -> None:
     stage = meaning["stage"]
-    if (meaning.get("by_name") or meaning.get("by_text")) and STAGES.index(stage) < STAGES.index(ASSUMED):
-        f.set_aside.append(f"{label}: stage {stage}, named by its words only")
+    words = bool(meaning.get("by_name") or meaning.get("by_text"))
+    if (words or unsure) and STAGES.index(stage) < STAGES.index(ASSUMED):
+        why = "named by its words only" if words else "not confirmed (its verification status)"
+        f.set_aside.append(f"{label}: stage {stage}, {why}")
         f.notes.append(
-            f"{label}: {stage} named by its words only, so not counted: the plan assumes {ASSUMED}, as with no "
-            f"stage, until a coded diagnosis or a DXA T-score shows {stage}; confirm it and give the stage"
+            f"{label}: {stage} {why}, so not counted: the plan assumes {ASSUMED}, as with no "
+            f"stage, until a coded, confirmed diagnosis or a DXA T-score shows {stage}; confirm it and give the stage"
         )
         return
     f.add_stage(stage, label)
@@ -153,6 +162,7 @@ def fracture(f: Findings, r: dict[str, Any], entry: dict[str, Any], label: str, 
     recent = when is not None and (f.today - when).days <= f.codes.fresh_fracture_days
     if recent:
         _partly_dated(f, label, partly)
+        _later(f, label, when)
     # A fracture recorded as resolved within the window still counts as unhealed: some records
     # resolve a fracture when it is fixed, weeks before the bone has healed.
     if recent or (active and when is None and not entry.get("past")):
@@ -213,6 +223,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     _doubted(f, label, status, counted, "taken")
     _partly_dated(f, label, partly)
+    if kind in WHEN:
+        _later(f, label, when)
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -254,6 +266,16 @@ def _partly_dated(f: Findings, label: str, partly: str) -> None:
     """The note on an event counted by the last day its month or year can mean (`fields.dated`)."""
     if partly:
         f.notes.append(f"{label}: dated {partly} only, so judged by its last day; ask the client")
+
+
+def _later(f: Findings, label: str, when: dt.date | None) -> None:
+    """The note on an event dated after the record's day (a mistyped year?): counted as recent, the stricter
+    reading, and said, since the therapist may know the date."""
+    if when is not None and when > f.today:
+        f.notes.append(
+            f"{label}: dated {when.isoformat()}, after the day the record is judged at, so counted as recent; "
+            "check the date"
+        )
 
 
 _GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
@@ -315,6 +337,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         f.add_site("post_surgical", site)
     _doubted(f, label, status, COUNTED["Procedure"], "done")
     _partly_dated(f, label, partly)
+    _later(f, label, when)
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
