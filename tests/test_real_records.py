@@ -188,6 +188,29 @@ def test_a_status_that_leaves_it_open_counts_and_says_so(kb: Knowledge, kind: st
     assert any(f"status {said}, so counted as " in note and "ask the client" in note for note in out.notes)
 
 
+@pytest.mark.parametrize(
+    ("kind", "field", "said"),
+    [("MedicationStatement", {"status": "intended"}, "status intended, so counted as taken"),
+     ("MedicationStatement", {"status": "on-hold"}, "status on-hold, so counted as taken"),
+     ("MedicationRequest", {"status": "on-hold"}, "status on-hold, so counted as taken"),
+     ("MedicationRequest", {"status": "active", "intent": "proposal"}, "intent proposal, not an order"),
+     ("MedicationRequest", {"status": "active", "intent": "plan"}, "intent plan, not an order"),
+     ("MedicationStatement", {"status": "active", "effectivePeriod": {"start": "2020-01-01", "end": "2021-01-01"}},
+      "its period ended 2021-01-01, yet its status is active, so counted as taken")],
+)  # fmt: skip
+def test_a_drug_the_record_does_not_say_is_taken_now_counts_and_says_so(
+    kb: Knowledge, kind: str, field: dict[str, Any], said: str
+) -> None:
+    """Intended, paused, only proposed, or a period over while its status still counts it: whether the
+    client takes it by the session is open, so it counts, the stricter reading, and the therapist asks."""
+    out = fhir.derive(bundle(_of_kind(kind) | field), CODES, kb)
+    assert out.data == {"anticoagulants": True}
+    assert [note for note in out.notes if said in note and note.endswith("ask the client")] == list(out.notes)
+    assert len(out.notes) == 1
+    ordered = {"status": "active", "intent": "order", "effectivePeriod": {"start": "2026-01-01", "end": "2026-12-31"}}
+    assert not fhir.derive(bundle(_of_kind(kind) | ordered), CODES, kb).notes
+
+
 @pytest.mark.parametrize("status", ["stopped", "on-hold"])
 def test_a_procedure_stopped_or_on_hold_has_begun(kb: Knowledge, status: str) -> None:
     """R4 event-status: "stopped" after some of the main activity, "on-hold" "temporarily stopped"."""

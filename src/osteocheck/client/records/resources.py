@@ -8,7 +8,7 @@ from typing import Any
 
 from osteocheck.client.records import modifiers
 from osteocheck.client.records.body_words import sites_named
-from osteocheck.client.records.fields import codings, dated, describe, ends, status_code, text, words_of
+from osteocheck.client.records.fields import codings, dated, describe, ends, latest, status_code, text, words_of
 from osteocheck.client.records.findings import Findings
 from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
@@ -221,10 +221,12 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     ]
     if not any(taken):
         return
-    _doubted(f, label, status, counted, "taken")
+    _doubted(f, label, status, tuple(s for s in counted if s not in _PAUSED), "taken")
     _partly_dated(f, label, partly)
     if kind in WHEN:
         _later(f, label, when)
+    else:
+        _not_now(f, r, label)
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -260,6 +262,28 @@ def _doubted(f: Findings, label: str, status: str | None, sure: tuple[str, ...],
     if status is None or status == "unknown" or status not in sure:
         said = "not recorded" if status is None else one_line(status)[:40]
         f.notes.append(f"{label}: status {said}, so counted as {counted_as}; ask the client")
+
+
+# A statement or request in one of these counts (it may be taken by the session), but is not known to be
+# taken now: the note asks.
+_PAUSED = {"intended", "on-hold"}
+# R4 request-intent: the codes short of an order (a suggestion, a plan, one option among several).
+_NOT_ORDERED = {"proposal", "plan", "option"}
+
+
+def _not_now(f: Findings, r: dict[str, Any], label: str) -> None:
+    """The notes on a drug the record counts as taken that it does not say is taken now: a request not yet
+    ordered, a statement whose period ended before the record's day. Counted all the same, the stricter
+    reading: R4 says a statement's status, not its period, tells whether it is taken."""
+    intent = text(r.get("intent"))
+    if r.get("resourceType") == "MedicationRequest" and intent in _NOT_ORDERED:
+        f.notes.append(f"{label}: intent {intent}, not an order, so counted as taken; ask the client")
+    end = latest(r["effectivePeriod"].get("end")) if isinstance(r.get("effectivePeriod"), dict) else None
+    if r.get("resourceType") == "MedicationStatement" and end is not None and end < f.today:
+        f.notes.append(
+            f"{label}: its period ended {end.isoformat()}, yet its status is {text(r.get('status')) or 'not recorded'},"
+            " so counted as taken; ask the client"
+        )
 
 
 def _partly_dated(f: Findings, label: str, partly: str) -> None:
