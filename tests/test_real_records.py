@@ -951,8 +951,9 @@ def test_a_t_score_given_as_a_component_of_a_dxa_panel_is_read(kb: Knowledge) ->
 
 
 def test_a_t_score_not_final_counts_only_as_far_as_it_makes_the_plan_stricter(kb: Knowledge) -> None:
-    """Counted outright, a T-score of unknown status could make the stage milder than the one assumed."""
-    for status in ({}, {"status": "unknown"}, {"status": "registered"}):
+    """Counted outright, a T-score of unknown status, or a preliminary one ("data may be incomplete or
+    unverified", R4), could make the stage milder than the one assumed."""
+    for status in ({}, {"status": "unknown"}, {"status": "registered"}, {"status": "preliminary"}):
         low = fhir.derive(bundle(OSTEOPENIA, SCAN | status | {"valueQuantity": {"value": -3.0}}), CODES, kb)
         assert low.data == {"stage": "osteoporosis"} and "only as far as it makes the plan stricter" in low.notes[0]
         mild = fhir.derive(bundle(SCAN | status | {"valueQuantity": {"value": -1.5}}), CODES, kb)

@@ -15,8 +15,9 @@ from osteocheck.vocabulary import T_SCORE_RANGE
 from osteocheck.words import one_line
 
 # A T-score of these statuses counts as read; of any other, only as far as it makes the plan stricter
-# (counted outright, it could make the stage milder than the one assumed without it).
-_FINAL_OBSERVATION = {"final", "amended", "corrected", "preliminary"}
+# (counted outright, it could make the stage milder than the one assumed without it). Not "preliminary":
+# R4's "data may be incomplete or unverified".
+_FINAL_OBSERVATION = {"final", "amended", "corrected"}
 
 
 def observation(f: Findings, r: dict[str, Any]) -> None:
