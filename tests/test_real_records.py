@@ -175,6 +175,18 @@ def _of_kind(kind: str) -> dict[str, Any]:
     return {"resourceType": kind, **what, **DATED.get(kind, {})}
 
 
+@pytest.mark.parametrize("kind", ["Procedure", "MedicationAdministration", "MedicationDispense"])
+def test_what_is_in_progress_is_recent_whatever_dates_it_lacks(kb: Knowledge, kind: str) -> None:
+    """R4 "in-progress": the event is happening now. Undated, it was set aside as not known to be recent:
+    an operation going on, or a blood thinner being given, left the plan as if there were none."""
+    undated = {k: v for k, v in _of_kind(kind).items() if k not in DATED.get(kind, {})} | {"status": "in-progress"}
+    out = fhir.derive(bundle(undated), CODES, kb)
+    assert out.data == ({"post_surgical": ["hips"]} if kind == "Procedure" else {"anticoagulants": True})
+    assert [n for n in out.notes if "in progress with no date, so counted as recent" in n] == list(out.notes)
+    assert len(out.notes) == 1
+    assert not fhir.derive(bundle(undated | {"status": "completed"}), CODES, kb).data
+
+
 @pytest.mark.parametrize("status", ["unknown", None, {"code": "active"}, "Active", "stoped"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_status_that_leaves_it_open_counts_and_says_so(kb: Knowledge, kind: str, status: object) -> None:

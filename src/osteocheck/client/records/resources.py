@@ -205,9 +205,12 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if status in _NOT_TAKEN.get(str(kind), set()):
         f.set_aside.append(f"{label}: status {status}")
         return
-    partly = ""
+    partly, ongoing = "", False
     if kind in WHEN:
         when, partly = _happened(r, "MedicationDispense", "MedicationAdministration")
+        ongoing = when is None and status == "in-progress"
+        if ongoing:
+            when = f.today
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
             if when is None:
@@ -227,6 +230,8 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         _later(f, label, when)
     else:
         _not_now(f, r, label)
+    if ongoing:
+        f.notes.append(_ONGOING.format(label=label))
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -302,6 +307,8 @@ def _later(f: Findings, label: str, when: dt.date | None) -> None:
         )
 
 
+# R4 "in-progress": "the event is currently occurring", so recent whatever dates it lacks.
+_ONGOING = "{label}: in progress with no date, so counted as recent; ask the client when it began"
 _GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
 
 
@@ -344,6 +351,9 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
         f.set_aside.append(f"{label}: status {status}")
         return
     when, partly = _happened(r, "Procedure")
+    ongoing = when is None and status == "in-progress"
+    if ongoing:
+        when = f.today
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         if when is None and _surgery(f, r) is not None:
@@ -362,6 +372,8 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     _doubted(f, label, status, COUNTED["Procedure"], "done")
     _partly_dated(f, label, partly)
     _later(f, label, when)
+    if ongoing:
+        f.notes.append(_ONGOING.format(label=label))
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
