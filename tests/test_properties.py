@@ -188,6 +188,9 @@ _ANY_CONDITION = st.one_of(
     _by_meaning("conditions", staged=True),
     st.sampled_from([e for e in _CODES.entries("conditions") if re.search(r"osteop[eo]", str(e["display"]), re.I)]),
 )
+_MILDER = st.sampled_from(
+    [e for e in _CODES.entries("conditions") if e.get("stage") == "osteopenia" and not e.get("prefix")]
+)
 _T_SCORES = st.sampled_from([e for e in _CODES.entries("observations") if e.get("t_score")])
 _BODY_SITES = st.sampled_from([e for e in _CODES.entries("body_sites") if not e.get("prefix")])
 
@@ -208,18 +211,24 @@ _SETTLED = {
 
 @st.composite
 def never_milder(draw: st.DrawFn) -> dict[str, object]:
-    kind = draw(st.sampled_from(["coded", "words", "text", "two codes", "drug", "operation", "low T-score"]))
-    when = (JUDGED - dt.timedelta(days=draw(st.integers(0, 400)))).isoformat()
+    kind = draw(st.sampled_from(["coded", "words", "text", "two codes", "drug", "operation", "low T-score", "doubted"]))
+    when = (JUDGED - dt.timedelta(days=draw(st.integers(-30, 400)))).isoformat()  # a mistyped year: later
     if kind == "low T-score":  # in the osteoporosis range, of any status: never milder than none
         return {"resourceType": "Observation", "status": draw(st.sampled_from(["final", "preliminary", "registered"])),
                 "effectiveDateTime": when, "code": _coded(draw(_T_SCORES)),
                 "valueQuantity": {"value": draw(st.integers(-45, -25)) / 10}}  # fmt: skip
+    if kind == "doubted":  # a milder stage coded, not confirmed: never milder than the one assumed without it
+        unsure = draw(st.sampled_from(["unconfirmed", "provisional", "differential"]))
+        return {"resourceType": "Condition", "code": _coded(draw(_MILDER)),
+                "verificationStatus": {"coding": [{"code": unsure}]}}  # fmt: skip
     if kind == "drug":
-        return {"resourceType": "MedicationRequest", "status": draw(st.sampled_from(["active", "stopped", "unknown"])),
+        return {"resourceType": "MedicationRequest", "intent": draw(st.sampled_from(["order", "proposal"])),
+                "status": draw(st.sampled_from(["active", "stopped", "unknown", "on-hold"])),
                 "medicationCodeableConcept": _coded(draw(_DRUGS))}  # fmt: skip
     if kind == "operation":
-        return {"resourceType": "Procedure", "status": draw(st.sampled_from(["completed", "not-done"])),
-                "performedDateTime": when, "code": _coded(draw(_OPERATIONS))}  # fmt: skip
+        dated = {"performedDateTime": when} if draw(st.booleans()) else {}
+        return {"resourceType": "Procedure", "status": draw(st.sampled_from(["completed", "not-done", "in-progress"])),
+                **dated, "code": _coded(draw(_OPERATIONS))}  # fmt: skip
     entry = draw(_UNSTAGED)
     words = draw(_ANY_CONDITION)["display"]
     code = {
@@ -231,8 +240,10 @@ def never_milder(draw: st.DrawFn) -> dict[str, object]:
     status = draw(st.sampled_from(["active", "recurrence", "resolved", "remission"]))
     places = draw(st.lists(_BODY_SITES, max_size=2))  # none: where the code says; two: codings that disagree
     placed = {"bodySite": [{"coding": [c for p in places for c in _coded(p)["coding"]]}]} if places else {}
+    verified = draw(st.sampled_from([None, "confirmed", "unconfirmed", "provisional", "refuted"]))
+    checked = {"verificationStatus": {"coding": [{"code": verified}]}} if verified else {}
     return {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": status}]}, "onsetDateTime": when,
-            "code": code, **placed}  # fmt: skip
+            "code": code, **placed, **checked}  # fmt: skip
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -243,7 +254,7 @@ def test_one_more_resource_never_loosens_a_record_s_plan_unless_it_stages_it_mil
     """Whatever a record already holds, one more condition, drug or operation (coded, by its words, or
     both), or T-score in the osteoporosis range, never makes its plan milder: the reader only adds. (A
     milder stage coded, or T-score, may: a record that shows osteopenia is planned for osteopenia, not the
-    osteoporosis assumed without it; in words alone it may not.) `twin`: the one added is, half the time,
+    osteoporosis assumed without it; in words alone, or not confirmed, it may not.) `twin`: the one added is, half the time,
     one the record holds, resolved, stopped, not done or withdrawn."""
     if twin is not None and held:
         added = held[twin % len(held)]
