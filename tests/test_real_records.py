@@ -355,6 +355,17 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         ("Osteoporosis without current pathological fracture", {"stage": "osteoporosis"}),
         ("No evidence of fracture", {}),
         ("Fracture ruled out", {}),
+        ("No fracture of hip", {}),
+        ("Fall, no fracture", {"balance_issues": True}),
+        ("Fracture of rib No. 5", {"fracture_history": True, "fresh_fractures": ["ribs"]}),  # a number, not a "no"
+        # a prevention, a risk or the past is no condition now, but a drug taken for it is, and each clause
+        # says it of what it names; a label that says it is back has no past
+        ("DVT prophylaxis", {}),
+        ("Previous pulmonary embolism", {}),
+        ("Enoxaparin for DVT prophylaxis", {"anticoagulants": True}),
+        ("At risk of bleeding on warfarin", {"anticoagulants": True}),
+        ("History of DVT, on warfarin", {"anticoagulants": True}),
+        ("History of deep vein thrombosis, recurrent", {"dvt": ["arms", "legs"]}),
         # what is left of a fracture is fracture history; of anything else, no fracture
         ("Sequela of fracture of wrist", {"fracture_history": True}),
         ("Sequela of stroke", {}),

@@ -8,7 +8,8 @@ bone, an open wound, a rounded back or height loss, which change how the client
 may lie and what the spine bears, and falls), and what is found is marked for the
 therapist to confirm. Every condition a label names counts, and a negation
 reaches only the end of its clause. A fracture in the client's history ("history
-of hip fracture") is fracture history, fresh only if its date says so; a family
+of hip fracture") is fracture history, fresh only if its date says so; a past
+clot, or one prevented, is none, but a drug named beside it is taken; a family
 history is nobody's.
 """
 
@@ -33,14 +34,16 @@ def _words(pattern: str) -> LazyPattern:
 
 
 # Words that say a label is not the client's condition now: a risk, a screening, a diagnosis ruled
-# out, the client's past ("history of": for a fracture, fracture history).
-_NOT_CURRENT = _words(r"\b(history of|risk of|screening|at risk|ruled out)\b")
+# out, its prevention ("DVT prophylaxis" is no clot), or the client's past (for a fracture, fracture
+# history), unless the label says it is back or current too ("History of DVT, recurrent").
+_NOT_NOW = _words(r"\b(risk of|screening|at risk|ruled out|prophyla\w*|prevention of)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
-_PAST = _words(r"\bhistory of\b")
+_PAST = _words(r"\b(history of|previous|healed)\b")  # not "old": "85-year-old"
+_NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
 # injury" is a fracture, "osteoporosis without current pathological fracture" none.
-_NEGATED = _words(r"\b(without|no evidence of)\b(?:(?!\bbut\b)[^,;])*")
+_NEGATED = _words(r"\b(without|no evidence of|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*")  # not "No. 5": a number
 # Drugs by name (and by class: "Long term (current) use of anticoagulants", "Glucocorticoids"), as the
 # code map's value sets list them.
 _BLOOD_THINNERS = _words(
@@ -134,22 +137,22 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     ):
         return None
     said = _NEGATED.sub(" ", label)
-    meanings = [meaning for pattern, meaning in _CONDITIONS if pattern.search(said)]
-    stage = next((m["stage"] for m in meanings if "stage" in m), None)  # osteoporosis is listed first
-    parts = [m for m in meanings if "stage" not in m]
+    found = [(pattern, meaning) for pattern, meaning in _CONDITIONS if pattern.search(said)]
+    stage = next((m["stage"] for _, m in found if "stage" in m), None)  # osteoporosis is listed first
+    named = [(p, m) for p, m in found if "stage" not in m]
     if local_route(said):  # "Long-term use of inhaled corticosteroids": not of the whole body
-        parts = [m for m in parts if m.get("fact") != "corticosteroids"]
+        named = [(p, m) for p, m in named if m.get("fact") != "corticosteroids"]
     if _SEQUELA.search(said):
-        parts = [{"fact": "fracture_history"} if m.get("kind") == "fracture" else m for m in parts]
-    if _NOT_CURRENT.search(said):
-        past = _PAST.search(said) is not None
-        parts = [{**m, "past": True} if m.get("kind") == "fracture" else m for m in parts if _stays(m, past=past)]
+        named = [(p, {"fact": "fracture_history"} if m.get("kind") == "fracture" else m) for p, m in named]
+    if _PAST.search(said) or _NOT_NOW.search(said):  # most labels hold neither
+        named = _as_said(said, named)
+    parts = [m for _, m in named]
     if stage is None and not parts:
         return None
     base: dict[str, Any] = {"display": label, "by_name": True}
-    named = sites_named(label, sites)  # a place a negation names too: more sites, never fewer
-    if named:
-        base["sites"] = tuple(named)
+    places = sites_named(label, sites)  # a place a negation names too: more sites, never fewer
+    if places:
+        base["sites"] = tuple(places)
     first, *also = parts or [{}]
     entry = {**base, **({"stage": stage} if stage else {}), **first}
     if also:
@@ -157,11 +160,36 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
     return entry
 
 
+_Named = list[tuple[LazyPattern, dict[str, Any]]]
+
+
+def _as_said(said: str, named: _Named) -> _Named:
+    """What a label means where a clause of it says a condition is not the client's now (a risk, a
+    screening, its prevention) or is the client's past. Each clause says so of what it names only: in
+    "History of DVT, on warfarin" the warfarin is taken now. A label that says it is back or current
+    ("History of DVT, recurrent") has no past."""
+    now = _NOW.search(said) is not None
+    clauses = [c for c in re.split(r"[,;]", said) if c.strip()]
+    kept: _Named = []
+    for pattern, meaning in named:
+        naming = [c for c in clauses if pattern.search(c)] or clauses
+        pasts = [not now and _PAST.search(c) is not None for c in naming]
+        if not all(past or _NOT_NOW.search(c) for c, past in zip(naming, pasts, strict=True)):
+            kept.append((pattern, meaning))  # some clause names it as the client's now
+        elif _stays(meaning, past=all(pasts)):
+            kept.append((pattern, {**meaning, "past": True} if meaning.get("kind") == "fracture" else meaning))
+    return kept
+
+
 def _stays(meaning: dict[str, Any], *, past: bool) -> bool:
-    """Whether a meaning holds in a label that says it is not a condition now: falls, whose history or
-    risk is a fall risk, and a fracture in the client's past, which is fracture history."""
+    """Whether a meaning holds where the label says it is not a condition now: falls, whose history or
+    risk is a fall risk; a drug a risk or a prevention names, which the client takes ("Enoxaparin for DVT
+    prophylaxis", "At risk of bleeding on warfarin"), but not one in the past ("History of anticoagulant
+    use"); and a fracture in the client's past, which is fracture history."""
     if meaning.get("fact") == "balance_issues":
         return True
+    if meaning.get("fact") in ("anticoagulants", "corticosteroids"):
+        return not past
     return past and (meaning.get("kind") == "fracture" or meaning.get("fact") == "fracture_history")
 
 
