@@ -162,7 +162,7 @@ def test_no_label_search_scans_on_without_bound() -> None:
     took 75 s. The reader passes at most 500 (`fields.words_of`), but a search must be safe on its own."""
     found = [
         *(p for p, _ in names._CONDITIONS),
-        names._BLOOD_THINNERS, names._STEROIDS, names._SURGICAL, names._NEGATED, names.NOT_SYSTEMIC, names.T_SCORE,
+        names._BLOOD_THINNERS, names._STEROIDS, names._SURGICAL, names._NEGATED, names._AT_RISK, names.NOT_SYSTEMIC, names.T_SCORE,
         *(p for p, _ in body_words._COMPILED),
     ]  # fmt: skip
     unbounded = [p.source for p in found if re.search(r"\]\*|\]\+|\.\*|\.\+", p.source)]

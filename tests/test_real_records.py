@@ -366,6 +366,14 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         ("At risk of bleeding on warfarin", {"anticoagulants": True}),
         ("History of DVT, on warfarin", {"anticoagulants": True}),
         ("History of deep vein thrombosis, recurrent", {"dvt": ["arms", "legs"]}),
+        ("High fracture risk", {}),
+        ("At increased risk for fracture", {}),
+        ("Fracture prevention", {}),
+        ("DVT with high risk of embolism", {"dvt": ["arms", "legs"]}),  # the risk is of what follows it
+        ("Wrist fracture, high risk of falls",
+         {"fracture_history": True, "fresh_fractures": ["wrists"], "balance_issues": True}),
+        ("Negative for DVT", {}),
+        ("Denies fever", {}),
         # what is left of a fracture is fracture history; of anything else, no fracture
         ("Sequela of fracture of wrist", {"fracture_history": True}),
         ("Sequela of stroke", {}),

@@ -33,17 +33,25 @@ def _words(pattern: str) -> LazyPattern:
     return LazyPattern(pattern, re.IGNORECASE)
 
 
-# Words that say a label is not the client's condition now: a risk, a screening, a diagnosis ruled
-# out, its prevention ("DVT prophylaxis" is no clot), or the client's past (for a fracture, fracture
-# history), unless the label says it is back or current too ("History of DVT, recurrent").
-_NOT_NOW = _words(r"\b(risk of|screening|at risk|ruled out|prophyla\w*|prevention of)\b")
+# Words that say a label is not the client's condition now, clause by clause: a risk, a screening or a
+# prevention of what they name (the word before, "fracture risk", "DVT prophylaxis", or all after, "at
+# increased risk for fracture", "prevention of falls"), a diagnosis ruled out, or the client's past (for a
+# fracture, fracture history) unless the label says it is back or current ("History of DVT, recurrent").
+_RISK = r"(?:risks?|prophyla\w*|prevention|screening)"
+_AT_RISK = _words(
+    rf"\b(?:at (?:\w+ )?risk\b|{_RISK} (?:of|for|against)\b)[^,;]{{0,500}}|\b[\w-]{{1,40}} {_RISK}\b(?! (?:of|for|against)\b)"
+)
+_NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
+_RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
 _PAST = _words(r"\b(history of|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
 # injury" is a fracture, "osteoporosis without current pathological fracture" none.
-_NEGATED = _words(r"\b(without|no evidence of|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*")  # not "No. 5": a number
+_NEGATED = _words(
+    r"\b(without|no evidence of|negative for|denies|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*"
+)  # not "No. 5": a number
 # Drugs by name (and by class: "Long term (current) use of anticoagulants", "Glucocorticoids"), as the
 # code map's value sets list them.
 _BLOOD_THINNERS = _words(
@@ -164,19 +172,21 @@ _Named = list[tuple[LazyPattern, dict[str, Any]]]
 
 
 def _as_said(said: str, named: _Named) -> _Named:
-    """What a label means where a clause of it says a condition is not the client's now (a risk, a
-    screening, its prevention) or is the client's past. Each clause says so of what it names only: in
-    "History of DVT, on warfarin" the warfarin is taken now. A label that says it is back or current
-    ("History of DVT, recurrent") has no past."""
+    """What a label means where a clause of it says a condition is not the client's now (`_AT_RISK`,
+    `_RULED_OUT`) or is the client's past (`_PAST`). Each says so of what it names only: in "History of DVT,
+    on warfarin" the warfarin is taken now, in "DVT with high risk of embolism" the clot is there."""
     now = _NOW.search(said) is not None
-    clauses = [c for c in re.split(r"[,;]", said) if c.strip()]
+    clauses = [
+        (clause, not now and _PAST.search(clause) is not None, _RULED_OUT.search(clause) is not None,
+         _AT_RISK.sub(" ", clause))
+        for clause in re.split(r"[,;]", said) if clause.strip()
+    ]  # fmt: skip
     kept: _Named = []
     for pattern, meaning in named:
-        naming = [c for c in clauses if pattern.search(c)] or clauses
-        pasts = [not now and _PAST.search(c) is not None for c in naming]
-        if not all(past or _NOT_NOW.search(c) for c, past in zip(naming, pasts, strict=True)):
+        naming = [c for c in clauses if pattern.search(c[0])] or clauses
+        if any(not past and not out and pattern.search(rest) for _, past, out, rest in naming):
             kept.append((pattern, meaning))  # some clause names it as the client's now
-        elif _stays(meaning, past=all(pasts)):
+        elif _stays(meaning, past=all(past for _, past, _, _ in naming)):
             kept.append((pattern, {**meaning, "past": True} if meaning.get("kind") == "fracture" else meaning))
     return kept
 
