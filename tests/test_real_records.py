@@ -320,7 +320,11 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         return dict(fhir.derive(bundle(found | fields), CODES, kb).data)
 
     # undated, "history of" is the client's past: no fresh fracture everywhere; dated within weeks, it is fresh
-    assert read("History of hip fracture") == {"fracture_history": True}
+    for past in ("History of hip fracture", "Hx of hip fracture", "S/P hip fracture", "Healed fracture of hip"):
+        assert read(past) == {"fracture_history": True}, past
+    for clot in ("H/O DVT", "Status post DVT", "Previous pulmonary embolism"):  # a past clot is no clot now
+        assert read(clot) == {}, clot
+    assert read("H/O DVT, recurrent") == {"dvt": ["arms", "legs"]}
     assert read("History of hip fracture", onsetDateTime="2026-05-20") == {"fracture_history": True,
                                                                           "fresh_fractures": ["hips"]}  # fmt: skip
     for someone_else in ("Family history of fracture", "Family history of osteoporosis"):

@@ -44,7 +44,7 @@ _AT_RISK = _words(
 _NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
 _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
-_PAST = _words(r"\b(history of|previous|healed)\b")  # not "old": "85-year-old"
+_PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
