@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from osteocheck.client.records.body_words import LABELS_KEPT, sites_named
 from osteocheck.patterns import LazyPattern, Screen
@@ -46,6 +46,8 @@ _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
 _PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
+# Words of a drug the client does not take, in its clause: an allergy to it, or it stopped.
+_NOT_TAKEN = _words(r"\b(allerg\w*|intoleran\w*|adverse (?:reaction|effect)s?|discontinu\w*|stopped|not on|off)\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
 # injury" is a fracture, "osteoporosis without current pathological fracture" none.
@@ -152,7 +154,7 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
         named = [(p, m) for p, m in named if m.get("fact") != "corticosteroids"]
     if _SEQUELA.search(said):
         named = [(p, {"fact": "fracture_history"} if m.get("kind") == "fracture" else m) for p, m in named]
-    if _PAST.search(said) or _NOT_NOW.search(said):  # most labels hold neither
+    if _PAST.search(said) or _NOT_NOW.search(said) or _NOT_TAKEN.search(said):  # most labels hold none
         named = _as_said(said, named)
     parts = [m for _, m in named]
     if stage is None and not parts:
@@ -171,36 +173,42 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
 _Named = list[tuple[LazyPattern, dict[str, Any]]]
 
 
+class _Clause(NamedTuple):
+    words: str
+    past: bool  # the client's past, and the label does not say it is back
+    ruled_out: bool
+    rest: str  # its words but what is at risk, screened for or prevented
+    not_taken: bool  # a drug it names is one the client does not take ("Allergy to aspirin")
+
+
 def _as_said(said: str, named: _Named) -> _Named:
     """What a label means where a clause of it says a condition is not the client's now (`_AT_RISK`,
-    `_RULED_OUT`) or is the client's past (`_PAST`). Each says so of what it names only: in "History of DVT,
-    on warfarin" the warfarin is taken now, in "DVT with high risk of embolism" the clot is there."""
+    `_RULED_OUT`), is the client's past (`_PAST`), or a drug not taken (`_NOT_TAKEN`). Each says so of
+    what it names only: in "History of DVT, on warfarin" the warfarin is taken now, in "DVT with high risk
+    of embolism" the clot is there. What stays all the same: falls, whose history or risk is a fall risk;
+    a drug taken against a risk ("Enoxaparin for DVT prophylaxis"); a fracture in the past, which is
+    fracture history."""
     now = _NOW.search(said) is not None
     clauses = [
-        (clause, not now and _PAST.search(clause) is not None, _RULED_OUT.search(clause) is not None,
-         _AT_RISK.sub(" ", clause))
-        for clause in re.split(r"[,;]", said) if clause.strip()
+        _Clause(words, not now and _PAST.search(words) is not None, _RULED_OUT.search(words) is not None,
+                _AT_RISK.sub(" ", words), _NOT_TAKEN.search(words) is not None)
+        for words in re.split(r"[,;]", said) if words.strip()
     ]  # fmt: skip
     kept: _Named = []
     for pattern, meaning in named:
-        naming = [c for c in clauses if pattern.search(c[0])] or clauses
-        if any(not past and not out and pattern.search(rest) for _, past, out, rest in naming):
+        naming = [c for c in clauses if pattern.search(c.words)] or clauses
+        if meaning.get("fact") in ("anticoagulants", "corticosteroids"):
+            if any(not (c.past or c.ruled_out or c.not_taken) for c in naming):
+                kept.append((pattern, meaning))
+        elif any(not (c.past or c.ruled_out) and pattern.search(c.rest) for c in naming):
             kept.append((pattern, meaning))  # some clause names it as the client's now
-        elif _stays(meaning, past=all(past for _, past, _, _ in naming)):
+        elif meaning.get("fact") == "balance_issues":
+            kept.append((pattern, meaning))
+        elif all(c.past for c in naming) and (
+            meaning.get("kind") == "fracture" or meaning.get("fact") == "fracture_history"
+        ):
             kept.append((pattern, {**meaning, "past": True} if meaning.get("kind") == "fracture" else meaning))
     return kept
-
-
-def _stays(meaning: dict[str, Any], *, past: bool) -> bool:
-    """Whether a meaning holds where the label says it is not a condition now: falls, whose history or
-    risk is a fall risk; a drug a risk or a prevention names, which the client takes ("Enoxaparin for DVT
-    prophylaxis", "At risk of bleeding on warfarin"), but not one in the past ("History of anticoagulant
-    use"); and a fracture in the client's past, which is fracture history."""
-    if meaning.get("fact") == "balance_issues":
-        return True
-    if meaning.get("fact") in ("anticoagulants", "corticosteroids"):
-        return not past
-    return past and (meaning.get("kind") == "fracture" or meaning.get("fact") == "fracture_history")
 
 
 @functools.lru_cache(maxsize=LABELS_KEPT)
