@@ -18,6 +18,7 @@ from osteocheck.client.records import derive as fhir
 from osteocheck.client.records import names
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
+from test_patterns import SITES
 
 REAL = ROOT / "tests" / "data" / "fhir"
 MIGUEL = REAL / "synthea" / "Miguel_Angel_Garica_f6d15182-f6ac-46cf-8cbd-afacd43be763.json"
@@ -399,6 +400,25 @@ def test_a_label_naming_several_conditions_counts_each_and_a_negation_only_its_c
     assert set(resolved.data) <= {"fracture_history", "fresh_fractures", "stage"}
     assert ("fracture_history" in resolved.data) == ("fracture_history" in expected)
     assert len(set(resolved.set_aside)) == len(resolved.set_aside)
+
+
+@pytest.mark.parametrize(
+    ("text", "placed"),
+    [("Fracture of olecranon", ["arms"]), ("Fracture of odontoid", ["neck", "spine"]), ("Fracture of C2", ["neck", "spine"]),
+     ("Compression fracture T8", ["spine"]), ("Fracture T11-T12", ["spine"]), ("S1 fracture", ["pelvis"]),
+     ("Fracture of talus", ["ankles", "feet"]), ("Fracture of navicular", ["wrists", "feet"]),
+     ("Fracture of navicular bone of foot", ["feet"]), ("Fracture of tibial plateau", ["legs", "knees"]),
+     ("Smith's fracture", ["wrists"]), ("Pott's fracture", ["ankles"]), ("Boxer's fracture", ["hands"]),
+     ("Jones fracture", ["feet"]), ("Maisonneuve fracture", ["legs", "ankles"]),
+     ("Fracture, T1 diabetes", SITES)],  # a "T1" that is no vertebra: placed nowhere, so everywhere
+)  # fmt: skip
+def test_a_fracture_named_by_its_bone_its_level_or_its_name_is_placed(
+    kb: Knowledge, text: str, placed: list[str]
+) -> None:
+    """Placed nowhere, a fracture counts at every site: these bones', levels' and names' words were not read,
+    so a fracture of the talus or of T12 left the whole body untreated."""
+    out = fhir.derive(bundle(local_condition(text, onsetDateTime="2026-05-20")), CODES, kb)
+    assert out.data == {"fracture_history": True, "fresh_fractures": list(placed)}
 
 
 @pytest.mark.parametrize(

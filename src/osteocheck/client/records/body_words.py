@@ -14,6 +14,23 @@ from osteocheck.patterns import LazyPattern, fold
 # Checked in order; a phrase that names a site removes itself from the text, so
 # "neck of femur" is the hips and never also the neck. Words are matched whole.
 _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # fractures known by a name, each of one place
+    (r"(smith|barton|colles)['’]?s? fracture", ("wrists",)),
+    (r"(boxer|bennett)['’]?s? fracture", ("hands",)),
+    (r"pott['’]?s? fracture", ("ankles",)),
+    (r"jones fracture", ("feet",)),
+    (r"(hangman|jefferson)['’]?s? fracture", ("neck", "spine")),
+    (r"chance fracture", ("spine",)),
+    (r"monteggia\w*|galeazzi\w*", ("arms", "wrists")),
+    (r"maisonneuve\w*", ("legs", "ankles")),
+    # a vertebra by its level ("T12", "L1"), not "T1 diabetes"
+    (r"c[1-7]|odontoid", ("neck", "spine")),
+    (r"(t([1-9]|1[0-2])(?!\s*(dm|diabet))|l[1-5])(\s*-\s*[tl]?\d{1,2})?", ("spine",)),
+    (r"s[1-5]", ("pelvis",)),
+    (r"tibial plateau", ("knees", "legs")),
+    # of the wrist (the scaphoid) or of the foot, when the label does not say which
+    (r"navicular(?![^,;]{0,60}\b(scaphoid|wrists?|foot|feet|tarsal)\b)", ("wrists", "feet")),
+    (r"talus|talar", ("ankles", "feet")),
     # the proximal end of the femur: the hip, and the thigh below it
     (r"proximal end of (the )?femur", ("hips", "legs")),
     (r"neck of (the )?femur|femoral neck|head of (the )?femur|femoral head|upper end of (the )?femur"
@@ -32,7 +49,7 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("shoulders",)),
     (r"lower end of (the )?(radius|ulna)|distal (end of (the )?)?(radius|ulna)|wrists?|carpal|scaphoid|colles", ("wrists",)),
     (r"forearm|radius|ulna|radial|ulnar", ("arms", "wrists")),
-    (r"humerus|upper arm|elbow|upper (limb|extremity)|arms?|axillary|axilla|armpits?|subclavian|brachial", ("arms",)),
+    (r"humerus|upper arm|elbow|olecranon|upper (limb|extremity)|arms?|axillary|axilla|armpits?|subclavian|brachial", ("arms",)),
     (r"metacarpal|fingers?|thumb|hands?|palms?|palmar", ("hands",)),
     (r"patella|knees?|popliteal", ("knees", "legs")),
     (r"malleol\w*|ankles?", ("ankles",)),
