@@ -252,6 +252,20 @@ def test_a_clinical_status_r4_does_not_name_counts_as_active(kb: Knowledge) -> N
     assert resolved.data == {} and not resolved.notes
 
 
+@pytest.mark.parametrize("ended", [{"abatementDateTime": "2024-01-01"}, {"abatementString": "after treatment"}])
+def test_an_active_condition_the_record_says_abated_counts_and_says_so(kb: Knowledge, ended: dict[str, str]) -> None:
+    """R4 (con-4) gives a condition that abated an inactive status: one that is still active is counted, the
+    stricter reading, and the contradiction asked about."""
+    clot = {**local_condition(""), "code": mapped("conditions", fact="dvt", sites=["legs"]), **ended}
+    out = fhir.derive(bundle(clot), CODES, kb)
+    assert out.data == {"dvt": ["legs"]}
+    assert [note.split(": ", 1)[1] for note in out.notes] == [
+        "the record says it abated, yet not that it is inactive; counted as active; ask the client"
+    ]
+    resolved = {**clot, "clinicalStatus": {"coding": [{"code": "resolved"}]}}
+    assert fhir.derive(bundle(resolved), CODES, kb).notes == ()
+
+
 def test_a_steroid_cream_or_inhaler_is_not_systemic(kb: Knowledge) -> None:
     cream = {"resourceType": "MedicationStatement", "status": "active",
              "medicationCodeableConcept": {"text": "hydrocortisone 1 % topical cream"}}  # fmt: skip

@@ -19,6 +19,7 @@ from osteocheck.words import one_line
 _ACTIVE_CONDITION = {"active", "recurrence", "relapse"}
 _INACTIVE_CONDITION = {"inactive", "remission", "resolved"}  # with the active ones, R4's condition-clinical
 _REFUTED = {"refuted", "entered-in-error"}
+_ABATEMENT = ("DateTime", "Age", "Period", "Range", "String", "Boolean")  # R4 Condition.abatement[x]
 _UNSURE = {"unconfirmed", "provisional", "differential"}  # R4 condition-ver-status, short of confirmed
 # R4's statuses that say a drug is not taken or an operation not done, each kind's own value set. Every
 # other status counts; one that leaves it open (R4's "unknown": one of the others applies, the source
@@ -69,6 +70,10 @@ def condition(f: Findings, r: dict[str, Any]) -> None:
         f.notes.append(f"{label}: no clinical status; counted as active")
     elif status not in _ACTIVE_CONDITION | _INACTIVE_CONDITION:
         f.notes.append(f"{label}: clinical status {one_line(status)[:40]} is not an R4 code; counted as active")
+    if active and any(r.get(f"abatement{t}") not in (None, False) for t in _ABATEMENT):  # R4 con-4 says inactive
+        f.notes.append(
+            f"{label}: the record says it abated, yet not that it is inactive; counted as active; ask the client"
+        )
     for meaning in (entry, *entry.get("also", ())):  # a label read by its words may name several
         named_as = f.label_for(label, meaning)
         if "stage" in meaning:
