@@ -392,6 +392,9 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         ("Wrist fracture, high risk of falls",
          {"fracture_history": True, "fresh_fractures": ["wrists"], "balance_issues": True}),
         ("Negative for DVT", {}),
+        # a clause of "healed" or "ruled out" alone says it of the whole label; one with words of its own, of them
+        ("DVT, ruled out", {}),
+        ("History of appendectomy; DVT", {"dvt": ["arms", "legs"]}),
         ("Denies fever", {}),
         # what is left of a fracture is fracture history; of anything else, no fracture
         ("Sequela of fracture of wrist", {"fracture_history": True}),
@@ -414,6 +417,27 @@ def test_a_label_naming_several_conditions_counts_each_and_a_negation_only_its_c
     assert set(resolved.data) <= {"fracture_history", "fresh_fractures", "stage"}
     assert ("fracture_history" in resolved.data) == ("fracture_history" in expected)
     assert len(set(resolved.set_aside)) == len(resolved.set_aside)
+
+
+@pytest.mark.parametrize(
+    ("text", "fact", "placed"),
+    [("Skin tear of forearm", "open_wounds", ["arms", "wrists"]), ("Abrasion of knee", "open_wounds", ["legs", "knees"]),
+     ("Burn of hand", "open_wounds", ["hands"]), ("Venous leg ulcer", "open_wounds", ["legs"]),
+     ("Diabetic foot ulcer", "open_wounds", ["feet"]), ("Surgical wound of hip, dehiscence", "open_wounds", ["hips"]),
+     ("Penetrating wound of left eyeball", "open_wounds", ["head"]),
+     ("Herpes zoster of trunk", "active_infections", ["ribs", "spine", "abdomen"]),
+     ("Impetigo of face", "active_infections", ["head"]), ("Tinea pedis of foot", "active_infections", ["feet"])],
+)  # fmt: skip
+def test_broken_skin_and_a_skin_infection_are_known_by_their_words(
+    kb: Knowledge, text: str, fact: str, placed: list[str]
+) -> None:
+    """The source's open wounds are broken skin of any kind, its active infections those of the skin too:
+    read by their words, a skin tear, a leg ulcer, a burn or shingles counted for nothing."""
+    out = fhir.derive(bundle(local_condition(text)), CODES, kb)
+    assert out.data == {fact: placed}
+    healed = fhir.derive(bundle(local_condition(f"{text}, healed")), CODES, kb)
+    assert healed.data == {}  # the client's past, not a wound now
+    assert fhir.derive(bundle(local_condition("Peptic ulcer")), CODES, kb).data == {}  # not of the skin
 
 
 @pytest.mark.parametrize(
@@ -582,7 +606,7 @@ def test_every_condition_the_map_knows_is_known_by_its_words_too() -> None:
      ("History of anticoagulant use", {}),
      # a drug the label says is not taken: an allergy to it, or stopped; in another clause, one taken
      ("Allergy to aspirin", {}), ("Intolerance to prednisone", {}), ("Warfarin discontinued", {}),
-     ("Aspirin allergy, takes apixaban", {"anticoagulants": True}),
+     ("Aspirin allergy, takes apixaban", {"anticoagulants": True}), ("Allergy to penicillin; on warfarin", {"anticoagulants": True}),
      ("Warfarin poisoning", {"anticoagulants": True}), ("Anticoagulation held for surgery", {"anticoagulants": True})],
 )  # fmt: skip
 def test_a_problem_list_naming_a_blood_thinner_or_a_steroid_counts_it(

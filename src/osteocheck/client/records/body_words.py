@@ -55,7 +55,7 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"malleol\w*|ankles?", ("ankles",)),
     (r"calcane\w*|metatarsal|toes?|heel|foot|feet|tarsal|soles?|plantar", ("feet",)),
     (r"femur|femoral|tibia\w*|fibula\w*|thigh|shin|calf|calves|lower (limb|extremity)|legs?|saphenous", ("legs",)),
-    (r"skull|face|facial|jaw|mandible|maxilla\w*|nasal bones?|orbit\w*|scalp|head|eyelids?|eyes?|eyebrows?|ocular"
+    (r"skull|intracranial|face|facial|jaw|mandible|maxilla\w*|nasal bones?|orbit\w*|scalp|head|eyelids?|eyes?|eyeballs?|eyebrows?|ocular"
      r"|ears?|auricle|nose|lips?|cheeks?|chin|forehead|mouth|oral|tongue|temple", ("head",)),
     (r"abdom\w*", ("abdomen",)),
 )  # fmt: skip

@@ -43,6 +43,7 @@ _AT_RISK = _words(
 )
 _NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
 _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
+_ENDS = _words(r"(?:now |since |since then |fully |well )?(?:(healed)|(ruled out|excluded))\W{0,3}")
 _FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
 _PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
@@ -78,10 +79,16 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
             r"|\bbudd-chiari\b|\bmicroemboli\b|\bpulmonary (infarction|apoplexy)\b"), {"fact": "dvt"}),
     (_words(r"\bfever\b|\bfebrile\b|\bpyrexia\b|\bsepsis\b|\bseptic\w*|\bbacteri?emia\b"), {"fact": "fever"}),
     (_words(r"\binfecti\w*|\bcellulitis\b|\babscess\b|\bpneumonia\b|\bosteomyelitis\b|\bpyelonephritis\b"
-            r"|\binfluenza\b|\bcovid-19\b"), {"kind": "infection"}),
-    (_words(r"\bopen wound\b|\blaceration\b|\bpressure (ulcer|injury|sore)\b|\bskin ulcer\b|\bulcer of skin\b"
-            r"|\bpuncture wound\b|\bbedsore\b|\bdeep tissue (damage|injury)\b"
-            r"|\bavulsion\b(?! fracture)"), {"kind": "wound"}),
+            r"|\binfluenza\b|\bcovid-19\b|\bzoster\b|\bshingles\b|\bimpetigo\b|\btinea\b|\bringworm\b"
+            r"|\berysipelas\b|\bfolliculitis\b|\bfurunc\w*|\bcarbunc\w*|\bparonychia\b|\bmrsa\b"),
+     {"kind": "infection"}),
+    # broken skin: any wound, a tear, a graze, a burn, an ulcer of the skin (not of the stomach or the eye)
+    (_words(r"\bwounds?\b|\blacerations?\b|\bpressure (ulcer|injury|sore)s?\b|\bskin ulcers?\b|\bulcers? of skin\b"
+            r"|\bbedsores?\b|\bdeep tissue (damage|injury)\b|\bavulsion\b(?! fracture)|\bdehiscence\b"
+            r"|\bskin tears?\b|\babrasions?\b|\bburns?\b(?! ?out)"
+            r"|\b(leg|foot|heel|toe|ankle|sacral|venous|arterial|stasis|diabetic|decubitus|varicose|neuropathic"
+            r"|isch(a)?emic) ulcers?\b|\bulcers? of (the )?(lower (limb|leg|extremity)|leg|foot|feet|heel|toe|ankle"
+            r"|sacrum|sacral region|buttock|hip|skin)\b"), {"kind": "wound"}),
     # The source's own words: "Kyphosis (rounded back) or height loss in advanced stages."
     (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b"), {"fact": "kyphosis"}),
     (_words(r"\bheight loss\b|\bloss of (body )?height\b"), {"fact": "height_loss"}),
@@ -194,6 +201,14 @@ def _as_said(said: str, named: _Named) -> _Named:
                 _AT_RISK.sub(" ", words), _NOT_TAKEN.search(words) is not None)
         for words in re.split(r"[,;]", said) if words.strip()
     ]  # fmt: skip
+    # a clause of nothing but "healed" or "ruled out" says it of the whole label ("Skin tear of forearm, healed");
+    # one with words of its own says it of them ("Allergy to penicillin; on warfarin", "History of
+    # appendectomy; DVT")
+    ending = [_ENDS.compiled.fullmatch(c.words.strip()) for c in clauses]
+    if any(ending):
+        past = not now and any(e is not None and e.group(1) is not None for e in ending)
+        out = any(e is not None and e.group(2) is not None for e in ending)
+        clauses = [c._replace(past=c.past or past, ruled_out=c.ruled_out or out) for c in clauses]
     kept: _Named = []
     for pattern, meaning in named:
         naming = [c for c in clauses if pattern.search(c.words)] or clauses
