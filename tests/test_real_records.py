@@ -344,6 +344,9 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
                                                                           "fresh_fractures": ["hips"]}  # fmt: skip
     for someone_else in ("Family history of fracture", "Family history of osteoporosis"):
         assert read(someone_else) == {}
+    # but only of its own clause: the client's fracture beside it was lost
+    assert read("Fracture of hip; family history of osteoporosis") == {"fracture_history": True,
+                                                                       "fresh_fractures": ["hips"]}  # fmt: skip
     for falls in ("History of falls", "Repeated falls", "At risk for falls", "Fall risk"):
         assert read(falls) == {"balance_issues": True}
     # a fracture once had stays had, whatever the problem list now says of it

@@ -44,16 +44,16 @@ _AT_RISK = _words(
 _NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
 _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _ENDS = _words(r"(?:now |since |since then |fully |well )?(?:(healed)|(ruled out|excluded))\W{0,3}")
-_FAMILY = _words(r"\bfamily history\b")  # someone else's condition, never the client's
 _PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 # Words of a drug the client does not take, in its clause: an allergy to it, or it stopped.
 _NOT_TAKEN = _words(r"\b(allerg\w*|intoleran\w*|adverse (?:reaction|effect)s?|discontinu\w*|stopped|not on|off)\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
-# injury" is a fracture, "osteoporosis without current pathological fracture" none.
+# injury" is a fracture, "osteoporosis without current pathological fracture" none. So does a family
+# history, someone else's condition: "Fracture of hip; family history of osteoporosis" is the fracture.
 _NEGATED = _words(
-    r"\b(without|no evidence of|negative for|denies|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*"
+    r"\b(without|no evidence of|negative for|denies|family history|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*"
 )  # not "No. 5": a number
 # Drugs by name (and by class: "Long term (current) use of anticoagulants", "Glucocorticoids"), as the
 # code map's value sets list them.
@@ -147,11 +147,7 @@ def condition(label: str, sites: tuple[str, ...]) -> dict[str, Any] | None:
 
     A label may name several ("Deep vein thrombosis after fracture of leg"): the first is the entry's
     own, the others its `also`, each an entry of one meaning, so none is lost."""
-    if (
-        not label.strip()
-        or not (_CONDITION_SCREEN.may_hold(label) or _MEDICATION_SCREEN.may_hold(label))
-        or _FAMILY.search(label)
-    ):
+    if not label.strip() or not (_CONDITION_SCREEN.may_hold(label) or _MEDICATION_SCREEN.may_hold(label)):
         return None
     said = _NEGATED.sub(" ", label)
     found = [(pattern, meaning) for pattern, meaning in _CONDITIONS if pattern.search(said)]
