@@ -90,8 +90,15 @@ _CONDITIONS: tuple[tuple[LazyPattern, dict[str, Any]], ...] = (
             r"|isch(a)?emic) ulcers?\b|\bulcers? of (the )?(lower (limb|leg|extremity)|leg|foot|feet|heel|toe|ankle"
             r"|sacrum|sacral region|buttock|hip|skin)\b"), {"kind": "wound"}),
     # The source's own words: "Kyphosis (rounded back) or height loss in advanced stages."
-    (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b"), {"fact": "kyphosis"}),
-    (_words(r"\bheight loss\b|\bloss of (body )?height\b"), {"fact": "height_loss"}),
+    (_words(r"kypho(sis|ses|tic)\b|\brounded (upper )?back\b|\bdowager['’]?s? hump\b|\bstooped (posture|back)\b"
+            r"|\bhunch(ed )?back\b"), {"fact": "kyphosis"}),
+    (_words(r"\bheight loss\b|\bloss of (body )?height\b|\b(decreased|reduced) (body )?height\b"
+            r"|\bheight (reduction|decrease)\b"), {"fact": "height_loss"}),
+    # "Reduced mobility, balance issues, and increased risk of falls": balance in the clinic's words
+    (_words(r"\bbalance (disorder|problem|impairment|difficult\w*|issue)s?\b|\b(impaired|poor|reduced) balance\b"
+            r"|\bloss of balance\b|\bunsteady gait\b|\bunsteadiness\b"
+            r"|\bgait (instability|disturbance|abnormality|disorder|impairment)\b|\bataxi\w*|\bvertigo\b"),
+     {"fact": "balance_issues"}),
     # Falls, their history and their risk, as the code map reads "Fall from chair" and "Repeated falls".
     (_words(r"\bfall(s|ing)?\b(?! asleep)"), {"fact": "balance_issues"}),
     (_words(r"\bosteoporo\w*|\bgorham\w*|\bdisappearing bone\b"), {"stage": "osteoporosis"}),
