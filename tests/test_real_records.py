@@ -399,10 +399,10 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         ("Wrist fracture, high risk of falls",
          {"fracture_history": True, "fresh_fractures": ["wrists"], "balance_issues": True}),
         ("Negative for DVT", {}),
+        ("Denies fever", {}),
         # a clause of "healed" or "ruled out" alone says it of the whole label; one with words of its own, of them
         ("DVT, ruled out", {}),
         ("History of appendectomy; DVT", {"dvt": ["arms", "legs"]}),
-        ("Denies fever", {}),
         # what is left of a fracture is fracture history; of anything else, no fracture
         ("Sequela of fracture of wrist", {"fracture_history": True}),
         ("Sequela of stroke", {}),
