@@ -614,7 +614,8 @@ def test_every_condition_the_map_knows_is_known_by_its_words_too() -> None:
      # a drug the label says is not taken: an allergy to it, or stopped; in another clause, one taken
      ("Allergy to aspirin", {}), ("Intolerance to prednisone", {}), ("Warfarin discontinued", {}),
      ("Aspirin allergy, takes apixaban", {"anticoagulants": True}), ("Allergy to penicillin; on warfarin", {"anticoagulants": True}),
-     ("Warfarin poisoning", {"anticoagulants": True}), ("Anticoagulation held for surgery", {"anticoagulants": True})],
+     ("Warfarin poisoning", {"anticoagulants": True}), ("Adverse effect of anticoagulants", {"anticoagulants": True}),
+     ("Off-label use of prednisone", {"corticosteroids": True}), ("Anticoagulation held for surgery", {"anticoagulants": True})],
 )  # fmt: skip
 def test_a_problem_list_naming_a_blood_thinner_or_a_steroid_counts_it(
     kb: Knowledge, text: str, expected: dict[str, object]

@@ -46,8 +46,9 @@ _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _ENDS = _words(r"(?:now |since |since then |fully |well )?(?:(healed)|(ruled out|excluded))\W{0,3}")
 _PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
-# Words of a drug the client does not take, in its clause: an allergy to it, or it stopped.
-_NOT_TAKEN = _words(r"\b(allerg\w*|intoleran\w*|adverse (?:reaction|effect)s?|discontinu\w*|stopped|not on|off)\b")
+# Words of a drug the client does not take, in its clause: an allergy to it, or it stopped. Not an adverse
+# effect ("Adverse effect of anticoagulants": one taken), nor "off-label" use.
+_NOT_TAKEN = _words(r"\b(allerg\w*|intoleran\w*|discontinu\w*|stopped|not on|off(?![-\s]label))\b")
 _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once had, no longer fresh
 # A negation reaches to the end of its clause, not further: "fracture of vertebra without spinal cord
 # injury" is a fracture, "osteoporosis without current pathological fracture" none. So does a family
