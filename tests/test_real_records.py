@@ -341,6 +341,8 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
     # undated, "history of" is the client's past: no fresh fracture everywhere; dated within weeks, it is fresh
     for past in ("History of hip fracture", "Hx of hip fracture", "S/P hip fracture", "Healed fracture of hip"):
         assert read(past) == {"fracture_history": True}, past
+    for healing in ("Non-healed fracture of hip", "Hip fracture not healed", "Partially healed fracture of hip"):
+        assert read(healing) == {"fracture_history": True, "fresh_fractures": ["hips"]}, healing
     for clot in ("H/O DVT", "Status post DVT", "Previous pulmonary embolism"):  # a past clot is no clot now
         assert read(clot) == {}, clot
     assert read("H/O DVT, recurrent") == {"dvt": ["arms", "legs"]}
@@ -382,6 +384,7 @@ def test_a_past_fracture_is_history_a_family_s_is_nobody_s_and_falls_are_a_fall_
         ("No evidence of fracture", {}),
         ("Fracture ruled out", {}),
         ("No fracture of hip", {}),
+        ("No improvement of fracture healing", {"fracture_history": True, "fresh_fractures": list(SITES)}),  # "no" of two words
         ("Fall, no fracture", {"balance_issues": True}),
         ("Fracture of rib No. 5", {"fracture_history": True, "fresh_fractures": ["ribs"]}),  # a number, not a "no"
         # a prevention, a risk or the past is no condition now, but a drug taken for it is, and each clause

@@ -44,7 +44,12 @@ _AT_RISK = _words(
 _NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
 _RULED_OUT = _words(r"\b(ruled out|excluded)\b")
 _ENDS = _words(r"(?:now |since |since then |fully |well )?(?:(healed)|(ruled out|excluded))\W{0,3}")
-_PAST = _words(r"\b(history of|hx of|h/o|status post|s/p|previous|healed)\b")  # not "old": "85-year-old"
+# Not "old" ("85-year-old"), and "healed" only where it says the healing is done: "Healed fracture", ", healed",
+# "fully healed", never "not healed", "non-healed" or "partially healed".
+_PAST = _words(
+    r"\b(history of|hx of|h/o|status post|s/p|previous)\b|(?:^|[,;])\s*(?:(?:fully|well|completely|now) )?healed\b"
+    r"|\b(?:fully|well|completely) healed\b"
+)
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 # Words of a drug the client does not take, in its clause: an allergy to it, or it stopped. Not an adverse
 # effect ("Adverse effect of anticoagulants": one taken), nor "off-label" use.
@@ -54,8 +59,9 @@ _SEQUELA = _words(r"\bsequela")  # what is left of an injury: a fracture once ha
 # injury" is a fracture, "osteoporosis without current pathological fracture" none. So does a family
 # history, someone else's condition: "Fracture of hip; family history of osteoporosis" is the fracture.
 _NEGATED = _words(
-    r"\b(without|no evidence of|negative for|denies|family history|no(?![.\s]{0,3}\d))\b(?:(?!\bbut\b)[^,;])*"
-)  # not "No. 5": a number
+    r"\b(without|no evidence of|negative for|denies|family history)\b(?:(?!\bbut\b)[^,;])*"
+    r"|\bno\b(?![.\s]{0,3}\d)(?: [\w-]{1,40}){1,2}"
+)  # "no" of the next words only ("No fracture", "No acute fracture"; not "No improvement of fracture"), not "No. 5"
 # Drugs by name (and by class: "Long term (current) use of anticoagulants", "Glucocorticoids"), as the
 # code map's value sets list them.
 _BLOOD_THINNERS = _words(
