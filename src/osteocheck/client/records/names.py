@@ -41,14 +41,15 @@ _RISK = r"(?:risks?|prophyla\w*|prevention|screening)"
 _AT_RISK = _words(
     rf"\b(?:at (?:\w+ )?risk\b|{_RISK} (?:of|for|against)\b)[^,;]{{0,500}}|\b[\w-]{{1,40}} {_RISK}\b(?! (?:of|for|against)\b)"
 )
-_NOT_NOW = _words(rf"\b({_RISK}|ruled out|excluded)\b")  # a label holding none is read whole
-_RULED_OUT = _words(r"\b(ruled out|excluded)\b")
-_ENDS = _words(r"(?:now |since |since then |fully |well )?(?:(healed)|(ruled out|excluded))\W{0,3}")
+_OUT = r"(?:ruled out|excluded)"
+_DONE = r"(?:fully|well|completely|now)"  # said of a healing that is over
+_NOT_NOW = _words(rf"\b({_RISK}|{_OUT})\b")  # a label holding none is read whole
+_RULED_OUT = _words(rf"\b{_OUT}\b")
+_ENDS = _words(rf"(?:{_DONE} |since |since then )?(?:(healed)|({_OUT}))\W{{0,3}}")
 # Not "old" ("85-year-old"), and "healed" only where it says the healing is done: "Healed fracture", ", healed",
 # "fully healed", never "not healed", "non-healed" or "partially healed".
 _PAST = _words(
-    r"\b(history of|hx of|h/o|status post|s/p|previous)\b|(?:^|[,;])\s*(?:(?:fully|well|completely|now) )?healed\b"
-    r"|\b(?:fully|well|completely) healed\b"
+    rf"\b(history of|hx of|h/o|status post|s/p|previous)\b|(?:^|[,;])\s*(?:{_DONE} )?healed\b|\b{_DONE} healed\b"
 )
 _NOW = _words(r"\b(recurren\w*|new|acute|current|active)\b")
 # Words of a drug the client does not take, in its clause: an allergy to it, or it stopped. Not an adverse
