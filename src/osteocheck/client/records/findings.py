@@ -177,7 +177,7 @@ class Findings:
             self.changed.add(fact)
 
     def site_of(self, resource: dict[str, Any], entry: dict[str, Any]) -> list[str]:
-        mapped = [*entry.get("sites", ()), entry.get("site")]
+        mapped = places_of(entry)
         found = [s for s in self.sites if s in mapped]
         body = resource.get("bodySite", [])
         for concept in body if isinstance(body, list) else []:
@@ -241,6 +241,11 @@ class Findings:
         )
 
 
+def places_of(entry: dict[str, Any]) -> tuple[str, ...]:
+    """The places a code-map entry names: a generated code's `sites`, a hand entry's or a procedure's `site`."""
+    return (*entry.get("sites", ()), *((entry["site"],) if entry.get("site") else ()))
+
+
 def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[str, Any] | None:
     """What a meaning (another coding's, or one its text names) says that those `known` do not, else None:
     its stage only when more severe than theirs; the thing it names only when none is the same kind of
@@ -251,7 +256,7 @@ def _beyond(known: tuple[dict[str, Any], ...], meaning: dict[str, Any]) -> dict[
         left.pop("stage", None)
     thing = (meaning.get("kind"), meaning.get("fact"))
     for k in known:
-        places = {*k.get("sites", ()), k.get("site")} - {None}
+        places = set(places_of(k))
         if thing == (None, None) or (
             (k.get("kind"), k.get("fact")) == thing and (not places or set(meaning.get("sites", ())) <= places)
         ):

@@ -9,7 +9,7 @@ from typing import Any
 from osteocheck.client.records import modifiers
 from osteocheck.client.records.body_words import sites_named
 from osteocheck.client.records.fields import codings, dated, describe, ends, latest, status_code, text, words_of
-from osteocheck.client.records.findings import Findings
+from osteocheck.client.records.findings import Findings, places_of
 from osteocheck.client.records.names import NOT_SYSTEMIC, local_route, surgical
 from osteocheck.client.records.references import References
 from osteocheck.engine.stage import ASSUMED
@@ -393,14 +393,10 @@ def _surgery(f: Findings, r: dict[str, Any]) -> tuple[dict[str, Any] | None, str
     coded = codings(r.get("code"))
     entry = f.codes.match("procedures", None, coded)
     if entry is not None and len(coded) > 1:
-        places = [p for c in coded if (m := f.codes.match("procedures", None, [c])) for p in _places(m)]
+        places = [p for c in coded if (m := f.codes.match("procedures", None, [c])) for p in places_of(m)]
         entry = {**entry, "sites": tuple(dict.fromkeys(places))}
     words = words_of(r.get("code"), coded)
     return (entry, words) if entry is not None or surgical(words) else None
-
-
-def _places(entry: dict[str, Any]) -> list[str]:
-    return [*entry.get("sites", ()), *([entry["site"]] if entry.get("site") else [])]
 
 
 def patient(f: Findings, r: dict[str, Any]) -> None:
