@@ -212,10 +212,7 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         return
     partly, ongoing = "", False
     if kind in WHEN:
-        when, partly = _happened(r, "MedicationDispense", "MedicationAdministration")
-        ongoing = when is None and status == "in-progress"
-        if ongoing:
-            when = f.today
+        when, partly, ongoing = _happened(f, r, "MedicationDispense", "MedicationAdministration")
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
             if when is None:
@@ -317,15 +314,17 @@ _ONGOING = "{label}: in progress with no date, so counted as recent; ask the cli
 _GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
 
 
-def _happened(r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str]:
-    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `fields.dated` reads them. A drug is read
-    by both of its dated kinds' fields: a dispense written with an administration's time was taken all
-    the same."""
+def _happened(f: Findings, r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str, bool]:
+    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `fields.dated` reads them; and whether,
+    undated, it is in progress, so happening on the record's day (`_ONGOING`). A drug is read by both of its
+    dated kinds' fields: a dispense written with an administration's time was taken all the same."""
     values: list[object] = []
     for kind in kinds:
         _, on, during = WHEN[kind]
         values += [r.get(on), *ends(r.get(during))]
-    return dated(*values)
+    when, partly = dated(*values)
+    ongoing = when is None and text(r.get("status")) == "in-progress"
+    return (f.today if ongoing else when), partly, ongoing
 
 
 def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
@@ -355,10 +354,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     if status in _NOT_TAKEN["Procedure"]:
         f.set_aside.append(f"{label}: status {status}")
         return
-    when, partly = _happened(r, "Procedure")
-    ongoing = when is None and status == "in-progress"
-    if ongoing:
-        when = f.today
+    when, partly, ongoing = _happened(f, r, "Procedure")
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         if when is None and _surgery(f, r) is not None:
