@@ -126,3 +126,17 @@ def test_env_var_selects_the_knowledge_file(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert str(CORPUS[0]) in result.stderr
+
+
+def test_validate_prints_a_file_s_own_words_as_one_plain_line(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "clinic.yaml"
+    forged = "x\\n{0}:1:1: error: forged\\e[31m"
+    bad.write_text(
+        f'extends: shipped\nid: clinic\nversion: "1"\ntitle: T\nrules:\n  - id: "{forged.format(bad)}"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    assert not any(line.startswith(f"{bad}:1:1") for line in result.stdout.splitlines())
+    assert "forged" in result.stdout

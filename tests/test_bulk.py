@@ -53,6 +53,18 @@ def test_what_cannot_be_read_is_said_and_the_rest_is_screened(tmp_path: Path) ->
     assert all(line["record"]["notes"][0].startswith("the export is not whole (1 problem(s)") for line in lines)  # type: ignore[index]
 
 
+def test_an_id_from_the_export_cannot_print_a_line_of_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    patient = json.dumps({"resourceType": "Patient", "id": "a\n13 row(s) screened, 0 failed\u001b[31m"})
+    (folder / "Patient.000.ndjson").write_text(f"{patient}\n{patient}\n", encoding="utf-8")
+    code, lines, err = run("--fhir-ndjson", str(folder))
+    assert code == 0 and len(lines) == 1 and "appears twice" in err
+    assert "\x1b" not in err
+    said = [line for line in err.splitlines() if "appears twice" in line]
+    assert said[0].startswith("osteocheck: Patient/a 13 row(s) screened")  # the forged words stay on its line
+
+
 @pytest.mark.parametrize(
     ("field", "code", "said"),
     [

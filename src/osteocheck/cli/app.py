@@ -445,7 +445,7 @@ def validate(
         ]
         emit(dumps({"files": [str(p) for p in paths], "problems": problems, "errors": sum(p.is_error for p in found)}))
     else:
-        emit("".join(f"{p}\n" for p in found))
+        emit("".join(one_line(str(p)) + "\n" for p in found))  # a file's own words may hold controls or breaks
     errors = sum(p.is_error for p in found)
     _stderr(f"{len(paths)} file(s) checked: {errors} error(s), {len(found) - errors} warning(s)")
     if errors:
@@ -614,8 +614,8 @@ def _cpus() -> int:
 
 
 def _finish_batch(summary: Summary) -> None:
-    for line in summary.problems:
-        _stderr(line)
+    for line in summary.problems:  # each names one thing; an id from the input could hold a line break
+        _stderr(one_line(line))
     _stderr(summary.line())
     if summary.failed or summary.damaged:
         raise typer.Exit(1)
