@@ -11,6 +11,7 @@ from conftest import ROOT, SHIPPED, SOURCE_TEXT
 from osteocheck.engine.model import Knowledge
 from osteocheck.knowledge import catalogue
 from osteocheck.knowledge import loader as knowledge_module
+from osteocheck.knowledge.citations import parts
 from osteocheck.vocabulary import BOOL_FACTS, SITE_FACTS
 
 HEADINGS = {"Osteoporosis Massage", "Signs & Symptoms", "Contraindications", "Assessment", "Treatment", "Self Care"}
@@ -90,7 +91,23 @@ def test_quote_not_in_source_is_an_error(tmp_path: Path) -> None:
     bad.write_text(text, encoding="utf-8")
     (tmp_path / "sources").symlink_to(SHIPPED.parent / "sources")
     _, problems = knowledge_module.check(bad)
-    assert [p.message for p in problems] == ["quote not found in source file sources/000_360acb9329b9f714.txt"]
+    assert [p.message for p in problems] == [
+        "quote not found in source file sources/000_360acb9329b9f714.txt: it ends as the source does from"
+        ' "bone pain", after "Generalised" where the source has "…Signs & Symptoms - Generalized"'
+    ]
+
+
+def test_a_quote_not_found_says_where_it_parts_from_its_source_at_a_word_s_end() -> None:
+    text = "Careful with passive stretching - no forceful movements or pressure on susceptible bones."
+    assert parts("Careful with passive stretching - no forceful movement or pressure", text) == (
+        ': it follows the source as far as "…ssive stretching - no forceful", then reads'
+        ' "movement or pressure" where the source reads "movements or pressure on susce…"'
+    )
+    assert parts("Be careful with passive stretching - no", text) == (
+        ': it ends as the source does from "with passive stretching - no", after "Be careful" where the source'
+        ' has "Careful"'
+    )
+    assert parts("nothing like it at all", text).startswith(": no stretch of it stands in the source")
 
 
 def test_every_field_is_carried_into_the_typed_knowledge(kb: Knowledge) -> None:

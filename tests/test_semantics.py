@@ -424,9 +424,14 @@ CASES = {
         ],
         False,
         [
-            "176:31: error: quote not found in source file sources/REFERENCES.md",
-            "268:25: error: quote not found in source file sources/000_360acb9329b9f714.txt",
-            "354:25: error: quote not found in source file sources/000_360acb9329b9f714.txt",
+            "176:31: error: quote not found in source file sources/REFERENCES.md: it follows the source as far as"
+            ' "| 2 | heavy", then reads "lotion |" where the source reads "lotioning | the pressure of ru…"',
+            "268:25: error: quote not found in source file sources/000_360acb9329b9f714.txt: it ends as the source"
+            ' does from "tissue massage, vigorous compr…", after "Avoid deeep" where the source has'
+            ' "…Contraindications - Avoid deep"',
+            "354:25: error: quote not found in source file sources/000_360acb9329b9f714.txt: it follows the source"
+            ' as far as "Support positioning:", then reads "a chair" where the source reads'
+            ' "chair, bolstering, or side-lyi…"',
         ],
     ),
     "a_fact_named_like_a_profile_key_id_not_first": (

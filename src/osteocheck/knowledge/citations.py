@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ class Citations:
                 continue
             quote = fold(source.quote)
             if quote not in text:
-                problems.append(doc.problem(path, f"quote not found in source file {meta['file']}"))
+                problems.append(doc.problem(path, f"quote not found in source file {meta['file']}{parts(quote, text)}"))
             elif not _whole_words(quote, text):
                 problems.append(
                     doc.problem(
@@ -89,6 +90,64 @@ class Citations:
                     )
                 )
         return problems
+
+
+_SHOWN = 30  # characters of the quote and of the source shown either side of where they part
+_LEAST = 12  # a shorter stretch in common says nothing of where the quote came from
+
+
+def parts(quote: str, text: str) -> str:
+    """Where a quote that is not in its source parts from it, for the author to mend: the longest start of the
+    quote that stands in the source, else the longest end, cut where a word ends. Runs only on a quote not
+    found."""
+    found = _common_start(quote, text)
+    if found:
+        cut, at = found
+        return (
+            f': it follows the source as far as "{_clip(quote[:cut].rstrip(), left=True)}", then reads '
+            f'"{_clip(quote[cut:].lstrip())}" where the source reads "{_clip(text[at:].lstrip())}"'
+        )
+    found = _common_start(quote[::-1], text[::-1])  # the same, from the end
+    if found:
+        cut, at = len(quote) - found[0], len(text) - found[1]
+        before = f'"{_clip(text[:at].rstrip(), left=True)}"' if text[:at].strip() else "nothing: the file begins there"
+        return (
+            f': it ends as the source does from "{_clip(quote[cut:].lstrip())}", after '
+            f'"{_clip(quote[:cut].rstrip(), left=True)}" where the source has {before}'
+        )
+    return ": no stretch of it stands in the source; copy the sentence from the source file"
+
+
+def _common_start(quote: str, text: str) -> tuple[int, int] | None:
+    """How much of the quote's start stands in the text, back to a word's end, and where the text goes on."""
+    n = _longest(quote, text, lambda k: quote[:k])
+    if n < _LEAST:
+        return None
+    at = text.find(quote[:n]) + n
+    goes_on = n < len(quote) and (_wordy(quote[n]) or (at < len(text) and _wordy(text[at])))
+    if goes_on and _wordy(quote[n - 1]):  # the stretch ends inside a word of the quote or the source
+        back = n - quote.rfind(" ", 0, n) - 1
+        if back < n:
+            return n - back, at - back
+    return n, at
+
+
+def _longest(quote: str, text: str, piece: Callable[[int], str]) -> int:
+    """The largest n whose piece stands in the text: a piece of n characters stands if a longer one does."""
+    low, high = 0, len(quote)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if piece(mid) in text:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _clip(text: str, *, left: bool = False) -> str:
+    if len(text) <= _SHOWN:
+        return text
+    return "…" + text[-_SHOWN:] if left else text[:_SHOWN] + "…"
 
 
 def _whole_words(quote: str, text: str) -> bool:
