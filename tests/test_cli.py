@@ -170,6 +170,23 @@ def test_bad_flags_exit_2(runner: CliRunner, args: list[str]) -> None:
     assert code == 2 and out == "" and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["plan", "client.yaml"], "; a profile file is read with --profile client.yaml;"),
+        (["explain", "friction", "c.YML"], "; a profile file is read with --profile c.YML;"),
+        (["assess", "r.json"], "; a profile file is read with --profile r.json, a FHIR record with --fhir r.json;"),
+        (["techniques", "client.yaml"], None),  # reads no profile
+        (["plan", "wrists"], None),
+    ],
+)
+def test_a_file_given_without_its_option_names_the_option(runner: CliRunner, args: list[str], hint: str | None) -> None:
+    code, out, err = run(runner, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("osteocheck: got unexpected extra argument")
+    assert (hint in err) if hint else "--profile" not in err
+
+
 def test_unknown_flag_suggests_the_closest(runner: CliRunner) -> None:
     _, _, err = run(runner, "plan", "--fracture-histroy")
     assert "--fracture-history" in err

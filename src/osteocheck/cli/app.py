@@ -69,7 +69,19 @@ def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
         message = one_line(self.format_message()).rstrip(".")
         message = message[:1].lower() + message[1:]
         message = re.sub(r"\(Possible options: ([^)]*)\)", r"(did you mean \1?)", message)
+        message += _file_hint(message, ctx)
     _stderr(f"osteocheck: {message}{where}")
+
+
+def _file_hint(message: str, ctx: Any) -> str:
+    """A file given where no argument is taken (`plan client.yaml`): the option that reads it."""
+    extra = re.fullmatch(r"got unexpected extra argument(?:s|\(s\))? \((.*)\)", message)
+    files = [a for a in extra[1].split() if a.lower().endswith((".yaml", ".yml", ".json"))] if extra else []
+    flags = {o for p in ctx.command.params for o in p.opts} if ctx is not None else set()
+    if not files or "--profile" not in flags:
+        return ""
+    fhir = f", a FHIR record with --fhir {files[0]}" if files[0].lower().endswith(".json") and "--fhir" in flags else ""
+    return f"; a profile file is read with --profile {files[0]}{fhir}"
 
 
 _click_exceptions.UsageError.show = _usage_error_in_one_line  # type: ignore[method-assign]
