@@ -247,6 +247,30 @@ def group_cpu(group: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def host_ticks() -> tuple[int, int, int] | None:
+    """All CPUs' ticks so far, from Linux's /proc/stat: busy, stolen (run by the hypervisor for others
+    while this machine waited: a shared host's noise, which no build moves) and idle. None elsewhere."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal, idle + iowait
+
+
+def shares(before: tuple[int, int, int], after: tuple[int, int, int], server: float, client: float) -> str:
+    """What the machine's CPUs did over the load: the server, its client, anything else running here, and
+    what the hypervisor took (steal) or left idle."""
+    busy, stolen, idle = (a - b for b, a in zip(before, after, strict=True))
+    total = (busy + stolen + idle) / os.sysconf("SC_CLK_TCK")
+    if total <= 0:
+        return "the machine's CPUs under this load: not measured (no ticks)"
+    other = max(0.0, busy / os.sysconf("SC_CLK_TCK") - server - client)
+    parts = {"the server": server, "the client": client, "other processes": other}
+    parts |= {"steal": stolen / os.sysconf("SC_CLK_TCK"), "idle": idle / os.sysconf("SC_CLK_TCK")}
+    return "the machine's CPUs under this load: " + ", ".join(f"{name} {t / total:.0%}" for name, t in parts.items())
+
+
 def client_cpu() -> float:
     """CPU seconds of the load's client: this process, and wrk once it has ended (a waited-for child)."""
     own, ended = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -485,14 +509,14 @@ def main() -> None:
         else:
             counted, _ = measure(f"{base}/cds-services", None, args.requests, args.warmup)
             floor = report(f"discovery (baseline, {args.client})", counted, connects=curl)
-        server_before, client_before = group_cpu(server.pid), client_cpu()
+        server_before, client_before, host_before = group_cpu(server.pid), client_cpu(), host_ticks()
         if args.client == "wrk":
             hook = wrk_run("patient-view", hook_url, bodies, args.seconds, args.concurrency)
             calls = int(hook["requests"])
         else:
             counted, every = measure(hook_url, bodies, args.requests, args.warmup)
             calls = len(every.latencies)
-        server_after, client_after = group_cpu(server.pid), client_cpu()
+        server_after, client_after, host_after = group_cpu(server.pid), client_cpu(), host_ticks()
         if args.client != "wrk":
             hook = report(f"patient-view ({args.client})", counted, connects=curl)
             report("  the same, openings included", every, connects=curl)
@@ -502,6 +526,13 @@ def main() -> None:
                 f"CPU a call under this load: the server {server_call * 1000:.2f} ms ({server_call / pace:.1f}x a call"
                 f" in process), the client {(client_after - client_before) / calls * 1000:.2f} ms"
             )
+        if (
+            host_before is not None
+            and host_after is not None
+            and server_before is not None
+            and server_after is not None
+        ):
+            print(shares(host_before, host_after, server_after - server_before, client_after - client_before))
         print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
         print(f"patient-view p99 / a call in process: {hook['p99'] / (pace * 1000):.0f}x")
     finally:
