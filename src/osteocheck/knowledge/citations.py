@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +119,7 @@ def parts(quote: str, text: str) -> str:
 
 def _common_start(quote: str, text: str) -> tuple[int, int] | None:
     """How much of the quote's start stands in the text, back to a word's end, and where the text goes on."""
-    n = _longest(quote, text, lambda k: quote[:k])
+    n = _longest(quote, text)
     if n < _LEAST:
         return None
     at = text.find(quote[:n]) + n
@@ -132,12 +131,13 @@ def _common_start(quote: str, text: str) -> tuple[int, int] | None:
     return n, at
 
 
-def _longest(quote: str, text: str, piece: Callable[[int], str]) -> int:
-    """The largest n whose piece stands in the text: a piece of n characters stands if a longer one does."""
+def _longest(quote: str, text: str) -> int:
+    """The largest n whose first n characters of the quote stand in the text (so do any fewer: a search by
+    halves)."""
     low, high = 0, len(quote)
     while low < high:
         mid = (low + high + 1) // 2
-        if piece(mid) in text:
+        if quote[:mid] in text:
             low = mid
         else:
             high = mid - 1
