@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from conftest import ROOT, SHIPPED, mapped
 from osteocheck.batch import rows as batch
 from osteocheck.batch.lines import LineSource
+from osteocheck.cli.app import app
 from osteocheck.client import files as profilefile
 from osteocheck.client.profile import build
 from osteocheck.client.records import derive as fhir
@@ -328,3 +330,26 @@ def test_the_service_answers_any_mutated_request_without_a_fault(seed: int, edit
     work = answering(KB, tuple(hooks.prefetch_templates(CODES, dt.date.today())), lambda server: True)
     outcome = work(REQUESTS[which]["hook"], json.dumps(request).encode(), "http://x", "http://x/plans/t", None)
     assert outcome[0] in ("cards", "refused", "fetch")
+
+
+outside_words = st.text(
+    alphabet=st.sampled_from([*"ab: /\\[]", "\n", "\r", "\x1b", "\x85", "\u2028", "\u202e", "\x07"]), max_size=30
+)
+
+
+@FUZZ
+@given(st.lists(outside_words, min_size=1, max_size=3), outside_words)
+def test_what_batch_says_of_an_export_is_one_line_each(ids: list[str], said: str) -> None:
+    """Patient ids and the export's own error text, whatever they hold, never print a line of their own or a
+    control character: each problem batch names is one line of osteocheck's."""
+    patients = [{"resourceType": "Patient", "id": i} for i in [*ids, ids[0]]]  # the first twice: a problem
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "diagnostics": said}]}
+    with scratch() as folder:
+        (folder / "Patient.000.ndjson").write_text("".join(json.dumps(p) + "\n" for p in patients), encoding="utf-8")
+        (folder / "OperationOutcome.000.ndjson").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+        result = CliRunner().invoke(app, ["batch", "--fhir-ndjson", str(folder), "--as-of", "2026-01-01"])
+    lines = result.stderr.split("\n")
+    assert lines.pop() == ""
+    assert all(line.startswith("osteocheck: ") for line in lines[:-1]), lines
+    assert " row(s) screened" in lines[-1]
+    assert not any(c in result.stderr for c in "\r\x1b\x85\u2028\u202e\x07")
