@@ -2,7 +2,7 @@
 
     pip install '.[serve,bench]'
     python bench/serve_load.py [--concurrency 50] [--requests 5000] [--warmup 500] [--workers 1] [--max-kib N]
-                               [--client curl|aiohttp|wrk] [--same] [--new-labels | --new-texts]
+                               [--client curl|aiohttp|wrk] [--same] [--new-labels | --new-texts] [--runs N]
 
 Starts the real server (a child process, killed at the end), then sends patient-view calls built from
 the shipped example records, the Synthea records and the patients of the Bulk Data export, in turn
@@ -21,7 +21,9 @@ HTTP, which says how fast the host is running at the moment (its spells move eve
 quarter). After the load, the CPU a call cost the server under it (its processes' user and system time
 over the load, per request; Linux) and the client: at 50 calls in flight on 2 cores, p50 is about
 50 x that CPU / 2, so this says whether a slow run was a call costing more or calls waiting longer.
-Bounded: every request has a timeout and the whole run a deadline.
+Bounded: every request has a timeout and the whole run a deadline. `--runs N` makes N loads in a row,
+each on a new server with its own baselines, and says in how many p99 met the target: this host's spells
+move a single run's p99 by half, so the target is judged over runs.
 
 The load's client shares the two cores with the server, so the lighter it is the less it measures
 itself. The default is libcurl (pycurl's multi interface: the transfers in C, a few microseconds of
@@ -404,7 +406,7 @@ def report(name: str, run: Run, *, connects: bool) -> dict[str, float]:
         f"max {ordered[-1] * 1000:7.1f} ms  {rate:7.0f} req/s  errors {run.errors}"
         + (f"  connections opened {run.connects}" if connects else "")
     )
-    return {"p50": p50, "p99": p99, "rate": rate}
+    return {"p50": p50, "p99": p99, "rate": rate, "errors": run.errors}
 
 
 # wrk's script: the bodies in turn, each from its file, each request written out once at the start (a
@@ -422,6 +424,7 @@ request = function()
 end
 """
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+TARGET_P99 = 50.0  # ms, for a typical prefetch at 50 concurrent calls on 2 cores (the service's issue)
 
 
 def wrk_run(name: str, url: str, bodies: list[bytes] | None, seconds: int, concurrency: int) -> dict[str, float]:
@@ -455,7 +458,13 @@ def wrk_run(name: str, url: str, bodies: list[bytes] | None, seconds: int, concu
         f"{name:<24} {count.group(1):>6} requests  p50 {latency['50']:7.1f} ms  "
         f"p99 {latency['99']:7.1f} ms  {float(rate.group(1)):7.0f} req/s  errors {errors}  (wrk)"
     )
-    return {"p50": latency["50"], "p99": latency["99"], "rate": float(rate.group(1)), "requests": float(count.group(1))}
+    return {
+        "p50": latency["50"],
+        "p99": latency["99"],
+        "rate": float(rate.group(1)),
+        "requests": float(count.group(1)),
+        "errors": errors,
+    }
 
 
 def main() -> None:
@@ -468,6 +477,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("curl", "aiohttp", "wrk"), default="curl")
     parser.add_argument("--seconds", type=int, default=5, help="how long each wrk run lasts")
     parser.add_argument("--same", action="store_true", help="send the real records as they are, in turn")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="loads in a row, each on a new server, and how many met the target"
+    )
     relabel = parser.add_mutually_exclusive_group()
     relabel.add_argument(
         "--new-labels", action="store_true", help="a text and displays of its own on every patient's codes"
@@ -488,6 +500,22 @@ def main() -> None:
             f", in turn, as {len(bodies):,} distinct patients (conditions at drawn sites and dates"
             + ("; every label new)" if args.new_labels else "; every text new)" if args.new_texts else ")")
         )
+    runs = []
+    for n in range(args.runs):
+        if args.runs > 1:
+            print(f"--- run {n + 1} of {args.runs}, a new server")
+        runs.append(one_run(args, bodies))
+    if args.runs > 1:
+        p99s = [hook["p99"] for hook in runs]
+        met = sum(hook["p99"] <= TARGET_P99 and not hook["errors"] for hook in runs)
+        print(
+            f"patient-view p99 over {args.runs} runs: {min(p99s):.1f}–{max(p99s):.1f} ms, median"
+            f" {statistics.median(p99s):.1f}; at most {TARGET_P99:.0f} ms with no error in {met} of {args.runs}"
+        )
+
+
+def one_run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, float]:
+    """One load on a new server, with its baselines and its CPU: patient-view's figures."""
     pace = in_process(bodies)
     print(f"in process, the app without HTTP: {pace * 1000:.2f} ms a call (the host's pace now)")
     argv = [sys.executable, "-m", "osteocheck", "serve", "--port", "0", "--workers", str(args.workers)]
@@ -542,6 +570,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         folder.cleanup()
+    return hook
 
 
 if __name__ == "__main__":
