@@ -177,7 +177,7 @@ def client_plan(rules: Path | None, client: ClientSources) -> tuple[Plan, Knowle
     return evaluate_sources(client, knowledge), knowledge
 
 
-@app.command()
+@app.command(short_help="The session plan: go-ahead, where not to touch, techniques")
 @client_options
 def plan(
     client: ClientSources,
@@ -243,7 +243,7 @@ def _plan_format(given: str | None, output: str) -> str:
     return by_name
 
 
-@app.command()
+@app.command(short_help="Only the techniques that must not be used, with reasons")
 @client_options
 def excluded(client: ClientSources, rules: Rules = None, output_format: ViewFormat = None) -> None:
     """Only the techniques that must not be used, each with its reason and source."""
@@ -253,7 +253,7 @@ def excluded(client: ClientSources, rules: Rules = None, output_format: ViewForm
     shown.excluded(result, knowledge, output_format)
 
 
-@app.command()
+@app.command(short_help="The technique catalogue, with descriptions and pressures")
 def techniques(rules: Rules = None, output_format: Format = "table") -> None:
     """The technique catalogue, with categories, nominal pressure and descriptions."""
     check_format(output_format)
@@ -273,7 +273,7 @@ def techniques(rules: Rules = None, output_format: Format = "table") -> None:
         show(catalogue_view(knowledge))
 
 
-@app.command()
+@app.command(short_help="Why a technique got its verdict: rules, facts, sources")
 @client_options
 def explain(
     technique: Annotated[
@@ -335,7 +335,7 @@ def _export(document: Document, output: str, explicit: str | None, force: bool) 
         _stderr(f"Written to {output} ({chosen}).")
 
 
-@app.command()
+@app.command(short_help="The client's self-care sheet (Markdown, HTML or PDF)")
 @client_options
 def selfcare(
     client: ClientSources,
@@ -358,7 +358,7 @@ def selfcare(
     _export(self_care_sheet(result, knowledge, people), output, output_format, force)
 
 
-@app.command()
+@app.command(short_help="The assessment checklist for this client")
 @client_options
 def assess(
     client: ClientSources,
@@ -408,7 +408,7 @@ def assess(
         _export(assessment_checklist(result, knowledge, people), output, output_format, force)
 
 
-@app.command()
+@app.command(short_help="A letter to the client's physician")
 @client_options
 def letter(
     client: ClientSources,
@@ -432,7 +432,7 @@ def letter(
     _export(physician_letter(result, knowledge, people), output, output_format, force)
 
 
-@app.command()
+@app.command(short_help="Check knowledge files: every problem with its line")
 def validate(
     files: Annotated[
         list[Path] | None,
@@ -464,7 +464,7 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="The JSON Schema of the knowledge file, for editors")
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the knowledge file, for editors."""
     from osteocheck.knowledge.schema import SCHEMA  # noqa: PLC0415
@@ -473,7 +473,7 @@ def schema() -> None:
     emit(dumps(SCHEMA))
 
 
-@app.command("config")
+@app.command("config", short_help="The settings in effect and where each comes from")
 def config_command(
     init: Annotated[
         bool, typer.Option("--init", help="Write a commented template to fill in at the config file's place.")
@@ -524,7 +524,7 @@ def config_command(
     emit("".join(one_line(line) + "\n" for line in lines))
 
 
-@app.command()
+@app.command(short_help="Screen many profiles, or a FHIR Bulk Data export")
 def batch(
     source: Annotated[
         str | None,
@@ -633,7 +633,7 @@ def _finish_batch(summary: Summary) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Ask the profile questions and write a profile file")
 def intake(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="FILE", help="Profile file to write (.yaml or .json).")
@@ -710,7 +710,7 @@ def intake(
     _stderr(f"Profile written to {output}. Plan with:\n  osteocheck plan --profile{shown}")
 
 
-@app.command()
+@app.command(short_help="A CDS Hooks 2.0 service for clinic software")
 def serve(
     host: Annotated[
         str,
@@ -808,7 +808,7 @@ def _in_the_clear(url: str) -> bool:
     return parts.scheme.lower() != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost")
 
 
-@app.command("profile-schema")
+@app.command("profile-schema", short_help="The JSON Schema of a client profile file")
 def profile_schema_command(rules: Rules = None) -> None:
     """Print the JSON Schema (draft 2020-12) of a client profile file."""
     from osteocheck.client.schema import profile_schema  # noqa: PLC0415
