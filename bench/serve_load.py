@@ -263,13 +263,13 @@ def host_ticks() -> tuple[int, int, int] | None:
 def shares(before: tuple[int, int, int], after: tuple[int, int, int], server: float, client: float) -> str:
     """What the machine's CPUs did over the load: the server, its client, anything else running here, and
     what the hypervisor took (steal) or left idle."""
-    busy, stolen, idle = (a - b for b, a in zip(before, after, strict=True))
-    total = (busy + stolen + idle) / os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    busy, stolen, idle = ((a - b) / hz for b, a in zip(before, after, strict=True))
+    total = busy + stolen + idle
     if total <= 0:
         return "the machine's CPUs under this load: not measured (no ticks)"
-    other = max(0.0, busy / os.sysconf("SC_CLK_TCK") - server - client)
-    parts = {"the server": server, "the client": client, "other processes": other}
-    parts |= {"steal": stolen / os.sysconf("SC_CLK_TCK"), "idle": idle / os.sysconf("SC_CLK_TCK")}
+    parts = {"the server": server, "the client": client, "other processes": max(0.0, busy - server - client)}
+    parts |= {"steal": stolen, "idle": idle}
     return "the machine's CPUs under this load: " + ", ".join(f"{name} {t / total:.0%}" for name, t in parts.items())
 
 
@@ -554,13 +554,8 @@ def one_run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, float]:
                 f"CPU a call under this load: the server {server_call * 1000:.2f} ms ({server_call / pace:.1f}x a call"
                 f" in process), the client {(client_after - client_before) / calls * 1000:.2f} ms"
             )
-        if (
-            host_before is not None
-            and host_after is not None
-            and server_before is not None
-            and server_after is not None
-        ):
-            print(shares(host_before, host_after, server_after - server_before, client_after - client_before))
+            if host_before is not None and host_after is not None:
+                print(shares(host_before, host_after, server_after - server_before, client_after - client_before))
         print(f"patient-view / baseline: p50 {hook['p50'] / floor['p50']:.1f}x, p99 {hook['p99'] / floor['p99']:.1f}x")
         print(f"patient-view p99 / a call in process: {hook['p99'] / (pace * 1000):.0f}x")
     finally:
