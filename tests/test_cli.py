@@ -65,6 +65,17 @@ def test_plan_details_match_golden_file(runner: CliRunner, fmt: str) -> None:
     assert out == golden.read_text(encoding="utf-8")
 
 
+VIEWS = [["assess", "--balance-issues"], ["excluded", "--fresh-fracture", "feet"], ["techniques"],
+         ["explain", "friction"], ["plan", "--details", "--fever"], ["plan", "--kyphosis"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", VIEWS)
+def test_a_view_written_to_a_pipe_or_file_ends_no_line_in_spaces(runner: CliRunner, args: list[str]) -> None:
+    code, out, err = run(runner, *args)
+    assert code == 0, err
+    assert out.endswith("\n") and not [line for line in out.split("\n") if line.endswith(" ")]
+
+
 def test_json_has_the_contract_keys(runner: CliRunner) -> None:
     code, out, _ = run(runner, "plan", "--fracture-history", "--open-wound", "hips", "--format", "json")
     assert code == 0

@@ -16,7 +16,13 @@ def emit(text: str) -> None:
 def show(renderable: object) -> None:
     from rich.console import Console  # noqa: PLC0415 - Rich only where something is drawn
 
-    Console(soft_wrap=False, highlight=False).print(renderable)
+    console = Console(soft_wrap=False, highlight=False)
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:  # a pipe or a file: without the spaces Rich pads each line with
+        console.print(renderable)
+    emit("\n".join(line.rstrip(" ") for line in captured.get().split("\n")))
 
 
 def plan_text(plan: Plan, knowledge: Knowledge, output_format: str, *, details: bool = False) -> str:
