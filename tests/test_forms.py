@@ -24,12 +24,12 @@ def test_sites_in_any_case_and_separated_by_commas_or_semicolons(kb: Knowledge, 
     assert build({"fresh_fractures": given}, kb, usage=False).sites_of("fresh_fractures") == ("wrists", "hips")
 
 
-
 @pytest.mark.parametrize("given", ["Severe", " SEVERE ", "severe"])
 def test_a_stage_in_any_case_as_intake_takes_it(kb: Knowledge, given: str) -> None:
     assert build({"stage": given}, kb, usage=True).stage == "severe"
     with pytest.raises(ProfileError, match=r"'Sever' is not a stage \(did you mean 'severe'\?\)"):
         build({"stage": "Sever"}, kb, usage=True)
+
 
 def test_the_forms_hold_for_flags_files_and_batch(tmp_path: Path) -> None:
     code, out, _ = invoke("plan", "--fresh-fracture", "Wrists,Hips", "-f", "json")
