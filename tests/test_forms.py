@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osteocheck.cli.app import app
+from osteocheck.client import intake
 from osteocheck.client.profile import build
 from osteocheck.engine.model import Knowledge
 from osteocheck.errors import ProfileError
@@ -93,3 +94,20 @@ def test_excluded_says_each_reason_once_and_never_cuts_a_rule_id() -> None:
     assert flat.count("whatever the stage.") == 2  # its own group, and joint mobilization's two reasons
     assert "…" not in result.stdout
     assert "Deep kneading" in flat and "Muscle stripping" in flat and "Forceful stretching" in flat
+
+
+def test_a_t_score_with_a_decimal_comma_says_how_to_write_it(tmp_path: Path, kb: Knowledge) -> None:
+    code, out, err = invoke("plan", "--t-score", "-2,5")
+    assert code == 2 and out == "" and "write the decimal with a point: -2.5" in err
+    profile = tmp_path / "p.yaml"
+    profile.write_text('t_score: "-2,5"\n', encoding="utf-8")
+    code, out, err = invoke("plan", "--profile", str(profile))
+    assert code == 1 and out == "" and "found '-2,5'; write the decimal with a point: -2.5" in err
+    code, _, err = invoke("plan", "--t-score", "2,5,1")  # not a number in any writing: no hint
+    assert code == 2 and "decimal" not in err
+    t_score = next(q for q in intake.questions(kb) if q.kind == "t_score")
+    assert intake.parse_answer(t_score, "-2,5", ()) == (
+        None,
+        "'-2,5' is not a number; write the decimal with a point: -2.5",
+    )
+    assert intake.parse_answer(t_score, "low", ()) == (None, "'low' is not a number; e.g. -2.7")

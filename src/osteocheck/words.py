@@ -17,6 +17,16 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def decimal_point_hint(value: object) -> str:
+    """For a number written with a decimal comma ("-2,5"), how to write it: never read as -2.5 unasked,
+    since "2,5" could as well be a list."""
+    text = value.strip() if isinstance(value, str) else ""
+    whole, comma, part = text.partition(",")
+    if comma and whole.lstrip("+-").isdigit() and part.isdigit():
+        return f"; write the decimal with a point: {whole}.{part}"
+    return ""
+
+
 def with_article(word: str) -> str:
     """The word with its indefinite article, by its first letter: "an Observation", "a Condition"."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

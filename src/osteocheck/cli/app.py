@@ -47,7 +47,7 @@ from osteocheck.cli.printing import emit, print_plan, show
 from osteocheck.cli.settings import current, output_path, view_format
 from osteocheck.client.sources import ClientSources
 from osteocheck.errors import KnowledgeError, OsteocheckError, OutputError, ProfileError
-from osteocheck.words import one_line, suggest
+from osteocheck.words import decimal_point_hint, one_line, suggest
 
 
 def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
@@ -70,6 +70,8 @@ def _usage_error_in_one_line(self: Any, file: Any = None) -> None:
         message = message[:1].lower() + message[1:]
         message = re.sub(r"\(Possible options: ([^)]*)\)", r"(did you mean \1?)", message)
         message += _file_hint(message, ctx)
+        if said := re.fullmatch(r"invalid value for '[^']*': '([^']*)' is not a valid float", message):
+            message += decimal_point_hint(said[1])
     _stderr(f"osteocheck: {message}{where}")
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from osteocheck.engine.model import Knowledge
 from osteocheck.vocabulary import STAGES, T_SCORE_RANGE
-from osteocheck.words import suggest
+from osteocheck.words import decimal_point_hint, suggest
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
@@ -89,7 +89,7 @@ def parse_answer(q: Question, answer: str, sites: tuple[str, ...]) -> tuple[obje
         try:
             number = float(text.replace("−", "-"))
         except ValueError:
-            return None, f"'{text}' is not a number; e.g. -2.7"
+            return None, f"'{text}' is not a number{decimal_point_hint(text) or '; e.g. -2.7'}"
         lowest, highest = T_SCORE_RANGE
         if not lowest <= number <= highest:
             return None, f"a T-score lies between {lowest:g} and {highest:g}"

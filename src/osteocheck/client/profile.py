@@ -14,7 +14,7 @@ from osteocheck.engine.model import Knowledge, Profile, kept_for_the_last
 from osteocheck.engine.stage import stage_of
 from osteocheck.errors import ProfileError
 from osteocheck.vocabulary import STAGES, T_SCORE_RANGE, label
-from osteocheck.words import one_line, suggest
+from osteocheck.words import decimal_point_hint, one_line, suggest
 
 Raw = Mapping[str, object]
 
@@ -133,7 +133,7 @@ def profile_keys(knowledge: Knowledge) -> tuple[str, ...]:
 
 def _t_score_problem(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"expected a number, found {value!r}"
+        return f"expected a number, found {value!r}{decimal_point_hint(value)}"
     low, high = T_SCORE_RANGE
     if not math.isfinite(value) or not low <= value <= high:
         return f"{value} is out of range; a T-score lies between {low:g} and {high:g}"
