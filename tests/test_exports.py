@@ -174,9 +174,13 @@ def test_what_the_record_leaves_open_is_on_the_checklist_and_in_the_letter(runne
     checklist = runner.invoke(app, ["assess", "--fhir", str(record), "--format", "markdown"]).stdout
     assert "## Left open by the record" in checklist and f"- [ ] {note}" in checklist
     letter = runner.invoke(app, ["letter", "--fhir", str(record), "--format", "markdown"]).stdout
-    assert f"- From the record: {note}" in letter
+    # the therapist's to check, said as such to the physician, who is asked what they know of it
+    left_open = letter.index("## Left open by the record: I will check these with the client")
+    assert letter.index(f"- {note}") > left_open and "Left open" not in letter[:left_open]
+    assert "- [ ] Do you know more about any point the record leaves open (above)?" in letter
     # a profile, not a record: nothing is left open, and no empty section says otherwise
     assert "Left open" not in runner.invoke(app, ["assess", "--anticoagulants", "--format", "markdown"]).stdout
+    assert "left open" not in runner.invoke(app, ["letter", "--anticoagulants", "--format", "markdown"]).stdout
     assert json.loads(runner.invoke(app, ["assess", "--format", "json"]).stdout)["record_notes"] == []
 
 
@@ -194,7 +198,7 @@ def test_what_the_record_names_only_in_words_is_to_confirm_on_the_checklist_and_
     checklist = runner.invoke(app, ["assess", "--fhir", str(record), "--format", "markdown"]).stdout
     assert f"- [ ] {note}; confirm with the client" in checklist
     letter = runner.invoke(app, ["letter", "--fhir", str(record), "--format", "markdown"]).stdout
-    assert f"- From the record: {note}" in letter
+    assert f"## Left open by the record: I will check these with the client\n\n- {note}" in letter
 
 
 def test_a_checklist_file_takes_the_format_its_name_says_and_a_contradiction_is_refused(

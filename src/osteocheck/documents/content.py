@@ -212,22 +212,18 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
     cleared = {c.reason.rule for c in plan.clearance_required}
     fired = dict.fromkeys(r.rule for r in plan.all_reasons() if r.rule in asked and r.rule not in cleared)
     questions += [Entry(asked[rule], check=True) for rule in fired]
+    if plan.record_notes:
+        questions.append(Entry("Do you know more about any point the record leaves open (above)?", check=True))
     questions.append(
         Entry("Is there anything else I should know about readiness for massage and its scope?", check=True)
     )
+    about = [f"Stage: {plan.stage}", *(f"Assumed: {a}" for a in plan.assumptions), *facts]
+    # The record's notes are the therapist's to check ("ask the client"): said as such, not as the doctor's task.
+    left_open = Section("Left open by the record: I will check these with the client", tuple(
+        Entry(n) for n in plan.record_notes))  # fmt: skip
     sections = (
-        Section(
-            "About the client",
-            tuple(
-                Entry(f)
-                for f in [
-                    f"Stage: {plan.stage}",
-                    *(f"Assumed: {a}" for a in plan.assumptions),
-                    *facts,
-                    *(f"From the record: {n}" for n in plan.record_notes),
-                ]
-            ),
-        ),
+        Section("About the client", tuple(Entry(f) for f in about)),
+        *((left_open,) if plan.record_notes else ()),
         Section("Planned approach", tuple(approach)),
         Section("What I would like to ask you", tuple(questions)),
     )
