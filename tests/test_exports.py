@@ -214,9 +214,11 @@ def test_a_checklist_file_takes_the_format_its_name_says_and_a_contradiction_is_
         result = runner.invoke(app, [command, "--kyphosis", "--format", "pdf", "--output", str(tmp_path / "x.md")])
         assert result.exit_code == 2 and "--format pdf contradicts --output" in result.stderr, command
         assert not (tmp_path / "x.md").exists()
-    for command, what in (("selfcare", "self-care sheet"), ("letter", "letter")):
-        result = runner.invoke(app, [command, "--output", str(tmp_path / "x.json")])
-        assert result.exit_code == 2 and f"a {what} is written as .md, .html or .pdf" in result.stderr
+    for command, what in (("selfcare", "self-care sheet"), ("letter", "letter"), ("assess", "checklist")):
+        for name in ("x.json", "x.docx", "x.odt")[command == "assess" :]:  # a checklist's .json is its view
+            result = runner.invoke(app, [command, "--output", str(tmp_path / name)])
+            assert result.exit_code == 2 and f"a {what} is written as .md, .html or .pdf" in result.stderr
+            assert not (tmp_path / name).exists()
     kept = runner.invoke(app, ["selfcare", "--kyphosis", "--format", "markdown", "--output", str(tmp_path / "s.txt")])
     assert kept.exit_code == 0 and (tmp_path / "s.txt").read_text(encoding="utf-8").startswith("# ")
 

@@ -321,9 +321,12 @@ def _export(document: Document, output: str, explicit: str | None, force: bool) 
     if explicit is not None:
         check_format(explicit, DOC_FORMATS)
     _agrees(explicit, output)
-    if output != "-" and Path(output).suffix.lower() == ".json":  # Markdown in a .json file opens as nothing
+    from osteocheck.documents.formats import EXTENSIONS  # noqa: PLC0415
+
+    suffix = Path(output).suffix.lower() if output != "-" else ""
+    if suffix not in ("", ".txt", *EXTENSIONS):  # Markdown in a .json or a .docx file opens as nothing
         what = {"selfcare": "self-care sheet", "assess": "checklist"}.get(document.kind, document.kind)
-        fail(f"osteocheck: --output {output}: a {what} is written as .md, .html or .pdf", 2)
+        fail(f"osteocheck: --output {output}: a {what} is written as .md, .html or .pdf (or .txt, as Markdown)", 2)
     chosen = pick_format(explicit, output)
     if chosen == "pdf" and output == "-" and sys.stdout.isatty():
         fail("osteocheck: a PDF is not for the terminal; give --output FILE.pdf", 2)
