@@ -79,7 +79,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         size = generate(folder, count, per_patient)
-        out = Path(tmp) / "screened.out"
+        out = Path(tmp) / "screened.jsonl"
         argv = [*tool, "batch", "--fhir-ndjson", str(folder), "--as-of", "2026-01-01", "-o", str(out)]
         seconds, peak = timed(argv)
         lines = sum(1 for _ in out.open(encoding="utf-8"))

@@ -115,6 +115,22 @@ def test_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "cannot read" in result.stderr
 
 
+def test_an_output_file_s_name_gives_its_format_or_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    rows = str(jsonl(tmp_path, ROWS[:1]))
+    assert runner.invoke(app, ["batch", rows, "-o", str(tmp_path / "o.csv")]).exit_code == 0
+    assert (tmp_path / "o.csv").read_text(encoding="utf-8").startswith("id,row,stage,")
+    assert runner.invoke(app, ["batch", rows, "-o", str(tmp_path / "o.ndjson")]).exit_code == 0
+    assert json.loads((tmp_path / "o.ndjson").read_text(encoding="utf-8").splitlines()[0])["id"] == "a"
+    for name, said in [("o.xlsx", "batch writes .jsonl or .csv"), ("o.json", "batch writes .jsonl or .csv")]:
+        result = runner.invoke(app, ["batch", rows, "-o", str(tmp_path / name)])
+        assert result.exit_code == 2 and said in result.stderr and not (tmp_path / name).exists()
+    result = runner.invoke(app, ["batch", rows, "-o", str(tmp_path / "x.jsonl"), "-f", "csv"])
+    assert result.exit_code == 2 and "--format csv contradicts --output" in result.stderr
+    result = runner.invoke(app, ["batch", rows, "-o", str(tmp_path / "x.csv"), "--full"])
+    assert result.exit_code == 2 and "--full writes JSON Lines" in result.stderr
+    assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "x.csv").exists()
+
+
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     source = jsonl(tmp_path, [ROWS[0]] * 20000)
     out = tmp_path / "o.jsonl"

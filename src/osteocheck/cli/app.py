@@ -228,6 +228,23 @@ def _agrees(given: str | None, output: str, *, views: bool = False) -> str | Non
     return by_name
 
 
+_BATCH_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def _batch_format(given: str | None, output: str) -> str:
+    """jsonl or csv: --format, else the output file's extension, else jsonl. A file of another kind (.xlsx,
+    .json: JSON Lines are not one JSON document) or an extension --format contradicts stops the command."""
+    if given is not None:
+        check_format(given, ("jsonl", "csv"))
+    suffix = Path(output).suffix.lower() if output != "-" else ""
+    by_name = _BATCH_EXTENSIONS.get(suffix)
+    if suffix not in ("", ".txt") and by_name is None:
+        fail(f"osteocheck: --output {output}: batch writes .jsonl or .csv (or .txt with --format)", 2)
+    if given is not None and by_name is not None and given != by_name:
+        fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
+    return given or by_name or "jsonl"
+
+
 def _plan_format(given: str | None, output: str) -> str:
     if output == "-":
         return given or "table"
@@ -557,7 +574,15 @@ def batch(
         ),
     ] = None,
     output: Output = "-",
-    output_format: Annotated[str, typer.Option("--format", "-f", help="Output: jsonl or csv.")] = "jsonl",
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output: jsonl or csv (default: by --output's extension, else jsonl).",
+            show_default=False,
+        ),
+    ] = None,
     input_format: Annotated[
         str | None,
         typer.Option("--input-format", help="jsonl or csv (default: from the file's extension).", show_default=False),
@@ -582,12 +607,12 @@ def batch(
 ) -> None:
     """Screen many profiles (JSONL or CSV), or a FHIR Bulk Data export: one line each, in order. Exit 1 if any
     failed, or the export is not whole."""
-    check_format(output_format, ("jsonl", "csv"))
+    output_format = _batch_format(output_format, output)
     _to_file(output, force)
     if (source is None) == (fhir_ndjson is None):
         fail("osteocheck: give either INPUT (profiles) or --fhir-ndjson DIR (an export), one of them", 2)
     if full and output_format != "jsonl":
-        fail("osteocheck: --full needs --format jsonl", 2)
+        fail("osteocheck: --full writes JSON Lines: --format jsonl, or an --output FILE.jsonl", 2)
     # A flag that would change nothing is not taken in silence: the one giving it expects it to.
     if as_of is not None and fhir_ndjson is None:
         fail("osteocheck: --as-of applies to --fhir-ndjson DIR (an export) only", 2)
