@@ -215,13 +215,14 @@ def plan(
 _PLAN_EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
 
-def _agrees(given: str | None, output: str, *, views: bool = False) -> str | None:
-    """The format a file's extension names (a document's; with `views`, a view's too: .json, .txt), if any;
-    a --format that names another stops the command (a PDF written into checklist.md, or a checklist's
-    text into checklist.pdf, opens as nothing)."""
+def _agrees(given: str | None, output: str, *, views: bool = False, names: dict[str, str] | None = None) -> str | None:
+    """The format a file's extension names (a document's; with `views`, a view's too: .json, .txt; or one of
+    `names`), if any; a --format that names another stops the command (a PDF written into checklist.md, or a
+    checklist's text into checklist.pdf, opens as nothing)."""
     from osteocheck.documents.formats import EXTENSIONS  # noqa: PLC0415
 
-    names = {**_PLAN_EXTENSIONS, **EXTENSIONS} if views else EXTENSIONS
+    if names is None:
+        names = {**_PLAN_EXTENSIONS, **EXTENSIONS} if views else EXTENSIONS
     by_name = names.get(Path(output).suffix.lower()) if output != "-" else None
     if given is not None and by_name is not None and given != by_name:
         fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
@@ -237,11 +238,9 @@ def _batch_format(given: str | None, output: str) -> str:
     if given is not None:
         check_format(given, ("jsonl", "csv"))
     suffix = Path(output).suffix.lower() if output != "-" else ""
-    by_name = _BATCH_EXTENSIONS.get(suffix)
-    if suffix not in ("", ".txt") and by_name is None:
+    if suffix not in ("", ".txt", *_BATCH_EXTENSIONS):
         fail(f"osteocheck: --output {output}: batch writes .jsonl or .csv (or .txt with --format)", 2)
-    if given is not None and by_name is not None and given != by_name:
-        fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
+    by_name = _agrees(given, output, names=_BATCH_EXTENSIONS)  # first: it refuses a --format the name denies
     return given or by_name or "jsonl"
 
 
@@ -331,15 +330,13 @@ def _people(client_name: str | None, therapist: str | None, physician: str | Non
 
 def _export(document: Document, output: str, explicit: str | None, force: bool) -> None:
     """Render a document in the chosen format and write it (or print it, for `-`)."""
+    from osteocheck.documents.formats import EXTENSIONS, pick_format, render  # noqa: PLC0415
     from osteocheck.documents.formats import FORMATS as DOC_FORMATS  # noqa: PLC0415
-    from osteocheck.documents.formats import pick_format, render  # noqa: PLC0415
     from osteocheck.writer import write_bytes, write_text  # noqa: PLC0415
 
     if explicit is not None:
         check_format(explicit, DOC_FORMATS)
     _agrees(explicit, output)
-    from osteocheck.documents.formats import EXTENSIONS  # noqa: PLC0415
-
     suffix = Path(output).suffix.lower() if output != "-" else ""
     if suffix not in ("", ".txt", *EXTENSIONS):  # Markdown in a .json or a .docx file opens as nothing
         what = {"selfcare": "self-care sheet", "assess": "checklist"}.get(document.kind, document.kind)
