@@ -68,8 +68,8 @@ def build(raw: Raw, knowledge: Knowledge, *, usage: bool, origin: str = "") -> P
         if key == "stage":
             if value is None:
                 continue
-            if isinstance(value, str) and value.strip().lower() in STAGES:  # any case, as sites and intake take it
-                value = value.strip().lower()
+            if isinstance(value, str) and (folded := value.strip().lower()) in STAGES:  # any case, as sites take it
+                value = folded
             if value not in STAGES:
                 hint = suggest(value, STAGES) if isinstance(value, str) else ""
                 errors.append(f"{where}{name}: '{value}' is not a stage{hint}; allowed: {', '.join(STAGES)}")

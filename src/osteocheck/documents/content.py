@@ -219,8 +219,9 @@ def physician_letter(plan: Plan, knowledge: Knowledge, people: People) -> Docume
     )
     about = [f"Stage: {plan.stage}", *(f"Assumed: {a}" for a in plan.assumptions), *facts]
     # The record's notes are the therapist's to check ("ask the client"): said as such, not as the doctor's task.
-    left_open = Section("Left open by the record: I will check these with the client", tuple(
-        Entry(n) for n in plan.record_notes))  # fmt: skip
+    left_open = Section(
+        "Left open by the record: I will check these with the client", tuple(Entry(n) for n in plan.record_notes)
+    )
     sections = (
         Section("About the client", tuple(Entry(f) for f in about)),
         *((left_open,) if plan.record_notes else ()),
