@@ -210,9 +210,9 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
     if status in _NOT_TAKEN.get(str(kind), set()):
         f.set_aside.append(f"{label}: status {status}")
         return
-    partly, ongoing = "", False
+    partly = ""
     if kind in WHEN:
-        when, partly, ongoing = _happened(f, r, "MedicationDispense", "MedicationAdministration")
+        when, partly = _happened(f, r, label, "MedicationDispense", "MedicationAdministration")
         if when is None or (f.today - when).days > f.codes.recent_medication_days:
             f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
             if when is None:
@@ -232,8 +232,6 @@ def medication(f: Findings, r: dict[str, Any], references: References) -> None:
         _later(f, label, when)
     else:
         _not_now(f, r, label)
-    if ongoing:
-        f.notes.append(_ONGOING.format(label=label))
     if r.get("doNotPerform") is True:  # an R4 modifier element; not set aside, as a flag set by mistake is milder
         f.notes.append(
             f"{label}: a request that it not be given (doNotPerform), counted all the same; check the record"
@@ -314,17 +312,19 @@ _ONGOING = "{label}: in progress with no date, so counted as recent; ask the cli
 _GIVEN = {"MedicationDispense": "dispensed", "MedicationAdministration": "given"}
 
 
-def _happened(f: Findings, r: dict[str, Any], *kinds: str) -> tuple[dt.date | None, str, bool]:
-    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `fields.dated` reads them; and whether,
-    undated, it is in progress, so happening on the record's day (`_ONGOING`). A drug is read by both of its
-    dated kinds' fields: a dispense written with an administration's time was taken all the same."""
+def _happened(f: Findings, r: dict[str, Any], label: str, *kinds: str) -> tuple[dt.date | None, str]:
+    """When `r` happened, by the date fields of `kinds` (`WHEN`), as `fields.dated` reads them; undated and in
+    progress, on the record's day, with a note (`_ONGOING`). A drug is read by both of its dated kinds'
+    fields: a dispense written with an administration's time was taken all the same."""
     values: list[object] = []
     for kind in kinds:
         _, on, during = WHEN[kind]
         values += [r.get(on), *ends(r.get(during))]
     when, partly = dated(*values)
-    ongoing = when is None and text(r.get("status")) == "in-progress"
-    return (f.today if ongoing else when), partly, ongoing
+    if when is None and text(r.get("status")) == "in-progress":
+        f.notes.append(_ONGOING.format(label=label))
+        return f.today, partly
+    return when, partly
 
 
 def _route_words(r: dict[str, Any], concept: object, references: References) -> str:
@@ -354,7 +354,7 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     if status in _NOT_TAKEN["Procedure"]:
         f.set_aside.append(f"{label}: status {status}")
         return
-    when, partly, ongoing = _happened(f, r, "Procedure")
+    when, partly = _happened(f, r, label, "Procedure")
     if when is None or (f.today - when).days > f.codes.recent_surgery_days:
         f.set_aside.append(f"{label}: not recent" if when else f"{label}: no date")
         if when is None and _surgery(f, r) is not None:
@@ -373,8 +373,6 @@ def procedure(f: Findings, r: dict[str, Any]) -> None:
     _doubted(f, label, status, COUNTED["Procedure"], "done")
     _partly_dated(f, label, partly)
     _later(f, label, when)
-    if ongoing:
-        f.notes.append(_ONGOING.format(label=label))
     if sites:
         f.used.append(f"{label}: post-surgical site {', '.join(sites)}")
     else:
