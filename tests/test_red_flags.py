@@ -62,7 +62,8 @@ def test_fever_postpones_the_session_first_in_every_view() -> None:
     for command in (["excluded"], ["explain", "vibration"], ["assess"]):
         assert invoke(*command, "--fever").splitlines()[0].startswith("proceed: no: postpone the session")
     assert "Not today: the session is postponed." in invoke("letter", "--fever")
-    assert "Session: proceed no: postpone the session" in invoke("selfcare", "--fever")
+    assert "Your massage: put off for now" in invoke("selfcare", "--fever")
+    assert "Session: proceed no: postpone the session" in invoke("assess", "--fever", "--format", "markdown")
 
 
 def test_batch_records_say_postpone(tmp_path: Path) -> None:

@@ -54,8 +54,9 @@ def test_every_view_says_proceed_first(flags: list[str]) -> None:
     assert invoke("plan", *flags).splitlines()[0].startswith(f"osteocheck plan  proceed: {expected}")
     assert invoke("plan", *flags, "--format", "markdown").splitlines()[2] == f"Proceed: **{expected}**"
     assert f"proceed: {expected}" in invoke("excluded", *flags).splitlines()[0]
-    for command in ("selfcare", "letter"):
-        assert f"Session: proceed {expected}" in invoke(command, *flags, "--format", "markdown")
+    assert f"Session: proceed {expected}" in invoke("letter", *flags, "--format", "markdown")
+    said = {"yes": "can go ahead", "after_clearance": "after your doctor says it is safe"}[plan["proceed"]]
+    assert f"Your massage: {said}" in invoke("selfcare", *flags, "--format", "markdown")  # the client's words
     assert json.loads(invoke("excluded", *flags, "--format", "json"))["proceed"] == plan["proceed"]
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from osteocheck.engine.model import Clearance, Knowledge, Plan, PositionStatus, Reason, Recommended, Status, Verdict
-from osteocheck.render.phrases import PROCEED, not_over
+from osteocheck.render.phrases import FOR_THE_CLIENT, PROCEED, not_over
 from osteocheck.words import with_article
 
 
@@ -48,8 +48,14 @@ class People(NamedTuple):
     clinic: str | None = None
 
 
-def _meta(plan: Plan, people: People, *, with_physician: bool = False) -> tuple[tuple[str, str], ...]:
-    rows = [("Session", f"proceed {PROCEED[plan.proceed]}")]
+def _meta(
+    plan: Plan, people: People, *, with_physician: bool = False, for_client: bool = False
+) -> tuple[tuple[str, str], ...]:
+    rows = [
+        ("Your massage", FOR_THE_CLIENT[plan.proceed])
+        if for_client
+        else ("Session", f"proceed {PROCEED[plan.proceed]}")
+    ]
     client = people.client or plan.profile.name
     if client:
         rows.append(("Client", client))
@@ -112,7 +118,7 @@ def self_care_sheet(plan: Plan, knowledge: Knowledge, people: People) -> Documen
     return Document(
         kind="selfcare",
         title="Your self-care plan",
-        meta=_meta(plan, people),
+        meta=_meta(plan, people, for_client=True),
         intro=(
             "These points go with the massage plan your therapist made for you. They are meant to ease pain "
             "and stiffness, keep you moving safely and protect your bones.",

@@ -25,6 +25,12 @@ PROCEED = {
     Proceed.AFTER_CLEARANCE: "only after physician clearance",
     Proceed.POSTPONE: "no: postpone the session",
 }
+# The same, on the client's own sheet: in the client's words, not the therapist's.
+FOR_THE_CLIENT = {
+    Proceed.YES: "can go ahead",
+    Proceed.AFTER_CLEARANCE: "after your doctor says it is safe",
+    Proceed.POSTPONE: "put off for now",
+}
 
 
 def avoid_text(verdict: Verdict, plan: Plan) -> str:
