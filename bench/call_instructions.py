@@ -75,7 +75,7 @@ def main() -> None:
     version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S607
     count = FIRST + args.calls
     print(
-        f"{version}, Python {sys.version.split()[0]}; {args.calls} distinct patients, prefetch up to {args.max_kib} KiB"
+        f"{version}, Python {sys.version.split()[0]} ({getattr(sys, '_base_executable', sys.executable)}); {args.calls} distinct patients, prefetch up to {args.max_kib} KiB"
     )
     per_call = {}
     with tempfile.TemporaryDirectory() as folder:
