@@ -33,8 +33,9 @@ its own event loop. `--client wrk` sends the same bodies with wrk (C; Debian's `
 
 The server runs on this script's interpreter (`sys.executable`), named on the first line: the build
 matters. On this host Debian's python3.11 (optimized with PGO and LTO, libpython in the executable)
-ran the call in process 15-20 % faster than pyenv's default build (shared libpython, no PGO), so give
-the bench a venv of the interpreter the service is deployed on.
+ran the call in process about 15 % faster than pyenv's default build (shared libpython, no PGO), and
+took 13 % less of the server's CPU a call under the load: give the bench a venv of the interpreter the
+service is deployed on (docs/performance.md, "The interpreter").
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ DEADLINE = 300.0
 
 def interpreter() -> str:
     """This interpreter, whose build the server inherits, and whether its libpython is a shared library
-    (Linux: from the process's memory map), as in a build without `--enable-optimizations --with-lto`."""
+    (Linux: from the process's memory map), as in pyenv's default build."""
     maps = Path("/proc/self/maps")
     shared = maps.exists() and "libpython" in maps.read_text()
     base = getattr(sys, "_base_executable", sys.executable)

@@ -51,11 +51,8 @@ class People(NamedTuple):
 def _meta(
     plan: Plan, people: People, *, with_physician: bool = False, for_client: bool = False
 ) -> tuple[tuple[str, str], ...]:
-    rows = [
-        ("Your massage", FOR_THE_CLIENT[plan.proceed])
-        if for_client
-        else ("Session", f"proceed {PROCEED[plan.proceed]}")
-    ]
+    session = f"proceed {PROCEED[plan.proceed]}"
+    rows = [("Your massage", FOR_THE_CLIENT[plan.proceed]) if for_client else ("Session", session)]
     client = people.client or plan.profile.name
     if client:
         rows.append(("Client", client))
