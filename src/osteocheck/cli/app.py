@@ -215,6 +215,11 @@ def plan(
 _PLAN_EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
 
+def _suffix(output: str) -> str:
+    """The output file's extension in lower case; none for standard output (`-`)."""
+    return Path(output).suffix.lower() if output != "-" else ""
+
+
 def _agrees(given: str | None, output: str, *, views: bool = False, names: dict[str, str] | None = None) -> str | None:
     """The format a file's extension names (a document's; with `views`, a view's too: .json, .txt; or one of
     `names`), if any; a --format that names another stops the command (a PDF written into checklist.md, or a
@@ -223,7 +228,7 @@ def _agrees(given: str | None, output: str, *, views: bool = False, names: dict[
 
     if names is None:
         names = {**_PLAN_EXTENSIONS, **EXTENSIONS} if views else EXTENSIONS
-    by_name = names.get(Path(output).suffix.lower()) if output != "-" else None
+    by_name = names.get(_suffix(output))
     if given is not None and by_name is not None and given != by_name:
         fail(f"osteocheck: --format {given} contradicts --output {output} ({by_name}); change one of them", 2)
     return by_name
@@ -237,8 +242,7 @@ def _batch_format(given: str | None, output: str) -> str:
     .json: JSON Lines are not one JSON document) or an extension --format contradicts stops the command."""
     if given is not None:
         check_format(given, ("jsonl", "csv"))
-    suffix = Path(output).suffix.lower() if output != "-" else ""
-    if suffix not in ("", ".txt", *_BATCH_EXTENSIONS):
+    if _suffix(output) not in ("", ".txt", *_BATCH_EXTENSIONS):
         fail(f"osteocheck: --output {output}: batch writes .jsonl or .csv (or .txt with --format)", 2)
     by_name = _agrees(given, output, names=_BATCH_EXTENSIONS)  # first: it refuses a --format the name denies
     return given or by_name or "jsonl"
@@ -247,8 +251,7 @@ def _batch_format(given: str | None, output: str) -> str:
 def _plan_format(given: str | None, output: str) -> str:
     if output == "-":
         return given or "table"
-    suffix = Path(output).suffix.lower()
-    by_name = _PLAN_EXTENSIONS.get(suffix)
+    by_name = _PLAN_EXTENSIONS.get(_suffix(output))
     if by_name is None:
         fail(
             f"osteocheck: --output {output}: a plan is written as .json, .md or .txt; "
@@ -337,8 +340,7 @@ def _export(document: Document, output: str, explicit: str | None, force: bool) 
     if explicit is not None:
         check_format(explicit, DOC_FORMATS)
     _agrees(explicit, output)
-    suffix = Path(output).suffix.lower() if output != "-" else ""
-    if suffix not in ("", ".txt", *EXTENSIONS):  # Markdown in a .json or a .docx file opens as nothing
+    if _suffix(output) not in ("", ".txt", *EXTENSIONS):  # Markdown in a .json or a .docx file opens as nothing
         what = {"selfcare": "self-care sheet", "assess": "checklist"}.get(document.kind, document.kind)
         fail(f"osteocheck: --output {output}: a {what} is written as .md, .html or .pdf (or .txt, as Markdown)", 2)
     chosen = pick_format(explicit, output)
